@@ -1,0 +1,94 @@
+/**
+ * The report: what `--json` prints as its last line and what every front end renders.
+ * Field names are a contract other tools rely on (DESIGN.md, "Contracts"); add fields, never rename.
+ */
+
+/** MACs the hardware did not execute, by the reason it could skip them. */
+export interface SkippedMacs {
+  /** The activation operand was zero (spatial sparsity, e.g. ReLU zeros). */
+  readonly zeroActivation: number;
+  /** The weight operand was zero (pruned / delta-parameter sparsity). */
+  readonly zeroWeight: number;
+  /** The temporal delta of the activation was zero (delta mode). */
+  readonly zeroDelta: number;
+  /** Zero by construction, known without looking at data (causal mask, triangular solve). */
+  readonly structural: number;
+}
+
+/**
+ * Energy in picojoules by component. `total` is the sum of the others; a component the model did not
+ * charge is absent rather than zero-filled, so a reader can tell "free" from "not modelled".
+ */
+export interface EnergyPj {
+  readonly total: number;
+  readonly mac?: number;
+  readonly gatedMac?: number;
+  readonly register?: number;
+  readonly sram?: number;
+  readonly dram?: number;
+  readonly metadata?: number;
+  /** Reading/writing stored partial sums and previous activations, computing and thresholding deltas. */
+  readonly deltaState?: number;
+  readonly leakage?: number;
+}
+
+export interface LayerReport {
+  readonly name: string;
+  /** Op kind: conv2d, depthwise, dense, matmul, attention-scores, attention-values, delta-rule, gemm. */
+  readonly op: string;
+  /** How many GEMMs the layer lowered to (depthwise: one per channel). */
+  readonly gemms: number;
+  /** Every MAC of the dense computation. */
+  readonly macs: number;
+  /** MACs the array actually ran (gated ones included: they take their cycle). */
+  readonly executedMacs: number;
+  /** Of the executed MACs, those gated (cycle spent, datapath energy cut). */
+  readonly gatedMacs: number;
+  readonly skippedMacs: SkippedMacs;
+  readonly folds: number;
+  /** Cycles of this hardware on this layer: folds × cycles per fold, plus stalls. */
+  readonly cycles: number;
+  /** The same layer on the same array with no sparsity support (SCALE-Sim parity). */
+  readonly denseCycles: number;
+  /** Cycles added because a memory level could not supply the demanded bandwidth. */
+  readonly stallCycles: number;
+  /** macs / (cycles · R · C). */
+  readonly utilization: number;
+  /** Mean over folds of the fraction of PEs a fold maps work onto. */
+  readonly mappingEfficiency: number;
+  readonly energyPj: EnergyPj;
+}
+
+export interface ReportTotal {
+  readonly macs: number;
+  readonly executedMacs: number;
+  readonly gatedMacs: number;
+  readonly skippedMacs: SkippedMacs;
+  readonly folds: number;
+  readonly cycles: number;
+  readonly denseCycles: number;
+  readonly stallCycles: number;
+  readonly utilization: number;
+  readonly energyPj: EnergyPj;
+}
+
+/** Enough of the hardware to read a report without the config file beside it. */
+export interface HardwareSummary {
+  readonly name: string;
+  readonly rows: number;
+  readonly cols: number;
+  readonly dataflow: string;
+  readonly precision?: string;
+  readonly clockHz?: number;
+}
+
+export interface Report {
+  readonly tool: 'deltasim';
+  readonly version: string;
+  readonly command: 'simulate' | 'replay';
+  /** The topology or trace files this report was computed from. */
+  readonly sources: readonly string[];
+  readonly hardware: HardwareSummary;
+  readonly layers: readonly LayerReport[];
+  readonly total: ReportTotal;
+}
