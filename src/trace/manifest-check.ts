@@ -1,0 +1,192 @@
+/**
+ * Structural checks of a manifest (docs/trace-format.md, "Manifest"): every field's type and range,
+ * unique layer names usable inside tensor names, contiguous steps. Shared by the writer (before any
+ * byte is written) and the reader (before any tensor is trusted).
+ */
+import {
+  LAYER_OPS,
+  type LayerOp,
+  TENSOR_ROLES,
+  type TensorRole,
+  TRACE_FORMAT,
+  TRACE_FORMAT_VERSION,
+  type TraceLayer,
+  type TraceManifest,
+  type TraceStep,
+} from './manifest.js';
+import { TraceError } from './trace-error.js';
+
+type Json = Record<string, unknown>;
+
+/** Layer names appear inside tensor names and export paths: no `/`, no `#`, no control characters. */
+function isLayerName(name: string): boolean {
+  if (name === '.' || name === '..' || name.includes('/') || name.includes('#')) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
+
+export function checkManifest(source: string, value: unknown): TraceManifest {
+  const m = object(source, 'manifest', value);
+  if (m.format !== TRACE_FORMAT) {
+    throw new TraceError(
+      source,
+      'manifest.format',
+      `must be "${TRACE_FORMAT}", got ${JSON.stringify(m.format)}`,
+    );
+  }
+  if (m.version !== TRACE_FORMAT_VERSION) {
+    throw new TraceError(
+      source,
+      'manifest.version',
+      `version ${JSON.stringify(m.version)} is not known (this reader knows ${TRACE_FORMAT_VERSION})`,
+    );
+  }
+  string(source, 'manifest.producer', m.producer);
+  const model = object(source, 'manifest.model', m.model);
+  string(source, 'manifest.model.name', model.name);
+  string(source, 'manifest.model.family', model.family);
+  if (model.card !== undefined) string(source, 'manifest.model.card', model.card);
+  if (typeof m.seed !== 'number' || !Number.isSafeInteger(m.seed)) {
+    throw new TraceError(source, 'manifest.seed', 'must be an integer');
+  }
+  const layers = array(source, 'manifest.layers', m.layers);
+  const names = new Set<string>();
+  layers.forEach((raw, i) => {
+    const layer = checkLayer(source, `manifest.layers[${i}]`, raw);
+    if (names.has(layer.name)) {
+      throw new TraceError(source, `manifest.layers[${i}].name`, `duplicate layer name "${layer.name}"`);
+    }
+    names.add(layer.name);
+  });
+  const steps = array(source, 'manifest.steps', m.steps);
+  for (const [i, raw] of steps.entries()) checkStep(source, `manifest.steps[${i}]`, raw, i);
+  return value as TraceManifest;
+}
+
+/** Checks one step record, which must sit at position `expectedIndex`. */
+export function checkStep(source: string, where: string, value: unknown, expectedIndex: number): TraceStep {
+  const s = object(source, where, value);
+  if (s.index !== expectedIndex) {
+    throw new TraceError(
+      source,
+      `${where}.index`,
+      `steps must be contiguous from 0: expected ${expectedIndex}, got ${JSON.stringify(s.index)}`,
+    );
+  }
+  count(source, `${where}.sequence`, s.sequence, 0);
+  count(source, `${where}.position`, s.position, 0);
+  if (typeof s.keyFrame !== 'boolean')
+    throw new TraceError(source, `${where}.keyFrame`, 'must be true or false');
+  return value as TraceStep;
+}
+
+function checkLayer(source: string, where: string, value: unknown): TraceLayer {
+  const l = object(source, where, value);
+  const name = string(source, `${where}.name`, l.name);
+  if (!isLayerName(name)) {
+    throw new TraceError(
+      source,
+      `${where}.name`,
+      `"${name}" must not contain "/", "#" or control characters`,
+    );
+  }
+  if (typeof l.op !== 'string' || !(LAYER_OPS as readonly string[]).includes(l.op)) {
+    throw new TraceError(
+      source,
+      `${where}.op`,
+      `${JSON.stringify(l.op)} is not one of ${LAYER_OPS.join(', ')}`,
+    );
+  }
+  const op = l.op as LayerOp;
+  shape(source, `${where}.inputShape`, l.inputShape);
+  shape(source, `${where}.outputShape`, l.outputShape);
+  if (l.operandShape !== undefined) shape(source, `${where}.operandShape`, l.operandShape);
+  const convLike = op === 'conv2d' || op === 'depthwise';
+  for (const key of ['kernel', 'stride', 'dilation'] as const) {
+    if (l[key] !== undefined) tuple(source, `${where}.${key}`, l[key], 2, 1);
+  }
+  if (l.padding !== undefined) tuple(source, `${where}.padding`, l.padding, 4, 0);
+  if (convLike && l.kernel === undefined)
+    throw new TraceError(source, `${where}.kernel`, `required for ${op}`);
+  const gemm = object(source, `${where}.gemm`, l.gemm);
+  for (const dim of ['m', 'n', 'k'] as const) count(source, `${where}.gemm.${dim}`, gemm[dim], 1);
+  count(source, `${where}.gemmCount`, l.gemmCount, op === 'elementwise' ? 0 : 1);
+  if (l.structural !== undefined && l.structural !== 'none' && l.structural !== 'causal') {
+    throw new TraceError(source, `${where}.structural`, 'must be "none" or "causal"');
+  }
+  const roles = array(source, `${where}.roles`, l.roles);
+  const seen = new Set<string>();
+  for (const role of roles) {
+    if (typeof role !== 'string' || !(TENSOR_ROLES as readonly string[]).includes(role)) {
+      throw new TraceError(
+        source,
+        `${where}.roles`,
+        `${JSON.stringify(role)} is not one of ${TENSOR_ROLES.join(', ')}`,
+      );
+    }
+    if (seen.has(role)) throw new TraceError(source, `${where}.roles`, `role "${role}" listed twice`);
+    seen.add(role as TensorRole);
+  }
+  if (l.elementwiseOps !== undefined) count(source, `${where}.elementwiseOps`, l.elementwiseOps, 0);
+  if (l.deltaThreshold !== undefined) {
+    const thresholds = array(source, `${where}.deltaThreshold`, l.deltaThreshold);
+    if (!thresholds.every((t) => typeof t === 'number' && Number.isFinite(t) && t >= 0)) {
+      throw new TraceError(source, `${where}.deltaThreshold`, 'must be finite non-negative numbers');
+    }
+  }
+  return value as TraceLayer;
+}
+
+/**
+ * The shape the manifest implies for a layer's tensor, when it implies one: `input` and `delta`
+ * have `inputShape`; `weight` and `rhs` have `operandShape` when the layer gives it.
+ */
+export function expectedShape(layer: TraceLayer, role: TensorRole): readonly number[] | undefined {
+  if (role === 'input' || role === 'delta') return layer.inputShape;
+  return layer.operandShape;
+}
+
+function object(source: string, where: string, value: unknown): Json {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TraceError(source, where, 'must be an object');
+  }
+  return value as Json;
+}
+
+function array(source: string, where: string, value: unknown): readonly unknown[] {
+  if (!Array.isArray(value)) throw new TraceError(source, where, 'must be an array');
+  return value;
+}
+
+function string(source: string, where: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new TraceError(source, where, 'must be a non-empty string');
+  return value;
+}
+
+function count(source: string, where: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new TraceError(source, where, `must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function shape(source: string, where: string, value: unknown): void {
+  const dims = array(source, where, value);
+  if (!dims.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+    throw new TraceError(source, where, 'must be an array of non-negative integers');
+  }
+}
+
+function tuple(source: string, where: string, value: unknown, length: number, min: number): void {
+  const items = array(source, where, value);
+  if (
+    items.length !== length ||
+    !items.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= min)
+  ) {
+    throw new TraceError(source, where, `must be ${length} integers ≥ ${min}`);
+  }
+}

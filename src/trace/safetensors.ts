@@ -1,0 +1,263 @@
+/**
+ * The safetensors container (https://github.com/huggingface/safetensors): an 8-byte little-endian
+ * header length N, N bytes of UTF-8 JSON (space padded), then the raw data. Every entry's
+ * `data_offsets` are relative to the data start; sorted by offset they must tile the data exactly
+ * (no holes, no overlap, nothing after the last tensor) — the rule huggingface's loader enforces.
+ * Pure: encode/decode bytes, no I/O.
+ */
+import { TraceError } from './trace-error.js';
+
+export type Dtype = 'F32' | 'F16' | 'I8' | 'U8';
+export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = { F32: 4, F16: 2, I8: 1, U8: 1 };
+export const DTYPES: readonly Dtype[] = ['F32', 'F16', 'I8', 'U8'];
+
+/** safetensors' own cap on the header (its MAX_HEADER_SIZE); also bounds what a lying length costs us. */
+export const MAX_HEADER_BYTES = 100_000_000;
+/** Every tensor that is not padding starts at a file offset that is a multiple of this. */
+export const ALIGNMENT_BYTES = 8;
+/** Suffix of the U8 filler tensors that keep the next tensor aligned without leaving a hole. */
+export const PADDING_SUFFIX = '#pad';
+
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  /** Offsets relative to the start of the data section. */
+  readonly begin: number;
+  readonly end: number;
+}
+
+export interface ParsedHeader {
+  /** Sorted by `begin`. */
+  readonly tensors: readonly TensorEntry[];
+  readonly metadata: Readonly<Record<string, string>>;
+  /** File offset of the data section: 8 + header length. */
+  readonly dataStart: number;
+}
+
+export function isPaddingName(name: string): boolean {
+  return name.endsWith(PADDING_SUFFIX);
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Bytes of filler needed after `bytes` so the next tensor starts aligned. */
+export function paddingAfter(bytes: number): number {
+  const rest = bytes % ALIGNMENT_BYTES;
+  return rest === 0 ? 0 : ALIGNMENT_BYTES - rest;
+}
+
+/**
+ * The 8-byte length + JSON header. The JSON is padded with spaces so the data section starts at a
+ * multiple of 8; `__metadata__` comes first, then the tensors in data order.
+ */
+export function encodeHeader(
+  tensors: readonly TensorEntry[],
+  metadata: Readonly<Record<string, string>>,
+): Uint8Array {
+  const parts: string[] = [`${JSON.stringify('__metadata__')}:${JSON.stringify(metadata)}`];
+  for (const t of tensors) {
+    parts.push(
+      `${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] })}`,
+    );
+  }
+  const json = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const headerBytes = json.length + paddingAfter(8 + json.length);
+  const out = new Uint8Array(8 + headerBytes);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length);
+  return out;
+}
+
+/**
+ * Reads the header length from the first 8 bytes and checks it against the file size before anyone
+ * allocates for it: a lying length costs nothing.
+ */
+export function headerLength(source: string, prefix: Uint8Array, fileBytes: number): number {
+  if (fileBytes < 8 || prefix.length < 8) {
+    throw new TraceError(
+      source,
+      'header length',
+      `file has ${fileBytes} bytes, fewer than the 8-byte header length`,
+    );
+  }
+  const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileBytes - 8)) {
+    throw new TraceError(
+      source,
+      'header length',
+      `header length ${n} exceeds the ${fileBytes - 8} bytes after it`,
+    );
+  }
+  if (n > BigInt(MAX_HEADER_BYTES)) {
+    throw new TraceError(
+      source,
+      'header length',
+      `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`,
+    );
+  }
+  if (n < 2n)
+    throw new TraceError(source, 'header length', `header length ${n} is too short for a JSON object`);
+  return Number(n);
+}
+
+/** Decodes and checks the JSON header; `dataBytes` is what the file holds after it. */
+export function parseHeader(source: string, json: Uint8Array, dataBytes: number): ParsedHeader {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+  } catch {
+    throw new TraceError(source, 'header', 'header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) throw new TraceError(source, 'header', 'header JSON must start with "{"');
+  const root = parseJsonObject(source, 'header', text);
+  const tensors: TensorEntry[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(root)) {
+    if (name === '__metadata__') {
+      metadata = checkMetadata(source, raw);
+      continue;
+    }
+    tensors.push(checkEntry(source, name, raw));
+  }
+  tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  let previous = '';
+  for (const t of tensors) {
+    if (t.begin !== cursor) {
+      const rule =
+        t.begin > cursor
+          ? `data_offsets [${t.begin}, ${t.end}] leave a hole after byte ${cursor}${previous ? ` (end of "${previous}")` : ''}`
+          : `data_offsets [${t.begin}, ${t.end}] overlap "${previous}" (ends at ${cursor})`;
+      throw new TraceError(source, `tensor "${t.name}"`, rule);
+    }
+    cursor = t.end;
+    previous = t.name;
+  }
+  if (cursor !== dataBytes) {
+    const rule =
+      cursor > dataBytes
+        ? `tensors need ${cursor} data bytes but the file has ${dataBytes} (truncated?)`
+        : `${dataBytes - cursor} bytes after the last tensor are not described by the header`;
+    throw new TraceError(source, 'data_offsets', rule);
+  }
+  return { tensors, metadata, dataStart: 8 + json.length };
+}
+
+function checkMetadata(source: string, raw: unknown): Record<string, string> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TraceError(source, '__metadata__', 'must be an object of strings');
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value !== 'string')
+      throw new TraceError(source, `__metadata__["${key}"]`, 'value must be a string');
+    out[key] = value;
+  }
+  return out;
+}
+
+function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
+  const where = `tensor "${name}"`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TraceError(source, where, 'entry must be an object {dtype, shape, data_offsets}');
+  }
+  const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const dtype = entry.dtype;
+  if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) {
+    throw new TraceError(source, where, `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`);
+  }
+  const shape = entry.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new TraceError(source, where, 'shape must be an array of non-negative integers');
+  }
+  const offsets = entry.data_offsets;
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1]
+  ) {
+    throw new TraceError(source, where, 'data_offsets must be [begin, end] with 0 ≤ begin ≤ end');
+  }
+  const begin = offsets[0] as number;
+  const end = offsets[1] as number;
+  const bytes = elementCount(shape as number[]) * DTYPE_BYTES[dtype as Dtype];
+  if (bytes !== end - begin) {
+    throw new TraceError(
+      source,
+      where,
+      `${end - begin} bytes in data_offsets but dtype ${dtype} × shape [${shape.join(', ')}] needs ${bytes}`,
+    );
+  }
+  return { name, dtype: dtype as Dtype, shape: shape as number[], begin, end };
+}
+
+/** JSON.parse of an object, rejecting duplicate keys (JSON.parse would silently keep the last). */
+export function parseJsonObject(source: string, location: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split('\n')[0] : 'parse error';
+    throw new TraceError(source, location, `not valid JSON (${detail})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TraceError(source, location, 'must be a JSON object');
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined)
+    throw new TraceError(source, location, `duplicate key ${JSON.stringify(duplicate)}`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The first key that occurs twice in one object of a (valid) JSON text, at any depth. A linear scan:
+ * one Set of keys per open object, strings skipped with their escapes.
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  // For each open container: the keys seen (objects) or null (arrays); expectKey tracks object syntax.
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i += 2;
+        else if (d === 0x22) break;
+        else i++;
+      }
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.has(key)) return key;
+        top.add(key);
+        expectKey = false;
+      }
+      i++;
+      continue;
+    }
+    if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+    i++;
+  }
+  return undefined;
+}

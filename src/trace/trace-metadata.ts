@@ -1,0 +1,61 @@
+/**
+ * The `__metadata__` keys of a deltasim trace besides the manifest (docs/trace-format.md,
+ * "Metadata"), and their parsing. All values are JSON text, since safetensors metadata is a
+ * string → string map.
+ */
+import { parseJsonObject } from './safetensors.js';
+import { TraceError } from './trace-error.js';
+
+/** Per-tensor facts that are not in the safetensors entry: `{ "<tensor>": { crc32?, scale? } }`. */
+export const TENSORS_METADATA_KEY = 'deltasim.tensors';
+/** CRC-32 of other metadata values: `{ "deltasim.manifest": 123, "deltasim.tensors": 456 }`. */
+export const CHECKSUMS_METADATA_KEY = 'deltasim.checksums';
+/** Present in the shards of a sharded trace: `"<i>/<n>"`, 1-based. */
+export const SHARD_METADATA_KEY = 'deltasim.shard';
+
+export interface TensorRecord {
+  /** CRC-32 (zlib / IEEE, as `zlib.crc32`) of the tensor's stored bytes. */
+  readonly crc32?: number;
+  /** I8 only: value = float32(float64(q) × scale). */
+  readonly scale?: number;
+}
+
+export function parseTensorTable(source: string, text: string): ReadonlyMap<string, TensorRecord> {
+  const root = parseJsonObject(source, `__metadata__["${TENSORS_METADATA_KEY}"]`, text);
+  const out = new Map<string, TensorRecord>();
+  for (const [name, raw] of Object.entries(root)) {
+    const where = `__metadata__["${TENSORS_METADATA_KEY}"]["${name}"]`;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new TraceError(source, where, 'must be an object {crc32?, scale?}');
+    }
+    const r = raw as { crc32?: unknown; scale?: unknown };
+    if (r.crc32 !== undefined && !isUint32(r.crc32)) {
+      throw new TraceError(source, `${where}.crc32`, 'must be an integer in [0, 2^32)');
+    }
+    if (r.scale !== undefined && !(typeof r.scale === 'number' && Number.isFinite(r.scale) && r.scale >= 0)) {
+      throw new TraceError(source, `${where}.scale`, 'must be a finite number ≥ 0');
+    }
+    out.set(name, r as TensorRecord);
+  }
+  return out;
+}
+
+export function parseChecksums(source: string, text: string): ReadonlyMap<string, number> {
+  const root = parseJsonObject(source, `__metadata__["${CHECKSUMS_METADATA_KEY}"]`, text);
+  const out = new Map<string, number>();
+  for (const [key, value] of Object.entries(root)) {
+    if (!isUint32(value)) {
+      throw new TraceError(
+        source,
+        `__metadata__["${CHECKSUMS_METADATA_KEY}"]["${key}"]`,
+        'must be an integer in [0, 2^32)',
+      );
+    }
+    out.set(key, value);
+  }
+  return out;
+}
+
+function isUint32(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+}
