@@ -12,8 +12,26 @@ export interface CommandModule {
   register(program: Command, io: CliIo, setExitCode: (code: number) => void): void;
 }
 
-// Each room adds its command here, one line each.
-const COMMAND_MODULES: readonly (() => Promise<CommandModule>)[] = [];
+// Each room adds its command here, one line each: the sub-command's name and how to load it.
+const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModule>>> = {
+  doctor: () => import('./commands/doctor.js').then((m) => m.doctorCommand),
+  simulate: () => import('./commands/simulate.js').then((m) => m.simulateCommand),
+  replay: () => import('./commands/replay.js').then((m) => m.replayCommand),
+  train: () => import('./commands/train.js').then((m) => m.trainCommand),
+  eval: () => import('./commands/eval.js').then((m) => m.evalCommand),
+  record: () => import('./commands/record.js').then((m) => m.recordCommand),
+  trace: () => import('./commands/trace.js').then((m) => m.traceCommand),
+};
+
+/**
+ * Only the invoked sub-command's module is loaded (start-up time is a product figure); `--help`
+ * or an unknown name loads them all so commander can list or reject them.
+ */
+function commandsToLoad(argv: readonly string[]): (() => Promise<CommandModule>)[] {
+  const name = argv.find((arg) => !arg.startsWith('-'));
+  const only = name !== undefined ? COMMAND_MODULES[name] : undefined;
+  return only ? [only] : Object.values(COMMAND_MODULES);
+}
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_OK;
@@ -23,6 +41,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       'Cycle-approximate simulator of a sparsity-aware MAC array, replaying real activation traces',
     )
     .version(VERSION)
+    // Global so every tfjs-loading command (train, eval, record, doctor) reads it via optsWithGlobals().
+    .option('--verbose', 'print diagnostics on stderr (e.g. which TensorFlow.js backend and why)')
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({
@@ -30,7 +50,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => write(s.endsWith('\n') ? s : `${s}\n`),
     });
-  for (const load of COMMAND_MODULES) {
+  for (const load of commandsToLoad(argv)) {
     (await load()).register(program, io, (code) => {
       exitCode = code;
     });

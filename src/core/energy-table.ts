@@ -31,6 +31,11 @@ export interface EnergyTable {
   readonly metadataPjPerBit: number;
   /** Leakage of the whole array and its buffers, in milliwatts (= pJ per ns). */
   readonly leakageMw: number;
+  /**
+   * One add (or compare) at each precision: element-wise work off the array, e.g. computing and
+   * thresholding deltas. Optional; absent, the sparse engine charges a full MAC (an upper bound).
+   */
+  readonly addPj?: Readonly<Record<Precision, number>>;
 }
 
 export const HOROWITZ_45NM: EnergyTable = {
@@ -50,6 +55,7 @@ export const HOROWITZ_45NM: EnergyTable = {
   // Metadata lives in small SRAM beside the payload: 8 KB SRAM cost per bit.
   metadataPjPerBit: 10 / 64,
   leakageMw: 0,
+  addPj: { int8: 0.03, fp16: 0.4, fp32: 0.9 },
 };
 
 /** Energy of one 64-bit access to an SRAM of `bytes`, log-linear between the table's points. */

@@ -15,6 +15,10 @@ export type RunEvent =
       readonly layers: readonly { readonly name: string; readonly op: string; readonly macs: number }[];
       /** Steps (frames / tokens) in the source, 1 for a topology. */
       readonly steps: number;
+      /** The model the trace was recorded from (trace manifest), when there is one. */
+      readonly model?: string;
+      /** What computed the figures, e.g. `dense (SCALE-Sim parity)` or `sparse replay`. */
+      readonly backend?: string;
     }
   | { readonly type: 'layer-start'; readonly index: number; readonly name: string }
   | {

@@ -57,6 +57,12 @@ export interface LayerReport {
   /** Mean over folds of the fraction of PEs a fold maps work onto. */
   readonly mappingEfficiency: number;
   readonly energyPj: EnergyPj;
+  /**
+   * Lane load imbalance (sparse replay): how many (fold, lane) pairs did a given share of the work of
+   * their fold's busiest lane. Bin i of n counts lanes whose work / busiest lane's work lies in
+   * [i/n, (i+1)/n), the last bin including 1. Absent when the engine did not measure it (dense runs).
+   */
+  readonly laneWorkHistogram?: readonly number[];
 }
 
 export interface ReportTotal {

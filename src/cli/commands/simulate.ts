@@ -1,0 +1,149 @@
+import { extname, resolve } from 'node:path';
+import { type Command, Option } from '@commander-js/extra-typings';
+import { UsageError } from '../../common/input-error.js';
+import { ConfigError } from '../../config/config-error.js';
+import type { DenseHardware } from '../../config/hardware-file.js';
+import { loadTopology } from '../../config/topology.js';
+import { DATAFLOWS, type Dataflow, isDataflow } from '../../core/array.js';
+import { collectRun, simulateDense } from '../../core/dense-engine.js';
+import { HOROWITZ_45NM, PRECISIONS, type Precision } from '../../core/energy-table.js';
+import { lowerTopology } from '../../core/lowering.js';
+import { parseArraySpec } from '../array-spec.js';
+import { type CliIo, EXIT_OK } from '../io.js';
+import type { CommandModule } from '../program.js';
+import { writeComputeReport } from '../reporters/scalesim-report.js';
+import { parseUiMode, selectReporter } from '../reporters/select-reporter.js';
+import { VERSION } from '../version.js';
+
+/** SCALE-Sim's own defaults (configs/scale.cfg): a 32×32 output-stationary array of 1-byte words. */
+export const SCALESIM_DEFAULT_HARDWARE: DenseHardware = {
+  name: 'scalesim-default',
+  array: { rows: 32, cols: 32 },
+  dataflow: 'os',
+  precision: 'int8',
+  sramBytes: { ifmap: 64 * 1024, filter: 64 * 1024, ofmap: 64 * 1024 },
+};
+
+export interface SimulateOptions {
+  readonly topology: string;
+  readonly gemm?: boolean;
+  readonly config?: string;
+  readonly array?: string;
+  readonly dataflow?: string;
+  readonly precision?: string;
+  readonly json?: boolean;
+  /** auto | tui | plain (select-reporter.ts); --json wins. */
+  readonly ui?: string;
+  readonly scalesimReport?: string;
+}
+
+/** Loads `--config` by its extension: SCALE-Sim `.cfg`, or our hardware file (`.yaml`, `.yml`, `.json`). */
+export async function loadHardwareConfig(path: string, source = path): Promise<DenseHardware> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.cfg') return (await import('../../config/scalesim-cfg.js')).loadScaleSimConfig(path, source);
+  if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
+    return (await import('../../config/hardware-file.js')).loadHardwareFile(path, source);
+  }
+  throw new ConfigError(source, '', 'unknown config type (expected .cfg, .yaml, .yml or .json)');
+}
+
+/** Command-line values override the config file's, which override SCALE-Sim's defaults. */
+export async function resolveHardware(options: SimulateOptions, cwd: string): Promise<DenseHardware> {
+  // Flags are checked before any file is read, so a usage error never waits on I/O.
+  const array = options.array !== undefined ? parseArraySpec(options.array) : undefined;
+  let dataflow: Dataflow | undefined;
+  if (options.dataflow !== undefined) {
+    const d = options.dataflow.toLowerCase();
+    if (!isDataflow(d)) {
+      throw new UsageError(
+        '--dataflow',
+        '',
+        `unknown dataflow "${options.dataflow}" (use ${DATAFLOWS.join(', ')})`,
+      );
+    }
+    dataflow = d;
+  }
+  let precision: Precision | undefined;
+  if (options.precision !== undefined) {
+    const p = options.precision.toLowerCase();
+    if (!(PRECISIONS as readonly string[]).includes(p)) {
+      throw new UsageError(
+        '--precision',
+        '',
+        `unknown precision "${options.precision}" (use ${PRECISIONS.join(', ')})`,
+      );
+    }
+    precision = p as Precision;
+  }
+  const base =
+    options.config !== undefined
+      ? await loadHardwareConfig(resolve(cwd, options.config), options.config)
+      : SCALESIM_DEFAULT_HARDWARE;
+  return {
+    ...base,
+    ...(array ? { array } : {}),
+    ...(dataflow ? { dataflow } : {}),
+    ...(precision ? { precision } : {}),
+  };
+}
+
+export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<number> {
+  const ui = parseUiMode(options.ui);
+  const hardware = await resolveHardware(options, io.cwd);
+  const kind = options.gemm ? 'gemm' : 'conv';
+  const topology = await loadTopology(resolve(io.cwd, options.topology), kind, options.topology);
+  const lowered = lowerTopology(topology, kind);
+  const reporter = await selectReporter({ ui, json: options.json === true, io, runs: 1 });
+  const energyTable =
+    hardware.leakageMw !== undefined ? { ...HOROWITZ_45NM, leakageMw: hardware.leakageMw } : HOROWITZ_45NM;
+  const run = simulateDense(lowered, {
+    array: hardware.array,
+    dataflow: hardware.dataflow,
+    precision: hardware.precision,
+    energyTable,
+    ...(hardware.clockHz !== undefined ? { clockHz: hardware.clockHz } : {}),
+    hardwareName: hardware.name,
+    toolVersion: VERSION,
+    sources: [options.topology],
+  });
+  const { events, report } = collectRun(run);
+  if (options.scalesimReport !== undefined) {
+    await writeComputeReport(
+      resolve(io.cwd, options.scalesimReport),
+      lowered.map((l, i) => ({
+        gemm: l.gemm,
+        cycles: report.layers[i]!.cycles,
+        stallCycles: report.layers[i]!.stallCycles,
+      })),
+      hardware.array,
+      hardware.dataflow,
+    );
+  }
+  for (const event of events) reporter.onEvent(event, 0);
+  await reporter.finish();
+  return EXIT_OK;
+}
+
+export const simulateCommand: CommandModule = {
+  register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    program
+      .command('simulate')
+      .description('Dense timing of a SCALE-Sim topology on a systolic array (SCALE-Sim v2 parity)')
+      .requiredOption('--topology <file>', 'SCALE-Sim topology CSV (conv rows, or Layer,M,N,K with --gemm)')
+      .option('--gemm', 'the topology is a GEMM file (Layer, M, N, K)')
+      .option('--config <file>', 'SCALE-Sim .cfg, or a deltasim hardware file (.yaml, .yml, .json)')
+      .option('--array <RxC>', 'array rows x columns, e.g. 32x32 (overrides the config)')
+      .addOption(new Option('--dataflow <df>', 'os | ws | is (overrides the config)'))
+      .addOption(new Option('--precision <p>', 'int8 | fp16 | fp32, for MAC energy (default int8)'))
+      .option('--json', 'NDJSON events on stdout; the last line is the report')
+      .option(
+        '--ui <mode>',
+        'auto | tui | plain: auto shows the dashboard on an interactive terminal',
+        'auto',
+      )
+      .option('--scalesim-report <dir>', "also write SCALE-Sim's COMPUTE_REPORT.csv into <dir>")
+      .action(async (options) => {
+        setExitCode(await runSimulate(options, io));
+      });
+  },
+};

@@ -1,0 +1,93 @@
+import type { RunEvent } from '../../core/events.js';
+import type { LayerReport, Report } from '../../core/report.js';
+import type { CliIo } from '../io.js';
+import type { Reporter } from './reporter.js';
+
+/** Digits grouped by thousands with commas, independent of the machine's locale. */
+export function groupThousands(n: number): string {
+  const [whole = '', fraction] = String(n).split('.');
+  const sign = whole.startsWith('-') ? '-' : '';
+  const digits = sign ? whole.slice(1) : whole;
+  const grouped = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}${grouped}${fraction !== undefined ? `.${fraction}` : ''}`;
+}
+
+/** Picojoules in the largest unit that keeps the figure ≥ 1 (pJ, nJ, µJ, mJ, J). */
+export function formatEnergy(pj: number): string {
+  const units = ['pJ', 'nJ', 'µJ', 'mJ', 'J'] as const;
+  let value = pj;
+  let i = 0;
+  while (Math.abs(value) >= 1000 && i < units.length - 1) {
+    value /= 1000;
+    i++;
+  }
+  return `${value.toFixed(value >= 100 ? 1 : 2)} ${units[i]}`;
+}
+
+const percent = (x: number): string => (x * 100).toFixed(2);
+
+interface Column {
+  readonly title: string;
+  readonly align: 'left' | 'right';
+  readonly cell: (l: LayerReport) => string;
+}
+
+const COLUMNS: readonly Column[] = [
+  { title: 'layer', align: 'left', cell: (l) => l.name },
+  { title: 'MACs', align: 'right', cell: (l) => groupThousands(l.macs) },
+  { title: 'folds', align: 'right', cell: (l) => groupThousands(l.folds) },
+  { title: 'cycles', align: 'right', cell: (l) => groupThousands(l.cycles) },
+  { title: 'util %', align: 'right', cell: (l) => percent(l.utilization) },
+  { title: 'map eff %', align: 'right', cell: (l) => percent(l.mappingEfficiency) },
+  { title: 'energy', align: 'right', cell: (l) => formatEnergy(l.energyPj.total) },
+];
+
+/** The whole table for one report: header, one aligned row per layer, a totals row. */
+export function formatPlainReport(report: Report): string {
+  const { hardware, total } = report;
+  const rows = report.layers.map((l) => COLUMNS.map((c) => c.cell(l)));
+  const totalRow = [
+    'total',
+    groupThousands(total.macs),
+    groupThousands(total.folds),
+    groupThousands(total.cycles),
+    percent(total.utilization),
+    '',
+    formatEnergy(total.energyPj.total),
+  ];
+  const widths = COLUMNS.map((c, i) =>
+    Math.max(c.title.length, totalRow[i]!.length, ...rows.map((r) => r[i]!.length)),
+  );
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (COLUMNS[i]!.align === 'left' ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const scaleSimTotal = report.layers.reduce((sum, l) => sum + (l.cycles - 1), 0);
+  const clock = hardware.clockHz ? `, ${hardware.clockHz / 1e9} GHz` : '';
+  const out = [
+    `topology  ${report.sources.join(', ')}`,
+    `hardware  ${hardware.name}: ${hardware.rows}x${hardware.cols} array, dataflow ${hardware.dataflow}, ${hardware.precision ?? 'int8'}${clock}`,
+    '',
+    line(COLUMNS.map((c) => c.title)),
+    rule,
+    ...rows.map(line),
+    rule,
+    line(totalRow),
+    '',
+    `cycles = folds x cycles per fold; SCALE-Sim's Total Cycles = cycles - 1 per layer (sum ${groupThousands(scaleSimTotal)})`,
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+/** Plain text: the report's table once the run is done (a dense run takes milliseconds). */
+export class PlainReporter implements Reporter {
+  constructor(private readonly io: CliIo) {}
+
+  onEvent(event: RunEvent): void {
+    if (event.type === 'run-done') this.io.stdout.write(formatPlainReport(event.report));
+  }
+
+  async finish(): Promise<void> {}
+}

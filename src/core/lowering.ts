@@ -1,0 +1,90 @@
+import type { Gemm } from './gemm.js';
+import type { TopologyKind, TopologyLayer } from './topology-layer.js';
+
+/** A layer after lowering: the GEMM the array runs, with the conv geometry it came from. */
+export interface LoweredLayer {
+  readonly name: string;
+  /** conv2d, depthwise (one channel of a `DP` layer) or gemm. */
+  readonly op: 'conv2d' | 'depthwise' | 'gemm';
+  readonly layer: TopologyLayer;
+  /** Output rows E and columns F (no padding). */
+  readonly ofmapHeight: number;
+  readonly ofmapWidth: number;
+  readonly gemm: Gemm;
+}
+
+/** SCALE-Sim's marker for a depthwise layer: the substring `DP` anywhere in the name, case-sensitive. */
+export function isDepthwiseName(name: string): boolean {
+  return name.includes('DP');
+}
+
+/**
+ * A GEMM row `Layer, M, N, K` in SCALE-Sim's conv shape: an M × K "image" of one channel swept by a
+ * 1 × K filter, N filters, stride 1. Lowering it gives back exactly [M×K]·[K×N].
+ */
+export function gemmRowAsLayer(name: string, m: number, n: number, k: number): TopologyLayer {
+  return {
+    name,
+    ifmapHeight: m,
+    ifmapWidth: k,
+    filterHeight: 1,
+    filterWidth: k,
+    channels: 1,
+    numFilters: n,
+    strideHeight: 1,
+    strideWidth: 1,
+  };
+}
+
+/** Output extent along one axis without padding: ceil((in − filter + stride) / stride). */
+export function outputExtent(input: number, filter: number, stride: number): number {
+  return Math.ceil((input - filter + stride) / stride);
+}
+
+/**
+ * Splits a conv topology's `DP` layers into one single-channel layer per input channel, named
+ * `<name>Channel_<i>` (i from 0), keeping every other field, Num Filter included — SCALE-Sim's
+ * behaviour, kept for parity even though a true depthwise conv has one filter per channel.
+ * GEMM topologies are never split.
+ */
+export function expandTopology(
+  layers: readonly TopologyLayer[],
+  kind: TopologyKind,
+): readonly { readonly layer: TopologyLayer; readonly op: LoweredLayer['op'] }[] {
+  const out: { layer: TopologyLayer; op: LoweredLayer['op'] }[] = [];
+  for (const layer of layers) {
+    if (kind === 'gemm') {
+      out.push({ layer, op: 'gemm' });
+    } else if (isDepthwiseName(layer.name)) {
+      for (let i = 0; i < layer.channels; i++) {
+        out.push({ layer: { ...layer, name: `${layer.name}Channel_${i}`, channels: 1 }, op: 'depthwise' });
+      }
+    } else {
+      out.push({ layer, op: 'conv2d' });
+    }
+  }
+  return out;
+}
+
+/** im2col without padding: M = E·F output pixels, K = Fh·Fw·C window, N = filters. */
+export function lowerLayer(layer: TopologyLayer, op: LoweredLayer['op'] = 'conv2d'): LoweredLayer {
+  const ofmapHeight = outputExtent(layer.ifmapHeight, layer.filterHeight, layer.strideHeight);
+  const ofmapWidth = outputExtent(layer.ifmapWidth, layer.filterWidth, layer.strideWidth);
+  return {
+    name: layer.name,
+    op,
+    layer,
+    ofmapHeight,
+    ofmapWidth,
+    gemm: {
+      m: ofmapHeight * ofmapWidth,
+      k: layer.filterHeight * layer.filterWidth * layer.channels,
+      n: layer.numFilters,
+    },
+  };
+}
+
+/** A whole topology, depthwise split included, in the order SCALE-Sim reports it. */
+export function lowerTopology(layers: readonly TopologyLayer[], kind: TopologyKind): readonly LoweredLayer[] {
+  return expandTopology(layers, kind).map(({ layer, op }) => lowerLayer(layer, op));
+}
