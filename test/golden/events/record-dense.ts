@@ -1,0 +1,45 @@
+/**
+ * Records the dense engine's event stream over a bundled topology as test data for the TUI and
+ * reporter tests: `npx tsx test/golden/events/record-dense.ts` rewrites resnet18-dense.ndjson.
+ * test/tui/recorded-dense.test.ts re-runs the engine and fails when the recording is stale.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SCALESIM_DEFAULT_HARDWARE } from '../../../src/cli/commands/simulate.js';
+import { loadTopology } from '../../../src/config/topology.js';
+import { collectRun, simulateDense } from '../../../src/core/dense-engine.js';
+import { HOROWITZ_45NM } from '../../../src/core/energy-table.js';
+import type { RunEvent } from '../../../src/core/events.js';
+import { lowerTopology } from '../../../src/core/lowering.js';
+
+export const DENSE_RECORDING = 'resnet18-dense.ndjson';
+const TOPOLOGY = 'configs/topologies/resnet18.csv';
+
+/** The events of `deltasim simulate --topology configs/topologies/resnet18.csv` (SCALE-Sim defaults). */
+export async function recordDenseEvents(): Promise<readonly RunEvent[]> {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const layers = lowerTopology(await loadTopology(`${root}${TOPOLOGY}`, 'conv', TOPOLOGY), 'conv');
+  const hardware = SCALESIM_DEFAULT_HARDWARE;
+  return collectRun(
+    simulateDense(layers, {
+      array: hardware.array,
+      dataflow: hardware.dataflow,
+      precision: hardware.precision,
+      energyTable: HOROWITZ_45NM,
+      hardwareName: hardware.name,
+      // Fixed, so a version bump does not make the recording stale.
+      toolVersion: '0.1.0',
+      sources: [TOPOLOGY],
+    }),
+  ).events;
+}
+
+export function toNdjson(events: readonly RunEvent[]): string {
+  return events.map((event) => `${JSON.stringify({ runIndex: 0, event })}\n`).join('');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const events = await recordDenseEvents();
+  writeFileSync(new URL(DENSE_RECORDING, import.meta.url), toNdjson(events));
+  console.log(`wrote ${events.length} events to test/golden/events/${DENSE_RECORDING}`);
+}
