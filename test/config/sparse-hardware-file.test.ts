@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadEnergyTableFile } from '../../src/config/energy-table-file.js';
-import { loadSparseHardwareFile } from '../../src/config/sparse-hardware-file.js';
+import { hardwareFromDense, loadSparseHardwareFile } from '../../src/config/sparse-hardware-file.js';
 import { HOROWITZ_45NM } from '../../src/core/energy-table.js';
 import { PRESETS } from '../../src/core/presets.js';
 
@@ -28,6 +28,21 @@ describe('hardware files', () => {
     expect(hw.support).toEqual({ activations: 'none', weights: 'none', deltas: 'none' });
   });
 
+  it('a dense hardware description becomes a model with no sparsity support', () => {
+    const hw = hardwareFromDense({
+      name: 'd',
+      array: { rows: 8, cols: 16 },
+      dataflow: 'ws',
+      precision: 'fp16',
+      sramBytes: { ifmap: 1024, filter: 2048, ofmap: 4096 },
+      dramBytesPerCycle: 10,
+    });
+    expect(hw).toMatchObject({ name: 'd', array: { rows: 8, cols: 16 }, dataflow: 'ws', precision: 'fp16' });
+    expect(hw.sram).toMatchObject({ ifmapBytes: 1024, filterBytes: 2048, ofmapBytes: 4096 });
+    expect(hw.dram.bandwidthBytesPerCycle).toBe(10);
+    expect(hw.support).toEqual({ activations: 'none', weights: 'none', deltas: 'none' });
+  });
+
   const dir = mkdtempSync(join(tmpdir(), 'deltasim-hw-'));
   const write = (name: string, text: string): string => {
     const path = join(dir, name);
@@ -37,7 +52,10 @@ describe('hardware files', () => {
 
   it('a preset plus overrides', async () => {
     const hw = await loadSparseHardwareFile(
-      write('mine.yaml', 'preset: sparten-like\ngranularity: vector\nlookahead: unbounded\nbandwidth: { dram: unlimited }\n'),
+      write(
+        'mine.yaml',
+        'preset: sparten-like\ngranularity: vector\nlookahead: unbounded\nbandwidth: { dram: unlimited }\n',
+      ),
     );
     expect(hw.name).toBe('mine');
     expect(hw.granularity).toBe('vector');

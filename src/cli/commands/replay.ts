@@ -1,0 +1,201 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from '@commander-js/extra-typings';
+import { UsageError } from '../../common/input-error.js';
+import { DATAFLOWS, type Dataflow, isDataflow } from '../../core/array.js';
+import { PRECISIONS, type Precision } from '../../core/energy-table.js';
+import type { HardwareModel } from '../../core/hardware.js';
+import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
+import { parseArraySpec } from '../array-spec.js';
+import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import type { CommandModule } from '../program.js';
+import type { Reporter } from '../reporters/reporter.js';
+import { VERSION } from '../version.js';
+
+export interface ReplayOptions {
+  readonly hw?: readonly string[];
+  readonly preset?: readonly string[];
+  readonly array?: string;
+  readonly dataflow?: string;
+  readonly precision?: string;
+  readonly delta?: boolean;
+  readonly json?: boolean;
+  readonly verify?: boolean;
+  readonly ui?: string;
+  readonly synthetic?: string;
+  readonly seed?: string;
+}
+
+/** Flags that override every configuration, checked before any file is read. */
+function overrides(options: ReplayOptions): Partial<HardwareModel> {
+  const out: {
+    array?: HardwareModel['array'];
+    dataflow?: Dataflow;
+    precision?: Precision;
+    deltaMode?: boolean;
+  } = {};
+  if (options.array !== undefined) out.array = parseArraySpec(options.array);
+  if (options.dataflow !== undefined) {
+    const d = options.dataflow.toLowerCase();
+    if (!isDataflow(d))
+      throw new UsageError(
+        '--dataflow',
+        '',
+        `unknown dataflow "${options.dataflow}" (use ${DATAFLOWS.join(', ')})`,
+      );
+    out.dataflow = d;
+  }
+  if (options.precision !== undefined) {
+    const p = options.precision.toLowerCase();
+    if (!(PRECISIONS as readonly string[]).includes(p)) {
+      throw new UsageError(
+        '--precision',
+        '',
+        `unknown precision "${options.precision}" (use ${PRECISIONS.join(', ')})`,
+      );
+    }
+    out.precision = p as Precision;
+  }
+  if (options.delta !== undefined) out.deltaMode = options.delta;
+  return out;
+}
+
+/** Every configuration to compare: `--hw` files, then `--preset`s; sparten-like when none is given. */
+export async function resolveReplayHardware(
+  options: ReplayOptions,
+  cwd: string,
+): Promise<readonly HardwareModel[]> {
+  const extra = overrides(options);
+  for (const name of options.preset ?? []) {
+    if (!PRESETS[name])
+      throw new UsageError('--preset', '', `unknown preset "${name}" (use ${PRESET_NAMES.join(', ')})`);
+  }
+  const models: HardwareModel[] = [];
+  if (options.hw && options.hw.length > 0) {
+    const { loadSparseHardwareFile } = await import('../../config/sparse-hardware-file.js');
+    for (const file of options.hw) models.push(await loadSparseHardwareFile(resolve(cwd, file), file));
+  }
+  for (const name of options.preset ?? []) models.push(PRESETS[name]!);
+  if (models.length === 0) models.push(PRESETS['sparten-like']!);
+  return models.map((m) => ({ ...m, ...extra }));
+}
+
+export async function runReplay(
+  traces: readonly string[],
+  options: ReplayOptions,
+  io: CliIo,
+): Promise<number> {
+  const { parseUiMode, chooseReporterKind, selectReporter } = await import('../reporters/select-reporter.js');
+  const ui = parseUiMode(options.ui);
+  const hardware = await resolveReplayHardware(options, io.cwd);
+  if (traces.length === 0 && options.synthetic === undefined) {
+    throw new UsageError('replay', '', 'give at least one TRACE file, or --synthetic NAME[:DENSITY[:STEPS]]');
+  }
+  const seed = options.seed === undefined ? 1 : Number(options.seed);
+  if (!Number.isSafeInteger(seed)) throw new UsageError('--seed', '', `"${options.seed}" is not an integer`);
+  const { openTrace } = await import('../../trace/reader.js');
+  const { replayTrace } = await import('../../replay/replay-trace.js');
+
+  const paths = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
+  let tempDir: string | undefined;
+  try {
+    if (options.synthetic !== undefined) {
+      const { parseSyntheticSpec, synthesizeTrace } = await import('../../trace/synthesize.js');
+      const spec = parseSyntheticSpec(options.synthetic);
+      tempDir = await mkdtemp(join(tmpdir(), 'deltasim-synth-'));
+      const path = join(tempDir, `synthetic-${spec.shape}.safetensors`);
+      // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
+      await synthesizeTrace(path, { ...spec, seed, dtype: 'F16' });
+      paths.push({ path, label: `synthetic:${options.synthetic}` });
+    }
+    // Open every trace before any output, so a bad file fails with nothing half-printed.
+    const readers = [];
+    for (const p of paths) readers.push({ reader: await openTrace(p.path), label: p.label });
+    const runs = readers.length * hardware.length;
+    const kind = chooseReporterKind({ ui, json: options.json === true, io });
+    let reporter: Reporter;
+    if (kind === 'plain') {
+      const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
+      const { withProgressLines } = await import('../reporters/progress.js');
+      const { performance } = await import('node:perf_hooks');
+      reporter = withProgressLines(new ReplayPlainReporter(io), {
+        stderr: io.stderr,
+        now: () => performance.now(),
+        expectedRuns: runs,
+      });
+    } else {
+      reporter = await selectReporter({ ui, json: options.json === true, io, runs });
+    }
+    let failed = false;
+    let runIndex = 0;
+    try {
+      for (const { reader, label } of readers) {
+        for (const hw of hardware) {
+          const index = runIndex++;
+          const result = await replayTrace(labelled(reader, label), {
+            hardware: hw,
+            toolVersion: VERSION,
+            verify: options.verify === true,
+            histogramBins: 10,
+            onEvent: (event) => reporter.onEvent(event, index),
+          });
+          for (const f of result.verifyFailures) {
+            failed = true;
+            io.stderr.write(
+              `deltasim: verify: ${label} on ${hw.name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
+            );
+          }
+        }
+      }
+    } finally {
+      await reporter.finish();
+      for (const { reader } of readers) await reader.close();
+    }
+    if (options.verify && !failed)
+      io.stderr.write(
+        `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
+      );
+    return failed ? EXIT_CHECK_FAILED : EXIT_OK;
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** The reader with the path shown in reports replaced by what the user typed. */
+function labelled<T extends { readonly path: string }>(reader: T, label: string): T {
+  return new Proxy(reader, {
+    get: (target, key, receiver) => (key === 'path' ? label : Reflect.get(target, key, receiver)),
+  });
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+export const replayCommand: CommandModule = {
+  register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    program
+      .command('replay')
+      .description(
+        'Replay recorded sparsity through a sparse MAC array: skipped MACs, cycles, stalls, energy per layer',
+      )
+      .argument('[traces...]', 'trace files (.safetensors or a shard index)')
+      .option('--hw <file>', 'hardware file (YAML/JSON, configs/hw/*.yaml); repeat to compare', collect)
+      .option('--preset <name>', `hardware preset (${PRESET_NAMES.join(', ')}); repeat to compare`, collect)
+      .option('--array <RxC>', 'array rows x columns, e.g. 32x32 (overrides every config)')
+      .addOption(new Option('--dataflow <df>', 'os | ws | is (overrides every config)'))
+      .addOption(new Option('--precision <p>', 'int8 | fp16 | fp32 (overrides every config)'))
+      .option('--delta', 'temporal mode: y_t = y_{t-1} + W·Δ_t (overrides the config)')
+      .option('--no-delta', 'replay every step on its own activations')
+      .option('--json', 'NDJSON events on stdout; the last line is the report')
+      .option(
+        '--verify',
+        'recompute outputs through the skipping schedule and compare with the dense product (exit 1 on mismatch)',
+      )
+      .option('--ui <mode>', 'auto | tui | plain', 'auto')
+      .option('--synthetic <spec>', 'also replay a synthetic trace NAME[:DENSITY[:STEPS]] (resnet18, small)')
+      .option('--seed <n>', 'seed of --synthetic (default 1)')
+      .action(async (traces, options) => {
+        setExitCode(await runReplay(traces, options, io));
+      });
+  },
+};

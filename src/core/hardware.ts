@@ -1,0 +1,171 @@
+import type { ArrayShape, Dataflow } from './array.js';
+import { DATAFLOWS } from './array.js';
+import type { EnergyTable, Precision } from './energy-table.js';
+import { PRECISIONS } from './energy-table.js';
+import type { HardwareSummary } from './report.js';
+
+/**
+ * What the array does with a zero operand (Timeloop/Sparseloop's vocabulary):
+ * `none` — nothing, the MAC runs as if dense; `gate` — the MAC keeps its cycle but its datapath
+ * energy is cut to the table's gated fraction; `skip` — the MAC costs neither cycle nor energy,
+ * the format's metadata is paid instead.
+ */
+export type OperandSupport = 'none' | 'gate' | 'skip';
+export const OPERAND_SUPPORTS: readonly OperandSupport[] = ['none', 'gate', 'skip'];
+
+/**
+ * How far lanes may run ahead of one another when skipping (docs/model.md, "Sparse timing"):
+ * `element` — every PE advances over only its own needed steps, resynchronising every
+ * `lookaheadSteps` dense steps; `vector` — a time step is dropped only when an operand vector
+ * entering the array that cycle is entirely zero; `fold` — only folds with no work are dropped.
+ */
+export type SkipGranularity = 'element' | 'vector' | 'fold';
+export const SKIP_GRANULARITIES: readonly SkipGranularity[] = ['element', 'vector', 'fold'];
+
+/** How a tensor is stored in SRAM and DRAM (Sparseloop's formats, one rank, flattened). */
+export type StorageFormat = 'dense' | 'bitmask' | 'rle' | 'coordinate';
+export const STORAGE_FORMATS: readonly StorageFormat[] = ['dense', 'bitmask', 'rle', 'coordinate'];
+
+export interface OperandSupports {
+  /** The streamed activation operand (q_t) outside delta mode; also `rhs` of activation × activation ops. */
+  readonly activations: OperandSupport;
+  readonly weights: OperandSupport;
+  /** The activation operand in delta mode (Δ_t). */
+  readonly deltas: OperandSupport;
+}
+
+/**
+ * Storage of the GEMM operands. Outputs are always charged at dense size: their zeros are only
+ * known once the next layer reads them, where they count as that layer's input format.
+ */
+export interface StorageFormats {
+  readonly activations: StorageFormat;
+  readonly weights: StorageFormat;
+}
+
+export interface SramModel {
+  readonly ifmapBytes: number;
+  readonly filterBytes: number;
+  readonly ofmapBytes: number;
+  /** Per buffer; Infinity = never limits (SCALE-Sim's CALC mode). */
+  readonly bandwidthBytesPerCycle: number;
+}
+
+/** On-chip memory that keeps y_{t−1} and q_{t−1} for delta mode. */
+export interface StateMemoryModel {
+  readonly bytes: number;
+  readonly bandwidthBytesPerCycle: number;
+}
+
+/** The validated hardware the core simulates. Plain numbers in base units; built at the edge. */
+export interface HardwareModel {
+  readonly name: string;
+  readonly array: ArrayShape;
+  readonly dataflow: Dataflow;
+  readonly precision: Precision;
+  readonly clockHz: number;
+  readonly support: OperandSupports;
+  readonly granularity: SkipGranularity;
+  /** Lane buffer depth in dense steps under `element` granularity; Infinity = unbounded. */
+  readonly lookaheadSteps: number;
+  readonly formats: StorageFormats;
+  /** Bits of one run-length field in the `rle` format. */
+  readonly rleRunBits: number;
+  readonly sram: SramModel;
+  readonly dram: { readonly bandwidthBytesPerCycle: number };
+  readonly stateMemory: StateMemoryModel;
+  /** Run temporal layers as y_t = y_{t−1} + W·Δ_t (needs `delta` tensors or consecutive inputs). */
+  readonly deltaMode: boolean;
+  readonly energy: EnergyTable;
+  readonly leakageMw: number;
+}
+
+/** Bits of a stored partial sum (int32 accumulators for int8, fp32 otherwise). */
+export const PSUM_BITS = 32;
+
+function finitePositive(value: number): boolean {
+  return Number.isFinite(value) && value > 0;
+}
+
+function positiveOrInfinite(value: number): boolean {
+  return value === Number.POSITIVE_INFINITY || finitePositive(value);
+}
+
+/**
+ * Every broken rule as `[keyPath, rule]`; empty when the model is valid. Pure: the edge
+ * (src/config/sparse-hardware-file.ts) turns the first problem into a ConfigError naming file and key.
+ */
+export function hardwareProblems(hw: HardwareModel): readonly (readonly [string, string])[] {
+  const problems: [string, string][] = [];
+  const intAtLeast1 = (path: string, value: number): void => {
+    if (!Number.isInteger(value) || value < 1) problems.push([path, 'must be an integer ≥ 1']);
+  };
+  if (!hw.name) problems.push(['name', 'must be a non-empty string']);
+  intAtLeast1('array.rows', hw.array.rows);
+  intAtLeast1('array.cols', hw.array.cols);
+  if (!DATAFLOWS.includes(hw.dataflow)) problems.push(['dataflow', 'must be os, ws or is']);
+  if (!PRECISIONS.includes(hw.precision)) problems.push(['precision', 'must be int8, fp16 or fp32']);
+  if (!finitePositive(hw.clockHz)) problems.push(['clock', 'must be a positive frequency']);
+  for (const key of ['activations', 'weights', 'deltas'] as const) {
+    if (!OPERAND_SUPPORTS.includes(hw.support[key]))
+      problems.push([`support.${key}`, 'must be none, gate or skip']);
+  }
+  if (!SKIP_GRANULARITIES.includes(hw.granularity)) {
+    problems.push(['granularity', 'must be element, vector or fold']);
+  }
+  if (
+    !(
+      hw.lookaheadSteps === Number.POSITIVE_INFINITY ||
+      (Number.isInteger(hw.lookaheadSteps) && hw.lookaheadSteps >= 1)
+    )
+  ) {
+    problems.push(['lookahead', 'must be an integer ≥ 1 or unbounded']);
+  }
+  for (const key of ['activations', 'weights'] as const) {
+    if (!STORAGE_FORMATS.includes(hw.formats[key])) {
+      problems.push([`formats.${key}`, 'must be dense, bitmask, rle or coordinate']);
+    }
+  }
+  if (!Number.isInteger(hw.rleRunBits) || hw.rleRunBits < 1 || hw.rleRunBits > 30) {
+    problems.push(['formats.rleRunBits', 'must be an integer in 1..30']);
+  }
+  for (const key of ['ifmapBytes', 'filterBytes', 'ofmapBytes'] as const) {
+    if (!positiveOrInfinite(hw.sram[key])) problems.push([`sram.${key}`, 'must be a positive size']);
+  }
+  if (!positiveOrInfinite(hw.sram.bandwidthBytesPerCycle))
+    problems.push(['sram.bandwidth', 'must be positive']);
+  if (!positiveOrInfinite(hw.dram.bandwidthBytesPerCycle))
+    problems.push(['dram.bandwidth', 'must be positive']);
+  if (!positiveOrInfinite(hw.stateMemory.bytes))
+    problems.push(['stateMemory.size', 'must be a positive size']);
+  if (!positiveOrInfinite(hw.stateMemory.bandwidthBytesPerCycle)) {
+    problems.push(['stateMemory.bandwidth', 'must be positive']);
+  }
+  if (!(Number.isFinite(hw.leakageMw) && hw.leakageMw >= 0)) problems.push(['leakage', 'must be ≥ 0 mW']);
+  const e = hw.energy;
+  for (const p of PRECISIONS) {
+    if (!(Number.isFinite(e.macPj[p]) && e.macPj[p] >= 0))
+      problems.push([`energy.mac.${p}`, 'must be ≥ 0 pJ']);
+  }
+  if (!(e.gatedMacFraction >= 0 && e.gatedMacFraction <= 1)) {
+    problems.push(['energy.gatedMacFraction', 'must be in [0, 1]']);
+  }
+  if (e.sram.length === 0) problems.push(['energy.sram', 'needs at least one size point']);
+  return problems;
+}
+
+/** True when some operand can be skipped: the array then also skips structural zeros it knows statically. */
+export function skipsAnything(hw: HardwareModel): boolean {
+  return hw.support.activations === 'skip' || hw.support.weights === 'skip' || hw.support.deltas === 'skip';
+}
+
+export function summarizeHardware(hw: HardwareModel): HardwareSummary {
+  return {
+    name: hw.name,
+    rows: hw.array.rows,
+    cols: hw.array.cols,
+    dataflow: hw.dataflow,
+    precision: hw.precision,
+    clockHz: hw.clockHz,
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * Bit matrices packed along their rows in 32-bit words: the representation every sparse count runs
+ * on. Bit c of row r lives in word `r·wordsPerRow + (c >>> 5)`, bit `c & 31`. Bits past `cols` in a
+ * row's last word are always zero, so whole-row counts need no end mask.
+ */
+export interface BitMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly wordsPerRow: number;
+  readonly words: Uint32Array;
+}
+
+export function createBitMatrix(rows: number, cols: number): BitMatrix {
+  const wordsPerRow = Math.max(1, Math.ceil(cols / 32));
+  return { rows, cols, wordsPerRow, words: new Uint32Array(rows * wordsPerRow) };
+}
+
+export function setBit(bm: BitMatrix, r: number, c: number): void {
+  const i = r * bm.wordsPerRow + (c >>> 5);
+  bm.words[i] = (bm.words[i]! | (1 << (c & 31))) >>> 0;
+}
+
+export function getBit(bm: BitMatrix, r: number, c: number): boolean {
+  return ((bm.words[r * bm.wordsPerRow + (c >>> 5)]! >>> (c & 31)) & 1) === 1;
+}
+
+/** Population count of a 32-bit word (SWAR). */
+export function popcount32(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  v = (v + (v >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(v, 0x01010101) >>> 24;
+}
+
+/** Mask of bits [lo, hi) inside one word, 0 ≤ lo < hi ≤ 32. */
+function wordMask(lo: number, hi: number): number {
+  const upper = hi === 32 ? 0xffffffff : (1 << hi) - 1;
+  return (upper & ~((1 << lo) - 1)) >>> 0;
+}
+
+/** Set bits of row r in columns [start, end). */
+export function rowCount(bm: BitMatrix, r: number, start: number, end: number): number {
+  if (end <= start) return 0;
+  const base = r * bm.wordsPerRow;
+  const w = bm.words;
+  const first = start >>> 5;
+  const last = (end - 1) >>> 5;
+  if (first === last) return popcount32(w[base + first]! & wordMask(start & 31, ((end - 1) & 31) + 1));
+  let n = popcount32(w[base + first]! & wordMask(start & 31, 32));
+  for (let i = first + 1; i < last; i++) n += popcount32(w[base + i]!);
+  return n + popcount32(w[base + last]! & wordMask(0, ((end - 1) & 31) + 1));
+}
+
+/** Set bits of row r, all columns. */
+export function rowTotal(bm: BitMatrix, r: number): number {
+  const base = r * bm.wordsPerRow;
+  const w = bm.words;
+  let n = 0;
+  for (let i = 0; i < bm.wordsPerRow; i++) n += popcount32(w[base + i]!);
+  return n;
+}
+
+/** Set bits of (row ra of a) AND (row rb of b) in columns [start, end); a and b have equal cols. */
+export function andCount(
+  a: BitMatrix,
+  ra: number,
+  b: BitMatrix,
+  rb: number,
+  start: number,
+  end: number,
+): number {
+  if (end <= start) return 0;
+  const baseA = ra * a.wordsPerRow;
+  const baseB = rb * b.wordsPerRow;
+  const wa = a.words;
+  const wb = b.words;
+  const first = start >>> 5;
+  const last = (end - 1) >>> 5;
+  if (first === last) {
+    return popcount32(wa[baseA + first]! & wb[baseB + first]! & wordMask(start & 31, ((end - 1) & 31) + 1));
+  }
+  let n = popcount32(wa[baseA + first]! & wb[baseB + first]! & wordMask(start & 31, 32));
+  for (let i = first + 1; i < last; i++) n += popcount32(wa[baseA + i]! & wb[baseB + i]!);
+  return n + popcount32(wa[baseA + last]! & wb[baseB + last]! & wordMask(0, ((end - 1) & 31) + 1));
+}
+
+/** Set bits of (row ra of a) AND (row rb of b), all columns: the hot loop of OS element timing. */
+export function andTotal(a: BitMatrix, ra: number, b: BitMatrix, rb: number): number {
+  const n = a.wordsPerRow;
+  const baseA = ra * n;
+  const baseB = rb * n;
+  const wa = a.words;
+  const wb = b.words;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let v = wa[baseA + i]! & wb[baseB + i]!;
+    if (v === 0) continue;
+    v = v - ((v >>> 1) & 0x55555555);
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    count += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+  }
+  return count;
+}
+
+/** Whether a bit flat-indexed `index` is set in a numpy `packbits(..., bitorder='little')` array. */
+export function packedBit(packed: Uint8Array, index: number): number {
+  return (packed[index >>> 3]! >>> (index & 7)) & 1;
+}
+
+/** Set bits among the first `count` bits of a little-order packed mask. */
+export function packedPopcount(packed: Uint8Array, count: number): number {
+  const fullBytes = count >>> 3;
+  let n = 0;
+  let i = 0;
+  for (; i + 4 <= fullBytes; i += 4) {
+    n += popcount32(
+      (packed[i]! | (packed[i + 1]! << 8) | (packed[i + 2]! << 16) | (packed[i + 3]! << 24)) >>> 0,
+    );
+  }
+  for (; i < fullBytes; i++) n += popcount32(packed[i]!);
+  const rest = count & 7;
+  if (rest > 0) n += popcount32(packed[fullBytes]! & ((1 << rest) - 1));
+  return n;
+}

@@ -1,0 +1,187 @@
+import type { Dataflow } from '../array.js';
+import type { StorageFormat } from '../hardware.js';
+import { PSUM_BITS } from '../hardware.js';
+import { packedPopcount } from './bits.js';
+
+/** What a storage format needs to know of a tensor's zeros. */
+export interface TensorStats {
+  readonly elements: number;
+  readonly nonzeros: number;
+  /**
+   * Entries a run-length encoding with `runBits`-bit run fields needs: one per non-zero, plus one
+   * padding entry per 2^runBits zeros of a run too long for one field (trailing zeros are implicit).
+   */
+  readonly rleEntries: number;
+}
+
+/**
+ * Stats of the first `elements` bits of a little-order packed mask. Run lengths are scanned only
+ * when `runBits` is given (the rle format needs them); otherwise rleEntries = nonzeros.
+ */
+export function maskStats(mask: Uint8Array, elements: number, runBits?: number): TensorStats {
+  const nonzeros = packedPopcount(mask, elements);
+  if (runBits === undefined) return { elements, nonzeros, rleEntries: nonzeros };
+  const span = 2 ** runBits;
+  let run = 0;
+  let padding = 0;
+  const fullBytes = elements >>> 3;
+  for (let i = 0; i <= fullBytes; i++) {
+    const limit = i < fullBytes ? 8 : elements & 7;
+    const byte = mask[i] ?? 0;
+    if (byte === 0 && limit === 8) {
+      run += 8;
+      continue;
+    }
+    for (let b = 0; b < limit; b++) {
+      if ((byte >>> b) & 1) {
+        padding += Math.floor(run / span);
+        run = 0;
+      } else {
+        run++;
+      }
+    }
+  }
+  return { elements, nonzeros, rleEntries: nonzeros + padding };
+}
+
+export function denseStats(elements: number): TensorStats {
+  return { elements, nonzeros: elements, rleEntries: elements };
+}
+
+/** Bits a tensor occupies under a format: payload (values) and metadata (positions). */
+export interface StoredBits {
+  readonly payloadBits: number;
+  readonly metadataBits: number;
+}
+
+/**
+ * dense: every element; bitmask: non-zeros + 1 bit per element; rle: (value + run field) per entry;
+ * coordinate: non-zeros + ⌈log2(elements)⌉ bits of flat index each.
+ */
+export function storedBits(
+  format: StorageFormat,
+  stats: TensorStats,
+  wordBits: number,
+  runBits: number,
+): StoredBits {
+  switch (format) {
+    case 'dense':
+      return { payloadBits: stats.elements * wordBits, metadataBits: 0 };
+    case 'bitmask':
+      return { payloadBits: stats.nonzeros * wordBits, metadataBits: stats.elements };
+    case 'rle':
+      return { payloadBits: stats.rleEntries * wordBits, metadataBits: stats.rleEntries * runBits };
+    case 'coordinate':
+      return {
+        payloadBits: stats.nonzeros * wordBits,
+        metadataBits: stats.nonzeros * Math.max(1, Math.ceil(Math.log2(Math.max(2, stats.elements)))),
+      };
+  }
+}
+
+/** Traffic of one layer-step, in bits, split payload / metadata, per level. */
+export interface Traffic {
+  readonly dramPayloadBits: number;
+  readonly dramMetadataBits: number;
+  readonly ifmapPayloadBits: number;
+  readonly ifmapMetadataBits: number;
+  readonly filterPayloadBits: number;
+  readonly filterMetadataBits: number;
+  readonly ofmapBits: number;
+}
+
+export interface TrafficInput {
+  readonly dataflow: Dataflow;
+  readonly gemm: { readonly m: number; readonly n: number; readonly k: number };
+  readonly instances: number;
+  readonly rowFolds: number;
+  readonly colFolds: number;
+  /** The raw A tensor (input or delta) and B tensor (weight or rhs) as stored. */
+  readonly a: StoredBits;
+  readonly aElements: number;
+  readonly b: StoredBits;
+  readonly bElements: number;
+  readonly outputElements: number;
+  readonly wordBits: number;
+  readonly sram: { readonly ifmapBytes: number; readonly filterBytes: number; readonly ofmapBytes: number };
+}
+
+/**
+ * SCALE-Sim-like operand reuse (docs/model.md, "Memory and stalls").
+ * DRAM: each tensor is read once if it fits its buffer. Otherwise:
+ * - OS: of the two fold orders the cheaper one is taken (as a mapper would) — row folds outer:
+ *   a row fold's A tile is reused across column folds (re-read per column fold if the tile does
+ *   not fit) and B is re-read per row fold unless it fits; column folds outer: the mirror image;
+ * - WS: B tiles are loaded once (stationary); A is re-streamed per column fold unless it fits;
+ * - IS: A tiles once; B is re-streamed per column fold unless it fits.
+ * WS/IS split K over row folds: the M × C partial-sum tile of a column fold is accumulated in the
+ * ofmap buffer; when it does not fit, the streamed dimension is cut into chunks that fit and the
+ * stationary tile is re-read from its buffer once per chunk (SRAM traffic, no DRAM spill).
+ * SRAM: the array reads each im2col operand element it streams (OS: A per column fold, B per row
+ * fold; WS: A per column fold, B once per chunk; IS: A once per chunk, B per column fold) at the
+ * tensor's stored bits per element; outputs are written once (OS) or read-modify-written per row
+ * fold as 32-bit partial sums (WS/IS); every DRAM fill is also one SRAM write.
+ */
+export function layerTraffic(t: TrafficInput): Traffic {
+  const { m, n, k } = t.gemm;
+  const I = t.instances;
+  const aTotal = t.a.payloadBits + t.a.metadataBits;
+  const bTotal = t.b.payloadBits + t.b.metadataBits;
+  const outBits = t.outputElements * t.wordBits;
+  const fits = (bits: number, bytes: number): boolean => bits / 8 <= bytes;
+  let aRefetch = 1;
+  let bRefetch = 1;
+  let aStreams: number;
+  let bStreams: number;
+  let ofmapBits: number;
+  if (t.dataflow === 'os') {
+    const rowMajor = {
+      a: fits(aTotal / t.rowFolds, t.sram.ifmapBytes) ? 1 : t.colFolds,
+      b: fits(bTotal, t.sram.filterBytes) ? 1 : t.rowFolds,
+    };
+    const colMajor = {
+      a: fits(aTotal, t.sram.ifmapBytes) ? 1 : t.colFolds,
+      b: fits(bTotal / t.colFolds, t.sram.filterBytes) ? 1 : t.rowFolds,
+    };
+    const cost = (o: { a: number; b: number }): number => o.a * aTotal + o.b * bTotal;
+    const order = cost(colMajor) < cost(rowMajor) ? colMajor : rowMajor;
+    aRefetch = order.a;
+    bRefetch = order.b;
+    aStreams = t.colFolds;
+    bStreams = t.rowFolds;
+    ofmapBits = outBits;
+  } else {
+    // Partial sums of one column fold: M × C (WS) or N × C (IS) 32-bit words per instance.
+    const streamed = t.dataflow === 'ws' ? m : n;
+    const columnsPerFold = Math.ceil((t.dataflow === 'ws' ? n : m) / t.colFolds);
+    const tileBits = streamed * columnsPerFold * PSUM_BITS;
+    const chunks = Math.max(1, Math.ceil(tileBits / 8 / t.sram.ofmapBytes));
+    if (t.dataflow === 'ws') {
+      aRefetch = fits(aTotal, t.sram.ifmapBytes) ? 1 : t.colFolds;
+      aStreams = t.colFolds;
+      bStreams = chunks;
+    } else {
+      bRefetch = fits(bTotal, t.sram.filterBytes) ? 1 : t.colFolds;
+      aStreams = chunks;
+      bStreams = t.colFolds;
+    }
+    ofmapBits = t.outputElements * PSUM_BITS * (2 * t.rowFolds - 1);
+  }
+  // Stored bits per element of the raw tensors, applied to the im2col elements the array streams.
+  const aPerElem = (bits: number): number => (t.aElements > 0 ? bits / t.aElements : 0);
+  const bPerElem = (bits: number): number => (t.bElements > 0 ? bits / t.bElements : 0);
+  const aStreamed = I * m * k * aStreams;
+  // Shared weights are still streamed once per instance that uses them.
+  const bStreamed = I * k * n * bStreams;
+  const dramA = { p: t.a.payloadBits * aRefetch, md: t.a.metadataBits * aRefetch };
+  const dramB = { p: t.b.payloadBits * bRefetch, md: t.b.metadataBits * bRefetch };
+  return {
+    dramPayloadBits: dramA.p + dramB.p + outBits,
+    dramMetadataBits: dramA.md + dramB.md,
+    ifmapPayloadBits: aStreamed * aPerElem(t.a.payloadBits) + dramA.p,
+    ifmapMetadataBits: aStreamed * aPerElem(t.a.metadataBits) + dramA.md,
+    filterPayloadBits: bStreamed * bPerElem(t.b.payloadBits) + dramB.p,
+    filterMetadataBits: bStreamed * bPerElem(t.b.metadataBits) + dramB.md,
+    ofmapBits,
+  };
+}

@@ -1,0 +1,140 @@
+import type { CliIo } from '../cli/io.js';
+import { formatEnergy, groupThousands } from '../cli/reporters/plain.js';
+import type { Reporter } from '../cli/reporters/reporter.js';
+import type { RunEvent } from '../core/events.js';
+import type { EnergyPj, LayerReport, Report, ReportTotal } from '../core/report.js';
+
+interface Column {
+  readonly title: string;
+  readonly left?: boolean;
+  readonly cell: (l: LayerReport | (ReportTotal & { name: string; op: string })) => string;
+}
+
+const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+const pjPerMac = (e: EnergyPj, macs: number): string => (macs > 0 ? (e.total / macs).toFixed(3) : '-');
+
+const COLUMNS: readonly Column[] = [
+  { title: 'layer', left: true, cell: (l) => l.name },
+  { title: 'op', left: true, cell: (l) => l.op },
+  { title: 'MACs', cell: (l) => groupThousands(l.macs) },
+  { title: 'executed', cell: (l) => groupThousands(l.executedMacs) },
+  { title: 'gated', cell: (l) => groupThousands(l.gatedMacs) },
+  { title: 'skip act', cell: (l) => groupThousands(l.skippedMacs.zeroActivation) },
+  { title: 'skip wgt', cell: (l) => groupThousands(l.skippedMacs.zeroWeight) },
+  { title: 'skip Δ', cell: (l) => groupThousands(l.skippedMacs.zeroDelta) },
+  { title: 'skip struct', cell: (l) => groupThousands(l.skippedMacs.structural) },
+  { title: 'dense cycles', cell: (l) => groupThousands(l.denseCycles) },
+  { title: 'cycles', cell: (l) => groupThousands(l.cycles) },
+  { title: 'speedup', cell: (l) => ratio(l.denseCycles, l.cycles) },
+  { title: 'stalls', cell: (l) => groupThousands(l.stallCycles) },
+  { title: 'energy', cell: (l) => formatEnergy(l.energyPj.total) },
+  { title: 'pJ/MAC', cell: (l) => pjPerMac(l.energyPj, l.macs) },
+];
+
+function table(
+  columns: readonly { title: string; left?: boolean }[],
+  rows: readonly string[][],
+  footer?: readonly string[],
+): string[] {
+  const all = footer ? [...rows, footer] : rows;
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...all.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (columns[i]!.left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [
+    line(columns.map((c) => c.title)),
+    rule,
+    ...rows.map(line),
+    ...(footer ? [rule, line(footer)] : []),
+  ];
+}
+
+const ENERGY_KEYS = [
+  'mac',
+  'gatedMac',
+  'register',
+  'sram',
+  'dram',
+  'metadata',
+  'deltaState',
+  'leakage',
+] as const;
+
+/** One replay report: header, per-layer table, totals vs the dense baseline, energy breakdown. */
+export function formatReplayReport(report: Report): string {
+  const { hardware: hw, total } = report;
+  const rows = report.layers.map((l) => COLUMNS.map((c) => c.cell(l)));
+  const totalRow = COLUMNS.map((c) => c.cell({ ...total, name: 'total', op: '' }));
+  const clock = hw.clockHz ? `, ${hw.clockHz / 1e6} MHz` : '';
+  const breakdown = ENERGY_KEYS.filter((k) => total.energyPj[k] !== undefined)
+    .map((k) => `${k} ${formatEnergy(total.energyPj[k]!)}`)
+    .join(', ');
+  const executedShare = total.macs > 0 ? ((100 * total.executedMacs) / total.macs).toFixed(1) : '0';
+  return `${[
+    `trace     ${report.sources.join(', ')}`,
+    `hardware  ${hw.name}: ${hw.rows}x${hw.cols} array, dataflow ${hw.dataflow}, ${hw.precision ?? ''}${clock}`,
+    '',
+    ...table(COLUMNS, rows, totalRow),
+    '',
+    `vs dense: ${executedShare} % of MACs executed, ${ratio(total.denseCycles, total.cycles)} fewer cycles (${groupThousands(total.denseCycles)} → ${groupThousands(total.cycles)}, of which ${groupThousands(total.stallCycles)} stalls)`,
+    `energy:   ${formatEnergy(total.energyPj.total)} = ${breakdown}; ${pjPerMac(total.energyPj, total.macs)} pJ per dense MAC`,
+  ].join('\n')}\n`;
+}
+
+/** Several hardware configurations over the same trace, one row each. */
+export function formatComparison(reports: readonly Report[]): string {
+  const columns = [
+    { title: 'hardware', left: true },
+    { title: 'trace', left: true },
+    { title: 'array', left: true },
+    { title: 'flow', left: true },
+    { title: 'executed %', left: false },
+    { title: 'dense cycles', left: false },
+    { title: 'cycles', left: false },
+    { title: 'speedup', left: false },
+    { title: 'stalls', left: false },
+    { title: 'time', left: false },
+    { title: 'energy', left: false },
+    { title: 'pJ/MAC', left: false },
+  ];
+  const rows = reports.map((r) => {
+    const t = r.total;
+    const seconds = r.hardware.clockHz ? t.cycles / r.hardware.clockHz : undefined;
+    return [
+      r.hardware.name,
+      r.sources.join(', '),
+      `${r.hardware.rows}x${r.hardware.cols}`,
+      r.hardware.dataflow,
+      t.macs > 0 ? ((100 * t.executedMacs) / t.macs).toFixed(1) : '-',
+      groupThousands(t.denseCycles),
+      groupThousands(t.cycles),
+      ratio(t.denseCycles, t.cycles),
+      groupThousands(t.stallCycles),
+      seconds === undefined ? '-' : `${(seconds * 1e3).toFixed(3)} ms`,
+      formatEnergy(t.energyPj.total),
+      pjPerMac(t.energyPj, t.macs),
+    ];
+  });
+  return `${['side by side', ...table(columns, rows)].join('\n')}\n`;
+}
+
+/** Plain text for replay: each run's table as it finishes, then a comparison when there were several. */
+export class ReplayPlainReporter implements Reporter {
+  private readonly reports: Report[] = [];
+
+  constructor(private readonly io: CliIo) {}
+
+  onEvent(event: RunEvent): void {
+    if (event.type !== 'run-done') return;
+    if (this.reports.length > 0) this.io.stdout.write('\n');
+    this.io.stdout.write(formatReplayReport(event.report));
+    this.reports.push(event.report);
+  }
+
+  async finish(): Promise<void> {
+    if (this.reports.length > 1) this.io.stdout.write(`\n${formatComparison(this.reports)}`);
+  }
+}
