@@ -71,6 +71,11 @@ export interface DenseRunConfig {
   /** The topology files the layers came from. */
   readonly sources: readonly string[];
   readonly foldTiming?: FoldTimingModel;
+  /**
+   * Reports one layer; default `denseLayerReport` (timing + MAC/leakage energy). `simulate` passes
+   * the replay model (`modelDenseLayer`) to charge memory traffic, stalls and energy by component.
+   */
+  readonly layerModel?: (lowered: LoweredLayer) => LayerReport;
 }
 
 const NO_SKIPS = { zeroActivation: 0, zeroWeight: 0, zeroDelta: 0, structural: 0 } as const;
@@ -184,7 +189,7 @@ export function* simulateDense(
   const reports: LayerReport[] = [];
   for (const [index, lowered] of layers.entries()) {
     yield { type: 'layer-start', index, name: lowered.name };
-    const layer = denseLayerReport(lowered, config);
+    const layer = config.layerModel ? config.layerModel(lowered) : denseLayerReport(lowered, config);
     reports.push(layer);
     yield { type: 'layer-done', index, layer };
   }

@@ -1,4 +1,5 @@
-import { mapGemm, mappingEfficiency } from './dataflow-mapping.js';
+import type { Dataflow } from './array.js';
+import { DATAFLOW_ROLES, mapGemm, mappingEfficiency } from './dataflow-mapping.js';
 import type { RunEvent } from './events.js';
 import { cyclesPerFold } from './fold-timing.js';
 import { type HardwareModel, skipsAnything, summarizeHardware } from './hardware.js';
@@ -12,23 +13,32 @@ import {
   wordBits,
   zeroEnergy,
 } from './sparse/energy.js';
-import { laneTiming } from './sparse/lane-timing.js';
+import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
 import {
   type BOperand,
   type LoweredSparseLayer,
   lowerSparseLayer,
   type SparseLayerSpec,
 } from './sparse/layer-lowering.js';
-import { layerTraffic, maskStats, storedBits, type TensorStats } from './sparse/memory.js';
-import { type OperandPolicy, type PreparedB, prepareB, prepareInstance } from './sparse/operand-bits.js';
+import { denseStats, layerTraffic, maskStats, storedBits, type TensorStats } from './sparse/memory.js';
+import {
+  type OperandPolicy,
+  type PreparedB,
+  type PreparedInstance,
+  prepareB,
+  prepareInstance,
+} from './sparse/operand-bits.js';
 import { compareOutputs, denseProduct, scheduledProduct, type VerifyOutcome } from './sparse/verify.js';
 
-/** One step of one layer: the packed zero masks of its operands (numpy packbits, little bit order). */
+/**
+ * One step of one layer: the packed zero masks of its operands (numpy packbits, little bit order).
+ * An absent mask is a dense operand (all ones): `simulate`'s workloads have no masks at all.
+ */
 export interface ReplayStepInput {
   /** The A operand over all instances: `input` (q_t), or `delta` (Δ_t) when the layer runs in delta mode. */
-  readonly aMask: Uint8Array;
+  readonly aMask?: Uint8Array;
   /** The B operand: the layer's `weight`, or this step's `rhs`. */
-  readonly bMask: Uint8Array;
+  readonly bMask?: Uint8Array;
   /** Delta mode: a key step is processed densely (Δ = q) and (re)initialises the stored state. */
   readonly keyFrame: boolean;
   /** Values, for verification only: A as above, B, and in delta mode the step's dense input q_t. */
@@ -40,6 +50,11 @@ export interface LayerReplayOptions {
   /** Run this layer as y_t = y_{t−1} + W·Δ_t (the caller supplies Δ masks in `aMask`). */
   readonly delta: boolean;
   readonly histogramBins?: number;
+  /**
+   * Always walk the bit-level path (masks, per-k counts, lane AND + popcount), even where the
+   * closed form for dense operands applies. The reference the closed form is tested against.
+   */
+  readonly bitLevel?: boolean;
 }
 
 export interface StepOutcome {
@@ -97,6 +112,17 @@ export function createLayerReplay(
   function step(input: ReplayStepInput): StepOutcome {
     const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
     const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
+    const closedForm = options.bitLevel !== true && isDenseStep(low, policy, input);
+    const timingOptions = {
+      array,
+      dataflow,
+      granularity: hw.granularity,
+      lookaheadSteps: hw.lookaheadSteps,
+      histogramBins: bins,
+    };
+    // Only the bit-level path reads masks; an absent one is all ones.
+    const aMask = closedForm ? undefined : (input.aMask ?? allOnesMask(low.inputElements));
+    const bMask = closedForm ? undefined : (input.bMask ?? allOnesMask(low.bElements));
     let executed = 0;
     let gated = 0;
     let computeCycles = 0;
@@ -114,19 +140,20 @@ export function createLayerReplay(
       verifyState = Array.from({ length: low.instances }, () => new Float32Array(M * N));
     }
     for (let i = 0; i < low.instances; i++) {
-      let preparedB: PreparedB | undefined;
-      if (options.bOperand === 'weight') {
-        preparedB = staticB.get(i) ?? prepareB(low, i, input.bMask, policy);
-        staticB.set(i, preparedB);
+      let prepared: PreparedInstance;
+      let timing: LaneTiming;
+      if (aMask === undefined || bMask === undefined) {
+        prepared = denseInstance(low, dataflow);
+        timing = denseLaneTiming(prepared.lanes, timingOptions);
+      } else {
+        let preparedB: PreparedB | undefined;
+        if (options.bOperand === 'weight') {
+          preparedB = staticB.get(i) ?? prepareB(low, i, bMask, policy);
+          staticB.set(i, preparedB);
+        }
+        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
+        timing = laneTiming(prepared.lanes, timingOptions);
       }
-      const prepared = prepareInstance(low, i, input.aMask, input.bMask, policy, preparedB);
-      const timing = laneTiming(prepared.lanes, {
-        array,
-        dataflow,
-        granularity: hw.granularity,
-        lookaheadSteps: hw.lookaheadSteps,
-        histogramBins: bins,
-      });
       const c = prepared.counts;
       executed += c.executed;
       gated += c.gated;
@@ -158,13 +185,16 @@ export function createLayerReplay(
     const aRunBits = hw.formats.activations === 'rle' ? hw.rleRunBits : undefined;
     const bFormat = options.bOperand === 'rhs' ? hw.formats.activations : hw.formats.weights;
     const bRunBits = bFormat === 'rle' ? hw.rleRunBits : undefined;
-    const aStats = maskStats(input.aMask, low.inputElements, aRunBits);
+    // Stored sizes follow the masks whatever the support (a dense array may still store compressed).
+    const statsOf = (mask: Uint8Array | undefined, elements: number, runBits?: number): TensorStats =>
+      mask ? maskStats(mask, elements, runBits) : denseStats(elements);
+    const aStats = statsOf(input.aMask, low.inputElements, aRunBits);
     let bStats: TensorStats;
     if (options.bOperand === 'weight') {
-      staticBStats ??= maskStats(input.bMask, low.bElements, bRunBits);
+      staticBStats ??= statsOf(input.bMask, low.bElements, bRunBits);
       bStats = staticBStats;
     } else {
-      bStats = maskStats(input.bMask, low.bElements, bRunBits);
+      bStats = statsOf(input.bMask, low.bElements, bRunBits);
     }
     const traffic = layerTraffic({
       dataflow,
@@ -283,6 +313,47 @@ export function createLayerReplay(
   }
 
   return { lowered: low, step, report };
+}
+
+/**
+ * Whether a step's MAC counts and lane timing have the dense closed form: no operand has a zero
+ * the array acts on (its support is `none`, or its mask is absent = all ones and no structural zero
+ * sits on it), and no structural zero is skipped. Then every MAC executes ungated, nothing is
+ * skipped, and every fold streams its whole temporal extent.
+ */
+function isDenseStep(low: LoweredSparseLayer, policy: OperandPolicy, input: ReplayStepInput): boolean {
+  const aStructure = low.hasPadding || low.operandCausal;
+  const aDense = policy.aSupport === 'none' || (input.aMask === undefined && !aStructure);
+  const bDense = policy.bSupport === 'none' || input.bMask === undefined;
+  const structureKept = !policy.structuralSkip || !(aStructure || low.outputCausal);
+  return aDense && bDense && structureKept;
+}
+
+/** One instance of a dense step: all MACs executed; lanes all ones (null bit matrices). */
+function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow): PreparedInstance {
+  const { m, n, k } = low.gemm;
+  const roles = DATAFLOW_ROLES[dataflow];
+  const size = { m, n, k };
+  const macs = m * n * k;
+  return {
+    lanes: {
+      spatialRows: size[roles.rows],
+      spatialCols: size[roles.cols],
+      temporal: size[roles.time],
+      rowBits: null,
+      colBits: null,
+      stat: null,
+    },
+    counts: { macs, executed: macs, gated: 0, zeroA: 0, zeroB: 0, structural: 0 },
+  };
+}
+
+/** A packed mask of `elements` ones (the bit-level path's view of an absent mask). */
+export function allOnesMask(elements: number): Uint8Array {
+  const mask = new Uint8Array(Math.ceil(elements / 8)).fill(0xff);
+  const rest = elements & 7;
+  if (rest > 0) mask[mask.length - 1] = (1 << rest) - 1;
+  return mask;
 }
 
 /** Sums layer reports; utilisation from the sums (executed MACs per PE-cycle). */

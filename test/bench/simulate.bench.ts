@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import { parseTopologyCsv } from '../../src/config/topology.js';
 import {
   collectRun,
@@ -56,6 +57,15 @@ export default async function (): Promise<void> {
       collectRun(simulateDense(lowerTopology(parseTopologyCsv(text, topologyPath, 'conv'), 'conv'), config)),
     { iterations: 200, warmup: 20, unitsPerRun: totalMacs, unit: 'simulated MACs' },
   );
+  const modelConfig = simulateRunConfig(SCALESIM_DEFAULT_HARDWARE, [topologyPath], 'bench');
+  const modelCore = await measure(
+    "core: parse + lower + simulateDense with simulate's memory/energy model, 21 layers",
+    () =>
+      collectRun(
+        simulateDense(lowerTopology(parseTopologyCsv(text, topologyPath, 'conv'), 'conv'), modelConfig),
+      ),
+    { iterations: 200, warmup: 20, unitsPerRun: totalMacs, unit: 'simulated MACs' },
+  );
   const perLayer: Measurement[] = [];
   for (const layer of layers) {
     // One call is far below timer resolution: time 1000 and report per call.
@@ -75,7 +85,7 @@ export default async function (): Promise<void> {
   }
   printTable(
     'deltasim simulate, whole process',
-    [processRun, nodeOnly, wholeCore],
+    [processRun, nodeOnly, wholeCore, modelCore],
     ['SCALE-Sim v2, same run on a 2-core machine: 646 s, 3.7 GB (REFERENCE.md §2.1).'],
   );
   // Per-call times are sub-microsecond: print them in µs rather than the harness's ms column.

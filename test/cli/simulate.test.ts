@@ -3,9 +3,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { runLive, SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { pythonFloatRepr } from '../../src/cli/reporters/scalesim-report.js';
+import { simulateDense } from '../../src/core/dense-engine.js';
+import type { RunEvent } from '../../src/core/events.js';
+import { lowerTopology } from '../../src/core/lowering.js';
 import type { Report } from '../../src/core/report.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -110,13 +114,75 @@ describe('deltasim simulate', () => {
     expect(ra.layers).toEqual(rb.layers);
   });
 
-  test('--precision changes MAC energy only', async () => {
+  test('--precision changes energy (MAC and word size), not cycles', async () => {
     const int8 = JSON.parse((await run([...RESNET, '--json'])).stdout.trimEnd().split('\n').pop()!) as Report;
     const fp32 = JSON.parse(
       (await run([...RESNET, '--json', '--precision', 'fp32'])).stdout.trimEnd().split('\n').pop()!,
     ) as Report;
     expect(fp32.total.cycles).toBe(int8.total.cycles);
-    expect(fp32.total.energyPj.total / int8.total.energyPj.total).toBeCloseTo(4.6 / 0.3, 9);
+    expect(fp32.total.energyPj.mac! / int8.total.energyPj.mac!).toBeCloseTo(4.6 / 0.3, 9);
+    // Register accesses per MAC do not depend on the word; DRAM traffic is 4× the bits.
+    expect(fp32.total.energyPj.register).toBe(int8.total.energyPj.register);
+    expect(fp32.total.energyPj.dram! / int8.total.energyPj.dram!).toBeGreaterThan(3.99);
+  });
+
+  test('energy by component through the replay memory model; CALC bandwidth: no stalls', async () => {
+    const dir = scratch();
+    const cfg = join(dir, 'calc.cfg');
+    // CALC ignores Bandwidth (SCALE-Sim sizes the interface to the demand): unlimited, never a stall.
+    writeFileSync(
+      cfg,
+      readFileSync(join(root, 'configs/scalesim/default.cfg'), 'utf8')
+        .replace(/InterfaceBandwidth\s*:\s*USER/i, 'InterfaceBandwidth: CALC')
+        .replace(/^Bandwidth\s*:.*$/m, 'Bandwidth : 1'),
+    );
+    const { stdout } = await run([...RESNET, '--config', cfg, '--json']);
+    const report = JSON.parse(stdout.trimEnd().split('\n').pop()!) as Report;
+    expect(report.total.stallCycles).toBe(0);
+    const e = report.total.energyPj;
+    for (const key of ['mac', 'register', 'sram', 'dram'] as const) expect(e[key]).toBeGreaterThan(0);
+    const sum =
+      (e.mac ?? 0) +
+      (e.gatedMac ?? 0) +
+      (e.register ?? 0) +
+      (e.sram ?? 0) +
+      (e.dram ?? 0) +
+      (e.metadata ?? 0);
+    expect(e.total).toBeCloseTo(sum, 3);
+    // int8 MAC energy is 0.3 pJ × MACs, as before; memory is on top.
+    expect(e.mac).toBeCloseTo(report.total.macs * 0.3, 3);
+  });
+
+  test('InterfaceBandwidth USER: DRAM stalls in the report and in COMPUTE_REPORT.csv', async () => {
+    const dir = scratch();
+    const cfg = join(dir, 'user.cfg');
+    writeFileSync(
+      cfg,
+      readFileSync(join(root, 'configs/scalesim/default.cfg'), 'utf8').replace(
+        /^Bandwidth\s*:.*$/m,
+        'Bandwidth : 1',
+      ),
+    );
+    const reportDir = join(dir, 'out');
+    const { code, stdout } = await run([
+      ...RESNET,
+      '--config',
+      cfg,
+      '--json',
+      '--scalesim-report',
+      reportDir,
+    ]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout.trimEnd().split('\n').pop()!) as Report;
+    expect(report.total.stallCycles).toBeGreaterThan(0);
+    // Stalls come on top of the compute cycles, which stay SCALE-Sim's.
+    expect(report.total.cycles - report.total.stallCycles).toBe(1_718_374);
+    const rows = readFileSync(join(reportDir, 'COMPUTE_REPORT.csv'), 'utf8').trimEnd().split('\n').slice(1);
+    for (const [i, row] of rows.entries()) {
+      const [, total, stalls] = row.split(', ');
+      expect(Number(total)).toBe(report.layers[i]!.cycles - 1);
+      expect(Number(stalls)).toBe(report.layers[i]!.stallCycles);
+    }
   });
 
   test('GEMM and depthwise files', async () => {
@@ -296,4 +362,70 @@ describe('the built binary (npm test builds dist/ first)', () => {
       expect(bad.stdout).toBe('');
     },
   );
+});
+
+describe('live dashboard run (runLive)', () => {
+  const config = simulateRunConfig(SCALESIM_DEFAULT_HARDWARE, ['t.csv'], 'test');
+  const layers = lowerTopology(
+    [1, 2, 3].map((i) => ({
+      name: `L${i}`,
+      ifmapHeight: 8,
+      ifmapWidth: 8,
+      filterHeight: 3,
+      filterWidth: 3,
+      channels: 4,
+      numFilters: 8 * i,
+      strideHeight: 1,
+      strideWidth: 1,
+    })),
+    'conv',
+  );
+
+  test('events reach the reporter as produced, the event loop turns after each layer, run-done after the report', async () => {
+    const log: string[] = [];
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (turns < 100) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const reporter = {
+      onEvent: (event: RunEvent) => log.push(`${event.type}@${turns}`),
+      finish: async () => {
+        log.push('finish');
+      },
+    };
+    await runLive(simulateDense(layers, config), reporter, async (report) => {
+      log.push(`report ${report.layers.length}`);
+    });
+    const types = log.map((l) => l.split('@')[0]);
+    expect(types).toEqual([
+      'run-start',
+      ...layers.flatMap(() => ['layer-start', 'layer-done']),
+      'report 3',
+      'run-done',
+      'finish',
+    ]);
+    // Each layer starts on a later turn of the event loop than the previous layer ended on.
+    const starts = log.filter((l) => l.startsWith('layer-start')).map((l) => Number(l.split('@')[1]));
+    expect(starts[1]!).toBeGreaterThan(starts[0]!);
+    expect(starts[2]!).toBeGreaterThan(starts[1]!);
+  });
+
+  test('a failed report write tears the dashboard down and reports no success', async () => {
+    const types: string[] = [];
+    const reporter = {
+      onEvent: (event: RunEvent) => types.push(event.type),
+      finish: async () => {
+        types.push('finish');
+      },
+    };
+    await expect(
+      runLive(simulateDense(layers, config), reporter, async () => {
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
+    expect(types).not.toContain('run-done');
+    expect(types.at(-1)).toBe('finish');
+  });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseArraySpec } from '../../src/cli/array-spec.js';
+import { SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import { parseTopologyCsv } from '../../src/config/topology.js';
 import { isDataflow } from '../../src/core/array.js';
 import { collectRun, simulateDense } from '../../src/core/dense-engine.js';
@@ -43,7 +44,7 @@ describe('SCALE-Sim v2 parity (test/golden/scalesim-parity.json)', () => {
     const array = parseArraySpec(c.array);
     if (!isDataflow(c.dataflow)) throw new Error(`bad dataflow in golden file: ${c.dataflow}`);
     const layers = lowerTopology(parseTopologyCsv(text, c.file ?? 'golden.csv', kind), kind);
-    const { report } = collectRun(
+    const dense = collectRun(
       simulateDense(layers, {
         array,
         dataflow: c.dataflow,
@@ -53,7 +54,15 @@ describe('SCALE-Sim v2 parity (test/golden/scalesim-parity.json)', () => {
         toolVersion: 'test',
         sources: [c.name],
       }),
+    ).report;
+    // What `simulate` runs: the same timing through the replay memory / energy model (CALC: no stalls).
+    const hardware = { ...SCALESIM_DEFAULT_HARDWARE, array, dataflow: c.dataflow };
+    const modelled = collectRun(simulateDense(layers, simulateRunConfig(hardware, [c.name], 'test'))).report;
+    expect(modelled.total.stallCycles).toBe(0);
+    expect(modelled.layers.map((l) => [l.folds, l.cycles])).toEqual(
+      dense.layers.map((l) => [l.folds, l.cycles]),
     );
+    const report = modelled;
     for (const expected of c.layers) {
       const got = report.layers.find((l) => l.name === expected.name);
       expect(got, expected.name).toBeDefined();

@@ -3,16 +3,21 @@ import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
 import { ConfigError } from '../../config/config-error.js';
 import type { DenseHardware } from '../../config/hardware-file.js';
+import { hardwareFromDense } from '../../config/sparse-hardware-file.js';
 import { loadTopology } from '../../config/topology.js';
 import { DATAFLOWS, type Dataflow, isDataflow } from '../../core/array.js';
-import { collectRun, simulateDense } from '../../core/dense-engine.js';
-import { HOROWITZ_45NM, PRECISIONS, type Precision } from '../../core/energy-table.js';
+import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
+import { PRECISIONS, type Precision } from '../../core/energy-table.js';
+import type { RunEvent } from '../../core/events.js';
 import { lowerTopology } from '../../core/lowering.js';
+import type { Report } from '../../core/report.js';
+import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
 import { parseArraySpec } from '../array-spec.js';
 import { type CliIo, EXIT_OK } from '../io.js';
 import type { CommandModule } from '../program.js';
+import type { Reporter } from '../reporters/reporter.js';
 import { writeComputeReport } from '../reporters/scalesim-report.js';
-import { parseUiMode, selectReporter } from '../reporters/select-reporter.js';
+import { chooseReporterKind, parseUiMode, selectReporter } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
 
 /** SCALE-Sim's own defaults (configs/scale.cfg): a 32×32 output-stationary array of 1-byte words. */
@@ -87,27 +92,42 @@ export async function resolveHardware(options: SimulateOptions, cwd: string): Pr
   };
 }
 
+/**
+ * The run configuration `simulate` uses: SCALE-Sim's dense timing, with every layer charged through
+ * the replay memory / stall / energy model (docs/model.md, "Energy (dense)"). Bandwidth is unlimited
+ * (no stalls, SCALE-Sim's CALC mode) unless the hardware gives a DRAM bandwidth.
+ */
+export function simulateRunConfig(
+  hardware: DenseHardware,
+  sources: readonly string[],
+  toolVersion: string,
+): DenseRunConfig {
+  const model = hardwareFromDense(hardware);
+  return {
+    array: model.array,
+    dataflow: model.dataflow,
+    precision: model.precision,
+    energyTable: model.energy,
+    ...(hardware.clockHz !== undefined ? { clockHz: hardware.clockHz } : {}),
+    hardwareName: hardware.name,
+    toolVersion,
+    sources,
+    layerModel: (lowered) => modelDenseLayer(lowered, model),
+  };
+}
+
 export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<number> {
   const ui = parseUiMode(options.ui);
   const hardware = await resolveHardware(options, io.cwd);
   const kind = options.gemm ? 'gemm' : 'conv';
   const topology = await loadTopology(resolve(io.cwd, options.topology), kind, options.topology);
   const lowered = lowerTopology(topology, kind);
-  const reporter = await selectReporter({ ui, json: options.json === true, io, runs: 1 });
-  const energyTable =
-    hardware.leakageMw !== undefined ? { ...HOROWITZ_45NM, leakageMw: hardware.leakageMw } : HOROWITZ_45NM;
-  const run = simulateDense(lowered, {
-    array: hardware.array,
-    dataflow: hardware.dataflow,
-    precision: hardware.precision,
-    energyTable,
-    ...(hardware.clockHz !== undefined ? { clockHz: hardware.clockHz } : {}),
-    hardwareName: hardware.name,
-    toolVersion: VERSION,
-    sources: [options.topology],
-  });
-  const { events, report } = collectRun(run);
-  if (options.scalesimReport !== undefined) {
+  const json = options.json === true;
+  const config = simulateRunConfig(hardware, [options.topology], VERSION);
+  const reporter = await selectReporter({ ui, json, io, runs: 1 });
+  const run = simulateDense(lowered, config);
+  const writeScaleSimReport = async (report: Report): Promise<void> => {
+    if (options.scalesimReport === undefined) return;
     await writeComputeReport(
       resolve(io.cwd, options.scalesimReport),
       lowered.map((l, i) => ({
@@ -118,10 +138,47 @@ export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<
       hardware.array,
       hardware.dataflow,
     );
+  };
+  if (chooseReporterKind({ ui, json, io }) === 'tui') {
+    await runLive(run, reporter, writeScaleSimReport);
+    return EXIT_OK;
   }
+  // Plain and JSON: the whole run first, so a failed report write prints nothing.
+  const { events, report } = collectRun(run);
+  await writeScaleSimReport(report);
   for (const event of events) reporter.onEvent(event, 0);
   await reporter.finish();
   return EXIT_OK;
+}
+
+/**
+ * The dashboard sees each event as it is produced, and the event loop turns after every layer so
+ * it can draw and read `q`. The success event (run-done) waits for the SCALE-Sim report.
+ */
+export async function runLive(
+  run: Generator<RunEvent, Report, void>,
+  reporter: Reporter,
+  afterRun: (report: Report) => Promise<void>,
+): Promise<void> {
+  try {
+    let done: RunEvent | undefined;
+    for (;;) {
+      const step = run.next();
+      if (step.done) {
+        await afterRun(step.value);
+        if (done) reporter.onEvent(done, 0);
+        break;
+      }
+      if (step.value.type === 'run-done') {
+        done = step.value;
+        continue;
+      }
+      reporter.onEvent(step.value, 0);
+      if (step.value.type === 'layer-done') await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    await reporter.finish();
+  }
 }
 
 export const simulateCommand: CommandModule = {
@@ -134,7 +191,7 @@ export const simulateCommand: CommandModule = {
       .option('--config <file>', 'SCALE-Sim .cfg, or a deltasim hardware file (.yaml, .yml, .json)')
       .option('--array <RxC>', 'array rows x columns, e.g. 32x32 (overrides the config)')
       .addOption(new Option('--dataflow <df>', 'os | ws | is (overrides the config)'))
-      .addOption(new Option('--precision <p>', 'int8 | fp16 | fp32, for MAC energy (default int8)'))
+      .addOption(new Option('--precision <p>', 'int8 | fp16 | fp32: word size and MAC energy (default int8)'))
       .option('--json', 'NDJSON events on stdout; the last line is the report')
       .option(
         '--ui <mode>',

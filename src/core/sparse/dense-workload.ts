@@ -29,22 +29,15 @@ export function topologyLayerSpec(lowered: LoweredLayer): SparseLayerSpec {
   };
 }
 
-function allOnes(elements: number): Uint8Array {
-  const mask = new Uint8Array(Math.ceil(elements / 8)).fill(0xff);
-  const rest = elements & 7;
-  if (rest > 0) mask[mask.length - 1] = (1 << rest) - 1;
-  return mask;
-}
-
 /**
- * One dense layer through the replay model with implicit all-ones masks: compute cycles equal the
- * dense engine's (SCALE-Sim parity); memory traffic, stalls and energy components are added.
- * Cost O(M·K + K·N) bits, no mask data needed from the caller.
+ * One dense layer through the replay model: compute cycles equal the dense engine's (SCALE-Sim
+ * parity); memory traffic, stalls and energy components are added. The operands have no masks
+ * (dense), so counts, lane timing and tensor stats take the closed form: O(1) per layer, no M·K or
+ * K·N pass.
  */
 export function modelDenseLayer(lowered: LoweredLayer, hw: HardwareModel): LayerReport {
   const spec = topologyLayerSpec(lowered);
   const replay = createLayerReplay(spec, hw, { bOperand: 'weight', delta: false });
-  const low = replay.lowered;
-  replay.step({ aMask: allOnes(low.inputElements), bMask: allOnes(low.bElements), keyFrame: true });
+  replay.step({ keyFrame: true });
   return { ...replay.report(), op: lowered.op };
 }

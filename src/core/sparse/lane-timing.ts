@@ -36,6 +36,7 @@ export interface LaneTiming {
  * A fold whose stationary tile is entirely zero, or whose stream is empty, costs 0 cycles.
  */
 export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneTiming {
+  if (ops.rowBits === null && ops.colBits === null && ops.stat === null) return denseLaneTiming(ops, options);
   const { array, dataflow, granularity } = options;
   const T = ops.temporal;
   const rowFolds = Math.ceil(ops.spatialRows / array.rows);
@@ -68,6 +69,34 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
     }
   }
   return { folds: rowFolds * colFolds, cycles, streamSteps, laneWork, histogram };
+}
+
+/**
+ * Closed form of `laneTiming` when no operand has a zero the array can see (all three bit matrices
+ * null = all ones): every lane works at every step, so under every granularity and look-ahead a
+ * fold streams its whole temporal extent T (T ≥ 1) and costs `cyclesPerFold(T)`; element lane work
+ * is lanes × T; every lane is its fold's busiest (the histogram's top bin). O(1) instead of a pass
+ * over the folds' lanes; equal to the bit-level path with all-ones matrices (tested).
+ */
+export function denseLaneTiming(
+  ops: Pick<LaneOperands, 'spatialRows' | 'spatialCols' | 'temporal'>,
+  options: LaneTimingOptions,
+): LaneTiming {
+  const { array, dataflow } = options;
+  const T = ops.temporal;
+  const folds = Math.ceil(ops.spatialRows / array.rows) * Math.ceil(ops.spatialCols / array.cols);
+  const bins = options.histogramBins ?? 0;
+  const histogram = new Array<number>(bins).fill(0);
+  const element = options.granularity === 'element';
+  const lanes = ops.spatialRows * ops.spatialCols;
+  if (element && bins > 0) histogram[bins - 1] = lanes;
+  return {
+    folds,
+    cycles: T > 0 ? folds * cyclesPerFold(T, array, dataflow) : 0,
+    streamSteps: folds * T,
+    laneWork: element ? lanes * T : 0,
+    histogram,
+  };
 }
 
 /** How many columns c in [c0, c1) have stat(r, c) set (all of them when stat is null). */

@@ -120,27 +120,39 @@ export function lowerSparseLayer(spec: SparseLayerSpec, bOperand: BOperand): Low
       throw new LoweringError('gemmCount', `a depthwise conv has one GEMM per channel (${c})`);
     if (!depthwise && count !== 1) throw new LoweringError('gemmCount', 'a conv2d is one GEMM');
     const channelsInK = depthwise ? 1 : c;
-    const aIndex = new Int32Array(m * k);
-    for (let oh = 0; oh < ho; oh++) {
-      for (let ow = 0; ow < wo; ow++) {
-        const row = (oh * wo + ow) * k;
-        for (let y = 0; y < fh; y++) {
-          const ih = oh * sh - pt + y * dh;
-          for (let x = 0; x < fw; x++) {
-            const iw = ow * sw - pl + x * dw;
-            const inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
-            const col = (y * fw + x) * channelsInK;
-            const pixel = (ih * w + iw) * c;
-            for (let ch = 0; ch < channelsInK; ch++) aIndex[row + col + ch] = inside ? pixel + ch : -1;
+    const buildIndex = (): Int32Array => {
+      const aIndex = new Int32Array(m * k);
+      for (let oh = 0; oh < ho; oh++) {
+        for (let ow = 0; ow < wo; ow++) {
+          const row = (oh * wo + ow) * k;
+          for (let y = 0; y < fh; y++) {
+            const ih = oh * sh - pt + y * dh;
+            for (let x = 0; x < fw; x++) {
+              const iw = ow * sw - pl + x * dw;
+              const inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
+              const col = (y * fw + x) * channelsInK;
+              const pixel = (ih * w + iw) * c;
+              for (let ch = 0; ch < channelsInK; ch++) aIndex[row + col + ch] = inside ? pixel + ch : -1;
+            }
           }
         }
       }
-    }
+      return aIndex;
+    };
+    // The extreme window positions (first and last output row/column, first and last tap) bound
+    // every input coordinate the windows read, so padding is touched iff they leave the input.
+    const hasPadding =
+      pt > 0 || pl > 0 || (ho - 1) * sh - pt + (fh - 1) * dh >= h || (wo - 1) * sw - pl + (fw - 1) * dw >= w;
+    let index: Int32Array | undefined;
     const bElements = depthwise ? fh * fw * c * n : k * n;
     return {
       ...base,
-      aIndex,
-      hasPadding: aIndex.some((x) => x < 0),
+      // Built on first use: M·K entries a dense (closed-form) replay never reads.
+      get aIndex(): Int32Array {
+        index ??= buildIndex();
+        return index;
+      },
+      hasPadding,
       aInstanceStride: depthwise ? 1 : 0,
       // [Fh, Fw, C, N] flattened: depthwise instance c reads channel c with its N multipliers.
       bRowStride: depthwise ? c * n : n,

@@ -4,7 +4,8 @@ import { denseLayerReport } from '../../../src/core/dense-engine.js';
 import { HOROWITZ_45NM } from '../../../src/core/energy-table.js';
 import { lowerTopology } from '../../../src/core/lowering.js';
 import { SPARTEN_LIKE } from '../../../src/core/presets.js';
-import { modelDenseLayer } from '../../../src/core/sparse/dense-workload.js';
+import { createLayerReplay } from '../../../src/core/replay-engine.js';
+import { modelDenseLayer, topologyLayerSpec } from '../../../src/core/sparse/dense-workload.js';
 import type { TopologyLayer } from '../../../src/core/topology-layer.js';
 
 const layerArb = fc
@@ -68,5 +69,36 @@ test.prop(
     expect(modelled.executedMacs).toBe(dense.macs);
     expect(modelled.energyPj.mac).toBeCloseTo(dense.energyPj.mac!, 6);
     expect(modelled.energyPj.sram).toBeGreaterThan(0);
+  },
+);
+
+test.prop(
+  [
+    layerArb,
+    fc.constantFrom('os', 'ws', 'is' as const),
+    fc.integer({ min: 1, max: 9 }),
+    fc.integer({ min: 1, max: 9 }),
+    fc.constantFrom('none', 'gate', 'skip' as const),
+    fc.constantFrom(1, 16, Number.POSITIVE_INFINITY),
+  ],
+  { numRuns: 100 },
+)(
+  'modelDenseLayer (no masks, closed form) equals the bit-level replay of all-ones masks',
+  (layer, dataflow, rows, cols, support, dramBandwidth) => {
+    const [lowered] = lowerTopology([layer], 'conv');
+    const hw = {
+      ...SPARTEN_LIKE,
+      array: { rows, cols },
+      dataflow,
+      support: { activations: support, weights: support, deltas: support },
+      dram: { bandwidthBytesPerCycle: dramBandwidth },
+    };
+    const slow = createLayerReplay(topologyLayerSpec(lowered!), hw, {
+      bOperand: 'weight',
+      delta: false,
+      bitLevel: true,
+    });
+    slow.step({ keyFrame: true });
+    expect(modelDenseLayer(lowered!, hw)).toEqual({ ...slow.report(), op: lowered!.op });
   },
 );

@@ -1,14 +1,13 @@
 /**
- * Records the dense engine's event stream over a bundled topology as test data for the TUI and
+ * Records `simulate`'s event stream (dense timing, replay memory/energy model) over a bundled topology as test data for the TUI and
  * reporter tests: `npx tsx test/golden/events/record-dense.ts` rewrites resnet18-dense.ndjson.
  * test/tui/recorded-dense.test.ts re-runs the engine and fails when the recording is stale.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SCALESIM_DEFAULT_HARDWARE } from '../../../src/cli/commands/simulate.js';
+import { SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../../src/cli/commands/simulate.js';
 import { loadTopology } from '../../../src/config/topology.js';
 import { collectRun, simulateDense } from '../../../src/core/dense-engine.js';
-import { HOROWITZ_45NM } from '../../../src/core/energy-table.js';
 import type { RunEvent } from '../../../src/core/events.js';
 import { lowerTopology } from '../../../src/core/lowering.js';
 
@@ -19,19 +18,9 @@ const TOPOLOGY = 'configs/topologies/resnet18.csv';
 export async function recordDenseEvents(): Promise<readonly RunEvent[]> {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const layers = lowerTopology(await loadTopology(`${root}${TOPOLOGY}`, 'conv', TOPOLOGY), 'conv');
-  const hardware = SCALESIM_DEFAULT_HARDWARE;
-  return collectRun(
-    simulateDense(layers, {
-      array: hardware.array,
-      dataflow: hardware.dataflow,
-      precision: hardware.precision,
-      energyTable: HOROWITZ_45NM,
-      hardwareName: hardware.name,
-      // Fixed, so a version bump does not make the recording stale.
-      toolVersion: '0.1.0',
-      sources: [TOPOLOGY],
-    }),
-  ).events;
+  // Fixed version, so a version bump does not make the recording stale.
+  return collectRun(simulateDense(layers, simulateRunConfig(SCALESIM_DEFAULT_HARDWARE, [TOPOLOGY], '0.1.0')))
+    .events;
 }
 
 export function toNdjson(events: readonly RunEvent[]): string {
