@@ -158,10 +158,9 @@ describe('deltasim simulate', () => {
     const cfg = join(dir, 'user.cfg');
     writeFileSync(
       cfg,
-      readFileSync(join(root, 'configs/scalesim/default.cfg'), 'utf8').replace(
-        /^Bandwidth\s*:.*$/m,
-        'Bandwidth : 1',
-      ),
+      readFileSync(join(root, 'configs/scalesim/default.cfg'), 'utf8')
+        .replace(/InterfaceBandwidth\s*:\s*CALC/i, 'InterfaceBandwidth: USER')
+        .replace(/^Bandwidth\s*:.*$/m, 'Bandwidth : 1'),
     );
     const reportDir = join(dir, 'out');
     const { code, stdout } = await run([

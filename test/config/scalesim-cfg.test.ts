@@ -27,7 +27,7 @@ describe('parseScaleSimConfig', () => {
       ofmapSramKb: 64,
       dataflow: 'os',
       bandwidths: [64],
-      interfaceBandwidth: 'USER',
+      interfaceBandwidth: 'CALC',
     });
     expect(scaleSimConfigToHardware(cfg, 'default')).toEqual({
       name: 'scale_example_run_32x32_os',
@@ -35,8 +35,13 @@ describe('parseScaleSimConfig', () => {
       dataflow: 'os',
       precision: 'int8',
       sramBytes: { ifmap: 65536, filter: 65536, ofmap: 65536 },
-      dramBytesPerCycle: 64,
     });
+    // USER mode: the Bandwidth line becomes the DRAM bandwidth (CALC: unlimited, so absent).
+    const user = parseScaleSimConfig(
+      bundled.replace('InterfaceBandwidth: CALC', 'InterfaceBandwidth: USER'),
+      'u.cfg',
+    );
+    expect(scaleSimConfigToHardware(user, 'user').dramBytesPerCycle).toBe(64);
   });
 
   test('= or : separators, case-insensitive keys, CRLF, comments, unknown sections and keys ignored', () => {
