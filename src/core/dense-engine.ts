@@ -5,7 +5,8 @@ import type { RunEvent } from './events.js';
 import { cyclesPerFold } from './fold-timing.js';
 import { gemmMacs } from './gemm.js';
 import type { LoweredLayer } from './lowering.js';
-import type { EnergyPj, HardwareSummary, LayerReport, Report, ReportTotal } from './report.js';
+import type { EnergyPj, HardwareSummary, LayerReport, Report } from './report.js';
+import { reportTotal, utilizationOf } from './report-total.js';
 
 /** What one fold puts on the array: how many PE rows/columns it uses and how long it streams. */
 export interface FoldShape {
@@ -100,7 +101,7 @@ export function denseLayerReport(lowered: LoweredLayer, config: DenseRunConfig):
     cycles,
     denseCycles: cycles,
     stallCycles: 0,
-    utilization: macs / (cycles * array.rows * array.cols),
+    utilization: utilizationOf(macs, cycles, array),
     mappingEfficiency: mappingEfficiency(mapping, array),
     energyPj: denseEnergy(macs, cycles, config),
   };
@@ -125,47 +126,6 @@ export function hardwareSummary(config: DenseRunConfig): HardwareSummary {
     dataflow: config.dataflow,
     precision: config.precision,
     ...(config.clockHz !== undefined ? { clockHz: config.clockHz } : {}),
-  };
-}
-
-/** Sums per-layer reports; utilisation is recomputed from the sums, not averaged. */
-export function totalOf(layers: readonly LayerReport[], array: ArrayShape): ReportTotal {
-  let macs = 0;
-  let executedMacs = 0;
-  let gatedMacs = 0;
-  let folds = 0;
-  let cycles = 0;
-  let denseCycles = 0;
-  let stallCycles = 0;
-  const skipped = { zeroActivation: 0, zeroWeight: 0, zeroDelta: 0, structural: 0 };
-  const energy: Record<string, number> = { total: 0 };
-  for (const l of layers) {
-    macs += l.macs;
-    executedMacs += l.executedMacs;
-    gatedMacs += l.gatedMacs;
-    folds += l.folds;
-    cycles += l.cycles;
-    denseCycles += l.denseCycles;
-    stallCycles += l.stallCycles;
-    skipped.zeroActivation += l.skippedMacs.zeroActivation;
-    skipped.zeroWeight += l.skippedMacs.zeroWeight;
-    skipped.zeroDelta += l.skippedMacs.zeroDelta;
-    skipped.structural += l.skippedMacs.structural;
-    for (const [key, value] of Object.entries(l.energyPj)) {
-      if (typeof value === 'number') energy[key] = (energy[key] ?? 0) + value;
-    }
-  }
-  return {
-    macs,
-    executedMacs,
-    gatedMacs,
-    skippedMacs: skipped,
-    folds,
-    cycles,
-    denseCycles,
-    stallCycles,
-    utilization: cycles > 0 ? macs / (cycles * array.rows * array.cols) : 0,
-    energyPj: energy as unknown as EnergyPj, // built key by key from EnergyPj fields above, `total` included
   };
 }
 
@@ -200,7 +160,7 @@ export function* simulateDense(
     sources: config.sources,
     hardware,
     layers: reports,
-    total: totalOf(reports, config.array),
+    total: reportTotal(reports, config.array),
   };
   yield { type: 'run-done', report };
   return report;

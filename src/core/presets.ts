@@ -19,22 +19,35 @@ const NO_STATE = {
 } as const;
 
 /**
+ * What the presets share unless they say otherwise: one energy table (so they differ by
+ * architecture only), no leakage, no delta mode and no state memory, per-element lanes with
+ * unbounded look-ahead, and 4-bit RLE runs (unused unless a format is `rle`).
+ */
+const PRESET_DEFAULTS = {
+  granularity: 'element',
+  lookaheadSteps: Number.POSITIVE_INFINITY,
+  rleRunBits: 4,
+  stateMemory: NO_STATE,
+  deltaMode: false,
+  energy: HOROWITZ_45NM,
+  leakageMw: 0,
+} as const satisfies Partial<HardwareModel>;
+
+/**
  * SCALE-Sim v2's default configuration (REFERENCE.md §2.1; its configs/scale.cfg): 32×32, OS,
  * 64 KiB ifmap / filter / ofmap SRAM. SCALE-Sim's CALC bandwidth mode never stalls, hence unbounded
  * bandwidths. SCALE-Sim has no clock or precision: 1 GHz and int8 (1-byte words, SCALE-Sim's
  * word size) are assumptions used only for time and energy.
  */
 export const SCALESIM_DEFAULT: HardwareModel = {
+  ...PRESET_DEFAULTS,
   name: 'scalesim-default',
   array: { rows: 32, cols: 32 },
   dataflow: 'os',
   precision: 'int8',
   clockHz: 1e9,
   support: DENSE_SUPPORT,
-  granularity: 'element',
-  lookaheadSteps: Number.POSITIVE_INFINITY,
   formats: DENSE_FORMATS,
-  rleRunBits: 4,
   sram: {
     ifmapBytes: 64 * KIB,
     filterBytes: 64 * KIB,
@@ -42,10 +55,6 @@ export const SCALESIM_DEFAULT: HardwareModel = {
     bandwidthBytesPerCycle: Number.POSITIVE_INFINITY,
   },
   dram: { bandwidthBytesPerCycle: Number.POSITIVE_INFINITY },
-  stateMemory: NO_STATE,
-  deltaMode: false,
-  energy: HOROWITZ_45NM,
-  leakageMw: 0,
 };
 
 /**
@@ -61,22 +70,17 @@ export const SCALESIM_DEFAULT: HardwareModel = {
  * (read + write of 14 columns × 32 bit per cycle), which RS keeps in the PE spads.
  */
 export const EYERISS_LIKE: HardwareModel = {
+  ...PRESET_DEFAULTS,
   name: 'eyeriss-like',
   array: { rows: 12, cols: 14 },
   dataflow: 'ws',
   precision: 'fp16',
   clockHz: 200e6,
   support: { activations: 'gate', weights: 'none', deltas: 'gate' },
-  granularity: 'element',
-  lookaheadSteps: Number.POSITIVE_INFINITY,
   formats: { activations: 'rle', weights: 'dense' },
   rleRunBits: 5,
   sram: { ifmapBytes: 36 * KIB, filterBytes: 36 * KIB, ofmapBytes: 36 * KIB, bandwidthBytesPerCycle: 128 },
   dram: { bandwidthBytesPerCycle: 8 },
-  stateMemory: NO_STATE,
-  deltaMode: false,
-  energy: HOROWITZ_45NM,
-  leakageMw: 0,
 };
 
 /**
@@ -88,22 +92,17 @@ export const EYERISS_LIKE: HardwareModel = {
  * accumulators read and write 256 × 32-bit words per cycle).
  */
 export const TPU_V1_LIKE: HardwareModel = {
+  ...PRESET_DEFAULTS,
   name: 'tpu-v1-like',
   array: { rows: 256, cols: 256 },
   dataflow: 'ws',
   precision: 'int8',
   clockHz: 700e6,
   support: DENSE_SUPPORT,
-  granularity: 'element',
-  lookaheadSteps: Number.POSITIVE_INFINITY,
   formats: DENSE_FORMATS,
-  rleRunBits: 4,
   sram: { ifmapBytes: 24 * MIB, filterBytes: 256 * KIB, ofmapBytes: 4 * MIB, bandwidthBytesPerCycle: 2048 },
   // 30 GiB/s ÷ 700 MHz = 46.02 B/cycle, rounded.
   dram: { bandwidthBytesPerCycle: 46 },
-  stateMemory: NO_STATE,
-  deltaMode: false,
-  energy: HOROWITZ_45NM,
   leakageMw: 28_000,
 };
 
@@ -118,22 +117,17 @@ export const TPU_V1_LIKE: HardwareModel = {
  * speed) and 16 B/cycle DRAM.
  */
 export const SPARTEN_LIKE: HardwareModel = {
+  ...PRESET_DEFAULTS,
   name: 'sparten-like',
   array: { rows: 32, cols: 32 },
   dataflow: 'os',
   precision: 'int8',
   clockHz: 800e6,
   support: { activations: 'skip', weights: 'skip', deltas: 'skip' },
-  granularity: 'element',
   lookaheadSteps: 128,
   formats: { activations: 'bitmask', weights: 'bitmask' },
-  rleRunBits: 4,
   sram: { ifmapBytes: 64 * KIB, filterBytes: 64 * KIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 64 },
   dram: { bandwidthBytesPerCycle: 16 },
-  stateMemory: NO_STATE,
-  deltaMode: false,
-  energy: HOROWITZ_45NM,
-  leakageMw: 0,
 };
 
 /**
@@ -147,22 +141,18 @@ export const SPARTEN_LIKE: HardwareModel = {
  * at 256 B/cycle (WS partial sums: read + write of 32 × 32 bit per cycle), 16 B/cycle DRAM.
  */
 export const NEURONFLOW_LIKE: HardwareModel = {
+  ...PRESET_DEFAULTS,
   name: 'neuronflow-like',
   array: { rows: 32, cols: 32 },
   dataflow: 'ws',
   precision: 'fp16',
   clockHz: 400e6,
   support: { activations: 'skip', weights: 'none', deltas: 'skip' },
-  granularity: 'element',
-  lookaheadSteps: Number.POSITIVE_INFINITY,
   formats: { activations: 'coordinate', weights: 'dense' },
-  rleRunBits: 4,
   sram: { ifmapBytes: 64 * KIB, filterBytes: 64 * KIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 256 },
   dram: { bandwidthBytesPerCycle: 16 },
   stateMemory: { bytes: 4 * MIB, bandwidthBytesPerCycle: 64 },
   deltaMode: true,
-  energy: HOROWITZ_45NM,
-  leakageMw: 0,
 };
 
 export const PRESETS: Readonly<Record<string, HardwareModel>> = {

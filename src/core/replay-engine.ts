@@ -3,7 +3,8 @@ import { DATAFLOW_ROLES, mapGemm, mappingEfficiency } from './dataflow-mapping.j
 import type { RunEvent } from './events.js';
 import { cyclesPerFold } from './fold-timing.js';
 import { type HardwareModel, skipsAnything, summarizeHardware } from './hardware.js';
-import type { EnergyPj, LayerReport, Report, ReportTotal, SkippedMacs } from './report.js';
+import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport, type Report } from './report.js';
+import { reportTotal, utilizationOf } from './report-total.js';
 import { deltaStateCost } from './sparse/delta-state.js';
 import {
   computeEnergy,
@@ -262,7 +263,7 @@ export function createLayerReplay(
     totals.skipped.zeroDelta += zeroDelta ? zeroA : 0;
     totals.skipped.zeroWeight += zeroB;
     totals.skipped.structural += structural;
-    for (const key of Object.keys(energy) as (keyof EnergyParts)[]) totals.energy[key] += energy[key];
+    for (const key of ENERGY_COMPONENTS) totals.energy[key] += energy[key];
     return {
       macs,
       executedMacs: executed,
@@ -277,16 +278,7 @@ export function createLayerReplay(
     const e = totals.energy;
     const energyPj: Record<string, number> = {};
     let total = 0;
-    for (const key of [
-      'mac',
-      'gatedMac',
-      'register',
-      'sram',
-      'dram',
-      'metadata',
-      'deltaState',
-      'leakage',
-    ] as const) {
+    for (const key of ENERGY_COMPONENTS) {
       // Absent = not modelled: delta state only in delta mode, leakage only with a leakage figure.
       if (key === 'deltaState' && !totals.deltaCharged) continue;
       if (key === 'leakage' && hw.leakageMw === 0) continue;
@@ -305,7 +297,7 @@ export function createLayerReplay(
       cycles: totals.cycles,
       denseCycles: totals.denseCycles,
       stallCycles: totals.stallCycles,
-      utilization: totals.cycles > 0 ? totals.executed / (totals.cycles * array.rows * array.cols) : 0,
+      utilization: utilizationOf(totals.executed, totals.cycles, array),
       mappingEfficiency: mappingEfficiency(mapping, array),
       energyPj: { ...energyPj, total } as EnergyPj,
       ...(bins > 0 ? { laneWorkHistogram: [...totals.histogram] } : {}),
@@ -356,50 +348,6 @@ export function allOnesMask(elements: number): Uint8Array {
   return mask;
 }
 
-/** Sums layer reports; utilisation from the sums (executed MACs per PE-cycle). */
-export function replayTotal(layers: readonly LayerReport[], hw: HardwareModel): ReportTotal {
-  const skipped: Record<keyof SkippedMacs, number> = {
-    zeroActivation: 0,
-    zeroWeight: 0,
-    zeroDelta: 0,
-    structural: 0,
-  };
-  const energy: Record<string, number> = {};
-  let macs = 0;
-  let executedMacs = 0;
-  let gatedMacs = 0;
-  let folds = 0;
-  let cycles = 0;
-  let denseCycles = 0;
-  let stallCycles = 0;
-  for (const l of layers) {
-    macs += l.macs;
-    executedMacs += l.executedMacs;
-    gatedMacs += l.gatedMacs;
-    folds += l.folds;
-    cycles += l.cycles;
-    denseCycles += l.denseCycles;
-    stallCycles += l.stallCycles;
-    for (const key of Object.keys(skipped) as (keyof SkippedMacs)[]) skipped[key] += l.skippedMacs[key];
-    for (const [key, value] of Object.entries(l.energyPj)) {
-      if (typeof value === 'number') energy[key] = (energy[key] ?? 0) + value;
-    }
-  }
-  energy.total ??= 0;
-  return {
-    macs,
-    executedMacs,
-    gatedMacs,
-    skippedMacs: skipped,
-    folds,
-    cycles,
-    denseCycles,
-    stallCycles,
-    utilization: cycles > 0 ? executedMacs / (cycles * hw.array.rows * hw.array.cols) : 0,
-    energyPj: energy as unknown as EnergyPj, // every EnergyPj key summed, `total` included
-  };
-}
-
 /** One layer of an in-memory replay source. */
 export interface ReplayLayerSource {
   readonly spec: SparseLayerSpec;
@@ -441,7 +389,7 @@ export function replayReport(layers: readonly LayerReport[], config: ReplayRunCo
     sources: config.sources,
     hardware: summarizeHardware(config.hardware),
     layers,
-    total: replayTotal(layers, config.hardware),
+    total: reportTotal(layers, config.hardware.array),
   };
 }
 

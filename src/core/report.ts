@@ -32,6 +32,23 @@ export interface EnergyPj {
   readonly leakage?: number;
 }
 
+/**
+ * Every component of `EnergyPj` but `total`, in the order engines charge and reports list them.
+ * The one list engines, tables and breakdowns iterate, so a new component is added in one place.
+ */
+export const ENERGY_COMPONENTS = [
+  'mac',
+  'gatedMac',
+  'register',
+  'sram',
+  'dram',
+  'metadata',
+  'deltaState',
+  'leakage',
+] as const satisfies readonly (keyof EnergyPj)[];
+
+export type EnergyComponent = (typeof ENERGY_COMPONENTS)[number];
+
 export interface LayerReport {
   readonly name: string;
   /** Op kind: conv2d, depthwise, dense, matmul, attention-scores, attention-values, delta-rule, gemm. */
@@ -52,7 +69,12 @@ export interface LayerReport {
   readonly denseCycles: number;
   /** Cycles added because a memory level could not supply the demanded bandwidth. */
   readonly stallCycles: number;
-  /** macs / (cycles · R · C). */
+  /**
+   * executedMacs / (cycles · R · C): the fraction of PE-cycles occupied by a MAC (gated ones
+   * included: they hold their PE for the cycle). Skipped MACs occupy no PE, so they do not count.
+   * On a dense run executedMacs = macs, which is SCALE-Sim's "Overall Util". ReportTotal's is the same
+   * ratio of the summed figures (core/report-total.ts), never a mean of the layers'.
+   */
   readonly utilization: number;
   /** Mean over folds of the fraction of PEs a fold maps work onto. */
   readonly mappingEfficiency: number;
@@ -74,6 +96,7 @@ export interface ReportTotal {
   readonly cycles: number;
   readonly denseCycles: number;
   readonly stallCycles: number;
+  /** executedMacs / (cycles · R · C) of the sums, as LayerReport.utilization. */
   readonly utilization: number;
   readonly energyPj: EnergyPj;
 }

@@ -1,12 +1,17 @@
 import type { CliIo } from '../cli/io.js';
+import { alignedTable, type TableColumn } from '../cli/reporters/aligned-table.js';
 import { formatEnergy, groupThousands } from '../cli/reporters/plain.js';
 import type { Reporter } from '../cli/reporters/reporter.js';
 import type { RunEvent } from '../core/events.js';
-import type { EnergyPj, LayerReport, Report, ReportTotal } from '../core/report.js';
+import {
+  ENERGY_COMPONENTS,
+  type EnergyPj,
+  type LayerReport,
+  type Report,
+  type ReportTotal,
+} from '../core/report.js';
 
-interface Column {
-  readonly title: string;
-  readonly left?: boolean;
+interface Column extends TableColumn {
   readonly cell: (l: LayerReport | (ReportTotal & { name: string; op: string })) => string;
 }
 
@@ -31,45 +36,13 @@ const COLUMNS: readonly Column[] = [
   { title: 'pJ/MAC', cell: (l) => pjPerMac(l.energyPj, l.macs) },
 ];
 
-function table(
-  columns: readonly { title: string; left?: boolean }[],
-  rows: readonly string[][],
-  footer?: readonly string[],
-): string[] {
-  const all = footer ? [...rows, footer] : rows;
-  const widths = columns.map((c, i) => Math.max(c.title.length, ...all.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, i) => (columns[i]!.left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  return [
-    line(columns.map((c) => c.title)),
-    rule,
-    ...rows.map(line),
-    ...(footer ? [rule, line(footer)] : []),
-  ];
-}
-
-const ENERGY_KEYS = [
-  'mac',
-  'gatedMac',
-  'register',
-  'sram',
-  'dram',
-  'metadata',
-  'deltaState',
-  'leakage',
-] as const;
-
 /** One replay report: header, per-layer table, totals vs the dense baseline, energy breakdown. */
 export function formatReplayReport(report: Report): string {
   const { hardware: hw, total } = report;
   const rows = report.layers.map((l) => COLUMNS.map((c) => c.cell(l)));
   const totalRow = COLUMNS.map((c) => c.cell({ ...total, name: 'total', op: '' }));
   const clock = hw.clockHz ? `, ${hw.clockHz / 1e6} MHz` : '';
-  const breakdown = ENERGY_KEYS.filter((k) => total.energyPj[k] !== undefined)
+  const breakdown = ENERGY_COMPONENTS.filter((k) => total.energyPj[k] !== undefined)
     .map((k) => `${k} ${formatEnergy(total.energyPj[k]!)}`)
     .join(', ');
   const executedShare = total.macs > 0 ? ((100 * total.executedMacs) / total.macs).toFixed(1) : '0';
@@ -77,7 +50,7 @@ export function formatReplayReport(report: Report): string {
     `trace     ${report.sources.join(', ')}`,
     `hardware  ${hw.name}: ${hw.rows}x${hw.cols} array, dataflow ${hw.dataflow}, ${hw.precision ?? ''}${clock}`,
     '',
-    ...table(COLUMNS, rows, totalRow),
+    ...alignedTable(COLUMNS, rows, totalRow),
     '',
     `vs dense: ${executedShare} % of MACs executed, ${ratio(total.denseCycles, total.cycles)} fewer cycles (${groupThousands(total.denseCycles)} → ${groupThousands(total.cycles)}, of which ${groupThousands(total.stallCycles)} stalls)`,
     `energy:   ${formatEnergy(total.energyPj.total)} = ${breakdown}; ${pjPerMac(total.energyPj, total.macs)} pJ per dense MAC`,
@@ -118,7 +91,7 @@ export function formatComparison(reports: readonly Report[]): string {
       pjPerMac(t.energyPj, t.macs),
     ];
   });
-  return `${['side by side', ...table(columns, rows)].join('\n')}\n`;
+  return `${['side by side', ...alignedTable(columns, rows)].join('\n')}\n`;
 }
 
 /** Plain text for replay: each run's table as it finishes, then a comparison when there were several. */

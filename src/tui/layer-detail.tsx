@@ -1,6 +1,6 @@
 import { ProgressBar } from '@inkjs/ui';
 import { Box, Text } from 'ink';
-import type { EnergyPj } from '../core/report.js';
+import { ENERGY_COMPONENTS, type EnergyComponent, type EnergyPj } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
 import { formatCount, formatEnergyPj, formatPercent, formatPjPerMac, truncate } from './format.js';
 import { executedShare, pjPerMac } from './layer-metrics.js';
@@ -10,7 +10,7 @@ import { columnChart, downsample } from './sparkline.js';
 export const DETAIL_CONTENT_LINES = 8;
 export const DETAIL_HEIGHT = DETAIL_CONTENT_LINES + 2;
 
-const ENERGY_LABELS: Readonly<Record<Exclude<keyof EnergyPj, 'total'>, string>> = {
+const ENERGY_LABELS: Readonly<Record<EnergyComponent, string>> = {
   mac: 'MAC',
   gatedMac: 'gated MAC',
   register: 'register',
@@ -23,12 +23,10 @@ const ENERGY_LABELS: Readonly<Record<Exclude<keyof EnergyPj, 'total'>, string>> 
 
 /** Charged components, largest first; "not modelled" ones (absent) are left out. */
 export function energyComponents(energy: EnergyPj): readonly { label: string; energyPj: number }[] {
-  return (Object.keys(ENERGY_LABELS) as (keyof typeof ENERGY_LABELS)[])
-    .flatMap((key) => {
-      const value = energy[key];
-      return value === undefined ? [] : [{ label: ENERGY_LABELS[key], energyPj: value }];
-    })
-    .sort((a, b) => b.energyPj - a.energyPj);
+  return ENERGY_COMPONENTS.flatMap((key) => {
+    const value = energy[key];
+    return value === undefined ? [] : [{ label: ENERGY_LABELS[key], energyPj: value }];
+  }).sort((a, b) => b.energyPj - a.energyPj);
 }
 
 /** Mean of a histogram whose n bins split [0, 1] evenly, each bin counted at its centre. */

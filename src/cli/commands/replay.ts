@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
-import { DATAFLOWS, type Dataflow, isDataflow } from '../../core/array.js';
-import { PRECISIONS, type Precision } from '../../core/energy-table.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
-import { parseArraySpec } from '../array-spec.js';
+import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
@@ -29,36 +27,10 @@ export interface ReplayOptions {
 
 /** Flags that override every configuration, checked before any file is read. */
 function overrides(options: ReplayOptions): Partial<HardwareModel> {
-  const out: {
-    array?: HardwareModel['array'];
-    dataflow?: Dataflow;
-    precision?: Precision;
-    deltaMode?: boolean;
-  } = {};
-  if (options.array !== undefined) out.array = parseArraySpec(options.array);
-  if (options.dataflow !== undefined) {
-    const d = options.dataflow.toLowerCase();
-    if (!isDataflow(d))
-      throw new UsageError(
-        '--dataflow',
-        '',
-        `unknown dataflow "${options.dataflow}" (use ${DATAFLOWS.join(', ')})`,
-      );
-    out.dataflow = d;
-  }
-  if (options.precision !== undefined) {
-    const p = options.precision.toLowerCase();
-    if (!(PRECISIONS as readonly string[]).includes(p)) {
-      throw new UsageError(
-        '--precision',
-        '',
-        `unknown precision "${options.precision}" (use ${PRECISIONS.join(', ')})`,
-      );
-    }
-    out.precision = p as Precision;
-  }
-  if (options.delta !== undefined) out.deltaMode = options.delta;
-  return out;
+  return {
+    ...parseHardwareFlags(options),
+    ...(options.delta !== undefined ? { deltaMode: options.delta } : {}),
+  };
 }
 
 /** Every configuration to compare: `--hw` files, then `--preset`s; sparten-like when none is given. */

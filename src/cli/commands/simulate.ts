@@ -1,18 +1,15 @@
 import { extname, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
-import { UsageError } from '../../common/input-error.js';
 import { ConfigError } from '../../config/config-error.js';
 import type { DenseHardware } from '../../config/hardware-file.js';
 import { hardwareFromDense } from '../../config/sparse-hardware-file.js';
 import { loadTopology } from '../../config/topology.js';
-import { DATAFLOWS, type Dataflow, isDataflow } from '../../core/array.js';
 import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
-import { PRECISIONS, type Precision } from '../../core/energy-table.js';
 import type { RunEvent } from '../../core/events.js';
 import { lowerTopology } from '../../core/lowering.js';
 import type { Report } from '../../core/report.js';
 import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
-import { parseArraySpec } from '../array-spec.js';
+import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_OK } from '../io.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
@@ -55,41 +52,12 @@ export async function loadHardwareConfig(path: string, source = path): Promise<D
 /** Command-line values override the config file's, which override SCALE-Sim's defaults. */
 export async function resolveHardware(options: SimulateOptions, cwd: string): Promise<DenseHardware> {
   // Flags are checked before any file is read, so a usage error never waits on I/O.
-  const array = options.array !== undefined ? parseArraySpec(options.array) : undefined;
-  let dataflow: Dataflow | undefined;
-  if (options.dataflow !== undefined) {
-    const d = options.dataflow.toLowerCase();
-    if (!isDataflow(d)) {
-      throw new UsageError(
-        '--dataflow',
-        '',
-        `unknown dataflow "${options.dataflow}" (use ${DATAFLOWS.join(', ')})`,
-      );
-    }
-    dataflow = d;
-  }
-  let precision: Precision | undefined;
-  if (options.precision !== undefined) {
-    const p = options.precision.toLowerCase();
-    if (!(PRECISIONS as readonly string[]).includes(p)) {
-      throw new UsageError(
-        '--precision',
-        '',
-        `unknown precision "${options.precision}" (use ${PRECISIONS.join(', ')})`,
-      );
-    }
-    precision = p as Precision;
-  }
+  const flags = parseHardwareFlags(options);
   const base =
     options.config !== undefined
       ? await loadHardwareConfig(resolve(cwd, options.config), options.config)
       : SCALESIM_DEFAULT_HARDWARE;
-  return {
-    ...base,
-    ...(array ? { array } : {}),
-    ...(dataflow ? { dataflow } : {}),
-    ...(precision ? { precision } : {}),
-  };
+  return { ...base, ...flags };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { RunEvent } from '../../core/events.js';
 import type { LayerReport, Report } from '../../core/report.js';
 import type { CliIo } from '../io.js';
+import { alignedTable, type TableColumn } from './aligned-table.js';
 import type { Reporter } from './reporter.js';
 
 /** Digits grouped by thousands with commas, independent of the machine's locale. */
@@ -26,20 +27,18 @@ export function formatEnergy(pj: number): string {
 
 const percent = (x: number): string => (x * 100).toFixed(2);
 
-interface Column {
-  readonly title: string;
-  readonly align: 'left' | 'right';
+interface Column extends TableColumn {
   readonly cell: (l: LayerReport) => string;
 }
 
 const COLUMNS: readonly Column[] = [
-  { title: 'layer', align: 'left', cell: (l) => l.name },
-  { title: 'MACs', align: 'right', cell: (l) => groupThousands(l.macs) },
-  { title: 'folds', align: 'right', cell: (l) => groupThousands(l.folds) },
-  { title: 'cycles', align: 'right', cell: (l) => groupThousands(l.cycles) },
-  { title: 'util %', align: 'right', cell: (l) => percent(l.utilization) },
-  { title: 'map eff %', align: 'right', cell: (l) => percent(l.mappingEfficiency) },
-  { title: 'energy', align: 'right', cell: (l) => formatEnergy(l.energyPj.total) },
+  { title: 'layer', left: true, cell: (l) => l.name },
+  { title: 'MACs', cell: (l) => groupThousands(l.macs) },
+  { title: 'folds', cell: (l) => groupThousands(l.folds) },
+  { title: 'cycles', cell: (l) => groupThousands(l.cycles) },
+  { title: 'util %', cell: (l) => percent(l.utilization) },
+  { title: 'map eff %', cell: (l) => percent(l.mappingEfficiency) },
+  { title: 'energy', cell: (l) => formatEnergy(l.energyPj.total) },
 ];
 
 /** The whole table for one report: header, one aligned row per layer, a totals row. */
@@ -55,26 +54,13 @@ export function formatPlainReport(report: Report): string {
     '',
     formatEnergy(total.energyPj.total),
   ];
-  const widths = COLUMNS.map((c, i) =>
-    Math.max(c.title.length, totalRow[i]!.length, ...rows.map((r) => r[i]!.length)),
-  );
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, i) => (COLUMNS[i]!.align === 'left' ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const scaleSimTotal = report.layers.reduce((sum, l) => sum + (l.cycles - 1), 0);
   const clock = hardware.clockHz ? `, ${hardware.clockHz / 1e9} GHz` : '';
   const out = [
     `topology  ${report.sources.join(', ')}`,
     `hardware  ${hardware.name}: ${hardware.rows}x${hardware.cols} array, dataflow ${hardware.dataflow}, ${hardware.precision ?? 'int8'}${clock}`,
     '',
-    line(COLUMNS.map((c) => c.title)),
-    rule,
-    ...rows.map(line),
-    rule,
-    line(totalRow),
+    ...alignedTable(COLUMNS, rows, totalRow),
     '',
     `cycles = folds x cycles per fold; SCALE-Sim's Total Cycles = cycles - 1 per layer (sum ${groupThousands(scaleSimTotal)})`,
   ];

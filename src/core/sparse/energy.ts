@@ -1,17 +1,9 @@
 import { type EnergyTable, PRECISION_BITS, type Precision, sramPjPer64Bit } from '../energy-table.js';
+import type { EnergyComponent } from '../report.js';
 import type { Traffic } from './memory.js';
 
 /** Energy components of one layer-step, pJ; the EnergyPj of the report is their sum over steps. */
-export interface EnergyParts {
-  mac: number;
-  gatedMac: number;
-  register: number;
-  sram: number;
-  dram: number;
-  metadata: number;
-  deltaState: number;
-  leakage: number;
-}
+export type EnergyParts = Record<EnergyComponent, number>;
 
 export function zeroEnergy(): EnergyParts {
   return { mac: 0, gatedMac: 0, register: 0, sram: 0, dram: 0, metadata: 0, deltaState: 0, leakage: 0 };
