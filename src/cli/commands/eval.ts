@@ -1,0 +1,138 @@
+import { join, resolve } from 'node:path';
+import { UsageError } from '../../common/input-error.js';
+import { EXIT_OK } from '../io.js';
+import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
+import type { CommandModule } from '../program.js';
+
+export const evalCommand: CommandModule = {
+  register(program, io, setExitCode) {
+    program
+      .command('eval')
+      .description('evaluate trained models on held-out clips: accuracy and MAC-weighted density')
+      .argument('<model>', 'model family: delta-cnn')
+      .option('--model <dir>', 'one model directory (its card says dense or dal)')
+      .option('--dense <dir>', 'the dense baseline (dense and naive-delta variants)')
+      .option('--dal <dir>', 'the DAL-trained model (dal variant)')
+      .option('--clips <n>', 'held-out clips', '500')
+      .option('--seed <n>', 'seed of the held-out clips')
+      .option('--naive-threshold <x>', 'naive-delta threshold on |Δ|', '0.001')
+      .option('--write-cards', "store the figures in the models' card.json metrics")
+      .option('--json', 'print one JSON object (last line of stdout)')
+      .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
+      .action(async (model, options, command) => {
+        const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
+        modelFamilyArg(model);
+        const { EVAL_SEED, NAIVE_DELTA_THRESHOLD } = await import('../../nn/eval/evaluate-delta-cnn.js');
+        let denseDir = options.dense;
+        let dalDir = options.dal;
+        const { loadTf } = await import('../../nn/runtime.js');
+        const { loadModel } = await import('../../nn/model-io.js');
+        const runtime = await loadTf({
+          prefer: backendFlag(options.backend),
+          ...(verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+        });
+        const loaded = new Map<string, Awaited<ReturnType<typeof loadModel>>>();
+        if (options.model) {
+          const m = await loadModel(runtime, resolve(io.cwd, options.model));
+          loaded.set(options.model, m);
+          if (m.card.variant === 'dal') dalDir ??= options.model;
+          else denseDir ??= options.model;
+        }
+        if (!denseDir && !dalDir) {
+          denseDir = join('models', 'delta-cnn-dense');
+          dalDir = join('models', 'delta-cnn-dal');
+        }
+        const get = async (dir: string | undefined) => {
+          if (!dir) return undefined;
+          const m = loaded.get(dir) ?? (await loadModel(runtime, resolve(io.cwd, dir)));
+          loaded.set(dir, m);
+          return m;
+        };
+        const dense = await get(denseDir);
+        const dal = await get(dalDir);
+        if (dal && dal.card.variant !== 'dal')
+          throw new UsageError('--dal', dalDir ?? '', 'card.json variant is not dal');
+        const clips = intFlag('--clips', options.clips, 500, 1);
+        const seed = intFlag('--seed', options.seed, EVAL_SEED);
+        const naiveThreshold = numberFlag(
+          '--naive-threshold',
+          options.naiveThreshold,
+          NAIVE_DELTA_THRESHOLD,
+          0,
+        );
+        const { evaluateDeltaCnn } = await import('../../nn/eval/evaluate-delta-cnn.js');
+        const started = Date.now();
+        const evaluation = evaluateDeltaCnn(runtime, {
+          dense: dense?.model,
+          dal: dal?.model,
+          clips,
+          seed,
+          naiveThreshold,
+          log: (line) => io.stderr.write(`${line}\n`),
+        });
+        const byName = new Map(evaluation.variants.map((v) => [v.name, v]));
+        const denseResult = byName.get('dense');
+        const dalResult = byName.get('dal');
+        const ratio =
+          denseResult && dalResult && dalResult.macWeightedDensity > 0
+            ? denseResult.macWeightedDensity / dalResult.macWeightedDensity
+            : undefined;
+        if (options.writeCards) {
+          const { updateCardMetrics } = await import('../../nn/eval/card-metrics.js');
+          if (dense && denseDir && denseResult) {
+            await updateCardMetrics(
+              resolve(io.cwd, denseDir),
+              {
+                heldOutAccuracy: denseResult.accuracy,
+                macWeightedDensity: denseResult.macWeightedDensity,
+                naiveDeltaAccuracy: byName.get('naive-delta')?.accuracy ?? Number.NaN,
+                naiveDeltaMacWeightedDensity: byName.get('naive-delta')?.macWeightedDensity ?? Number.NaN,
+              },
+              { clips, seed },
+            );
+          }
+          if (dal && dalDir && dalResult) {
+            await updateCardMetrics(
+              resolve(io.cwd, dalDir),
+              {
+                heldOutAccuracy: dalResult.accuracy,
+                macWeightedDensity: dalResult.macWeightedDensity,
+                keyFrameDensity: dalResult.keyFrameDensity,
+                deltaFrameDensity: dalResult.deltaFrameDensity,
+                quantisedActivationDensity: dalResult.activationDensity,
+                ...(ratio !== undefined ? { denseOverDalDensity: ratio } : {}),
+              },
+              { clips, seed },
+            );
+          }
+        }
+        if (options.json) {
+          io.stdout.write(
+            `${JSON.stringify({
+              clips,
+              seed,
+              frames: evaluation.frames,
+              ...(ratio !== undefined ? { denseOverDal: ratio } : {}),
+              variants: evaluation.variants,
+            })}\n`,
+          );
+        } else {
+          io.stdout.write(
+            `delta-cnn on ${clips} held-out clips (seed ${seed}, ${evaluation.frames} frames each)\n`,
+          );
+          io.stdout.write(
+            `${'variant'.padEnd(12)} ${'accuracy'.padStart(9)} ${'MAC-wt density'.padStart(15)} ${'key frames'.padStart(11)} ${'other frames'.padStart(13)} ${'operand values'.padStart(15)}\n`,
+          );
+          for (const v of evaluation.variants) {
+            io.stdout.write(
+              `${v.name.padEnd(12)} ${(100 * v.accuracy).toFixed(1).padStart(8)}% ${v.macWeightedDensity.toFixed(4).padStart(15)} ${v.keyFrameDensity.toFixed(4).padStart(11)} ${v.deltaFrameDensity.toFixed(4).padStart(13)} ${v.activationDensity.toFixed(4).padStart(15)}\n`,
+            );
+          }
+          if (ratio !== undefined)
+            io.stdout.write(`dense/dal MAC-weighted density ratio: ${ratio.toFixed(2)}x\n`);
+          io.stdout.write(`(${((Date.now() - started) / 1000).toFixed(0)} s, backend ${runtime.backend})\n`);
+        }
+        setExitCode(EXIT_OK);
+      });
+  },
+};

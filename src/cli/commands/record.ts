@@ -1,0 +1,54 @@
+import { relative, resolve } from 'node:path';
+import { UsageError } from '../../common/input-error.js';
+import { EXIT_OK } from '../io.js';
+import { backendFlag, intFlag, modelFamilyArg } from '../nn-flags.js';
+import type { CommandModule } from '../program.js';
+import { VERSION } from '../version.js';
+
+export const recordCommand: CommandModule = {
+  register(program, io, setExitCode) {
+    program
+      .command('record')
+      .description('record a trace of a trained model on held-out clips (inputs, deltas, masks, weights)')
+      .argument('<model>', 'model family: delta-cnn')
+      .requiredOption('--model <dir>', 'trained model directory')
+      .option('--clips <n>', 'clips to record (each one key frame + T−1 delta frames)', '4')
+      .option('--seed <n>', 'seed of the recorded held-out clips', '1')
+      .option('--out <file>', 'trace file (.safetensors)', 'traces/delta-cnn-dal.safetensors')
+      .option('--dtype <d>', 'value storage: F32, F16 or I8', 'F32')
+      .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
+      .action(async (model, options, command) => {
+        const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
+        modelFamilyArg(model);
+        const dtype = options.dtype;
+        if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
+          throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');
+        }
+        const clips = intFlag('--clips', options.clips, 4, 1);
+        const seed = intFlag('--seed', options.seed, 1);
+        const { loadTf } = await import('../../nn/runtime.js');
+        const { loadModel } = await import('../../nn/model-io.js');
+        const { recordDeltaCnn } = await import('../../nn/record/record-delta-cnn.js');
+        const runtime = await loadTf({
+          prefer: backendFlag(options.backend),
+          ...(verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+        });
+        const loaded = await loadModel(runtime, resolve(io.cwd, options.model));
+        const cardPath = relative(io.cwd, resolve(io.cwd, options.model, 'card.json'))
+          .split('\\')
+          .join('/');
+        const result = await recordDeltaCnn(runtime, loaded.model, {
+          out: resolve(io.cwd, options.out),
+          clips,
+          seed,
+          modelName: loaded.card.name,
+          cardPath,
+          producer: `deltasim ${VERSION}`,
+          dtype,
+          log: (line) => io.stderr.write(`${line}\n`),
+        });
+        io.stderr.write(`wrote ${result.files.join(', ')}: ${result.steps} steps, ${result.bytes} bytes\n`);
+        setExitCode(EXIT_OK);
+      });
+  },
+};
