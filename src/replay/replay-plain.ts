@@ -52,7 +52,7 @@ export function formatReplayReport(report: Report): string {
     '',
     ...alignedTable(COLUMNS, rows, totalRow),
     '',
-    `vs dense: ${executedShare} % of MACs executed, ${ratio(total.denseCycles, total.cycles)} fewer cycles (${groupThousands(total.denseCycles)} → ${groupThousands(total.cycles)}, of which ${groupThousands(total.stallCycles)} stalls)`,
+    `vs dense: ${executedShare} % of MACs executed, cycles ${groupThousands(total.denseCycles)} → ${groupThousands(total.cycles)} (speedup ${ratio(total.denseCycles, total.cycles)}; ${groupThousands(total.stallCycles)} of them memory stalls)`,
     `energy:   ${formatEnergy(total.energyPj.total)} = ${breakdown}; ${pjPerMac(total.energyPj, total.macs)} pJ per dense MAC`,
   ].join('\n')}\n`;
 }
