@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // ink switches to a final-frame-only renderer when it detects CI (is-in-ci, read at import).
+    // The TUI tests exercise the interactive renderer a user's terminal gets, so CI runs must see
+    // the same; reporter selection never reads process.env in tests (io.env is injected).
+    env: { CI: 'false' },
   },
 });

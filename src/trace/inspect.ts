@@ -61,7 +61,7 @@ export async function inspectTrace(path: string): Promise<TraceSummary> {
           const info = reader.info(name);
           dtypes.add(info.dtype);
           const n = elementCount(info.shape);
-          nonZero += popcountMask(await reader.readMask(name), n);
+          nonZero += popcountMask(await reader.readMask(name, { transient: true }), n);
           total += n;
           bytes += info.bytes + reader.info(maskName(name)).bytes;
         }

@@ -56,7 +56,8 @@ export async function exportTraceToNpy(reader: TraceReader, directory: string): 
       const target = join(tmp, ...parts.slice(0, -1), `${parts[parts.length - 1]}.npy`);
       await mkdir(dirname(target), { recursive: true });
       const header = npyHeader(info.dtype, info.shape);
-      const data = await reader.readBytes(info.name);
+      // Copied into `out` at once, so recycled memory will do.
+      const data = await reader.readBytes(info.name, { transient: true });
       const out = new Uint8Array(header.length + data.length);
       out.set(header, 0);
       out.set(data, header.length);

@@ -1,12 +1,14 @@
 /**
  * Streaming trace reader (docs/trace-format.md). `openTrace` reads only headers and checks the
- * whole structure before returning; tensors are then read one at a time with positioned reads, so
- * memory is O(largest tensor) whatever the trace length. Shards of a sharded trace are opened on
- * first use. Every read is checked against the CRC-32 the writer stored, when there is one.
+ * whole structure before returning; tensors are then read on demand with positioned reads (with
+ * read-ahead when the caller walks them in storage order, see ./read-ahead.ts), so memory is
+ * O(largest tensor) whatever the trace length. Shards of a sharded trace are opened on first use.
+ * Every read is checked against the CRC-32 the writer stored, when there is one, in the same pass
+ * that checks values for NaN/Inf (./tensor-scan.ts).
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeFloat16 } from './float16.js';
@@ -20,6 +22,15 @@ import {
 import { checkManifest, expectedShape } from './manifest-check.js';
 import { maskBytes } from './mask.js';
 import {
+  allocate,
+  createBlockPool,
+  createReadAheadFile,
+  errorCode,
+  openHandle,
+  type ReadAheadFile,
+  readExactly,
+} from './read-ahead.js';
+import {
   DTYPE_BYTES,
   type Dtype,
   elementCount,
@@ -30,6 +41,7 @@ import {
   type TensorEntry,
 } from './safetensors.js';
 import { looksLikeShardIndex, MAX_INDEX_BYTES, parseShardIndex, type ShardIndex } from './shard-index.js';
+import { type FiniteCheck, firstNonFinite, scanTensor } from './tensor-scan.js';
 import { TraceError, TraceUnreadableError } from './trace-error.js';
 import {
   CHECKSUMS_METADATA_KEY,
@@ -48,6 +60,17 @@ export interface TensorInfo {
   readonly bytes: number;
 }
 
+export interface ReadOptions {
+  /**
+   * Return a view of memory the reader recycles instead of a buffer of the caller's own: valid only
+   * until the next transient read on this reader (plain reads in between do not disturb it), not to
+   * be kept, transferred or modified. For callers that use or copy each tensor at once (validate,
+   * inspect, export, a replay step): it spares a fresh allocation per tensor, whose page faults and
+   * garbage collections cost more than the read itself, and lets the check run where the data landed.
+   */
+  readonly transient?: boolean;
+}
+
 export interface TraceReader {
   readonly path: string;
   readonly manifest: TraceManifest;
@@ -57,11 +80,11 @@ export interface TraceReader {
   /** TraceError if absent. */
   info(name: string): TensorInfo;
   /** Decoded to f32 (F16 → f32, I8 × scale); TraceError on NaN/Inf or a checksum mismatch. */
-  readValues(name: string): Promise<Float32Array>;
+  readValues(name: string, options?: ReadOptions): Promise<Float32Array>;
   /** The stored bit-packed mask of value tensor `name` (reads `name#mask`). */
-  readMask(name: string): Promise<Uint8Array>;
+  readMask(name: string, options?: ReadOptions): Promise<Uint8Array>;
   /** The stored bytes of any tensor, checksum-verified (export uses this). */
-  readBytes(name: string): Promise<Uint8Array>;
+  readBytes(name: string, options?: ReadOptions): Promise<Uint8Array>;
   /** The I8 scale of `name`, if it is an I8 tensor. */
   scaleOf(name: string): number | undefined;
   /** The files this trace consists of (the index first when sharded). */
@@ -72,14 +95,16 @@ export interface TraceReader {
 interface ShardFile {
   readonly path: string;
   readonly bytes: number;
-  handle?: Promise<FileHandle>;
+  /** The handle `openTrace` already holds (single-file traces); shards are opened on first read. */
+  readonly handle?: FileHandle;
 }
 
 interface Located {
   readonly info: TensorInfo;
   readonly shard: ShardFile;
-  /** Absolute file offset of the first byte. */
-  readonly position: number;
+  readonly data: ReadAheadFile;
+  /** Index among the shard's tensors in storage order (padding included). */
+  readonly index: number;
   readonly record: TensorRecord | undefined;
 }
 
@@ -93,8 +118,9 @@ interface ParsedShard {
 
 export interface OpenTraceOptions {
   /**
-   * Check each tensor's stored CRC-32 on every read (default true). Costs about one pass over the
-   * data (zlib's crc32, ~1 GB/s here); turning it off trades corruption detection for read speed.
+   * Check each tensor's stored CRC-32 on every read (default true). It shares one pass over the
+   * data with the NaN/Inf check (several GB/s, see ./tensor-scan.ts); turning it off trades
+   * corruption detection for a little read speed.
    */
   readonly verifyChecksums?: boolean;
 }
@@ -113,7 +139,7 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
       const text = decodeUtf8(path, 'index', await readExactly(path, handle, bytes, 0));
       return await openSharded(path, parseShardIndex(path, text), verify);
     }
-    const file: ShardFile = { path, bytes, handle: Promise.resolve(handle) };
+    const file: ShardFile = { path, bytes, handle };
     const shard = await parseShard(file, handle);
     const manifestText = requireManifest(path, shard.metadata);
     const reader = buildReader(path, [path], manifestText, [shard], verify);
@@ -211,18 +237,26 @@ function buildReader(
   );
   const located = new Map<string, Located>();
   const ordered: TensorInfo[] = [];
+  const dataFiles: ReadAheadFile[] = [];
+  // One pool for all shards: a transient result lasts until the next transient read on this reader.
+  const pool = createBlockPool();
   for (const shard of shards) {
-    for (const t of shard.tensors) {
+    const extents = shard.tensors.map((t) => ({
+      position: shard.dataStart + t.begin,
+      bytes: t.end - t.begin,
+      padding: isPaddingName(t.name),
+    }));
+    const data = createReadAheadFile(shard.file.path, extents, {
+      pool,
+      ...(shard.file.handle ? { handle: shard.file.handle } : {}),
+    });
+    dataFiles.push(data);
+    for (const [index, t] of shard.tensors.entries()) {
       if (isPaddingName(t.name)) continue;
       if (located.has(t.name))
         throw new TraceError(shard.file.path, `tensor "${t.name}"`, 'stored in two shards');
       const info: TensorInfo = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin };
-      located.set(t.name, {
-        info,
-        shard: shard.file,
-        position: shard.dataStart + t.begin,
-        record: shard.records.get(t.name),
-      });
+      located.set(t.name, { info, shard: shard.file, data, index, record: shard.records.get(t.name) });
       ordered.push(info);
     }
   }
@@ -234,17 +268,29 @@ function buildReader(
     return l;
   };
 
-  const readBytes = async (name: string): Promise<Uint8Array> => {
-    const l = locate(name);
-    if (!l.shard.handle) l.shard.handle = openHandle(l.shard.path);
-    const handle = await l.shard.handle;
-    // A fresh, unpooled buffer: offset 0, so typed-array views over it are always aligned.
-    const out = await readExactly(l.shard.path, handle, l.info.bytes, l.position);
-    if (verify && l.record?.crc32 !== undefined && crc32(out) !== l.record.crc32) {
-      throw new TraceError(l.shard.path, `tensor "${name}"`, 'CRC-32 mismatch: data corrupted');
-    }
-    return out;
+  /**
+   * The stored bytes, checksum-verified and (with `finite`) checked for NaN/Inf in the same pass,
+   * where the read left them; then a copy of the caller's own unless the read is transient.
+   */
+  const readChecked = <T>(
+    l: Located,
+    options: ReadOptions | undefined,
+    finite: FiniteCheck | undefined,
+    make: (bytes: Uint8Array, owned: boolean) => T,
+  ): Promise<T> => {
+    const transient = options?.transient === true;
+    return l.data.read(l.index, transient, (stored, owned) => {
+      const expected = verify ? l.record?.crc32 : undefined;
+      const scan = scanTensor(stored, { crc32: expected !== undefined, ...(finite ? { finite } : {}) });
+      if (scan.crc32 !== expected) {
+        throw new TraceError(l.shard.path, `tensor "${l.info.name}"`, 'CRC-32 mismatch: data corrupted');
+      }
+      if (!scan.finite && finite) throw nonFinite(l.shard.path, l.info.name, firstNonFinite(stored, finite));
+      return transient || owned ? make(stored, owned) : make(copyOf(stored), true);
+    });
   };
+  const readBytes = (name: string, options?: ReadOptions): Promise<Uint8Array> =>
+    readChecked(locate(name), options, undefined, (bytes) => bytes);
 
   return {
     path,
@@ -255,24 +301,22 @@ function buildReader(
     info: (name) => locate(name).info,
     scaleOf: (name) => locate(name).record?.scale,
     readBytes,
-    readValues: async (name) => {
+    readValues: async (name, options) => {
       const l = locate(name);
-      const raw = await readBytes(name);
-      return decodeValues(l.shard.path, l, raw);
+      const dtype = l.info.dtype;
+      const finite = dtype === 'F32' || dtype === 'F16' ? dtype : undefined;
+      return readChecked(l, options, finite, (raw, owned) => decodeValues(l, raw, owned));
     },
-    readMask: async (name) => {
+    readMask: async (name, options) => {
       const l = locate(name);
       if (l.info.dtype === 'U8' && name.endsWith('#mask')) {
         throw new TraceError(path, `tensor "${name}"`, 'is itself a mask; pass the value tensor name');
       }
-      return readBytes(maskName(name));
+      return readBytes(maskName(name), options);
     },
     close: async () => {
-      const handles = shards
-        .map((s) => s.file.handle)
-        .filter((h): h is Promise<FileHandle> => h !== undefined);
-      for (const s of shards) s.file.handle = undefined;
-      await Promise.all(handles.map(async (h) => (await h).close().catch(() => undefined)));
+      await Promise.all(dataFiles.map((f) => f.close()));
+      pool.close();
     },
   };
 }
@@ -330,25 +374,28 @@ function checkTensorsAgainstManifest(
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function decodeValues(source: string, l: Located, raw: Uint8Array): Float32Array {
+/** Stored bytes (already checked: no NaN/Inf) → f32; F32 is a view on `raw`, without a copy. */
+/** `bytes` in a buffer of its own at offset 0 (so typed views over it are aligned). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const out = allocate(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+/**
+ * Stored bytes (already checked: no NaN/Inf) → f32. F32 is a view on `stored`, without a copy, when it
+ * is `owned` (the caller's own) or transient and aligned; recycled memory is never modified.
+ */
+function decodeValues(l: Located, stored: Uint8Array, owned: boolean): Float32Array {
   const n = elementCount(l.info.shape);
-  const name = l.info.name;
   const dtype: Dtype = l.info.dtype;
-  if (!LITTLE_ENDIAN && DTYPE_BYTES[dtype] > 1) swapBytes(raw, DTYPE_BYTES[dtype]);
-  if (dtype === 'F32') {
-    const values = new Float32Array(raw.buffer, raw.byteOffset, n);
-    if (!allFinite(values)) {
-      const words = new Uint32Array(raw.buffer, raw.byteOffset, n);
-      const index = words.findIndex((w) => (w & 0x7f800000) === 0x7f800000);
-      throw nonFinite(source, name, index);
-    }
-    return values;
-  }
-  if (dtype === 'F16') {
-    const bits = new Uint16Array(raw.buffer, raw.byteOffset, n);
-    for (let i = 0; i < n; i++) if ((bits[i]! & 0x7c00) === 0x7c00) throw nonFinite(source, name, i);
-    return decodeFloat16(bits);
-  }
+  const width = DTYPE_BYTES[dtype];
+  let raw = stored;
+  if (!LITTLE_ENDIAN && width > 1) raw = swapBytes(owned ? raw : copyOf(raw), width);
+  // Readers must accept unaligned tensors (docs/trace-format.md); typed views need alignment.
+  else if (raw.byteOffset % width !== 0) raw = copyOf(raw);
+  if (dtype === 'F32') return new Float32Array(raw.buffer, raw.byteOffset, n);
+  if (dtype === 'F16') return decodeFloat16(new Uint16Array(raw.buffer, raw.byteOffset, n));
   const out = new Float32Array(n);
   if (dtype === 'I8') {
     const scale = l.record?.scale ?? 1;
@@ -360,32 +407,11 @@ function decodeValues(source: string, l: Located, raw: Uint8Array): Float32Array
   return out;
 }
 
-/**
- * Whether no element is NaN or ±Inf: the f64 sum of f32 values cannot overflow (2^128 × 2^53 ≪ f64 max),
- * so it is finite iff every element is. Four accumulators keep the adds independent (2x faster than a
- * per-element bit test here).
- */
-function allFinite(values: Float32Array): boolean {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  const end = values.length & ~3;
-  for (let i = 0; i < end; i += 4) {
-    a += values[i]!;
-    b += values[i + 1]!;
-    c += values[i + 2]!;
-    d += values[i + 3]!;
-  }
-  for (let i = end; i < values.length; i++) a += values[i]!;
-  return Number.isFinite(a + b + c + d);
-}
-
 function nonFinite(source: string, name: string, index: number): TraceError {
   return new TraceError(source, `tensor "${name}"`, `element ${index} is NaN or Infinity`);
 }
 
-function swapBytes(raw: Uint8Array, width: number): void {
+function swapBytes(raw: Uint8Array, width: number): Uint8Array {
   for (let i = 0; i + width <= raw.length; i += width) {
     for (let a = i, b = i + width - 1; a < b; a++, b--) {
       const t = raw[a]!;
@@ -393,6 +419,7 @@ function swapBytes(raw: Uint8Array, width: number): void {
       raw[b] = t;
     }
   }
+  return raw;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -416,46 +443,4 @@ async function fileSize(path: string): Promise<number> {
     if (error instanceof TraceError) throw error;
     throw new TraceUnreadableError(path, '', `cannot read (${errorCode(error)})`);
   }
-}
-
-async function openHandle(path: string): Promise<FileHandle> {
-  try {
-    return await open(path, 'r');
-  } catch (error) {
-    throw new TraceUnreadableError(path, '', `cannot open (${errorCode(error)})`);
-  }
-}
-
-function errorCode(error: unknown): string {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'string')
-    return error.code;
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Exactly `length` bytes at `position` into a fresh buffer; a short file is a TraceError. */
-async function readExactly(
-  source: string,
-  handle: FileHandle,
-  length: number,
-  position: number,
-): Promise<Uint8Array> {
-  const out = Buffer.allocUnsafeSlow(length);
-  let done = 0;
-  while (done < length) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(out, done, length - done, position + done));
-    } catch (error) {
-      throw new TraceUnreadableError(source, '', `read failed (${errorCode(error)})`);
-    }
-    if (bytesRead === 0) {
-      throw new TraceError(
-        source,
-        'data',
-        `file ends at byte ${position + done}, before the ${length} bytes at ${position}`,
-      );
-    }
-    done += bytesRead;
-  }
-  return new Uint8Array(out.buffer, out.byteOffset, length);
 }

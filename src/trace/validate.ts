@@ -30,7 +30,8 @@ export async function validateTrace(path: string): Promise<readonly TraceError[]
         break;
       }
       try {
-        const values = await reader.readValues(info.name);
+        // Values in recycled memory (valid until the next transient read), the small mask in its own.
+        const values = await reader.readValues(info.name, { transient: true });
         const mask = await reader.readMask(info.name);
         if (!maskMatches(mask, values)) {
           errors.push(new TraceError(path, `tensor "${info.name}#mask"`, 'mask disagrees with the values'));

@@ -163,3 +163,36 @@ export async function writeTinyTrace(path: string, options: FixtureOptions = {})
   }
   return expected;
 }
+
+/**
+ * A one-layer dense trace whose per-step tensors (F32 192 KiB, F16 96 KiB) go through the WebAssembly
+ * scan kernel (src/trace/tensor-scan.ts, MIN_FOLD_BYTES), unlike the tiny trace's.
+ */
+export const WIDE_LAYER: TraceLayer = {
+  name: 'fc',
+  op: 'dense',
+  inputShape: [96, 512],
+  outputShape: [96, 8],
+  operandShape: [512, 8],
+  gemm: { m: 96, n: 8, k: 512 },
+  gemmCount: 1,
+  roles: ['input', 'delta', 'weight'],
+};
+
+export async function writeWideTrace(path: string, options: FixtureOptions = {}): Promise<void> {
+  const seed = options.seed ?? 11;
+  const prng = createPrng(seed);
+  const writer = await createTraceWriter(path, {
+    manifest: { ...tinyManifest(seed), layers: [WIDE_LAYER] },
+    ...(options.dtype ? { dtype: options.dtype } : {}),
+  });
+  const inputShape = WIDE_LAYER.inputShape;
+  await writer.writeStatic('fc', 'weight', sparse(prng, numel(WIDE_LAYER.operandShape!), 0.2), [512, 8]);
+  for (let index = 0; index < (options.steps ?? 2); index++) {
+    await writer.writeStep({ index, sequence: 0, position: index, keyFrame: index === 0 }, [
+      { layer: 'fc', role: 'input', values: sparse(prng, numel(inputShape), 0.5), shape: inputShape },
+      { layer: 'fc', role: 'delta', values: sparse(prng, numel(inputShape), 0.8), shape: inputShape },
+    ]);
+  }
+  await writer.finish();
+}

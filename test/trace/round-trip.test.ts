@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeFloat16, encodeFloat16 } from '../../src/trace/float16.js';
 import { packMask } from '../../src/trace/mask.js';
 import { openTrace } from '../../src/trace/reader.js';
+import { borrowKernelBuffer } from '../../src/trace/tensor-scan.js';
+import { headerEnd, readHeader } from './corrupt.js';
 import { writeTinyTrace } from './fixtures.js';
 
 let dir: string;
@@ -97,5 +99,97 @@ describe('sharding', () => {
     } finally {
       await reader.close();
     }
+  });
+});
+
+describe('reading modes', () => {
+  /** The same trace without its `#pad` tensors: valid safetensors whose F32 tensors are unaligned. */
+  function withoutPadding(bytes: Uint8Array): Uint8Array {
+    const header = readHeader(bytes);
+    const start = headerEnd(bytes);
+    const entries = Object.entries(header)
+      .filter(([name]) => name !== '__metadata__')
+      .map(
+        ([name, e]) =>
+          [name, e as { dtype: string; shape: number[]; data_offsets: [number, number] }] as const,
+      )
+      .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+    const kept: Record<string, unknown> = { __metadata__: header.__metadata__ };
+    const parts: Uint8Array[] = [];
+    let offset = 0;
+    for (const [name, e] of entries) {
+      if (name.endsWith('#pad')) continue;
+      const [begin, end] = e.data_offsets;
+      kept[name] = { ...e, data_offsets: [offset, offset + end - begin] };
+      parts.push(bytes.subarray(start + begin, start + end));
+      offset += end - begin;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(kept));
+    const out = new Uint8Array(8 + json.length + offset);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    let at = 8 + json.length;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  test.each([['F32'], ['F16']] as const)(
+    '%s: kept and transient reads agree, aligned or not, in storage order or not',
+    async (dtype) => {
+      const path = join(dir, `modes-${dtype}.safetensors`);
+      const expected = await writeTinyTrace(path, { dtype, steps: 3 });
+      const unaligned = join(dir, `modes-${dtype}-unaligned.safetensors`);
+      await writeFile(unaligned, withoutPadding(new Uint8Array(await readFile(path))));
+      for (const file of [path, unaligned]) {
+        const reader = await openTrace(file);
+        try {
+          for (const order of [expected, [...expected].reverse()]) {
+            for (const t of order) {
+              const kept = await reader.readValues(t.name);
+              const transient = await reader.readValues(t.name, { transient: true });
+              expect(transient).toEqual(kept);
+              const stored = dtype === 'F16' ? decodeFloat16(encodeFloat16(t.values)) : t.values;
+              expect(kept).toEqual(stored);
+              expect(await reader.readMask(t.name, { transient: true })).toEqual(packMask(stored));
+            }
+          }
+        } finally {
+          await reader.close();
+        }
+      }
+    },
+  );
+});
+
+describe('memory', () => {
+  /** How many of the scan kernel's buffers are free right now. */
+  function freeKernelBuffers(): number {
+    const held = [];
+    for (let b = borrowKernelBuffer(); b; b = borrowKernelBuffer()) held.push(b);
+    for (const b of held) b.release();
+    return held.length;
+  }
+
+  test('transient reads of a sharded trace recycle the same few window buffers for all shards', async () => {
+    const sub = join(dir, 'sharded-transient');
+    const path = join(sub, 'trace.safetensors');
+    const expected = await writeTinyTrace(path, { steps: 6, shardBytes: 1024 });
+    const before = freeKernelBuffers();
+    const reader = await openTrace(path);
+    try {
+      expect(reader.files.length).toBeGreaterThan(5);
+      for (const t of expected) {
+        expect(await reader.readValues(t.name, { transient: true })).toEqual(t.values);
+        expect(await reader.readMask(t.name, { transient: true })).toEqual(packMask(t.values));
+      }
+      // Served, read ahead, pinned by the last transient result: three at most, whatever the shards.
+      expect(before - freeKernelBuffers()).toBeLessThanOrEqual(3);
+    } finally {
+      await reader.close();
+    }
+    expect(freeKernelBuffers()).toBe(before);
   });
 });

@@ -1,0 +1,145 @@
+import { crc32 } from 'node:zlib';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { createPrng } from '../../src/common/prng.js';
+import {
+  borrowKernelBuffer,
+  crc32OfZeros,
+  type FiniteCheck,
+  FOLD_DEGREE,
+  FOLD_TERMS,
+  firstNonFinite,
+  KERNEL_BUFFER_BYTES,
+  MIN_FOLD_BYTES,
+  scanTensor,
+  scanTensorPortable,
+  xPowModP,
+} from '../../src/trace/tensor-scan.js';
+
+function randomBytes(seed: number, length: number): Uint8Array {
+  const prng = createPrng(seed);
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = Math.floor(prng.next() * 256);
+  return out;
+}
+
+/** Finite little-endian values of `dtype` (random bits with the exponent kept below all-ones). */
+function finiteValues(seed: number, length: number, dtype: FiniteCheck): Uint8Array {
+  const bytes = randomBytes(seed, length);
+  const view = new DataView(bytes.buffer);
+  if (dtype === 'F32') {
+    for (let i = 0; i + 4 <= length; i += 4) view.setUint32(i, view.getUint32(i, true) & 0xbfffffff, true);
+  } else {
+    for (let i = 0; i + 2 <= length; i += 2) view.setUint16(i, view.getUint16(i, true) & 0xbfff, true);
+  }
+  return bytes;
+}
+
+/** Sets element `index` to NaN, +Inf or −Inf (any payload) in place. */
+function poison(bytes: Uint8Array, dtype: FiniteCheck, index: number, payload: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === 'F32') view.setUint32(4 * index, (0x7f800000 | (payload & 0x807fffff)) >>> 0, true);
+  else view.setUint16(2 * index, 0x7c00 | (payload & 0x83ff), true);
+}
+
+// Lengths around the fold's threshold and past one kernel chunk (256 KiB), not just multiples of 16.
+const length = fc.oneof(
+  fc.integer({ min: 0, max: 4096 }),
+  fc.integer({ min: MIN_FOLD_BYTES - 64, max: MIN_FOLD_BYTES + 64 }),
+  fc.integer({ min: MIN_FOLD_BYTES, max: 700_000 }),
+);
+const dtype = fc.constantFrom<FiniteCheck>('F32', 'F16');
+
+describe('CRC-32 arithmetic', () => {
+  test(`R(y) = y^${FOLD_DEGREE} + ${FOLD_TERMS.map((e) => `y^${e}`).join(' + ')} + 1, y = x^128, is a multiple of the CRC-32 polynomial`, () => {
+    let sum = 0;
+    for (const e of [FOLD_DEGREE, ...FOLD_TERMS, 0]) sum ^= xPowModP(e, 7);
+    expect(sum).toBe(0);
+  });
+
+  test.prop([fc.integer({ min: 0, max: 200_000 })])('crc32OfZeros equals zlib on zeros', (n) => {
+    expect(crc32OfZeros(n)).toBe(crc32(new Uint8Array(n)));
+  });
+});
+
+describe('scanTensor', () => {
+  test('the WebAssembly kernel is available here, so the fast path is what these tests exercise', () => {
+    const borrowed = borrowKernelBuffer();
+    expect(borrowed).toBeDefined();
+    borrowed?.release();
+  });
+
+  test.prop([fc.nat(), length, fc.integer({ min: 0, max: 15 })], { numRuns: 150 })(
+    'CRC-32 equals zlib.crc32 for any bytes at any offset',
+    (seed, n, offset) => {
+      const bytes = randomBytes(seed, n + offset).subarray(offset);
+      expect(scanTensor(bytes, { crc32: true }).crc32).toBe(crc32(bytes));
+    },
+  );
+
+  test.prop([fc.nat(), length, dtype], { numRuns: 150 })(
+    'finiteness of random bits agrees with the scalar reference',
+    (seed, n, d) => {
+      const bytes = randomBytes(seed, n);
+      const reference = scanTensorPortable(bytes, { crc32: true, finite: d });
+      expect(scanTensor(bytes, { crc32: true, finite: d })).toEqual(reference);
+      expect(scanTensor(bytes, { crc32: false, finite: d })).toEqual({ finite: reference.finite });
+    },
+  );
+
+  test.prop([fc.nat(), length, dtype, fc.double({ min: 0, max: 1, noNaN: true }), fc.nat()], {
+    numRuns: 200,
+  })('one NaN or Inf anywhere is found, with and without the checksum', (seed, n, d, at, payload) => {
+    const bytes = finiteValues(seed, n, d);
+    const width = d === 'F32' ? 4 : 2;
+    const count = Math.floor(n / width);
+    expect(scanTensor(bytes, { crc32: true, finite: d }).finite).toBe(true);
+    expect(scanTensor(bytes, { crc32: false, finite: d }).finite).toBe(true);
+    if (count === 0) return;
+    const index = Math.min(count - 1, Math.floor(at * count));
+    poison(bytes, d, index, payload);
+    const scan = scanTensor(bytes, { crc32: true, finite: d });
+    expect(scan).toEqual({ crc32: crc32(bytes), finite: false });
+    expect(scanTensor(bytes, { crc32: false, finite: d }).finite).toBe(false);
+    expect(firstNonFinite(bytes, d)).toBe(index);
+  });
+
+  test.prop([fc.nat(), fc.integer({ min: 0, max: KERNEL_BUFFER_BYTES / 4 }), fc.nat(4096), dtype], {
+    numRuns: 40,
+  })(
+    'data read into a borrowed kernel buffer is scanned in place with the same results',
+    (seed, n, at, d) => {
+      const borrowed = borrowKernelBuffer();
+      if (!borrowed) throw new Error('no kernel buffer');
+      try {
+        const offset = 16 * at;
+        const bytes = borrowed.bytes.subarray(offset, offset + n);
+        bytes.set(finiteValues(seed, n, d));
+        const copy = bytes.slice();
+        expect(scanTensor(bytes, { crc32: true, finite: d })).toEqual({ crc32: crc32(copy), finite: true });
+        const width = d === 'F32' ? 4 : 2;
+        if (n >= width) {
+          poison(bytes, d, Math.floor(n / width) - 1, seed);
+          expect(scanTensor(bytes, { crc32: true, finite: d }).finite).toBe(false);
+          expect(scanTensor(bytes, { crc32: false, finite: d }).finite).toBe(false);
+        }
+      } finally {
+        borrowed.release();
+      }
+    },
+  );
+
+  test('a flipped bit anywhere in a large tensor changes the CRC', () => {
+    const bytes = randomBytes(3, MIN_FOLD_BYTES * 3 + 5);
+    const before = scanTensor(bytes, { crc32: true }).crc32;
+    const prng = createPrng(9);
+    for (let trial = 0; trial < 200; trial++) {
+      const i = Math.floor(prng.next() * bytes.length);
+      const bit = 1 << Math.floor(prng.next() * 8);
+      bytes[i]! ^= bit;
+      expect(scanTensor(bytes, { crc32: true }).crc32).not.toBe(before);
+      bytes[i]! ^= bit;
+    }
+    expect(scanTensor(bytes, { crc32: true }).crc32).toBe(before);
+  });
+});
