@@ -94,6 +94,10 @@ export function createLayerReplay(
   // A static weight's bit structures are built once and reused by every step.
   const staticB = new Map<number, PreparedB>();
   let verifyState: Float32Array[] | undefined;
+  // Delta mode: Σ|Δ·w| of every term accumulated into each output since the key frame. The f32
+  // accumulator's rounding error scales with these terms, not with the final value (which may be a
+  // near-cancellation), so the verify tolerance is taken relative to them.
+  let verifyScale: Float64Array[] | undefined;
 
   const totals = {
     macs: 0,
@@ -139,6 +143,7 @@ export function createLayerReplay(
     const { m: M, n: N } = low.gemm;
     if (verifying && options.delta && (!verifyState || input.keyFrame)) {
       verifyState = Array.from({ length: low.instances }, () => new Float32Array(M * N));
+      verifyScale = Array.from({ length: low.instances }, () => new Float64Array(M * N));
     }
     for (let i = 0; i < low.instances; i++) {
       let prepared: PreparedInstance;
@@ -167,12 +172,22 @@ export function createLayerReplay(
       if (input.values && verify) {
         const out = options.delta ? verifyState![i]! : new Float32Array(M * N);
         scheduledProduct(low, i, prepared.lanes, dataflow, input.values.a, input.values.b, out);
-        const reference = denseProduct(
+        let reference = denseProduct(
           low,
           i,
           options.delta ? (input.values.q ?? input.values.a) : input.values.a,
           input.values.b,
         );
+        if (options.delta) {
+          const accumulated = verifyScale![i]!;
+          const stepScale = denseProduct(low, i, input.values.a, input.values.b).scale;
+          for (let j = 0; j < accumulated.length; j++) accumulated[j] = accumulated[j]! + stepScale[j]!;
+          const dense = reference;
+          reference = {
+            values: dense.values,
+            scale: accumulated.map((s, j) => Math.max(s, dense.scale[j]!)),
+          };
+        }
         const outcome = compareOutputs(low, i, out, reference, structuralSkip);
         verify.compared += outcome.compared;
         verify.mismatches += outcome.mismatches;

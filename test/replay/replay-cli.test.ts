@@ -23,6 +23,28 @@ function fakeIo(): CliIo & { out: () => string; err: () => string } {
 const tiny = 'test/golden/traces/tiny.safetensors';
 
 describe('deltasim replay', () => {
+  it('--verify passes on the bundled DAL video trace in delta mode (real recorded deltas, near-cancelling outputs)', async () => {
+    const io = fakeIo();
+    const code = await runCli(
+      ['replay', 'traces/delta-cnn-dal.safetensors', '--preset', 'neuronflow-like', '--verify', '--json'],
+      io,
+    );
+    expect(io.err()).toContain('every layer matches the dense product');
+    expect(code).toBe(0);
+    const report = JSON.parse(io.out().trim().split('\n').pop()!) as Report;
+    expect(report.layers.map((l) => l.op)).toEqual([
+      'conv2d',
+      'conv2d',
+      'conv2d',
+      'conv2d',
+      'dense',
+      'dense',
+    ]);
+    // Temporal sparsity is what this design skips: most MACs go away as zero deltas.
+    expect(report.total.skippedMacs.zeroDelta).toBeGreaterThan(report.total.macs / 2);
+    expect(report.total.energyPj.deltaState).toBeGreaterThan(0);
+  });
+
   it('--json: NDJSON events, the last line is the report with skipped MACs by reason, stalls and energy by component', async () => {
     const io = fakeIo();
     const code = await runCli(
