@@ -205,6 +205,8 @@ async function readBytes(path: string): Promise<Uint8Array> {
     const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT') throw new ModelError(path, '', 'is missing');
     if (code === 'EISDIR') throw new ModelError(path, '', 'is a directory, expected a file');
+    if (code === 'ENOTDIR')
+      throw new ModelError(dirname(path), '', 'is not a model directory (not a directory)');
     throw new ModelError(path, '', `cannot be read (${String(code ?? error)})`);
   }
 }

@@ -5,7 +5,7 @@
  * directory beside the target and renamed into place, so it appears whole or not at all.
  */
 import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { temporaryPathFor } from '../common/atomic-write.js';
 import { UsageError } from '../common/input-error.js';
 import type { TraceReader } from './reader.js';
@@ -92,7 +92,8 @@ async function ensureReplaceable(directory: string): Promise<void> {
   } catch (error) {
     const code = error && typeof error === 'object' && 'code' in error ? error.code : undefined;
     if (code === 'ENOENT') return;
-    throw new UsageError('--npy', basename(directory), `cannot use ${directory} (${String(code)})`);
+    if (code === 'ENOTDIR') throw new UsageError('--npy', directory, 'exists and is not a directory');
+    throw new UsageError('--npy', directory, `cannot use ${directory} (${String(code)})`);
   }
   if (entries.length > 0) throw new UsageError('--npy', directory, 'exists and is not empty');
 }

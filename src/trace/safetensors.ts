@@ -80,29 +80,16 @@ export function encodeHeader(
  */
 export function headerLength(source: string, prefix: Uint8Array, fileBytes: number): number {
   if (fileBytes < 8 || prefix.length < 8) {
-    throw new TraceError(
-      source,
-      'header length',
-      `file has ${fileBytes} bytes, fewer than the 8-byte header length`,
-    );
+    throw new TraceError(source, 'header length', `file has ${fileBytes} bytes, fewer than the 8 it needs`);
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(fileBytes - 8)) {
-    throw new TraceError(
-      source,
-      'header length',
-      `header length ${n} exceeds the ${fileBytes - 8} bytes after it`,
-    );
+    throw new TraceError(source, 'header length', `${n} exceeds the ${fileBytes - 8} bytes after it`);
   }
   if (n > BigInt(MAX_HEADER_BYTES)) {
-    throw new TraceError(
-      source,
-      'header length',
-      `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`,
-    );
+    throw new TraceError(source, 'header length', `${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   }
-  if (n < 2n)
-    throw new TraceError(source, 'header length', `header length ${n} is too short for a JSON object`);
+  if (n < 2n) throw new TraceError(source, 'header length', `${n} is too short for a JSON object`);
   return Number(n);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,7 @@ describe('train / eval / record delta-cnn', () => {
   });
 
   it('rejects bad input with one line and exit 2', async () => {
+    await writeFile(join(root, 'a-file'), 'not a model directory');
     for (const argv of [
       ['train', 'resnet'],
       ['train', 'delta-cnn', '--variant', 'sparse'],
@@ -125,6 +126,12 @@ describe('train / eval / record delta-cnn', () => {
       ['eval', 'delta-cnn', '--dense', 'no-such-dir'],
       ['record', 'delta-cnn', '--model', 'no-such-dir'],
       ['train', 'delta-cnn', '--resume', '--out', 'nothing-here', '--backend', 'wasm'],
+      ['eval', 'delta-cnn', '--clips', 'abc'],
+      ['eval', 'delta-cnn', '--dense', 'a-file'],
+      ['train', 'delta-cnn', '--out', 'a-file'],
+      ['train', 'delta-cnn', '--out', 'a-file/model'],
+      ['record', 'delta-cnn', '--model', 'no-such-dir', '--out', 'a-file/x.safetensors'],
+      ['record', 'delta-cnn', '--model', 'no-such-dir', '--clips', '-3'],
     ]) {
       const { code, stderr } = await run(argv);
       expect(code, argv.join(' ')).toBe(2);

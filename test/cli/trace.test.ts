@@ -94,6 +94,20 @@ describe('deltasim trace inspect', () => {
     expect(err.trim().split('\n')).toHaveLength(1);
     expect(err).toContain(path);
   });
+
+  test.each([
+    ['a missing file', undefined, /cannot read \(ENOENT\)/],
+    ['an empty file', '', /header length: file has 0 bytes/],
+    ['a text file', '# not a trace\n\nsome prose that is long enough\n', /header length: \d+ exceeds/],
+  ] as const)('%s: one line naming the file, exit 2', async (name, content, message) => {
+    const path = join(dir, `inspect-${name.replaceAll(' ', '-')}`);
+    if (content !== undefined) await writeFile(path, content);
+    const { code, err } = await run(['trace', 'inspect', path]);
+    expect(code).toBe(2);
+    expect(err.trim().split('\n')).toHaveLength(1);
+    expect(err).toContain(path);
+    expect(err).toMatch(message);
+  });
 });
 
 /** Each corruption class, the rule its message must name, and the exit code. */
@@ -133,7 +147,7 @@ const CORRUPTIONS: readonly { name: string; make: (g: Uint8Array) => Uint8Array;
       new DataView(b.buffer).setBigUint64(0, 2n ** 62n, true);
       return b;
     },
-    message: /header length \d+ exceeds/,
+    message: /header length: \d+ exceeds/,
   },
   {
     name: 'duplicate names',
@@ -254,6 +268,17 @@ describe('deltasim trace export', () => {
     expect(second.err).toMatch(/not empty/);
     // No temporary directories left beside the target.
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  test('an unusable --npy target: one line naming the flag, exit 2, nothing written', async () => {
+    await writeFile(join(dir, 'npy-file'), 'x');
+    for (const target of ['npy-file', 'npy-file/sub']) {
+      const { code, err } = await run(['trace', 'export', GOLDEN_TINY_TRACE, '--npy', join(dir, target)]);
+      expect(code, target).toBe(2);
+      expect(err.trim().split('\n'), target).toHaveLength(1);
+      expect(err, target).toMatch(/--npy: .*is not a directory/);
+    }
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp-') || f.includes('probe'))).toEqual([]);
   });
 
   test('a corrupt trace exports nothing', async () => {

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
+import { EVAL_SEED, NAIVE_DELTA_THRESHOLD } from '../../nn/eval/eval-defaults.js';
 import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
@@ -22,13 +23,22 @@ export const evalCommand: CommandModule = {
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
         modelFamilyArg(model);
-        const { EVAL_SEED, NAIVE_DELTA_THRESHOLD } = await import('../../nn/eval/evaluate-delta-cnn.js');
+        // Flags first: a typo must not cost a tfjs start-up and two model loads.
+        const clips = intFlag('--clips', options.clips, 500, 1);
+        const seed = intFlag('--seed', options.seed, EVAL_SEED);
+        const naiveThreshold = numberFlag(
+          '--naive-threshold',
+          options.naiveThreshold,
+          NAIVE_DELTA_THRESHOLD,
+          0,
+        );
+        const prefer = backendFlag(options.backend);
         let denseDir = options.dense;
         let dalDir = options.dal;
         const { loadTf } = await import('../../nn/runtime.js');
         const { loadModel } = await import('../../nn/model-io.js');
         const runtime = await loadTf({
-          prefer: backendFlag(options.backend),
+          prefer,
           ...(verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
         });
         const loaded = new Map<string, Awaited<ReturnType<typeof loadModel>>>();
@@ -52,14 +62,6 @@ export const evalCommand: CommandModule = {
         const dal = await get(dalDir);
         if (dal && dal.card.variant !== 'dal')
           throw new UsageError('--dal', dalDir ?? '', 'card.json variant is not dal');
-        const clips = intFlag('--clips', options.clips, 500, 1);
-        const seed = intFlag('--seed', options.seed, EVAL_SEED);
-        const naiveThreshold = numberFlag(
-          '--naive-threshold',
-          options.naiveThreshold,
-          NAIVE_DELTA_THRESHOLD,
-          0,
-        );
         const { evaluateDeltaCnn } = await import('../../nn/eval/evaluate-delta-cnn.js');
         const started = Date.now();
         const evaluation = evaluateDeltaCnn(runtime, {

@@ -2,6 +2,7 @@ import { relative, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg } from '../nn-flags.js';
+import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { VERSION } from '../version.js';
 
@@ -26,11 +27,14 @@ export const recordCommand: CommandModule = {
         }
         const clips = intFlag('--clips', options.clips, 4, 1);
         const seed = intFlag('--seed', options.seed, 1);
+        const prefer = backendFlag(options.backend);
+        const out = resolve(io.cwd, options.out);
+        await checkOutputPath('--out', out, 'file');
         const { loadTf } = await import('../../nn/runtime.js');
         const { loadModel } = await import('../../nn/model-io.js');
         const { recordDeltaCnn } = await import('../../nn/record/record-delta-cnn.js');
         const runtime = await loadTf({
-          prefer: backendFlag(options.backend),
+          prefer,
           ...(verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
         });
         const loaded = await loadModel(runtime, resolve(io.cwd, options.model));
@@ -38,7 +42,7 @@ export const recordCommand: CommandModule = {
           .split('\\')
           .join('/');
         const result = await recordDeltaCnn(runtime, loaded.model, {
-          out: resolve(io.cwd, options.out),
+          out,
           clips,
           seed,
           modelName: loaded.card.name,

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { type CliIo, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 
 /** `deltasim trace inspect|validate|export`: look into, check and unpack trace files. */
@@ -48,11 +49,13 @@ export const traceCommand: CommandModule = {
       .argument('<trace>', 'trace file')
       .requiredOption('--npy <dir>', 'output directory (must not exist or be empty)')
       .action(async (file, options) => {
+        const npyDir = resolve(io.cwd, options.npy);
+        await checkOutputPath('--npy', npyDir, 'directory');
         const { openTrace } = await import('../../trace/reader.js');
         const { exportTraceToNpy } = await import('../../trace/npy-export.js');
         const reader = await openTrace(resolve(io.cwd, file));
         try {
-          const summary = await exportTraceToNpy(reader, resolve(io.cwd, options.npy));
+          const summary = await exportTraceToNpy(reader, npyDir);
           io.stdout.write(`${summary.files} tensors, ${summary.bytes} bytes → ${options.npy}\n`);
         } finally {
           await reader.close();

@@ -3,6 +3,7 @@ import { UsageError } from '../../common/input-error.js';
 import type { CliIo } from '../io.js';
 import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
+import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 
 export const trainCommand: CommandModule = {
@@ -47,6 +48,7 @@ export const trainCommand: CommandModule = {
         };
         const out = options.out ?? join('models', `delta-cnn-${variant}`);
         const prefer = backendFlag(options.backend);
+        await checkOutputPath('--out', resolve(io.cwd, out), 'directory');
         await runTrain(io, { ...settings, out, prefer, init: options.init, resume: Boolean(options.resume) });
         setExitCode(EXIT_OK);
       });

@@ -3,12 +3,8 @@ import { DEFAULT_FRAMES, generateVideoClips, type VideoClipSet } from '../data/v
 import type { MacLayerGeometry } from '../models/delta-cnn.js';
 import type { TfRuntime } from '../runtime.js';
 import { clipBatch } from '../train/train-loop.js';
+import { EVAL_SEED, NAIVE_DELTA_THRESHOLD } from './eval-defaults.js';
 import { macWeightMap, runLayerwise, weightedPerFrame } from './layerwise.js';
-
-/** Seed of the evaluation clips (held-out digit pool); training uses 1…, validation seed+7919. */
-export const EVAL_SEED = 1_000_003;
-/** naive-delta's fixed threshold on |x_t − x̂_{t−1}| (intensity units; pixels are in [0, 1]). */
-export const NAIVE_DELTA_THRESHOLD = 1e-3;
 
 export type VariantName = 'dense' | 'naive-delta' | 'dal';
 
