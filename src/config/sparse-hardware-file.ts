@@ -164,7 +164,8 @@ export async function sparseHardwareFromDocument(
   }
   let table = base.energy;
   if (typeof energy === 'string') {
-    table = await loadEnergyTableFile(resolve(baseDir, energy), energy);
+    // Named with the hardware file and field, so a missing table says where it was asked for.
+    table = await loadEnergyTableFile(resolve(baseDir, energy), `${source} (energy: ${energy})`);
   } else if (isMapping(energy)) {
     table = await energyTableFromDocument(energy, `${source} (energy)`, 'inline');
   } else if (energy !== undefined) {

@@ -34,6 +34,17 @@ async function run(argv: string[], cwd = root) {
 }
 
 const RESNET = ['--topology', 'configs/topologies/resnet18.csv'];
+
+/** SCALE-Sim's ResNet-18 figures (test/golden/scalesim-parity.json); our cycles are its Total Cycles + 1 per layer. */
+const RESNET_GOLDEN = (() => {
+  const golden = JSON.parse(readFileSync(join(root, 'test/golden/scalesim-parity.json'), 'utf8')) as {
+    cases: { file?: string; layerCount?: number; totalMacs?: number; scalesimTotalCyclesSum?: number }[];
+  };
+  const c = golden.cases.find((x) => x.file === RESNET[1]);
+  if (!c?.layerCount || !c.totalMacs || !c.scalesimTotalCyclesSum)
+    throw new Error(`no ResNet-18 case in scalesim-parity.json`);
+  return { layers: c.layerCount, macs: c.totalMacs, cycles: c.scalesimTotalCyclesSum + c.layerCount };
+})();
 const HEADER =
   'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,';
 
@@ -65,12 +76,12 @@ describe('deltasim simulate', () => {
     const events = lines.slice(0, -1).map((l) => JSON.parse(l) as { type: string });
     expect(events[0]!.type).toBe('run-start');
     expect(events[events.length - 1]!.type).toBe('run-done');
-    expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(21);
+    expect(events.filter((e) => e.type === 'layer-done')).toHaveLength(RESNET_GOLDEN.layers);
     const report = JSON.parse(lines[lines.length - 1]!) as Report;
     expect(report.tool).toBe('deltasim');
     expect(report.hardware).toMatchObject({ rows: 32, cols: 32, dataflow: 'os' });
-    expect(report.total.cycles).toBe(1_718_353 + 21);
-    expect(report.total.macs).toBe(1_471_181_568);
+    expect(report.total.cycles).toBe(RESNET_GOLDEN.cycles);
+    expect(report.total.macs).toBe(RESNET_GOLDEN.macs);
     expect(report.layers[0]).toMatchObject({ name: 'conv1', macs: 113_836_800, folds: 758, cycles: 158_422 });
     for (const l of report.layers) {
       for (const key of [
@@ -175,7 +186,7 @@ describe('deltasim simulate', () => {
     const report = JSON.parse(stdout.trimEnd().split('\n').pop()!) as Report;
     expect(report.total.stallCycles).toBeGreaterThan(0);
     // Stalls come on top of the compute cycles, which stay SCALE-Sim's.
-    expect(report.total.cycles - report.total.stallCycles).toBe(1_718_374);
+    expect(report.total.cycles - report.total.stallCycles).toBe(RESNET_GOLDEN.cycles);
     const rows = readFileSync(join(reportDir, 'COMPUTE_REPORT.csv'), 'utf8').trimEnd().split('\n').slice(1);
     for (const [i, row] of rows.entries()) {
       const [, total, stalls] = row.split(', ');
@@ -351,7 +362,7 @@ describe('the built binary (npm test builds dist/ first)', () => {
       });
       expect(ok.status).toBe(0);
       const report = JSON.parse(ok.stdout.trimEnd().split('\n').pop()!) as Report;
-      expect(report.total.cycles).toBe(1_718_374);
+      expect(report.total.cycles).toBe(RESNET_GOLDEN.cycles);
       const bad = spawnSync(process.execPath, [main, 'simulate', '--topology', 'missing.csv'], {
         cwd: root,
         encoding: 'utf8',

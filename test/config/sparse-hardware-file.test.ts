@@ -72,6 +72,7 @@ describe('hardware files', () => {
     ['deltaMode: yes please\n', 'deltaMode'],
     ['stateMemory: { size: 5 pJ }\n', 'stateMemory.size'],
     ['energy: { mac: { int8: 1 pJ } }\n', 'mac.fp16'],
+    ['energy: no-such-table.yaml\n', 'energy: no-such-table.yaml'],
   ] as const) {
     it(`rejects ${JSON.stringify(text.trim())} naming ${where}`, async () => {
       const path = write('bad.yaml', text);
