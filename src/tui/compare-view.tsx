@@ -10,7 +10,7 @@ import {
   truncate,
 } from './format.js';
 import { hardwareLine } from './header.js';
-import { nameWidthFor } from './layer-columns.js';
+import { nameWidthFor, padCell } from './layer-columns.js';
 import { executedShare, pjPerMac, speedup } from './layer-metrics.js';
 import { scrollOffset } from './layer-table.js';
 
@@ -30,7 +30,7 @@ function RunSummary({
   const lines = total
     ? [
         `cycles   ${formatCount(total.cycles)} (dense ${formatCount(total.denseCycles)}, ${formatRatio(speedup(total))})`,
-        `executed ${formatPercent(total.macs === 0 ? 0 : total.executedMacs / total.macs)} of ${formatCount(total.macs)} MACs`,
+        `executed ${formatPercent(executedShare(total))} of ${formatCount(total.macs)} MACs`,
         `energy   ${formatEnergyPj(total.energyPj.total)} · ${formatPjPerMac(pjPerMac(total))} pJ/MAC`,
         `stalls   ${formatCount(total.stallCycles)} cycles · util ${formatPercent(total.utilization)}`,
       ]
@@ -81,11 +81,6 @@ const columnsFor = (nameWidth: number) => [
   { header: 'exec A', width: 7 },
   { header: 'exec B', width: 7 },
 ];
-
-function pad(text: string, width: number, left: boolean): string {
-  const cut = text.length > width ? `${text.slice(0, width - 1)}…` : text;
-  return left ? cut.padEnd(width) : cut.padStart(width);
-}
 
 /**
  * Two hardware configurations over the same source (runIndex 0 and 1): their totals side by side,
@@ -138,7 +133,9 @@ export function CompareView({
       </Box>
       <Text bold wrap="truncate">
         {'  '}
-        {columns.map((column, i) => pad(column.header, column.width, i === 1)).join(' ')}
+        {columns
+          .map((column, i) => padCell(column.header, column.width, i === 1 ? 'left' : 'right'))
+          .join(' ')}
       </Text>
       {visible.map((rowA) => {
         const rowB = runB?.layers[rowA.index];
@@ -148,10 +145,10 @@ export function CompareView({
         const energy = ratioCell(a?.energyPj.total, b?.energyPj.total);
         const selected = rowA.index === selectedIndex;
         const cells = [
-          pad(String(rowA.index + 1), 3, false),
-          pad(rowA.name, nameWidth, true),
-          pad(a ? formatCount(a.cycles) : '', 9, false),
-          pad(b ? formatCount(b.cycles) : '', 9, false),
+          padCell(String(rowA.index + 1), 3, 'right'),
+          padCell(rowA.name, nameWidth, 'left'),
+          padCell(a ? formatCount(a.cycles) : '', 9, 'right'),
+          padCell(b ? formatCount(b.cycles) : '', 9, 'right'),
         ];
         return (
           <Box key={rowA.index}>
@@ -160,18 +157,18 @@ export function CompareView({
               {cells.join(' ')}{' '}
             </Text>
             <Text inverse={selected} color={cycles.color}>
-              {pad(cycles.text, 7, false)}{' '}
+              {padCell(cycles.text, 7, 'right')}{' '}
             </Text>
             <Text inverse={selected}>
-              {pad(a ? formatEnergyPj(a.energyPj.total) : '', 9, false)}{' '}
-              {pad(b ? formatEnergyPj(b.energyPj.total) : '', 9, false)}{' '}
+              {padCell(a ? formatEnergyPj(a.energyPj.total) : '', 9, 'right')}{' '}
+              {padCell(b ? formatEnergyPj(b.energyPj.total) : '', 9, 'right')}{' '}
             </Text>
             <Text inverse={selected} color={energy.color}>
-              {pad(energy.text, 7, false)}{' '}
+              {padCell(energy.text, 7, 'right')}{' '}
             </Text>
             <Text inverse={selected}>
-              {pad(a ? formatPercent(executedShare(a)) : '', 7, false)}{' '}
-              {pad(b ? formatPercent(executedShare(b)) : '', 7, false)}
+              {padCell(a ? formatPercent(executedShare(a)) : '', 7, 'right')}{' '}
+              {padCell(b ? formatPercent(executedShare(b)) : '', 7, 'right')}
             </Text>
           </Box>
         );

@@ -1,8 +1,8 @@
-import type { LayerReport, SkippedMacs } from '../core/report.js';
+import type { SkippedMacs } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
 
 /** Derived per-layer figures the table shows and sorts by; undefined until the layer is done. */
-export function executedShare(report: LayerReport): number {
+export function executedShare(report: { macs: number; executedMacs: number }): number {
   return report.macs === 0 ? 0 : report.executedMacs / report.macs;
 }
 

@@ -8,7 +8,7 @@ import {
   runProgressFraction,
 } from './dashboard-state.js';
 import { formatCount, formatEnergyPj, formatPercent, formatRatio, truncate } from './format.js';
-import { speedup } from './layer-metrics.js';
+import { executedShare, speedup } from './layer-metrics.js';
 
 const LABEL_WIDTH = 26;
 
@@ -39,7 +39,7 @@ export function ProgressPane({ run, width }: { readonly run: RunState; readonly 
           {truncate(
             `total  cycles ${formatCount(total.cycles)} (dense ${formatCount(total.denseCycles)}, ${formatRatio(
               speedup(total),
-            )})  executed ${formatPercent(total.macs === 0 ? 0 : total.executedMacs / total.macs)} of ${formatCount(
+            )})  executed ${formatPercent(executedShare(total))} of ${formatCount(
               total.macs,
             )} MACs  energy ${formatEnergyPj(total.energyPj.total)}  stalls ${formatCount(total.stallCycles)}`,
             width,

@@ -31,13 +31,15 @@ export interface DashboardHandle {
 export function startDashboard(options: StartDashboardOptions): DashboardHandle {
   const store = createDashboardStore({ notifyEveryMs: 33 });
   let exited = false;
+  // Set once the command calls `finish`: it computes nothing more, so a quit can no longer abort.
+  let finishing = false;
   const allDone = (): boolean => {
     const runs = startedRuns(store.getSnapshot());
     return runs.length >= options.expectedRuns && runs.every(isRunDone);
   };
   const onQuit = (): void => {
     exited = true;
-    if (!allDone()) options.onAbort();
+    if (!finishing && !allDone()) options.onAbort();
   };
   // React subscribes to the store in an effect, after the first frame; a fast run can be over by
   // then. `finish` waits until a committed frame shows the last state before it unmounts.
@@ -72,20 +74,32 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
       patchConsole: options.patchConsole ?? true,
     },
   );
-  const exitedPromise = instance.waitUntilExit().then(() => {
-    exited = true;
-    // ink leaves the cursor at the end of the final frame's last line; the shell prompt goes below.
-    if (options.stdout.isTTY) options.stdout.write('\n');
-  });
+  const exitedPromise = instance.waitUntilExit().then(
+    () => {
+      exited = true;
+      // ink leaves the cursor at the end of the final frame's last line; the shell prompt goes below.
+      if (options.stdout.isTTY) options.stdout.write('\n');
+    },
+    (error: unknown) => {
+      exited = true;
+      throw error;
+    },
+  );
+  // A render error rejects this mid-run, long before `finish` awaits it: marked handled here so Node
+  // does not kill the process on an unhandled rejection; `finish` still rethrows it.
+  exitedPromise.catch(() => undefined);
   return {
     onEvent(event, runIndex) {
       // After a quit the frame is final: later events would redraw under the shell prompt.
       if (!exited) store.dispatch(event, runIndex);
     },
     async finish() {
+      finishing = true;
       store.flush();
       if (!exited) await caughtUp();
-      if (!exited && !options.interactive) instance.unmount();
+      // Waiting for `q` is for browsing a finished result. A command that stops before every run is
+      // done is failing: unmount now so its error is printed (a later `q` would report "interrupted").
+      if (!exited && (!options.interactive || !allDone())) instance.unmount();
       await exitedPromise;
     },
   };

@@ -34,7 +34,6 @@ export function SweepView({
 }) {
   const { columns: width } = useTerminalSize();
   const front = paretoFront(state.points, objectives);
-  const frontIndexes = new Set(front.map((point) => point.index));
   const count = state.points.length;
   return (
     <Box flexDirection="column">
@@ -90,7 +89,6 @@ export function SweepView({
           </Text>
         ))}
         {front.length > FRONT_LINES ? <Text dimColor> … {front.length - FRONT_LINES} more</Text> : null}
-        {frontIndexes.size === 0 && count > 0 ? <Text dimColor>no point has every objective</Text> : null}
       </Box>
     </Box>
   );

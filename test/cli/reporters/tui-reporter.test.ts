@@ -125,3 +125,24 @@ test('q in the middle of a run aborts it, and later events no longer draw', asyn
   await tick(50);
   expect(stdout.chunks.length).toBe(written);
 });
+
+test('with a keyboard, a command that stops before its run is done gets the terminal back at once', async () => {
+  const { stdoutStream, stdinStream } = streams(true);
+  const onAbort = vi.fn();
+  const reporter = await createTuiReporter({
+    stdout: stdoutStream,
+    stdin: stdinStream,
+    expectedRuns: 1,
+    onAbort,
+    patchConsole: false,
+  });
+  // The command failed mid-run (no run-done) and calls finish from its `finally`: no `q` is pressed.
+  replayInto(reporter, replay.slice(0, 8));
+  let finished = false;
+  const finishing = reporter.finish().then(() => {
+    finished = true;
+  });
+  await Promise.race([finishing, tick(1500)]);
+  expect(finished).toBe(true);
+  expect(onAbort).not.toHaveBeenCalled();
+});
