@@ -85,6 +85,8 @@ export async function readFields(
   doc: unknown,
   fields: readonly FieldSpec[],
   source: string,
+  /** Top-level keys a caller takes out of the document before this walk (named in the error). */
+  alsoKnownTopLevel: readonly string[] = [],
 ): Promise<ReadonlyMap<string, FieldValue>> {
   if (!isPlainObject(doc))
     throw new ConfigError(source, '', 'the document must be a mapping of keys to values');
@@ -111,7 +113,7 @@ export async function readFields(
         throw new ConfigError(
           source,
           path,
-          `unknown key (known: ${knownKeysUnder(prefix, fields).join(', ')})`,
+          `unknown key (known: ${[...knownKeysUnder(prefix, fields), ...(prefix ? [] : alsoKnownTopLevel)].join(', ')})`,
         );
       }
     }

@@ -140,7 +140,7 @@ export async function sparseHardwareFromDocument(
   const lookahead = take(copy, 'lookahead');
   const deltaMode = take(copy, 'deltaMode');
   const energy = take(copy, 'energy');
-  const values = await readFields(copy, SPARSE_HARDWARE_FIELDS, source);
+  const values = await readFields(copy, SPARSE_HARDWARE_FIELDS, source, ['lookahead', 'deltaMode', 'energy']);
   const get = (path: string): FieldValue | undefined =>
     unlimited.has(path) ? Number.POSITIVE_INFINITY : values.get(path);
   const num = (path: string, fallback: number): number => (get(path) as number | undefined) ?? fallback;
