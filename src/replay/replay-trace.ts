@@ -7,7 +7,7 @@ import {
   replayRunStart,
 } from '../core/replay-engine.js';
 import type { LayerReport, Report } from '../core/report.js';
-import { LoweringError, MAC_OPS } from '../core/sparse/layer-lowering.js';
+import { isMacOp, LoweringError } from '../core/sparse/layer-lowering.js';
 import { type TraceLayer, tensorName } from '../trace/manifest.js';
 import type { TraceReader } from '../trace/reader.js';
 import { TraceError } from '../trace/trace-error.js';
@@ -74,7 +74,7 @@ export async function replayTrace(
   const steps = manifest.steps;
   const macLayers = manifest.layers
     .map((layer, index) => ({ layer, index }))
-    .filter(({ layer }) => MAC_OPS.includes(layer.op));
+    .filter(({ layer }) => isMacOp(layer.op));
   const config = {
     hardware: hw,
     sources: [reader.path],

@@ -5,32 +5,18 @@
  * Pure types and naming rules only; reading, writing and validation live beside it in src/trace.
  */
 
+import type { Gemm } from '../core/gemm.js';
+import { MAC_OPS, type MacOp, type SparseLayerSpec } from '../core/sparse/layer-lowering.js';
+
 export const TRACE_FORMAT = 'deltasim-trace';
 export const TRACE_FORMAT_VERSION = 1;
 /** Key of the manifest inside the safetensors `__metadata__` string map. */
 export const MANIFEST_METADATA_KEY = 'deltasim.manifest';
 
 /** What a layer computes. Everything but `elementwise` is MAC-bearing and lowers to GEMMs. */
-export type LayerOp =
-  | 'conv2d'
-  | 'depthwise'
-  | 'dense'
-  | 'matmul'
-  | 'attention-scores'
-  | 'attention-values'
-  | 'delta-rule'
-  | 'elementwise';
+export type LayerOp = MacOp | 'elementwise';
 
-export const LAYER_OPS: readonly LayerOp[] = [
-  'conv2d',
-  'depthwise',
-  'dense',
-  'matmul',
-  'attention-scores',
-  'attention-values',
-  'delta-rule',
-  'elementwise',
-];
+export const LAYER_OPS: readonly LayerOp[] = [...MAC_OPS, 'elementwise'];
 
 /**
  * The tensors a layer can name. `input` is the activation operand the layer's GEMM consumes at a
@@ -45,43 +31,17 @@ export const TENSOR_ROLES: readonly TensorRole[] = ['input', 'delta', 'weight', 
 /** Roles that change every step; the others are stored once per trace. */
 export const PER_STEP_ROLES: readonly TensorRole[] = ['input', 'delta', 'rhs'];
 
-/** The GEMM `[M×K]·[K×N]` one instance of a layer lowers to (see src/core/gemm.ts). */
-export interface ManifestGemm {
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-}
+/** The GEMM `[M×K]·[K×N]` one instance of a layer lowers to (src/core/gemm.ts). */
+export type ManifestGemm = Gemm;
 
-export interface TraceLayer {
-  readonly name: string;
+/**
+ * A layer of the manifest: the core's view of it (`SparseLayerSpec`: shapes, kernel, stride, padding,
+ * dilation, GEMM, structural zeros — documented there) plus what only the container needs.
+ */
+export interface TraceLayer extends SparseLayerSpec {
   readonly op: LayerOp;
-  /**
-   * Shape of one step's `input` tensor, without batch:
-   * conv2d / depthwise `[H, W, C]` (NHWC); dense / matmul / attention `[M, K]` (rows are tokens or
-   * pixels, K the reduction); delta-rule `[d_k]` per head stacked as `[heads, d_k]`.
-   */
-  readonly inputShape: readonly number[];
   /** Shape of one step's output, without batch. */
   readonly outputShape: readonly number[];
-  /**
-   * Shape of `weight` (conv2d `[Fh, Fw, C_in, N]`, depthwise `[Fh, Fw, C, 1]`, dense `[K, N]`)
-   * or of `rhs` for activation × activation ops (`[K, N]` per instance, instances stacked first).
-   */
-  readonly operandShape?: readonly number[];
-  /** conv2d / depthwise only: [Fh, Fw]. */
-  readonly kernel?: readonly [number, number];
-  /** conv2d / depthwise only: [sh, sw]. */
-  readonly stride?: readonly [number, number];
-  /** conv2d / depthwise only: zero padding [top, bottom, left, right] the model applied. */
-  readonly padding?: readonly [number, number, number, number];
-  /** conv2d / depthwise only: [dh, dw]. */
-  readonly dilation?: readonly [number, number];
-  /** The GEMM one instance lowers to. */
-  readonly gemm: ManifestGemm;
-  /** How many such GEMMs per step (depthwise: channels; attention: heads). */
-  readonly gemmCount: number;
-  /** Zeros known by construction, without data: `causal` = lower-triangular mask on [M×N] outputs. */
-  readonly structural?: 'none' | 'causal';
   /** Which roles this layer stores (the names follow from `tensorName`). */
   readonly roles: readonly TensorRole[];
   /** Elementwise work per step that does not run on the array (adds, activations, thresholds). */

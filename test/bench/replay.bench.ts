@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SPARTEN_LIKE } from '../../src/core/presets.js';
-import { lowerSparseLayer, MAC_OPS } from '../../src/core/sparse/layer-lowering.js';
+import { isMacOp, lowerSparseLayer } from '../../src/core/sparse/layer-lowering.js';
 import { replayTrace } from '../../src/replay/replay-trace.js';
 import { tensorName } from '../../src/trace/manifest.js';
 import { openTrace, type TraceReader } from '../../src/trace/reader.js';
@@ -45,7 +45,7 @@ async function readAllMasks(path: string): Promise<number> {
   const reader = await openTrace(path);
   let bytes = 0;
   for (const layer of reader.manifest.layers) {
-    if (!MAC_OPS.includes(layer.op)) continue;
+    if (!isMacOp(layer.op)) continue;
     bytes += (await reader.readMask(tensorName(layer.name, 'weight'))).length;
     for (const step of reader.manifest.steps)
       bytes += (await reader.readMask(tensorName(layer.name, 'input', step.index))).length;

@@ -8,14 +8,30 @@ export interface SparseLayerSpec {
   readonly name: string;
   /** conv2d, depthwise, dense, matmul, attention-scores, attention-values, delta-rule. */
   readonly op: string;
+  /**
+   * Shape of one step's `input` tensor, without batch:
+   * conv2d / depthwise `[H, W, C]` (NHWC); dense / matmul / attention `[M, K]` (rows are tokens or
+   * pixels, K the reduction); delta-rule `[d_k]` per head stacked as `[heads, d_k]`.
+   */
   readonly inputShape: readonly number[];
+  /**
+   * Shape of `weight` (conv2d `[Fh, Fw, C_in, N]`, depthwise `[Fh, Fw, C, 1]`, dense `[K, N]`)
+   * or of `rhs` for activation × activation ops (`[K, N]` per instance, instances stacked first).
+   */
   readonly operandShape?: readonly number[];
+  /** conv2d / depthwise only: [Fh, Fw]. */
   readonly kernel?: readonly [number, number];
+  /** conv2d / depthwise only: [sh, sw]. */
   readonly stride?: readonly [number, number];
+  /** conv2d / depthwise only: zero padding [top, bottom, left, right] the model applied. */
   readonly padding?: readonly [number, number, number, number];
+  /** conv2d / depthwise only: [dh, dw]. */
   readonly dilation?: readonly [number, number];
+  /** The GEMM one instance lowers to. */
   readonly gemm: Gemm;
+  /** How many such GEMMs per step (depthwise: channels; attention: heads). */
   readonly gemmCount: number;
+  /** Zeros known by construction, without data: `causal` = lower-triangular mask on [M×N] outputs. */
   readonly structural?: 'none' | 'causal';
 }
 
@@ -59,8 +75,8 @@ export class LoweringError extends RangeError {
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** MAC-bearing ops the replay lowers; `elementwise` is not run on the array. */
-export const MAC_OPS: readonly string[] = [
+/** MAC-bearing ops the replay lowers; `elementwise` (the trace manifest's other op) is not run on the array. */
+export const MAC_OPS = [
   'conv2d',
   'depthwise',
   'dense',
@@ -68,7 +84,13 @@ export const MAC_OPS: readonly string[] = [
   'attention-scores',
   'attention-values',
   'delta-rule',
-];
+] as const;
+
+export type MacOp = (typeof MAC_OPS)[number];
+
+export function isMacOp(op: string): op is MacOp {
+  return (MAC_OPS as readonly string[]).includes(op);
+}
 
 /**
  * Lowers a layer to operand addressing. Convs use im2col over the input with the layer's own
@@ -162,7 +184,7 @@ export function lowerSparseLayer(spec: SparseLayerSpec, bOperand: BOperand): Low
       outputElements: m * n * count,
     };
   }
-  if (!MAC_OPS.includes(spec.op)) throw new LoweringError('op', `"${spec.op}" is not a MAC-bearing op`);
+  if (!isMacOp(spec.op)) throw new LoweringError('op', `"${spec.op}" is not a MAC-bearing op`);
   if (inputElements !== count * m * k) {
     throw new LoweringError('inputShape', `expected ${count}×${m}×${k} = ${count * m * k} elements`);
   }
