@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
 import { InputError } from '../common/input-error.js';
+import { registerProjectLayers } from './layers/registry.js';
 import type { TfRuntime } from './runtime.js';
 
 /** A missing or corrupt model directory: names the file and the field. */
@@ -73,8 +74,8 @@ export async function saveModel(
 }
 
 /**
- * Loads a directory written by `saveModel` through `tf.io.fromMemory`. Custom layer classes must
- * already be registered (`tf.serialization.registerClass`) by the modules that define them.
+ * Loads a directory written by `saveModel` through `tf.io.fromMemory`. The project's custom layers
+ * are registered here, so loading never depends on which layer modules a command imported first.
  */
 export async function loadModel(
   runtime: TfRuntime,
@@ -101,6 +102,7 @@ export async function loadModel(
     weights.byteOffset + weights.byteLength,
   ) as ArrayBuffer;
   const artifacts = tf.io.getModelArtifactsForJSONSync(modelJson, weightSpecs, weightData);
+  registerProjectLayers(tf);
   let model: LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));

@@ -145,5 +145,3 @@ export class DeltaActivation extends tf.layers.Layer {
     };
   }
 }
-
-tf.serialization.registerClass(DeltaActivation);
