@@ -23,6 +23,14 @@ export interface ReplayOptions {
   readonly ui?: string;
   readonly synthetic?: string;
   readonly seed?: string;
+  /** `--hw` and `--preset` interleaved as typed; without it, the `--hw` files come first. */
+  readonly hardwareOrder?: readonly HardwareChoice[];
+}
+
+/** One `--hw FILE` or `--preset NAME`, in command-line order. */
+export interface HardwareChoice {
+  readonly flag: '--hw' | '--preset';
+  readonly value: string;
 }
 
 /** Flags that override every configuration, checked before any file is read. */
@@ -33,22 +41,32 @@ function overrides(options: ReplayOptions): Partial<HardwareModel> {
   };
 }
 
-/** Every configuration to compare: `--hw` files, then `--preset`s; sparten-like when none is given. */
+/**
+ * Every configuration to compare, in the order typed (reports and `--json`'s `runs` follow it);
+ * sparten-like when none is given.
+ */
 export async function resolveReplayHardware(
   options: ReplayOptions,
   cwd: string,
 ): Promise<readonly HardwareModel[]> {
   const extra = overrides(options);
-  for (const name of options.preset ?? []) {
-    if (!PRESETS[name])
-      throw new UsageError('--preset', '', `unknown preset "${name}" (use ${PRESET_NAMES.join(', ')})`);
+  const choices: readonly HardwareChoice[] = options.hardwareOrder ?? [
+    ...(options.hw ?? []).map((value) => ({ flag: '--hw' as const, value })),
+    ...(options.preset ?? []).map((value) => ({ flag: '--preset' as const, value })),
+  ];
+  for (const { flag, value } of choices) {
+    if (flag === '--preset' && !PRESETS[value])
+      throw new UsageError('--preset', '', `unknown preset "${value}" (use ${PRESET_NAMES.join(', ')})`);
   }
   const models: HardwareModel[] = [];
-  if (options.hw && options.hw.length > 0) {
+  for (const { flag, value } of choices) {
+    if (flag === '--preset') {
+      models.push(PRESETS[value]!);
+      continue;
+    }
     const { loadSparseHardwareFile } = await import('../../config/sparse-hardware-file.js');
-    for (const file of options.hw) models.push(await loadSparseHardwareFile(resolve(cwd, file), file));
+    models.push(await loadSparseHardwareFile(resolve(cwd, value), value));
   }
-  for (const name of options.preset ?? []) models.push(PRESETS[name]!);
   if (models.length === 0) models.push(PRESETS['sparten-like']!);
   return models.map((m) => ({ ...m, ...extra }));
 }
@@ -145,6 +163,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 
 export const replayCommand: CommandModule = {
   register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    const hardwareOrder: HardwareChoice[] = [];
     program
       .command('replay')
       .description(
@@ -158,7 +177,7 @@ export const replayCommand: CommandModule = {
       .addOption(new Option('--precision <p>', 'int8 | fp16 | fp32 (overrides every config)'))
       .option('--delta', 'temporal mode: y_t = y_{t-1} + W·Δ_t (overrides the config)')
       .option('--no-delta', 'replay every step on its own activations')
-      .option('--json', 'NDJSON events on stdout; the last line is the report')
+      .option('--json', 'NDJSON events on stdout; the last line is the report, or {"runs":[…]} for several')
       .option(
         '--verify',
         'recompute outputs through the skipping schedule and compare with the dense product (exit 1 on mismatch)',
@@ -166,8 +185,11 @@ export const replayCommand: CommandModule = {
       .option('--ui <mode>', 'auto | tui | plain', 'auto')
       .option('--synthetic <spec>', 'also replay a synthetic trace NAME[:DENSITY[:STEPS]] (resnet18, small)')
       .option('--seed <n>', 'seed of --synthetic (default 1)')
+      // commander keeps --hw and --preset in separate lists; these listeners see them as typed.
+      .on('option:hw', (value: string) => hardwareOrder.push({ flag: '--hw', value }))
+      .on('option:preset', (value: string) => hardwareOrder.push({ flag: '--preset', value }))
       .action(async (traces, options) => {
-        setExitCode(await runReplay(traces, options, io));
+        setExitCode(await runReplay(traces, { ...options, hardwareOrder }, io));
       });
   },
 };
