@@ -2,12 +2,14 @@
  * `.npy` v1.0 files (numpy's NEP 1 format) and the export of a trace to one `.npy` per tensor.
  * Values are exported in their stored dtype, byte for byte; `tensors.json` lists each file with its
  * dtype, shape and (I8) scale, `manifest.json` is the manifest. The export is built in a temporary
- * directory beside the target and renamed into place, so it appears whole or not at all.
+ * directory beside the target and renamed into place, so it appears whole or not at all; a
+ * non-empty target is replaced only with `overwrite` (the user's `--force`).
  */
-import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { temporaryPathFor } from '../common/atomic-write.js';
+import { commitDirectory } from '../common/atomic-write.js';
 import { UsageError } from '../common/input-error.js';
+import { removeTemporary, temporaryPathFor } from '../common/temp-files.js';
 import type { TraceReader } from './reader.js';
 import type { Dtype } from './safetensors.js';
 import { TraceError } from './trace-error.js';
@@ -37,8 +39,13 @@ export interface ExportSummary {
 }
 
 /** Writes every tensor of `reader` as `<dir>/<tensor name>.npy` (name components become directories). */
-export async function exportTraceToNpy(reader: TraceReader, directory: string): Promise<ExportSummary> {
-  await ensureReplaceable(directory);
+export async function exportTraceToNpy(
+  reader: TraceReader,
+  directory: string,
+  options: { readonly overwrite?: boolean } = {},
+): Promise<ExportSummary> {
+  const overwrite = options.overwrite === true;
+  if (!overwrite) await ensureReplaceable(directory);
   await mkdir(dirname(directory), { recursive: true });
   const tmp = temporaryPathFor(directory);
   let files = 0;
@@ -74,11 +81,9 @@ export async function exportTraceToNpy(reader: TraceReader, directory: string): 
     }
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(reader.manifest, null, 2)}\n`);
     await writeFile(join(tmp, 'tensors.json'), `${JSON.stringify(table, null, 2)}\n`);
-    await ensureReplaceable(directory);
-    await rmdir(directory).catch(() => undefined);
-    await rename(tmp, directory);
+    await commitDirectory(tmp, directory, { overwrite });
   } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
+    await removeTemporary(tmp);
     throw error;
   }
   return { directory, files, bytes };
@@ -95,5 +100,6 @@ async function ensureReplaceable(directory: string): Promise<void> {
     if (code === 'ENOTDIR') throw new UsageError('--npy', directory, 'exists and is not a directory');
     throw new UsageError('--npy', directory, `cannot use ${directory} (${String(code)})`);
   }
-  if (entries.length > 0) throw new UsageError('--npy', directory, 'exists and is not empty');
+  if (entries.length > 0)
+    throw new UsageError('--npy', directory, 'exists and is not empty; pass --force to replace it');
 }

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
+import { removeTemporary, sweepStaleTemporaries, temporaryPathFor } from '../../common/temp-files.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
@@ -93,7 +94,10 @@ export async function runReplay(
     if (options.synthetic !== undefined) {
       const { parseSyntheticSpec, synthesizeTrace } = await import('../../trace/synthesize.js');
       const spec = parseSyntheticSpec(options.synthetic);
-      tempDir = await mkdtemp(join(tmpdir(), 'deltasim-synth-'));
+      // A registered temporary: Ctrl-C removes it, and a killed run's is swept by the next one.
+      await sweepStaleTemporaries(tmpdir(), (line) => io.stderr.write(`deltasim: ${line}\n`));
+      tempDir = temporaryPathFor(join(tmpdir(), 'synthetic'));
+      await mkdir(tempDir);
       const path = join(tempDir, `synthetic-${spec.shape}.safetensors`);
       // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
       await synthesizeTrace(path, { ...spec, seed, dtype: 'F16' });
@@ -148,7 +152,7 @@ export async function runReplay(
       );
     return failed ? EXIT_CHECK_FAILED : EXIT_OK;
   } finally {
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    if (tempDir) await removeTemporary(tempDir);
   }
 }
 

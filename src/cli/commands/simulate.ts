@@ -1,4 +1,4 @@
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { ConfigError } from '../../config/config-error.js';
 import type { DenseHardware } from '../../config/hardware-file.js';
@@ -11,9 +11,10 @@ import type { Report } from '../../core/report.js';
 import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_OK } from '../io.js';
+import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
-import { writeComputeReport } from '../reporters/scalesim-report.js';
+import { COMPUTE_REPORT_FILE, writeComputeReport } from '../reporters/scalesim-report.js';
 import { chooseReporterKind, parseUiMode, selectReporter } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
 
@@ -37,6 +38,8 @@ export interface SimulateOptions {
   /** auto | tui | plain (select-reporter.ts); --json wins. */
   readonly ui?: string;
   readonly scalesimReport?: string;
+  /** Replace an existing COMPUTE_REPORT.csv. */
+  readonly force?: boolean;
 }
 
 /** Loads `--config` by its extension: SCALE-Sim `.cfg`, or our hardware file (`.yaml`, `.yml`, `.json`). */
@@ -87,6 +90,14 @@ export function simulateRunConfig(
 export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<number> {
   const ui = parseUiMode(options.ui);
   const hardware = await resolveHardware(options, io.cwd);
+  const force = options.force === true;
+  if (options.scalesimReport !== undefined) {
+    const reportPath = join(resolve(io.cwd, options.scalesimReport), COMPUTE_REPORT_FILE);
+    await checkOutputPath('--scalesim-report', reportPath, 'file', {
+      force,
+      log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+    });
+  }
   const kind = options.gemm ? 'gemm' : 'conv';
   const topology = await loadTopology(resolve(io.cwd, options.topology), kind, options.topology);
   const lowered = lowerTopology(topology, kind);
@@ -105,6 +116,7 @@ export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<
       })),
       hardware.array,
       hardware.dataflow,
+      { overwrite: force },
     );
   };
   if (chooseReporterKind({ ui, json, io }) === 'tui') {
@@ -167,6 +179,7 @@ export const simulateCommand: CommandModule = {
         'auto',
       )
       .option('--scalesim-report <dir>', "also write SCALE-Sim's COMPUTE_REPORT.csv into <dir>")
+      .option('--force', 'replace an existing COMPUTE_REPORT.csv')
       .action(async (options) => {
         setExitCode(await runSimulate(options, io));
       });

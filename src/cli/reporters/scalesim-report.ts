@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../common/atomic-write.js';
+import { type ReplaceOptions, writeFileAtomic } from '../../common/atomic-write.js';
 import type { ArrayShape, Dataflow } from '../../core/array.js';
 import { mapGemm } from '../../core/dataflow-mapping.js';
 import type { Gemm } from '../../core/gemm.js';
@@ -96,14 +96,17 @@ export function formatComputeReport(
   return lines.join('');
 }
 
-/** Writes `<dir>/COMPUTE_REPORT.csv` atomically; returns its path. */
+export const COMPUTE_REPORT_FILE = 'COMPUTE_REPORT.csv';
+
+/** Writes `<dir>/COMPUTE_REPORT.csv` atomically (an existing one only with `overwrite`); returns its path. */
 export async function writeComputeReport(
   dir: string,
   layers: readonly ComputeReportLayer[],
   array: ArrayShape,
   dataflow: Dataflow,
+  options: ReplaceOptions,
 ): Promise<string> {
-  const path = join(dir, 'COMPUTE_REPORT.csv');
-  await writeFileAtomic(path, formatComputeReport(layers, array, dataflow));
+  const path = join(dir, COMPUTE_REPORT_FILE);
+  await writeFileAtomic(path, formatComputeReport(layers, array, dataflow), options);
   return path;
 }
