@@ -4,6 +4,7 @@
  * at a batch boundary, which then saves a checkpoint) declares itself with `withGracefulStop`: the
  * first signal only raises `stopRequested()`; a second one exits at once.
  */
+import { deliverInterrupt } from './interrupt.js';
 import { removeTemporariesSync } from './temp-files.js';
 
 export type StopSignal = 'SIGINT' | 'SIGTERM';
@@ -25,6 +26,9 @@ export class InterruptedError extends Error {
     this.name = 'InterruptedError';
   }
 }
+
+/** How long a command that took Ctrl-C may take to stop cleanly before the process ends anyway. */
+const FORCE_EXIT_MS = 2000;
 
 let graceful = 0;
 let requested: StopSignal | undefined;
@@ -50,16 +54,27 @@ export async function withGracefulStop<T>(work: () => Promise<T>): Promise<T> {
  * clean-up.
  */
 export function installSignalHandlers(say: (line: string) => void): void {
+  let interruptDelivered = false;
+  const exitNow = (signal: StopSignal): void => {
+    removeTemporariesSync();
+    say(`deltasim: interrupted (${signal})`);
+    process.exit(exitCodeForSignal(signal));
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
+      // A command that threads an AbortSignal through its work (replay) unwinds itself on Ctrl-C; a
+      // second Ctrl-C, or a stop slower than FORCE_EXIT_MS, ends the process anyway.
+      if (signal === 'SIGINT' && !interruptDelivered && deliverInterrupt()) {
+        interruptDelivered = true;
+        setTimeout(() => exitNow(signal), FORCE_EXIT_MS).unref();
+        return;
+      }
       if (graceful > 0 && requested === undefined) {
         requested = signal;
         say(`deltasim: ${signal}: stopping at the next safe point (send it again to stop at once)`);
         return;
       }
-      removeTemporariesSync();
-      say(`deltasim: interrupted (${signal})`);
-      process.exit(exitCodeForSignal(signal));
+      exitNow(signal);
     });
   }
   process.on('exit', () => {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
+import { interruptSignal, RunInterrupted } from '../../common/interrupt.js';
 import { removeTemporary, sweepStaleTemporaries, temporaryPathFor } from '../../common/temp-files.js';
+import type { RunEvent } from '../../core/events.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
@@ -86,81 +88,89 @@ export async function runReplay(
   const seed = options.seed === undefined ? 1 : Number(options.seed);
   if (!Number.isSafeInteger(seed)) throw new UsageError('--seed', '', `"${options.seed}" is not an integer`);
   const { openTrace } = await import('../../trace/reader.js');
-  const { replayTrace } = await import('../../replay/replay-trace.js');
+  const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
+  const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
 
-  const paths = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
+  const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
+  const synthetic = options.synthetic === undefined ? undefined : parseSyntheticSpec(options.synthetic);
+  // Open every trace before any output, so a bad file fails with nothing half-printed.
+  for (const source of sources) await (await openTrace(source.path)).close();
+  const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;
+  const kind = chooseReporterKind({ ui, json: options.json === true, io });
+  // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
+  const { controller, dispose } = interruptSignal();
+  let reporter: Reporter;
+  if (kind === 'plain') {
+    const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
+    const { withProgressLines } = await import('../reporters/progress.js');
+    const { performance } = await import('node:perf_hooks');
+    reporter = withProgressLines(new ReplayPlainReporter(io), {
+      stderr: io.stderr,
+      now: () => performance.now(),
+      expectedRuns: runs,
+    });
+  } else {
+    reporter = await selectReporter({
+      ui,
+      json: options.json === true,
+      io,
+      runs,
+      onAbort: () => controller.abort(new RunInterrupted()),
+    });
+  }
   let tempDir: string | undefined;
+  let failures: Awaited<ReturnType<typeof driveReplays>> = [];
   try {
-    if (options.synthetic !== undefined) {
-      const { parseSyntheticSpec, synthesizeTrace } = await import('../../trace/synthesize.js');
-      const spec = parseSyntheticSpec(options.synthetic);
+    if (synthetic) {
+      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(options.synthetic!)}…`);
       // A registered temporary: Ctrl-C removes it, and a killed run's is swept by the next one.
       await sweepStaleTemporaries(tmpdir(), (line) => io.stderr.write(`deltasim: ${line}\n`));
       tempDir = temporaryPathFor(join(tmpdir(), 'synthetic'));
       await mkdir(tempDir);
-      const path = join(tempDir, `synthetic-${spec.shape}.safetensors`);
-      // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
-      await synthesizeTrace(path, { ...spec, seed, dtype: 'F16' });
-      paths.push({ path, label: `synthetic:${options.synthetic}` });
     }
-    // Open every trace before any output, so a bad file fails with nothing half-printed.
-    const readers = [];
-    for (const p of paths) readers.push({ reader: await openTrace(p.path), label: p.label });
-    const runs = readers.length * hardware.length;
-    const kind = chooseReporterKind({ ui, json: options.json === true, io });
-    let reporter: Reporter;
-    if (kind === 'plain') {
-      const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
-      const { withProgressLines } = await import('../reporters/progress.js');
-      const { performance } = await import('node:perf_hooks');
-      reporter = withProgressLines(new ReplayPlainReporter(io), {
-        stderr: io.stderr,
-        now: () => performance.now(),
-        expectedRuns: runs,
-      });
-    } else {
-      reporter = await selectReporter({ ui, json: options.json === true, io, runs });
-    }
-    let failed = false;
-    let runIndex = 0;
-    try {
-      for (const { reader, label } of readers) {
-        for (const hw of hardware) {
-          const index = runIndex++;
-          const result = await replayTrace(labelled(reader, label), {
-            hardware: hw,
-            toolVersion: VERSION,
-            verify: options.verify === true,
-            histogramBins: 10,
-            onEvent: (event) => reporter.onEvent(event, index),
-          });
-          for (const f of result.verifyFailures) {
-            failed = true;
-            io.stderr.write(
-              `deltasim: verify: ${label} on ${hw.name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
-            );
+    const plan = {
+      traces: sources,
+      ...(tempDir
+        ? {
+            synthetic: {
+              spec: options.synthetic!,
+              seed,
+              path: join(tempDir, `synthetic-${synthetic!.shape}.safetensors`),
+            },
           }
-        }
-      }
-    } finally {
-      await reporter.finish();
-      for (const { reader } of readers) await reader.close();
-    }
-    if (options.verify && !failed)
-      io.stderr.write(
-        `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
-      );
-    return failed ? EXIT_CHECK_FAILED : EXIT_OK;
+        : {}),
+      hardware,
+      verify: options.verify === true,
+      toolVersion: VERSION,
+      histogramBins: 10,
+    };
+    const hooks = {
+      onEvent: (event: RunEvent, runIndex: number) => reporter.onEvent(event, runIndex),
+      onPhase: (text: string) => reporter.onPhase?.(text),
+      signal: controller.signal,
+    };
+    // Under the dashboard the work runs in a worker thread (compiled dist/ only): the main thread
+    // then only draws and reads keys, whatever one step of a layer costs.
+    const { replayWorkerUrl, driveReplaysInWorker } = await import('../../replay/worker-driver.js');
+    const workerUrl = kind === 'tui' ? replayWorkerUrl() : undefined;
+    failures = workerUrl
+      ? await driveReplaysInWorker(workerUrl, plan, hooks)
+      : await driveReplays(plan, hooks);
   } finally {
+    dispose();
+    await reporter.finish();
     if (tempDir) await removeTemporary(tempDir);
   }
-}
-
-/** The reader with the path shown in reports replaced by what the user typed. */
-function labelled<T extends { readonly path: string }>(reader: T, label: string): T {
-  return new Proxy(reader, {
-    get: (target, key, receiver) => (key === 'path' ? label : Reflect.get(target, key, receiver)),
-  });
+  for (const { label, hardware: name, failure: f } of failures) {
+    io.stderr.write(
+      `deltasim: verify: ${label} on ${name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
+    );
+  }
+  if (options.verify && failures.length === 0)
+    io.stderr.write(
+      `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
+    );
+  return failures.length > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
