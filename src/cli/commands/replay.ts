@@ -7,8 +7,10 @@ import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import { seedFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 import { VERSION } from '../version.js';
 
 export interface ReplayOptions {
@@ -82,8 +84,7 @@ export async function runReplay(
   if (traces.length === 0 && options.synthetic === undefined) {
     throw new UsageError('replay', '', 'give at least one TRACE file, or --synthetic NAME[:DENSITY[:STEPS]]');
   }
-  const seed = options.seed === undefined ? 1 : Number(options.seed);
-  if (!Number.isSafeInteger(seed)) throw new UsageError('--seed', '', `"${options.seed}" is not an integer`);
+  const seed = seedFlag('--seed', options.seed, 1);
   const { openTrace } = await import('../../trace/reader.js');
   const { replayTrace } = await import('../../replay/replay-trace.js');
 
@@ -93,6 +94,13 @@ export async function runReplay(
     if (options.synthetic !== undefined) {
       const { parseSyntheticSpec, synthesizeTrace } = await import('../../trace/synthesize.js');
       const spec = parseSyntheticSpec(options.synthetic);
+      if (spec.steps > SIZE_LIMITS.syntheticSteps) {
+        throw new UsageError(
+          '--synthetic',
+          'steps',
+          `${spec.steps} is more than ${SIZE_LIMITS.syntheticSteps}`,
+        );
+      }
       tempDir = await mkdtemp(join(tmpdir(), 'deltasim-synth-'));
       const path = join(tempDir, `synthetic-${spec.shape}.safetensors`);
       // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
