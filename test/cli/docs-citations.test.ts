@@ -1,19 +1,13 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect, test } from 'vitest';
-import { ROOT } from './built-cli.js';
+import { filesUnder, REPO_ROOT as ROOT } from '../repo-files.js';
 
 /** Source, tests, configs and docs: everything a user of the repository reads. */
-function readable(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return readable(path);
-    return /\.(ts|tsx|md|json|yaml|yml|cfg|mjs)$/.test(entry.name) ? [path] : [];
-  });
-}
-
 const FILES = [
-  ...['src', 'test', 'docs', 'configs'].flatMap((dir) => readable(join(ROOT, dir))),
+  ...['src', 'test', 'docs', 'configs'].flatMap((dir) =>
+    filesUnder(dir, /\.(ts|tsx|md|json|yaml|yml|cfg|mjs)$/),
+  ),
   join(ROOT, 'README.md'),
 ];
 

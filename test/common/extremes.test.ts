@@ -1,12 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
 import { alignedTable } from '../../src/cli/reporters/aligned-table.js';
 import { largest, smallest } from '../../src/common/extremes.js';
+import { filesUnder, REPO_ROOT } from '../repo-files.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = REPO_ROOT;
 
 test.prop([fc.array(fc.double({ noNaN: true }), { minLength: 1, maxLength: 50 })])(
   'largest/smallest agree with Math.max/Math.min on short lists',
@@ -34,17 +34,9 @@ test('a 300,000-row plain table (a large topology) is laid out without overflowi
   expect(lines[2]).toBe('L0         0');
 });
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return /\.tsx?$/.test(entry.name) ? [path] : [];
-  });
-}
-
 test('no Math.max/Math.min over a spread or .apply anywhere in src (use largest/smallest)', () => {
   const offenders: string[] = [];
-  for (const file of sourceFiles(join(root, 'src'))) {
+  for (const file of filesUnder('src', /\.tsx?$/)) {
     readFileSync(file, 'utf8')
       .split('\n')
       .forEach((line, index) => {
