@@ -1,3 +1,4 @@
+import { largest } from '../common/extremes.js';
 import type { SkippedMacs } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
 import { formatCount, formatEnergyPj, formatPercent, formatPjPerMac, formatRatio } from './format.js';
@@ -32,7 +33,16 @@ const NAME_WIDTH_MIN = 10;
 const NAME_WIDTH_MAX = 28;
 
 export function nameWidthFor(names: readonly string[]): number {
-  return Math.max(NAME_WIDTH_MIN, Math.min(NAME_WIDTH_MAX, Math.max(0, ...names.map((name) => name.length))));
+  return Math.max(
+    NAME_WIDTH_MIN,
+    Math.min(
+      NAME_WIDTH_MAX,
+      largest(
+        names.map((name) => name.length),
+        0,
+      ),
+    ),
+  );
 }
 
 export function layerColumns(

@@ -1,5 +1,6 @@
 import { ProgressBar } from '@inkjs/ui';
 import { Box, Text } from 'ink';
+import { largest, smallest } from '../common/extremes.js';
 import { ENERGY_COMPONENTS, type EnergyComponent, type EnergyPj } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
 import { fitParts, formatCount, formatEnergyPj, formatPercent, formatPjPerMac, truncate } from './format.js';
@@ -109,8 +110,8 @@ function SparsityStrip({ row, width }: { readonly row: LayerRow; readonly width:
   const drawnWidth = sampled.length * columnWidth;
   // Scaled to 1, not to the largest value: the height reads as the executed share itself.
   const lines = columnChart([...sampled, 1], 4, columnWidth).map((line) => line.slice(0, drawnWidth));
-  const min = Math.min(...fractions);
-  const max = Math.max(...fractions);
+  const min = smallest(fractions);
+  const max = largest(fractions);
   const mean = fractions.reduce((sum, value) => sum + value, 0) / fractions.length;
   return (
     <Box flexDirection="column">

@@ -1,30 +1,22 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { filesUnder, REPO_ROOT } from '../repo-files.js';
 
 /**
  * Running the built CLI the way a user does: a fresh `node dist/cli/main.js …` process. `npm test`
  * builds dist/ before vitest; when dist/ is missing or older than src/, these tests fail and say
  * so — they never skip.
  */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = REPO_ROOT;
 export const BUILT_MAIN = join(ROOT, 'dist/cli/main.js');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts') ? [path] : [];
-  });
-}
 
 /** Throws (failing the calling test) unless every src/ file has a compiled dist/ file at least as new. */
 export function assertBuiltCli(): void {
   if (!existsSync(BUILT_MAIN)) {
     throw new Error(`${relative(ROOT, BUILT_MAIN)} is missing: run \`npm run build\` first (npm test does)`);
   }
-  for (const source of sourceFiles(join(ROOT, 'src'))) {
+  for (const source of filesUnder('src', /(?<!\.d)\.tsx?$/)) {
     const built = join(ROOT, 'dist', relative(join(ROOT, 'src'), source)).replace(/\.tsx?$/, '.js');
     if (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs) {
       throw new Error(`${relative(ROOT, built)} is missing or older than its source: run \`npm run build\``);

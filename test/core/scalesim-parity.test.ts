@@ -34,7 +34,7 @@ const golden = JSON.parse(readFileSync(new URL('test/golden/scalesim-parity.json
 };
 
 describe('SCALE-Sim v2 parity (test/golden/scalesim-parity.json)', () => {
-  test('the golden file holds every REFERENCE.md §2.1 figure', () => {
+  test('the golden file holds every SCALE-Sim v2 reference run listed in docs/sources.md', () => {
     expect(golden.cases.filter((c) => c.origin === 'reference')).toHaveLength(5);
   });
 

@@ -1,9 +1,10 @@
 import { basename, join, relative, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { EXIT_OK } from '../io.js';
-import { backendFlag, intFlag, modelFamilyArg } from '../nn-flags.js';
+import { backendFlag, intFlag, modelFamilyArg, seedFlag } from '../nn-flags.js';
 import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 import { VERSION } from '../version.js';
 
 export const recordCommand: CommandModule = {
@@ -26,8 +27,8 @@ export const recordCommand: CommandModule = {
         if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
           throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');
         }
-        const clips = intFlag('--clips', options.clips, 4, 1);
-        const seed = intFlag('--seed', options.seed, 1);
+        const clips = intFlag('--clips', options.clips, 4, 1, SIZE_LIMITS.recordClips);
+        const seed = seedFlag('--seed', options.seed, 1);
         const prefer = backendFlag(options.backend);
         const force = Boolean(options.force);
         const out = resolve(

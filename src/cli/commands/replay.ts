@@ -10,8 +10,10 @@ import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import { seedFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 import { VERSION } from '../version.js';
 
 export interface ReplayOptions {
@@ -85,14 +87,20 @@ export async function runReplay(
   if (traces.length === 0 && options.synthetic === undefined) {
     throw new UsageError('replay', '', 'give at least one TRACE file, or --synthetic NAME[:DENSITY[:STEPS]]');
   }
-  const seed = options.seed === undefined ? 1 : Number(options.seed);
-  if (!Number.isSafeInteger(seed)) throw new UsageError('--seed', '', `"${options.seed}" is not an integer`);
+  const seed = seedFlag('--seed', options.seed, 1);
   const { openTrace } = await import('../../trace/reader.js');
   const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
   const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
 
   const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
   const synthetic = options.synthetic === undefined ? undefined : parseSyntheticSpec(options.synthetic);
+  if (synthetic && synthetic.steps > SIZE_LIMITS.syntheticSteps) {
+    throw new UsageError(
+      '--synthetic',
+      'steps',
+      `${synthetic.steps} is more than ${SIZE_LIMITS.syntheticSteps}`,
+    );
+  }
   // Open every trace before any output, so a bad file fails with nothing half-printed.
   for (const source of sources) await (await openTrace(source.path)).close();
   const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;

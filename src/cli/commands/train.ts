@@ -5,9 +5,10 @@ import { UsageError } from '../../common/input-error.js';
 import { InterruptedError, stopRequested, withGracefulStop } from '../../common/shutdown.js';
 import type { CliIo } from '../io.js';
 import { EXIT_OK } from '../io.js';
-import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
+import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
 import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 
 export const trainCommand: CommandModule = {
   register(program, io, setExitCode) {
@@ -44,17 +45,23 @@ export const trainCommand: CommandModule = {
         const variant: 'dense' | 'dal' = options.variant;
         const settings = {
           variant,
-          seed: intFlag('--seed', options.seed, 1),
-          epochs: intFlag('--epochs', options.epochs, 8, 1),
-          clips: intFlag('--clips', options.clips, 2000, 1),
-          batchSize: intFlag('--batch-size', options.batchSize, 16, 1),
+          seed: seedFlag('--seed', options.seed, 1),
+          epochs: intFlag('--epochs', options.epochs, 8, 1, SIZE_LIMITS.epochs),
+          clips: intFlag('--clips', options.clips, 2000, 1, SIZE_LIMITS.clips),
+          batchSize: intFlag('--batch-size', options.batchSize, 16, 1, SIZE_LIMITS.batchSize),
           learningRate: numberFlag('--lr', options.lr, 1e-3, 0),
           spRate: numberFlag('--sp-rate', options.spRate, 2e-4, 0),
           thresholdInit: numberFlag('--threshold-init', options.thresholdInit, 0.05, 1e-6),
           inputThresholdInit: numberFlag('--input-threshold-init', options.inputThresholdInit, 0.1, 1e-6),
           hardFraction: numberFlag('--hard-fraction', options.hardFraction, 1, 1e-6, 1),
-          validationClips: intFlag('--validation-clips', options.validationClips, 100),
-          checkpointEveryBatches: intFlag('--checkpoint-every', options.checkpointEvery, 25),
+          validationClips: intFlag('--validation-clips', options.validationClips, 100, 0, SIZE_LIMITS.clips),
+          checkpointEveryBatches: intFlag(
+            '--checkpoint-every',
+            options.checkpointEvery,
+            25,
+            1,
+            SIZE_LIMITS.clips,
+          ),
         };
         const out = options.out ?? join(DEFAULT_OUTPUT_DIR, `delta-cnn-${variant}`);
         const prefer = backendFlag(options.backend);

@@ -15,8 +15,7 @@ export interface TuiReporterOptions {
 
 /**
  * The ink dashboard as a Reporter. ink, React and every src/tui module are imported here, lazily,
- * so the plain and json paths never load them (DESIGN.md: "src/tui … loaded only for an interactive
- * terminal").
+ * so the plain and json paths never load them (docs/cli.md, "Start-up cost").
  */
 export async function createTuiReporter(options: TuiReporterOptions): Promise<Reporter> {
   const bootLine = options.stdout.isTTY ? showBootLine(options.stdout) : undefined;

@@ -83,7 +83,7 @@ export function clipBatch(tf: Tf, set: VideoClipSet, indices: readonly number[])
     labels[i] = set.labels[clip]!;
   });
   const x = tf.tensor5d(pixels, [indices.length, set.frames, set.size, set.size, 1]);
-  // oneHot with a float dtype is wrong on wasm 4.22 (REFERENCE §3): build int32, cast afterwards.
+  // oneHot with a float dtype is wrong on wasm 4.22 (docs/tfjs-runtime.md, "Pitfalls"): build int32, cast afterwards.
   const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), NUM_MOTION_CLASSES), 'float32'));
   return { x, y, labels };
 }

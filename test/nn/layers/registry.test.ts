@@ -1,25 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, test } from 'vitest';
 import { PROJECT_LAYERS, registerProjectLayers } from '../../../src/nn/layers/registry.js';
 import { loadModel } from '../../../src/nn/model-io.js';
 import { loadTf, type TfRuntime } from '../../../src/nn/runtime.js';
+import { filesUnder, REPO_ROOT } from '../../repo-files.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = REPO_ROOT;
 
 let runtime: TfRuntime;
 beforeAll(async () => {
   runtime = await loadTf({ prefer: 'wasm' });
 });
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 function registeredNames(): string[] {
   const map = runtime.tf.serialization.SerializationMap.getMap().classNameMap;
@@ -28,7 +20,7 @@ function registeredNames(): string[] {
 
 test('every tf.layers.Layer subclass under src/nn is in the registry, under its className', () => {
   const declared: string[] = [];
-  for (const file of sourceFiles(join(root, 'src/nn'))) {
+  for (const file of filesUnder('src/nn', /\.tsx?$/)) {
     const text = readFileSync(file, 'utf8');
     for (const match of text.matchAll(
       /class (\w+) extends (?:tf\.layers\.)?Layer\b[^{]*\{\s*static className = '(\w+)'/g,
