@@ -1,9 +1,10 @@
 import { extname, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
+import { UsageError } from '../../common/input-error.js';
 import { ConfigError } from '../../config/config-error.js';
 import type { DenseHardware } from '../../config/hardware-file.js';
 import { hardwareFromDense } from '../../config/sparse-hardware-file.js';
-import { loadTopology } from '../../config/topology.js';
+import { loadTopology, TopologyError } from '../../config/topology.js';
 import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
 import type { RunEvent } from '../../core/events.js';
 import { lowerTopology } from '../../core/lowering.js';
@@ -13,7 +14,11 @@ import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_OK } from '../io.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
-import { writeComputeReport } from '../reporters/scalesim-report.js';
+import {
+  COMPUTE_REPORT_MAX_ROWS,
+  computeReportRows,
+  writeComputeReport,
+} from '../reporters/scalesim-report.js';
 import { chooseReporterKind, parseUiMode, selectReporter } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
 
@@ -90,33 +95,81 @@ export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<
   const kind = options.gemm ? 'gemm' : 'conv';
   const topology = await loadTopology(resolve(io.cwd, options.topology), kind, options.topology);
   const lowered = lowerTopology(topology, kind);
+  if (options.scalesimReport !== undefined) {
+    const rows = computeReportRows(lowered);
+    if (rows > COMPUTE_REPORT_MAX_ROWS) {
+      throw new UsageError(
+        '--scalesim-report',
+        '',
+        `the topology lists ${rows} SCALE-Sim layers (a DP layer one per channel); COMPUTE_REPORT.csv holds at most ${COMPUTE_REPORT_MAX_ROWS} rows`,
+      );
+    }
+  }
   const json = options.json === true;
   const config = simulateRunConfig(hardware, [options.topology], VERSION);
   const reporter = await selectReporter({ ui, json, io, runs: 1 });
   const run = simulateDense(lowered, config);
-  const writeScaleSimReport = async (report: Report): Promise<void> => {
+  const afterRun = async (report: Report): Promise<void> => {
+    checkExactTotals(report, options.topology);
     if (options.scalesimReport === undefined) return;
     await writeComputeReport(
       resolve(io.cwd, options.scalesimReport),
       lowered.map((l, i) => ({
         gemm: l.gemm,
-        cycles: report.layers[i]!.cycles,
-        stallCycles: report.layers[i]!.stallCycles,
+        // Exact: the layer's figures are count × one run's, safe integers (checkExactTotals).
+        cycles: report.layers[i]!.cycles / l.count,
+        stallCycles: report.layers[i]!.stallCycles / l.count,
+        count: l.count,
       })),
       hardware.array,
       hardware.dataflow,
     );
   };
   if (chooseReporterKind({ ui, json, io }) === 'tui') {
-    await runLive(run, reporter, writeScaleSimReport);
+    await runLive(run, reporter, afterRun);
     return EXIT_OK;
   }
   // Plain and JSON: the whole run first, so a failed report write prints nothing.
   const { events, report } = collectRun(run);
-  await writeScaleSimReport(report);
+  await afterRun(report);
   for (const event of events) reporter.onEvent(event, 0);
   await reporter.finish();
   return EXIT_OK;
+}
+
+/** Report fields that are sums of integers: exact only while they stay below 2^53. */
+const INTEGER_TOTALS = [
+  'macs',
+  'executedMacs',
+  'gatedMacs',
+  'folds',
+  'cycles',
+  'denseCycles',
+  'stallCycles',
+] as const;
+
+/**
+ * Refuses a run whose integer figures (a layer's, or a total) passed 2^53: a double no longer holds
+ * them exactly, and the report's JSON numbers must be exact. The error names the first such figure.
+ */
+export function checkExactTotals(report: Report, source: string): void {
+  for (const key of INTEGER_TOTALS) {
+    const layer = report.layers.find((l) => !Number.isSafeInteger(l[key]));
+    if (layer) {
+      throw new TopologyError(
+        source,
+        `layer "${layer.name}"`,
+        `${key} ${layer[key]} exceeds 2^53 - 1: it cannot be counted exactly`,
+      );
+    }
+    if (!Number.isSafeInteger(report.total[key])) {
+      throw new TopologyError(
+        source,
+        '',
+        `total ${key} ${report.total[key]} exceeds 2^53 - 1: totals cannot be exact (split the topology into runs)`,
+      );
+    }
+  }
 }
 
 /**
