@@ -7,8 +7,8 @@ import { hardwareFromDense } from '../../config/sparse-hardware-file.js';
 import { loadTopology, TopologyError } from '../../config/topology.js';
 import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
 import type { RunEvent } from '../../core/events.js';
-import { lowerTopology } from '../../core/lowering.js';
-import type { Report } from '../../core/report.js';
+import { type LoweredLayer, lowerTopology } from '../../core/lowering.js';
+import type { LayerReport, Report } from '../../core/report.js';
 import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_OK } from '../io.js';
@@ -85,7 +85,33 @@ export function simulateRunConfig(
     hardwareName: hardware.name,
     toolVersion,
     sources,
-    layerModel: (lowered) => modelDenseLayer(lowered, model),
+    layerModel: sameShapeOnce((lowered) => modelDenseLayer(lowered, model)),
+  };
+}
+
+/** Distinct layer shapes remembered by sameShapeOnce; past it the memory starts over. */
+const SHAPE_CACHE_ENTRIES = 4096;
+
+/**
+ * Models each distinct layer shape once: a dense layer's report depends on its geometry and op,
+ * never its name, so rows repeating a shape (a long topology mostly does) reuse the first one's
+ * figures under their own name. The nested figures are shared, which also keeps a long run's
+ * reports small.
+ */
+function sameShapeOnce(
+  model: (lowered: LoweredLayer) => LayerReport,
+): (lowered: LoweredLayer) => LayerReport {
+  const cache = new Map<string, LayerReport>();
+  return (lowered) => {
+    const l = lowered.layer;
+    const key = `${lowered.op} ${l.ifmapHeight} ${l.ifmapWidth} ${l.filterHeight} ${l.filterWidth} ${l.channels} ${l.numFilters} ${l.strideHeight} ${l.strideWidth}`;
+    let report = cache.get(key);
+    if (!report) {
+      if (cache.size >= SHAPE_CACHE_ENTRIES) cache.clear();
+      report = model(lowered);
+      cache.set(key, report);
+    }
+    return report.name === lowered.name ? report : { ...report, name: lowered.name };
   };
 }
 
