@@ -108,6 +108,12 @@ describe('JSON structure bounds', () => {
     expect((await loadHardwareFile(path)).array).toEqual({ rows: 4, cols: 4 });
   });
 
+  test('a JSON syntax error is one line even though V8 quotes the multi-line text around it', async () => {
+    const path = file('broken.json', '{\n "name": "x",\n "array"\n "rows": 4\n}\n');
+    const message = (await errorOf(loadSparseHardwareFile(path))).message;
+    expect(message.startsWith(`${path}: not valid JSON (`)).toBe(true);
+  });
+
   test('a duplicate key in a JSON energy table is refused too', async () => {
     const path = file('dup-energy.json', '{"register": "1 pJ", "register": "2 pJ"}');
     expect((await errorOf(loadEnergyTableFile(path))).message).toBe(`${path}: register: duplicate key`);
