@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -167,6 +167,14 @@ describe('units and physical ranges', () => {
       `${point}: sram[0].size: "1 bit": 0.125 B is outside the physical range ${PHYSICAL_RANGES.size.text}`,
     );
     expect((await loadEnergyTableFile(file('ok-table.yaml', ENERGY_TABLE))).registerAccessPj).toBe(0.14);
+  });
+
+  test('docs/configuration.md lists the ranges the code checks, row for row', () => {
+    const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const [name, range] of Object.entries(PHYSICAL_RANGES)) {
+      const fields = range.fields.replaceAll('*', '\\*');
+      expect(docs, name).toContain(`| ${name} | ${range.text} | ${fields} |`);
+    }
   });
 
   test('SCALE-Sim .cfg sizes and bandwidths are ranged too', async () => {
