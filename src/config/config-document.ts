@@ -41,7 +41,8 @@ function parseJson(text: string, source: string): unknown {
     throw new ConfigError(
       source,
       '',
-      `not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      // V8 quotes the text around the error, newlines included: one line it must stay.
+      `not valid JSON (${(error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ')})`,
     );
   }
 }

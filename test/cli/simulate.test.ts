@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { runLive, SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
-import { pythonFloatRepr } from '../../src/cli/reporters/scalesim-report.js';
+import { pythonFloatRepr, scaleSimLayers } from '../../src/cli/reporters/scalesim-report.js';
 import { simulateDense } from '../../src/core/dense-engine.js';
 import type { RunEvent } from '../../src/core/events.js';
 import { lowerTopology } from '../../src/core/lowering.js';
@@ -201,7 +201,13 @@ describe('deltasim simulate', () => {
     expect(gr.layers[0]).toMatchObject({ name: 'gemm_128x64x256', op: 'gemm', folds: 8, cycles: 2544 });
     const d = await run(['--topology', 'configs/topologies/mobilenet-block-dp.csv', '--json']);
     const dr = JSON.parse(d.stdout.trimEnd().split('\n').pop()!) as Report;
-    expect(dr.layers.map((l) => l.name)).toEqual([
+    // The DP layer's 4 identical channels are timed once: one report layer, 4 GEMMs.
+    expect(dr.layers.map((l) => [l.name, l.op, l.gemms])).toEqual([
+      ['conv_stem', 'conv2d', 1],
+      ['conv_DP1', 'depthwise', 4],
+      ['conv_pw1', 'conv2d', 1],
+    ]);
+    expect(scaleSimLayers(dr.layers).map((l) => l.name)).toEqual([
       'conv_stem',
       'conv_DP1Channel_0',
       'conv_DP1Channel_1',

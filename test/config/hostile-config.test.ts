@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -108,6 +108,12 @@ describe('JSON structure bounds', () => {
     expect((await loadHardwareFile(path)).array).toEqual({ rows: 4, cols: 4 });
   });
 
+  test('a JSON syntax error is one line even though V8 quotes the multi-line text around it', async () => {
+    const path = file('broken.json', '{\n "name": "x",\n "array"\n "rows": 4\n}\n');
+    const message = (await errorOf(loadSparseHardwareFile(path))).message;
+    expect(message.startsWith(`${path}: not valid JSON (`)).toBe(true);
+  });
+
   test('a duplicate key in a JSON energy table is refused too', async () => {
     const path = file('dup-energy.json', '{"register": "1 pJ", "register": "2 pJ"}');
     expect((await errorOf(loadEnergyTableFile(path))).message).toBe(`${path}: register: duplicate key`);
@@ -161,6 +167,14 @@ describe('units and physical ranges', () => {
       `${point}: sram[0].size: "1 bit": 0.125 B is outside the physical range ${PHYSICAL_RANGES.size.text}`,
     );
     expect((await loadEnergyTableFile(file('ok-table.yaml', ENERGY_TABLE))).registerAccessPj).toBe(0.14);
+  });
+
+  test('docs/configuration.md lists the ranges the code checks, row for row', () => {
+    const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const [name, range] of Object.entries(PHYSICAL_RANGES)) {
+      const fields = range.fields.replaceAll('*', '\\*');
+      expect(docs, name).toContain(`| ${name} | ${range.text} | ${fields} |`);
+    }
   });
 
   test('SCALE-Sim .cfg sizes and bandwidths are ranged too', async () => {
