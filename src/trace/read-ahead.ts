@@ -364,7 +364,7 @@ async function readvExactly(
   while (done < length) {
     let bytesRead: number;
     try {
-      const batch = nextBatch(pending);
+      const batch = readBatch(pending);
       ({ bytesRead } =
         batch.length === 1
           ? await handle.read(batch[0]!, 0, batch[0]!.length, position + done)
@@ -391,7 +391,7 @@ function readvExactlySync(
   while (done < length) {
     let bytesRead: number;
     try {
-      const batch = nextBatch(pending);
+      const batch = readBatch(pending);
       bytesRead =
         batch.length === 1
           ? readSync(handle.fd, batch[0]!, 0, batch[0]!.length, position + done)
@@ -406,7 +406,7 @@ function readvExactlySync(
 }
 
 /** What one system call fills: at most MAX_IOV buffers and READ_LIMITS.maxReadBytes bytes. */
-function nextBatch(pending: readonly Uint8Array[]): Uint8Array[] {
+export function readBatch(pending: readonly Uint8Array[]): Uint8Array[] {
   const batch: Uint8Array[] = [];
   let room = READ_LIMITS.maxReadBytes;
   for (const b of pending) {

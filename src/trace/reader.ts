@@ -279,8 +279,11 @@ function buildReader(
       ordered.push(info);
     }
   }
-  checkTensorsAgainstManifest(path, manifest, located);
+  const named = checkTensorsAgainstManifest(path, manifest, located);
   checkReplayable(path, manifest, (name) => elementCount(located.get(name)!.info.shape));
+  for (const [name, l] of located) {
+    if (!named.has(name)) throw new TraceError(l.shard.path, `tensor "${name}"`, 'not named by the manifest');
+  }
 
   const locate = (name: string): Located => {
     const l = located.get(name);
@@ -342,14 +345,14 @@ function buildReader(
 }
 
 /**
- * Every tensor a layer names exists, with the right dtype and shape, and so does its mask; and every
- * stored tensor (padding aside) is one of these: nothing the manifest does not account for.
+ * Every tensor a layer names exists, with the right dtype and shape, and so does its mask. Returns
+ * the names of these values and masks: the caller rejects any other stored tensor (padding aside).
  */
 function checkTensorsAgainstManifest(
   source: string,
   manifest: TraceManifest,
   located: ReadonlyMap<string, Located>,
-): void {
+): ReadonlySet<string> {
   const named = new Set<string>();
   const need = (name: string, shape: readonly number[] | undefined) => {
     const l = located.get(name);
@@ -404,9 +407,7 @@ function checkTensorsAgainstManifest(
       }
     }
   }
-  for (const [name, l] of located) {
-    if (!named.has(name)) throw new TraceError(l.shard.path, `tensor "${name}"`, 'not named by the manifest');
-  }
+  return named;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

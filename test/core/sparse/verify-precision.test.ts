@@ -60,6 +60,7 @@ describe('storage error bounds', () => {
 });
 
 const LAYER: SparseLayerSpec = {
+  name: 'fc',
   op: 'dense',
   inputShape: [4, 8],
   operandShape: [8, 6],
