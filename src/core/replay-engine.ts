@@ -29,7 +29,7 @@ import {
   prepareB,
   prepareInstance,
 } from './sparse/operand-bits.js';
-import { compareOutputs, denseProduct, scheduledProduct, type VerifyOutcome } from './sparse/verify.js';
+import { createLayerVerifier, type VerifyOutcome, type VerifyValues } from './sparse/verify.js';
 
 /**
  * One step of one layer: the packed zero masks of its operands (numpy packbits, little bit order).
@@ -43,7 +43,7 @@ export interface ReplayStepInput {
   /** Delta mode: a key step is processed densely (Δ = q) and (re)initialises the stored state. */
   readonly keyFrame: boolean;
   /** Values, for verification only: A as above, B, and in delta mode the step's dense input q_t. */
-  readonly values?: { readonly a: Float32Array; readonly b: Float32Array; readonly q?: Float32Array };
+  readonly values?: VerifyValues;
 }
 
 export interface LayerReplayOptions {
@@ -93,11 +93,7 @@ export function createLayerReplay(
   let staticBStats: TensorStats | undefined;
   // A static weight's bit structures are built once and reused by every step.
   const staticB = new Map<number, PreparedB>();
-  let verifyState: Float32Array[] | undefined;
-  // Delta mode: Σ|Δ·w| of every term accumulated into each output since the key frame. The f32
-  // accumulator's rounding error scales with these terms, not with the final value (which may be a
-  // near-cancellation), so the verify tolerance is taken relative to them.
-  let verifyScale: Float64Array[] | undefined;
+  const verifier = createLayerVerifier(low, dataflow, options.delta, structuralSkip);
 
   const totals = {
     macs: 0,
@@ -141,10 +137,6 @@ export function createLayerReplay(
       | undefined;
     if (verifying) verify = { compared: 0, mismatches: 0, maxRelativeError: 0 };
     const { m: M, n: N } = low.gemm;
-    if (verifying && options.delta && (!verifyState || input.keyFrame)) {
-      verifyState = Array.from({ length: low.instances }, () => new Float32Array(M * N));
-      verifyScale = Array.from({ length: low.instances }, () => new Float64Array(M * N));
-    }
     for (let i = 0; i < low.instances; i++) {
       let prepared: PreparedInstance;
       let timing: LaneTiming;
@@ -170,25 +162,7 @@ export function createLayerReplay(
       folds += timing.folds;
       for (let b = 0; b < bins; b++) totals.histogram[b]! += timing.histogram[b]!;
       if (input.values && verify) {
-        const out = options.delta ? verifyState![i]! : new Float32Array(M * N);
-        scheduledProduct(low, i, prepared.lanes, dataflow, input.values.a, input.values.b, out);
-        let reference = denseProduct(
-          low,
-          i,
-          options.delta ? (input.values.q ?? input.values.a) : input.values.a,
-          input.values.b,
-        );
-        if (options.delta) {
-          const accumulated = verifyScale![i]!;
-          const stepScale = denseProduct(low, i, input.values.a, input.values.b).scale;
-          for (let j = 0; j < accumulated.length; j++) accumulated[j] = accumulated[j]! + stepScale[j]!;
-          const dense = reference;
-          reference = {
-            values: dense.values,
-            scale: accumulated.map((s, j) => Math.max(s, dense.scale[j]!)),
-          };
-        }
-        const outcome = compareOutputs(low, i, out, reference, structuralSkip);
+        const outcome = verifier.check(i, prepared.lanes, input.values, input.keyFrame);
         verify.compared += outcome.compared;
         verify.mismatches += outcome.mismatches;
         verify.maxRelativeError = Math.max(verify.maxRelativeError, outcome.maxRelativeError);

@@ -7,10 +7,12 @@ import {
   replayRunStart,
 } from '../core/replay-engine.js';
 import type { LayerReport, Report } from '../core/report.js';
-import { isMacOp, LoweringError } from '../core/sparse/layer-lowering.js';
+import { isMacOp } from '../core/sparse/layer-lowering.js';
+import { storageErrorBound } from '../core/sparse/verify.js';
 import { type TraceLayer, tensorName } from '../trace/manifest.js';
+import { bOperandOf } from '../trace/manifest-check.js';
 import type { TraceReader } from '../trace/reader.js';
-import { TraceError } from '../trace/trace-error.js';
+import { checkTensorData } from '../trace/validate.js';
 
 /** A layer-step whose scheduled outputs did not match the dense product. */
 export interface VerifyFailure {
@@ -49,16 +51,12 @@ export interface ReplayTraceResult {
   readonly deltaLayers: readonly string[];
 }
 
-/** Packed mask bytes a tensor of `elements` needs; a shorter stored mask is a broken trace. */
-function checkMask(reader: TraceReader, name: string, mask: Uint8Array, elements: number): Uint8Array {
-  if (mask.length < Math.ceil(elements / 8)) {
-    throw new TraceError(
-      reader.path,
-      `tensor "${name}#mask"`,
-      `${mask.length} bytes cannot hold ${elements} mask bits`,
-    );
-  }
-  return mask;
+/** Per-element bound on the storage error of `values` (tensor `name`); undefined when stored exactly. */
+function storageError(reader: TraceReader, name: string, values: Float32Array): Float32Array | undefined {
+  const { dtype } = reader.info(name);
+  if (dtype === 'F16') return storageErrorBound(values, { kind: 'f16' });
+  if (dtype === 'I8') return storageErrorBound(values, { kind: 'int8', scale: reader.scaleOf(name) ?? 0 });
+  return undefined;
 }
 
 /** Packed mask of q_t ≠ q_{t−1} (for delta mode on a trace that stores no `delta` tensors). */
@@ -72,7 +70,8 @@ function changeMask(current: Float32Array, previous: Float32Array | undefined): 
 
 /**
  * Replays one trace on one hardware model, a layer at a time and a step at a time: memory stays
- * O(largest layer) whatever the trace length. Delta mode (hw.deltaMode) applies to layers with a
+ * O(largest layer) whatever the trace length. Every operand tensor it uses passes the data rules of
+ * `trace validate` first (checksums, no NaN/Inf, mask equal to the values): the masks drive the timing. Delta mode (hw.deltaMode) applies to layers with a
  * static weight; it uses a layer's `delta` tensors, or derives Δ masks from consecutive `input`
  * values when the trace has none.
  */
@@ -126,16 +125,9 @@ async function replayLayer(
   const hw = options.hardware;
   const where = `manifest.layers[${manifestIndex}]`;
   const steps = reader.manifest.steps;
-  const bOperand = layer.roles.includes('weight')
-    ? 'weight'
-    : layer.roles.includes('rhs')
-      ? 'rhs'
-      : undefined;
-  if (!bOperand)
-    throw new TraceError(reader.path, `${where}.roles`, 'a MAC-bearing layer needs a weight or rhs tensor');
-  if (!layer.roles.includes('input') && !layer.roles.includes('delta')) {
-    throw new TraceError(reader.path, `${where}.roles`, 'a MAC-bearing layer needs an input or delta tensor');
-  }
+  // openTrace checked the roles, the lowering and the tensor sizes (checkReplayable): one rule set.
+  const bOperand = bOperandOf(layer);
+  if (!bOperand) throw new Error(`${where}: openTrace let through a layer without a B operand`);
   const storedDeltas = layer.roles.includes('delta');
   // y_t = y_{t−1} + W·Δ_t needs a static W: activation × activation layers (rhs) replay every step as is.
   const delta =
@@ -143,48 +135,53 @@ async function replayLayer(
     bOperand === 'weight' &&
     (storedDeltas || (layer.roles.includes('input') && steps.length > 1));
   if (delta) deltaLayers.push(layer.name);
-  let replay: ReturnType<typeof createLayerReplay>;
-  try {
-    replay = createLayerReplay(layer, hw, {
-      bOperand,
-      delta,
-      ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
-    });
-  } catch (error) {
-    if (error instanceof LoweringError)
-      throw new TraceError(reader.path, `${where}.${error.field}`, error.message);
-    throw error;
-  }
-  const low = replay.lowered;
+  const replay = createLayerReplay(layer, hw, {
+    bOperand,
+    delta,
+    ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
+  });
   let bMask: Uint8Array | undefined;
   let bValues: Float32Array | undefined;
   if (bOperand === 'weight') {
     const name = tensorName(layer.name, 'weight');
-    bMask = checkMask(reader, name, await reader.readMask(name), low.bElements);
+    bMask = await checkTensorData(reader, name);
     if (options.verify) bValues = await reader.readValues(name);
   }
   let previousInput: Float32Array | undefined;
+  let deltaSum: Float32Array | undefined;
   for (const step of steps) {
     const t = step.index;
     // A step restarts the delta state on a key frame and at a new sequence.
     const keyFrame = step.keyFrame || t === 0 || steps[t - 1]?.sequence !== step.sequence;
     if (bOperand === 'rhs') {
       const name = tensorName(layer.name, 'rhs', t);
-      bMask = checkMask(reader, name, await reader.readMask(name), low.bElements);
+      bMask = await checkTensorData(reader, name);
       if (options.verify) bValues = await reader.readValues(name);
     }
     const inputName = tensorName(layer.name, layer.roles.includes('input') ? 'input' : 'delta', t);
     let aMask: Uint8Array;
     let aValues: Float32Array | undefined;
     let qValues: Float32Array | undefined;
+    let aError: Float32Array | undefined;
+    let qError: Float32Array | undefined;
     if (delta && storedDeltas) {
       const name = tensorName(layer.name, 'delta', t);
-      aMask = checkMask(reader, name, await reader.readMask(name), low.inputElements);
+      aMask = await checkTensorData(reader, name);
       if (options.verify) {
+        // Δ_t and q_t were stored separately, each rounded to the trace's precision: verify allows
+        // for that (src/core/sparse/verify.ts), so F16 and I8 recordings are judged by what they hold.
         aValues = await reader.readValues(name);
-        qValues = layer.roles.includes('input')
-          ? await reader.readValues(tensorName(layer.name, 'input', t))
-          : undefined;
+        aError = storageError(reader, name, aValues);
+        if (layer.roles.includes('input')) {
+          const qName = tensorName(layer.name, 'input', t);
+          qValues = await reader.readValues(qName);
+          qError = storageError(reader, qName, qValues);
+        } else {
+          // No q_t stored: the reference is the sum of the stored Δs since the key frame.
+          deltaSum =
+            keyFrame || !deltaSum ? Float32Array.from(aValues) : deltaSum.map((v, i) => v + aValues![i]!);
+          qValues = deltaSum;
+        }
       }
     } else if (delta) {
       const q = await reader.readValues(inputName);
@@ -195,7 +192,7 @@ async function replayLayer(
       }
       previousInput = q;
     } else {
-      aMask = checkMask(reader, inputName, await reader.readMask(inputName), low.inputElements);
+      aMask = await checkTensorData(reader, inputName);
       if (options.verify) aValues = await reader.readValues(inputName);
     }
     const input: ReplayStepInput = {
@@ -203,7 +200,15 @@ async function replayLayer(
       bMask: bMask!,
       keyFrame,
       ...(options.verify && aValues && bValues
-        ? { values: { a: aValues, b: bValues, ...(qValues ? { q: qValues } : {}) } }
+        ? {
+            values: {
+              a: aValues,
+              b: bValues,
+              ...(qValues ? { q: qValues } : {}),
+              ...(aError ? { aError } : {}),
+              ...(qError ? { qError } : {}),
+            },
+          }
         : {}),
     };
     const outcome = replay.step(input);

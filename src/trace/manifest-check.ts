@@ -1,11 +1,14 @@
 /**
  * Structural checks of a manifest (docs/trace-format.md, "Manifest"): every field's type and range,
  * unique layer names usable inside tensor names, contiguous steps. Shared by the writer (before any
- * byte is written) and the reader (before any tensor is trusted).
+ * byte is written) and the reader (before any tensor is trusted). `checkReplayable` adds what replay
+ * relies on; the reader runs it at open, so validate, inspect, replay and export apply one rule set.
  */
+import { isMacOp, LoweringError, lowerSparseLayer } from '../core/sparse/layer-lowering.js';
 import {
   LAYER_OPS,
   type LayerOp,
+  PER_STEP_ROLES,
   TENSOR_ROLES,
   type TensorRole,
   TRACE_FORMAT,
@@ -13,6 +16,7 @@ import {
   type TraceLayer,
   type TraceManifest,
   type TraceStep,
+  tensorName,
 } from './manifest.js';
 import { TraceError } from './trace-error.js';
 
@@ -138,6 +142,61 @@ function checkLayer(source: string, where: string, value: unknown): TraceLayer {
     }
   }
   return value as TraceLayer;
+}
+
+/**
+ * What replay relies on, for every MAC-bearing layer: it names a B operand (`weight` or `rhs`) and an
+ * A operand (`input` or `delta`); its GEMM follows from its shapes, kernel, stride, padding, dilation
+ * and gemmCount by the core's lowering rules (src/core/sparse/layer-lowering.ts); and each tensor it
+ * names holds the elements the lowering reads. `elementsOf(name)` gives a stored tensor's element
+ * count; the caller has checked that every named tensor exists with the shape `expectedShape` implies,
+ * so the lowering's index tables are bounded by the file's size.
+ */
+export function checkReplayable(
+  source: string,
+  manifest: TraceManifest,
+  elementsOf: (tensor: string) => number,
+): void {
+  for (const [i, layer] of manifest.layers.entries()) {
+    if (!isMacOp(layer.op)) continue;
+    const where = `manifest.layers[${i}]`;
+    const bOperand = bOperandOf(layer);
+    if (!bOperand)
+      throw new TraceError(source, `${where}.roles`, 'a MAC-bearing layer needs a weight or rhs tensor');
+    if (!layer.roles.includes('input') && !layer.roles.includes('delta')) {
+      throw new TraceError(source, `${where}.roles`, 'a MAC-bearing layer needs an input or delta tensor');
+    }
+    let low: ReturnType<typeof lowerSparseLayer>;
+    try {
+      low = lowerSparseLayer(layer, bOperand);
+    } catch (error) {
+      if (error instanceof LoweringError)
+        throw new TraceError(source, `${where}.${error.field}`, error.message);
+      throw error;
+    }
+    for (const role of layer.roles) {
+      const wanted = role === 'input' || role === 'delta' ? low.inputElements : low.bElements;
+      const names = PER_STEP_ROLES.includes(role)
+        ? manifest.steps.map((step) => tensorName(layer.name, role, step.index))
+        : [tensorName(layer.name, role)];
+      for (const name of names) {
+        const elements = elementsOf(name);
+        if (elements !== wanted) {
+          throw new TraceError(
+            source,
+            `tensor "${name}"`,
+            `holds ${elements} elements but ${where} (${layer.op}, gemm ${low.gemm.m}×${low.gemm.n}×${low.gemm.k} × ${low.instances}) reads ${wanted}`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** The B operand replay pairs a layer's A operand with: its static weight, else its per-step rhs. */
+export function bOperandOf(layer: TraceLayer): 'weight' | 'rhs' | undefined {
+  if (layer.roles.includes('weight')) return 'weight';
+  return layer.roles.includes('rhs') ? 'rhs' : undefined;
 }
 
 /**

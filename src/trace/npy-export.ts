@@ -1,18 +1,21 @@
 /**
  * `.npy` v1.0 files (numpy's NEP 1 format) and the export of a trace to one `.npy` per tensor.
  * Values are exported in their stored dtype, byte for byte; `tensors.json` lists each file with its
- * dtype, shape and (I8) scale, `manifest.json` is the manifest. The export is built in a temporary
- * directory beside the target and renamed into place, so it appears whole or not at all; a
- * non-empty target is replaced only with `overwrite` (the user's `--force`).
+ * dtype, shape and (I8) scale, `manifest.json` is the manifest. Every value tensor must pass the data
+ * rules `trace validate` applies (checksums, no NaN/Inf, mask equal to its values). The export is
+ * built in a temporary directory beside the target and renamed into place, so it appears whole or
+ * not at all; a non-empty target is replaced only with `overwrite` (the user's `--force`).
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { commitDirectory } from '../common/atomic-write.js';
 import { UsageError } from '../common/input-error.js';
 import { removeTemporary, temporaryPathFor } from '../common/temp-files.js';
 import type { TraceReader } from './reader.js';
 import type { Dtype } from './safetensors.js';
 import { TraceError } from './trace-error.js';
+import { checkTensorData } from './validate.js';
 
 const NPY_DESCR: Readonly<Record<Dtype, string>> = { F32: '<f4', F16: '<f2', I8: '|i1', U8: '|u1' };
 const NPY_ALIGNMENT = 64;
@@ -38,7 +41,35 @@ export interface ExportSummary {
   readonly bytes: number;
 }
 
-/** Writes every tensor of `reader` as `<dir>/<tensor name>.npy` (name components become directories). */
+/** Longest file-name component an export writes, in UTF-8 bytes (file systems allow 255). */
+export const MAX_NPY_NAME_BYTES = 200;
+
+/**
+ * The file a tensor is exported to, relative to the export directory: one directory per `/`-separated
+ * part of its name, each part escaped so any name is a portable file name. Bytes other than
+ * `A–Z a–z 0–9 . _ - + #` (and a leading `.`) become `%XX` (UTF-8, upper-case hex); a part whose
+ * escaped form plus `.npy` would exceed MAX_NPY_NAME_BYTES keeps its first bytes and ends in `~` and
+ * the CRC-32 of the whole part (8 hex digits). Deterministic; `tensors.json` maps names to files.
+ */
+export function npyRelativePath(tensor: string): string {
+  const parts = tensor.split('/').map((part) => {
+    let escaped = '';
+    for (const byte of new TextEncoder().encode(part)) {
+      const c = String.fromCharCode(byte);
+      const plain = /[A-Za-z0-9_+#-]/.test(c) || (c === '.' && escaped !== '');
+      escaped += plain ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+    // A part is never empty, "." or "..": those escape to "", "%2E", "%2E.".
+    if (escaped === '') escaped = '%';
+    const room = MAX_NPY_NAME_BYTES - '.npy'.length;
+    if (escaped.length <= room) return escaped;
+    const hash = crc32(part).toString(16).padStart(8, '0');
+    return `${escaped.slice(0, room - 9)}~${hash}`;
+  });
+  return `${parts.join('/')}.npy`;
+}
+
+/** Writes every tensor of `reader` as `<dir>/<escaped tensor name>.npy` (see npyRelativePath). */
 export async function exportTraceToNpy(
   reader: TraceReader,
   directory: string,
@@ -54,14 +85,22 @@ export async function exportTraceToNpy(
     await mkdir(tmp);
     const table: Record<string, { file: string; dtype: Dtype; shape: readonly number[]; scale?: number }> =
       {};
+    const made = new Set<string>();
+    const written = new Map<string, string>();
     for (const info of reader.tensors()) {
-      const parts = info.name.split('/');
-      if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\\') || p.includes('\0'))) {
-        throw new TraceError(reader.path, `tensor "${info.name}"`, 'name cannot be used as a file path');
+      const relative = npyRelativePath(info.name);
+      const clash = written.get(relative);
+      if (clash !== undefined) {
+        throw new TraceError(reader.path, `tensor "${info.name}"`, `exports to the same file as "${clash}"`);
       }
-      const relative = `${parts.join('/')}.npy`;
-      const target = join(tmp, ...parts.slice(0, -1), `${parts[parts.length - 1]}.npy`);
-      await mkdir(dirname(target), { recursive: true });
+      written.set(relative, info.name);
+      const target = join(tmp, relative);
+      const parent = dirname(target);
+      if (!made.has(parent)) {
+        await mkdir(parent, { recursive: true });
+        made.add(parent);
+      }
+      if (!info.name.endsWith('#mask')) await checkTensorData(reader, info.name);
       const header = npyHeader(info.dtype, info.shape);
       // Copied into `out` at once, so recycled memory will do.
       const data = await reader.readBytes(info.name, { transient: true });

@@ -23,6 +23,7 @@
  * blocks of WINDOW_BYTES or one tensor (the window served, the one read ahead, and the one a
  * transient result pins); a plain scan holds two windows of fresh buffers instead.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { readSync, readvSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
@@ -35,6 +36,15 @@ const PAGE_BYTES = 4096;
 export const WINDOW_BYTES = KERNEL_BUFFER_BYTES - PAGE_BYTES;
 /** Buffers per `readv` call (Linux's IOV_MAX). */
 const MAX_IOV = 1024;
+
+/**
+ * Stated limits of reading (docs/trace-format.md, "Reading"). `maxReadBytes`: bytes per system call —
+ * Node's fs.read aborts the process past 2^31 − 1 bytes, so a larger tensor is read in chunks.
+ * `maxTensorBytes`: the largest tensor (stored, or decoded to f32) a reader will hold, the largest
+ * buffer this Node allocates; a header asking for more is a TraceError before any allocation.
+ * Mutable only so tests can inject small limits and exercise the chunking on small files.
+ */
+export const READ_LIMITS = { maxReadBytes: 2 ** 30, maxTensorBytes: bufferConstants.MAX_LENGTH };
 
 export interface Extent {
   /** Absolute file offset. */
@@ -354,10 +364,11 @@ async function readvExactly(
   while (done < length) {
     let bytesRead: number;
     try {
+      const batch = readBatch(pending);
       ({ bytesRead } =
-        pending.length === 1
-          ? await handle.read(pending[0]!, 0, pending[0]!.length, position + done)
-          : await handle.readv(pending.slice(0, MAX_IOV), position + done));
+        batch.length === 1
+          ? await handle.read(batch[0]!, 0, batch[0]!.length, position + done)
+          : await handle.readv(batch, position + done));
     } catch (error) {
       throw new TraceUnreadableError(source, '', `read failed (${errorCode(error)})`);
     }
@@ -380,10 +391,11 @@ function readvExactlySync(
   while (done < length) {
     let bytesRead: number;
     try {
+      const batch = readBatch(pending);
       bytesRead =
-        pending.length === 1
-          ? readSync(handle.fd, pending[0]!, 0, pending[0]!.length, position + done)
-          : readvSync(handle.fd, pending.slice(0, MAX_IOV), position + done);
+        batch.length === 1
+          ? readSync(handle.fd, batch[0]!, 0, batch[0]!.length, position + done)
+          : readvSync(handle.fd, batch, position + done);
     } catch (error) {
       throw new TraceUnreadableError(source, '', `read failed (${errorCode(error)})`);
     }
@@ -391,6 +403,18 @@ function readvExactlySync(
     done += bytesRead;
     pending = afterRead(pending, bytesRead);
   }
+}
+
+/** What one system call fills: at most MAX_IOV buffers and READ_LIMITS.maxReadBytes bytes. */
+export function readBatch(pending: readonly Uint8Array[]): Uint8Array[] {
+  const batch: Uint8Array[] = [];
+  let room = READ_LIMITS.maxReadBytes;
+  for (const b of pending) {
+    if (batch.length === MAX_IOV || room === 0) break;
+    batch.push(b.length <= room ? b : b.subarray(0, room));
+    room -= Math.min(b.length, room);
+  }
+  return batch;
 }
 
 /** The buffers still to fill once `bytesRead` bytes went into the first ones. */

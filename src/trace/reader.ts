@@ -19,7 +19,7 @@ import {
   type TraceManifest,
   tensorName,
 } from './manifest.js';
-import { checkManifest, expectedShape } from './manifest-check.js';
+import { checkManifest, checkReplayable, expectedShape } from './manifest-check.js';
 import { maskBytes } from './mask.js';
 import {
   allocate,
@@ -27,10 +27,12 @@ import {
   createReadAheadFile,
   errorCode,
   openHandle,
+  READ_LIMITS,
   type ReadAheadFile,
   readExactly,
 } from './read-ahead.js';
 import {
+  ALIGNMENT_BYTES,
   DTYPE_BYTES,
   type Dtype,
   elementCount,
@@ -252,7 +254,24 @@ function buildReader(
     });
     dataFiles.push(data);
     for (const [index, t] of shard.tensors.entries()) {
-      if (isPaddingName(t.name)) continue;
+      const bytes = t.end - t.begin;
+      if (bytes > READ_LIMITS.maxTensorBytes) {
+        throw new TraceError(
+          shard.file.path,
+          `tensor "${t.name}"`,
+          `${bytes} bytes exceed the ${READ_LIMITS.maxTensorBytes}-byte limit of one tensor`,
+        );
+      }
+      if (isPaddingName(t.name)) {
+        if (t.dtype !== 'U8' || bytes >= ALIGNMENT_BYTES) {
+          throw new TraceError(
+            shard.file.path,
+            `tensor "${t.name}"`,
+            `padding must be U8 of at most ${ALIGNMENT_BYTES - 1} bytes`,
+          );
+        }
+        continue;
+      }
       if (located.has(t.name))
         throw new TraceError(shard.file.path, `tensor "${t.name}"`, 'stored in two shards');
       const info: TensorInfo = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin };
@@ -260,7 +279,11 @@ function buildReader(
       ordered.push(info);
     }
   }
-  checkTensorsAgainstManifest(path, manifest, located);
+  const named = checkTensorsAgainstManifest(path, manifest, located);
+  checkReplayable(path, manifest, (name) => elementCount(located.get(name)!.info.shape));
+  for (const [name, l] of located) {
+    if (!named.has(name)) throw new TraceError(l.shard.path, `tensor "${name}"`, 'not named by the manifest');
+  }
 
   const locate = (name: string): Located => {
     const l = located.get(name);
@@ -321,18 +344,32 @@ function buildReader(
   };
 }
 
-/** Every tensor a layer names exists, with the right dtype and shape, and so does its mask. */
+/**
+ * Every tensor a layer names exists, with the right dtype and shape, and so does its mask. Returns
+ * the names of these values and masks: the caller rejects any other stored tensor (padding aside).
+ */
 function checkTensorsAgainstManifest(
   source: string,
   manifest: TraceManifest,
   located: ReadonlyMap<string, Located>,
-): void {
+): ReadonlySet<string> {
+  const named = new Set<string>();
   const need = (name: string, shape: readonly number[] | undefined) => {
     const l = located.get(name);
     if (!l) throw new TraceError(source, `tensor "${name}"`, 'named by the manifest but missing');
+    named.add(name);
+    named.add(maskName(name));
     const { dtype } = l.info;
     if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
       throw new TraceError(l.shard.path, `tensor "${name}"`, `value dtype ${dtype} is not F32, F16 or I8`);
+    }
+    const decodedBytes = elementCount(l.info.shape) * DTYPE_BYTES.F32;
+    if (decodedBytes > READ_LIMITS.maxTensorBytes) {
+      throw new TraceError(
+        l.shard.path,
+        `tensor "${name}"`,
+        `${decodedBytes} bytes decoded to F32 exceed the ${READ_LIMITS.maxTensorBytes}-byte limit of one tensor`,
+      );
     }
     if (shape && !sameShape(shape, l.info.shape)) {
       throw new TraceError(
@@ -370,6 +407,7 @@ function checkTensorsAgainstManifest(
       }
     }
   }
+  return named;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -428,7 +466,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 function decodeUtf8(source: string, location: string, bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new TraceError(source, location, 'not valid UTF-8');
   }

@@ -13,6 +13,13 @@ export const DTYPES: readonly Dtype[] = ['F32', 'F16', 'I8', 'U8'];
 
 /** safetensors' own cap on the header (its MAX_HEADER_SIZE); also bounds what a lying length costs us. */
 export const MAX_HEADER_BYTES = 100_000_000;
+/** Most tensors one header may describe: bounds the work a header costs before anything is read. */
+export const MAX_TENSORS = 1_000_000;
+/**
+ * Deepest nesting of arrays and objects in a header or manifest. Ours need 4; the bound keeps a
+ * hostile file from exhausting the stack of anything that walks the parsed value.
+ */
+export const MAX_JSON_DEPTH = 64;
 /** Every tensor that is not padding starts at a file offset that is a multiple of this. */
 export const ALIGNMENT_BYTES = 8;
 /** Suffix of the U8 filler tensors that keep the next tensor aligned without leaving a hole. */
@@ -97,15 +104,31 @@ export function headerLength(source: string, prefix: Uint8Array, fileBytes: numb
 export function parseHeader(source: string, json: Uint8Array, dataBytes: number): ParsedHeader {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+    // ignoreBOM: a byte-order mark stays in the text (and is rejected below), not silently dropped.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(json);
   } catch {
     throw new TraceError(source, 'header', 'header is not valid UTF-8');
+  }
+  if (text.startsWith('\uFEFF')) {
+    throw new TraceError(
+      source,
+      'header',
+      'starts with a UTF-8 byte-order mark; the JSON must start with "{"',
+    );
   }
   if (!text.startsWith('{')) throw new TraceError(source, 'header', 'header JSON must start with "{"');
   const root = parseJsonObject(source, 'header', text);
   const tensors: TensorEntry[] = [];
   let metadata: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(root)) {
+  const entries = Object.entries(root);
+  if (entries.length > MAX_TENSORS + 1) {
+    throw new TraceError(
+      source,
+      'header',
+      `${entries.length - 1} tensors exceed the limit of ${MAX_TENSORS}`,
+    );
+  }
+  for (const [name, raw] of entries) {
     if (name === '__metadata__') {
       metadata = checkMetadata(source, raw);
       continue;
@@ -185,8 +208,15 @@ function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
   return { name, dtype: dtype as Dtype, shape: shape as number[], begin, end };
 }
 
-/** JSON.parse of an object, rejecting duplicate keys (JSON.parse would silently keep the last). */
+/**
+ * JSON.parse of an object, rejecting duplicate keys (JSON.parse would silently keep the last) and
+ * nesting deeper than MAX_JSON_DEPTH (checked before parsing).
+ */
 export function parseJsonObject(source: string, location: string, text: string): Record<string, unknown> {
+  const structure = scanJsonStructure(text);
+  if (structure.tooDeep) {
+    throw new TraceError(source, location, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -197,17 +227,17 @@ export function parseJsonObject(source: string, location: string, text: string):
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TraceError(source, location, 'must be a JSON object');
   }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined)
-    throw new TraceError(source, location, `duplicate key ${JSON.stringify(duplicate)}`);
+  if (structure.duplicate !== undefined)
+    throw new TraceError(source, location, `duplicate key ${JSON.stringify(structure.duplicate)}`);
   return value as Record<string, unknown>;
 }
 
 /**
- * The first key that occurs twice in one object of a (valid) JSON text, at any depth. A linear scan:
- * one Set of keys per open object, strings skipped with their escapes.
+ * One linear pass over a JSON text: whether it nests deeper than MAX_JSON_DEPTH (it stops there, so
+ * a hostile text costs no more than its length) and, for a valid text, the first key that occurs
+ * twice in one object (one Set of keys per open object, strings skipped with their escapes).
  */
-export function findDuplicateKey(text: string): string | undefined {
+function scanJsonStructure(text: string): { readonly tooDeep: boolean; readonly duplicate?: string } {
   // For each open container: the keys seen (objects) or null (arrays); expectKey tracks object syntax.
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
@@ -226,19 +256,24 @@ export function findDuplicateKey(text: string): string | undefined {
       }
       const top = stack[stack.length - 1];
       if (expectKey && top) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string;
-        if (top.has(key)) return key;
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(start, i + 1)) as string;
+        } catch {
+          // Not valid JSON: JSON.parse of the whole text reports it.
+          return { tooDeep: false };
+        }
+        if (top.has(key)) return { tooDeep: false, duplicate: key };
         top.add(key);
         expectKey = false;
       }
       i++;
       continue;
     }
-    if (c === 0x7b /* { */) {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === 0x5b /* [ */) {
-      stack.push(null);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.length >= MAX_JSON_DEPTH) return { tooDeep: true };
+      stack.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     } else if (c === 0x2c /* , */) {
@@ -246,5 +281,5 @@ export function findDuplicateKey(text: string): string | undefined {
     }
     i++;
   }
-  return undefined;
+  return { tooDeep: false };
 }

@@ -10,6 +10,21 @@ import { TraceError } from './trace-error.js';
 /** Past this many problems in one trace the rest are summarised: the first ones say what is wrong. */
 export const MAX_REPORTED_ERRORS = 50;
 
+/**
+ * The data rules of one value tensor and its mask: checksums, no NaN/Inf, the mask equal to the mask
+ * of the values; TraceError otherwise. Returns the mask (a buffer of the caller's own). `trace
+ * validate`, `trace export` and `replay` (for every operand it uses) all apply it.
+ */
+export async function checkTensorData(reader: TraceReader, name: string): Promise<Uint8Array> {
+  // Values in recycled memory (valid until the next transient read), the small mask in its own.
+  const values = await reader.readValues(name, { transient: true });
+  const mask = await reader.readMask(name);
+  if (!maskMatches(mask, values)) {
+    throw new TraceError(reader.path, `tensor "${name}#mask"`, 'mask disagrees with the values');
+  }
+  return mask;
+}
+
 /** Every rule the trace breaks, as TraceErrors (empty when valid). A structural error stops the scan. */
 export async function validateTrace(path: string): Promise<readonly TraceError[]> {
   let reader: TraceReader;
@@ -30,12 +45,7 @@ export async function validateTrace(path: string): Promise<readonly TraceError[]
         break;
       }
       try {
-        // Values in recycled memory (valid until the next transient read), the small mask in its own.
-        const values = await reader.readValues(info.name, { transient: true });
-        const mask = await reader.readMask(info.name);
-        if (!maskMatches(mask, values)) {
-          errors.push(new TraceError(path, `tensor "${info.name}#mask"`, 'mask disagrees with the values'));
-        }
+        await checkTensorData(reader, info.name);
       } catch (error) {
         if (!(error instanceof TraceError)) throw error;
         errors.push(error);

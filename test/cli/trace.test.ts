@@ -219,6 +219,95 @@ const CORRUPTIONS: readonly { name: string; make: (g: Uint8Array) => Uint8Array;
     },
     message: /NaN or Infinity/,
   },
+  {
+    name: 'header starts with a byte-order mark',
+    make: (g) => rewriteHeader(g, (h) => `\uFEFF${JSON.stringify(h)}`),
+    message: /byte-order mark/,
+  },
+  {
+    name: 'manifest nested 50,000 deep',
+    make: (g) =>
+      rewriteHeader(g, (h) => {
+        const text = h.__metadata__['deltasim.manifest']!;
+        h.__metadata__['deltasim.manifest'] =
+          `${text.slice(0, -1)},"x":${'['.repeat(50_000)}${']'.repeat(50_000)}}`;
+        delete h.__metadata__['deltasim.checksums'];
+        return undefined;
+      }),
+    message: /nested deeper than 64 levels/,
+  },
+  {
+    name: 'duplicate key in the manifest',
+    make: (g) =>
+      rewriteHeader(g, (h) => {
+        h.__metadata__['deltasim.manifest'] =
+          `${h.__metadata__['deltasim.manifest']!.slice(0, -1)},"seed":8}`;
+        delete h.__metadata__['deltasim.checksums'];
+        return undefined;
+      }),
+    message: /duplicate key "seed"/,
+  },
+  {
+    name: 'every tensor aliasing one byte range',
+    make: (g) =>
+      rewriteHeader(g, (h) => {
+        const first = h[tensorName('conv1', 'weight')] as { data_offsets: number[] };
+        for (const [k, v] of Object.entries(h)) {
+          if (k !== '__metadata__') (v as { data_offsets: number[] }).data_offsets = [...first.data_offsets];
+        }
+        return undefined;
+      }),
+    message: /overlap|needs \d+/,
+  },
+  {
+    name: '100,000 zero-size tensors the manifest does not name',
+    make: (g) =>
+      rewriteHeader(g, (h) => {
+        for (let i = 0; i < 100_000; i++) h[`z/${i}`] = { dtype: 'U8', shape: [0], data_offsets: [0, 0] };
+        return undefined;
+      }),
+    message: /not named by the manifest/,
+  },
+  {
+    name: 'gemm m inconsistent with the shapes',
+    make: (g) => editManifest(g, (m) => ((m.layers as { gemm: { m: number } }[])[0]!.gemm.m = 35)),
+    message: /manifest\.layers\[0\]\.gemm\.m: expected 6×6 = 36/,
+  },
+  {
+    name: 'gemm k inconsistent with the kernel',
+    make: (g) => editManifest(g, (m) => ((m.layers as { gemm: { k: number } }[])[0]!.gemm.k = 17)),
+    message: /manifest\.layers\[0\]\.gemm\.k/,
+  },
+  {
+    name: 'gemmCount of a depthwise layer ≠ its channels',
+    make: (g) => editManifest(g, (m) => ((m.layers as { gemmCount: number }[])[1]!.gemmCount = 3)),
+    message: /manifest\.layers\[1\]\.gemmCount/,
+  },
+  {
+    name: 'stride that does not give the GEMM rows',
+    make: (g) => editManifest(g, (m) => ((m.layers as { stride: number[] }[])[1]!.stride = [1, 1])),
+    message: /manifest\.layers\[1\]\.gemm\.m/,
+  },
+  {
+    name: 'a MAC layer without a B operand',
+    make: (g) => editManifest(g, (m) => ((m.layers as { roles: string[] }[])[2]!.roles = ['input', 'delta'])),
+    message: /manifest\.layers\[2\]\.roles: a MAC-bearing layer needs a weight or rhs/,
+  },
+  {
+    name: 'gemm n the weight cannot hold (no operandShape)',
+    make: (g) =>
+      editManifest(g, (m) => {
+        const layer = (m.layers as { operandShape?: number[]; gemm: { n: number } }[])[2]!;
+        delete layer.operandShape;
+        layer.gemm.n = 10_000_000;
+      }),
+    message: /holds 180 elements but manifest\.layers\[2\]/,
+  },
+  {
+    name: 'a layer name with a newline',
+    make: (g) => editManifest(g, (m) => ((m.layers as { name: string }[])[0]!.name = 'a\nb')),
+    message: /"a\\u000ab" must not contain/,
+  },
 ];
 
 describe('deltasim trace validate', () => {
@@ -239,6 +328,22 @@ describe('deltasim trace validate', () => {
       expect(lines[0]).toMatch(/^deltasim: TraceError: /);
       expect(lines[0]).toContain(path);
       expect(lines[0]).toMatch(c.message);
+    });
+
+    test(`replay and export refuse it too: ${c.name} (exit 2, one line, nothing written)`, async () => {
+      const path = join(dir, `refuse-${c.name.replace(/\W+/g, '-')}.safetensors`);
+      await writeFile(path, c.make(golden));
+      const replay = await run(['replay', path, '--no-delta', '--json']);
+      expect(replay.code).toBe(2);
+      expect(replay.err.trim().split('\n')).toHaveLength(1);
+      expect(replay.err).toMatch(c.message);
+      const target = join(dir, `npy-refuse-${c.name.replace(/\W+/g, '-')}`);
+      const exported = await run(['trace', 'export', path, '--npy', target]);
+      expect(exported.code).toBe(2);
+      expect(exported.err.trim().split('\n')).toHaveLength(1);
+      expect(exported.err).toMatch(c.message);
+      await expect(readdir(target)).rejects.toThrow();
+      expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
     });
   }
 

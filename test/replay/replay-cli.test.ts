@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import type { Report } from '../../src/core/report.js';
 import { synthesizeTrace } from '../../src/trace/synthesize.js';
+import { tensorOffset, withoutTensorCrcs } from '../trace/corrupt.js';
 
 function fakeIo(): CliIo & { out: () => string; err: () => string } {
   let out = '';
@@ -149,13 +150,29 @@ describe('deltasim replay', () => {
     });
   }
 
-  it('a trace whose deltas do not add up to its inputs fails --verify with exit 1', async () => {
-    // I8 storage quantises q and Δ with separate scales, so Σ Δ ≠ q: verification must notice.
+  it('lossy storage (I8, F16) passes --verify against its own precision; a Δ that does not add up fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'deltasim-replay-'));
-    const path = join(dir, 'lossy.safetensors');
-    await synthesizeTrace(path, { shape: 'small', density: 0.6, steps: 3, seed: 3, dtype: 'I8' });
+    for (const dtype of ['F32', 'F16', 'I8'] as const) {
+      const path = join(dir, `${dtype}.safetensors`);
+      await synthesizeTrace(path, { shape: 'small', density: 0.6, steps: 3, seed: 3, dtype });
+      const io = fakeIo();
+      expect(await runCli(['replay', path, '--delta', '--verify', '--json'], io), dtype).toBe(0);
+    }
+    // One stored Δ element set to 0 (mask updated, so the trace stays valid): Σ Δ ≠ q beyond rounding.
+    const lossy = new Uint8Array(readFileSync(join(dir, 'I8.safetensors')));
+    const name = 'S1/fc/delta';
+    const at = tensorOffset(lossy, name);
+    const bytes = new Int8Array(lossy.buffer, at, 32);
+    let element = 0;
+    for (let i = 1; i < 32; i++) if (Math.abs(bytes[i]!) > Math.abs(bytes[element]!)) element = i;
+    expect(bytes[element]).not.toBe(0);
+    bytes[element] = 0;
+    lossy[tensorOffset(lossy, `${name}#mask`) + (element >>> 3)]! &= ~(1 << (element & 7));
+    const path = join(dir, 'dropped.safetensors');
+    writeFileSync(path, withoutTensorCrcs(lossy));
+    expect(await runCli(['trace', 'validate', path], fakeIo())).toBe(0);
     const io = fakeIo();
-    expect(await runCli(['replay', path, '--preset', 'neuronflow-like', '--verify', '--json'], io)).toBe(1);
-    expect(io.err()).toMatch(/verify: .* layer \w+ step \d+: \d+ outputs differ/);
+    expect(await runCli(['replay', path, '--delta', '--verify', '--json'], io)).toBe(1);
+    expect(io.err()).toMatch(/verify: .* layer fc step 1: \d+ outputs differ/);
   });
 });

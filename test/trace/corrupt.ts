@@ -34,6 +34,20 @@ export function withoutChecksums(bytes: Uint8Array): Uint8Array {
   });
 }
 
+/** Drops the tensors' CRC-32s but keeps their I8 scales: a data edit then leaves a valid trace. */
+export function withoutTensorCrcs(bytes: Uint8Array): Uint8Array {
+  return rewriteHeader(bytes, (h) => {
+    const table = JSON.parse(h.__metadata__['deltasim.tensors'] ?? '{}') as Record<
+      string,
+      { crc32?: number }
+    >;
+    for (const record of Object.values(table)) delete record.crc32;
+    h.__metadata__['deltasim.tensors'] = JSON.stringify(table);
+    delete h.__metadata__['deltasim.checksums'];
+    return undefined;
+  });
+}
+
 /** File offset of the first byte of tensor `name`. */
 export function tensorOffset(bytes: Uint8Array, name: string): number {
   const entry = readHeader(bytes)[name] as { data_offsets: [number, number] };
