@@ -1,6 +1,14 @@
 import type { RunEvent } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
 import {
+  isNewSequence,
+  type LayerPlan,
+  LayerPlanError,
+  planLayer,
+  weightResidency,
+} from '../core/layer-plan.js';
+import type { WeightResidency } from '../core/replay-engine.js';
+import {
   createLayerReplay,
   type ReplayStepInput,
   replayReport,
@@ -88,12 +96,36 @@ export async function replayTrace(
       config,
     ),
   );
+  const plans = macLayers.map(({ layer, index }) => {
+    try {
+      return planLayer(layer.roles, hw, steps.length);
+    } catch (error) {
+      if (error instanceof LayerPlanError)
+        throw new TraceError(reader.path, `manifest.layers[${index}].${error.field}`, error.message);
+      throw error;
+    }
+  });
+  const residency = weightResidency(
+    macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
+    hw,
+  );
   const reports: LayerReport[] = [];
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
   for (const [index, { layer, index: manifestIndex }] of macLayers.entries()) {
     options.onEvent({ type: 'layer-start', index, name: layer.name });
-    const report = await replayLayer(reader, layer, manifestIndex, index, options, failures, deltaLayers);
+    const plan = plans[index]!;
+    if (plan.delta) deltaLayers.push(layer.name);
+    const report = await replayLayer(
+      reader,
+      layer,
+      manifestIndex,
+      index,
+      plan,
+      residency[index]!,
+      options,
+      failures,
+    );
     reports.push(report);
     options.onEvent({ type: 'layer-done', index, layer: report });
   }
@@ -107,35 +139,22 @@ async function replayLayer(
   layer: TraceLayer,
   manifestIndex: number,
   index: number,
+  plan: LayerPlan,
+  residency: WeightResidency,
   options: ReplayTraceOptions,
   failures: VerifyFailure[],
-  deltaLayers: string[],
 ): Promise<LayerReport> {
   const hw = options.hardware;
   const where = `manifest.layers[${manifestIndex}]`;
   const steps = reader.manifest.steps;
-  const bOperand = layer.roles.includes('weight')
-    ? 'weight'
-    : layer.roles.includes('rhs')
-      ? 'rhs'
-      : undefined;
-  if (!bOperand)
-    throw new TraceError(reader.path, `${where}.roles`, 'a MAC-bearing layer needs a weight or rhs tensor');
-  if (!layer.roles.includes('input') && !layer.roles.includes('delta')) {
-    throw new TraceError(reader.path, `${where}.roles`, 'a MAC-bearing layer needs an input or delta tensor');
-  }
-  const storedDeltas = layer.roles.includes('delta');
-  // y_t = y_{t−1} + W·Δ_t needs a static W: activation × activation layers (rhs) replay every step as is.
-  const delta =
-    hw.deltaMode &&
-    bOperand === 'weight' &&
-    (storedDeltas || (layer.roles.includes('input') && steps.length > 1));
-  if (delta) deltaLayers.push(layer.name);
+  const { bOperand, delta } = plan;
+  const storedDeltas = plan.aSource === 'delta';
   let replay: ReturnType<typeof createLayerReplay>;
   try {
     replay = createLayerReplay(layer, hw, {
       bOperand,
       delta,
+      weightResidency: residency,
       ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
     });
   } catch (error) {
@@ -154,8 +173,8 @@ async function replayLayer(
   let previousInput: Float32Array | undefined;
   for (const step of steps) {
     const t = step.index;
-    // A step restarts the delta state on a key frame and at a new sequence.
-    const keyFrame = step.keyFrame || t === 0 || steps[t - 1]?.sequence !== step.sequence;
+    const newSequence = isNewSequence(steps, t);
+    const keyFrame = step.keyFrame || newSequence;
     if (bOperand === 'rhs') {
       const name = tensorName(layer.name, 'rhs', t);
       bMask = checkMask(reader, name, await reader.readMask(name), low.bElements);
@@ -190,6 +209,7 @@ async function replayLayer(
       aMask,
       bMask: bMask!,
       keyFrame,
+      newSequence,
       ...(options.verify && aValues && bValues
         ? { values: { a: aValues, b: bValues, ...(qValues ? { q: qValues } : {}) } }
         : {}),

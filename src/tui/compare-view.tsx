@@ -11,7 +11,7 @@ import {
 } from './format.js';
 import { hardwareLine } from './header.js';
 import { nameWidthFor, padCell } from './layer-columns.js';
-import { executedShare, pjPerMac, speedup } from './layer-metrics.js';
+import { computeSpeedup, executedShare, pjPerMac, speedup } from './layer-metrics.js';
 import { scrollOffset } from './layer-table.js';
 
 /** Lines the two summary boxes take (border included). */
@@ -29,7 +29,7 @@ function RunSummary({
   const total: ReportTotal | undefined = run.report?.total;
   const lines = total
     ? [
-        `cycles   ${formatCount(total.cycles)} (dense ${formatCount(total.denseCycles)}, ${formatRatio(speedup(total))})`,
+        `cycles   ${formatCount(total.cycles)} (baseline ${formatCount(total.baselineCycles)}, speedup ${formatRatio(speedup(total))}, compute ${formatRatio(computeSpeedup(total))})`,
         `executed ${formatPercent(executedShare(total))} of ${formatCount(total.macs)} MACs`,
         `energy   ${formatEnergyPj(total.energyPj.total)} · ${formatPjPerMac(pjPerMac(total))} pJ/MAC`,
         `stalls   ${formatCount(total.stallCycles)} cycles · util ${formatPercent(total.utilization)}`,

@@ -8,7 +8,7 @@ import {
   runProgressFraction,
 } from './dashboard-state.js';
 import { formatCount, formatEnergyPj, formatPercent, formatRatio, truncate } from './format.js';
-import { executedShare, speedup } from './layer-metrics.js';
+import { computeSpeedup, executedShare, speedup } from './layer-metrics.js';
 
 const LABEL_WIDTH = 26;
 
@@ -37,9 +37,9 @@ export function ProgressPane({ run, width }: { readonly run: RunState; readonly 
       {total ? (
         <Text wrap="truncate">
           {truncate(
-            `total  cycles ${formatCount(total.cycles)} (dense ${formatCount(total.denseCycles)}, ${formatRatio(
+            `total  cycles ${formatCount(total.cycles)} (baseline ${formatCount(total.baselineCycles)}, speedup ${formatRatio(
               speedup(total),
-            )})  executed ${formatPercent(executedShare(total))} of ${formatCount(
+            )}, compute ${formatRatio(computeSpeedup(total))})  executed ${formatPercent(executedShare(total))} of ${formatCount(
               total.macs,
             )} MACs  energy ${formatEnergyPj(total.energyPj.total)}  stalls ${formatCount(total.stallCycles)}`,
             width,
