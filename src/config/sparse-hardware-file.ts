@@ -1,11 +1,14 @@
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { Dataflow } from '../core/array.js';
 import type { Precision } from '../core/energy-table.js';
+import { FOLD_OVERLAPS } from '../core/fold-overlap.js';
 import {
+  ARRAY_KINDS,
   type HardwareModel,
   hardwareProblems,
   OPERAND_SUPPORTS,
   type OperandSupport,
+  SCHEDULES,
   SKIP_GRANULARITIES,
   type SkipGranularity,
   STORAGE_FORMATS,
@@ -88,6 +91,21 @@ export const SPARSE_HARDWARE_FIELDS: readonly FieldSpec[] = [
     field: { type: 'quantity', range: 'bandwidth' },
     help: 'state memory bandwidth, e.g. "64 B/cycle"',
   },
+  {
+    path: 'overlap',
+    field: { type: 'enum', values: FOLD_OVERLAPS },
+    help: 'fold pipelining: none (SCALE-Sim) | preload | pipelined',
+  },
+  {
+    path: 'schedule',
+    field: { type: 'enum', values: SCHEDULES },
+    help: 'frame-major (all layers per frame) | layer-major (one layer over a clip)',
+  },
+  {
+    path: 'arrayKind',
+    field: { type: 'enum', values: ARRAY_KINDS },
+    help: 'systolic (folds) | event-driven (events dispatched to output-owning PEs)',
+  },
 ];
 
 /** Keys whose value may be the word `unlimited` (Infinity): sizes and bandwidths. */
@@ -140,7 +158,13 @@ export async function sparseHardwareFromDocument(
   const lookahead = take(copy, 'lookahead');
   const deltaMode = take(copy, 'deltaMode');
   const energy = take(copy, 'energy');
-  const values = await readFields(copy, SPARSE_HARDWARE_FIELDS, source, ['lookahead', 'deltaMode', 'energy']);
+  const eventDispatch = take(copy, 'eventDispatch');
+  const values = await readFields(copy, SPARSE_HARDWARE_FIELDS, source, [
+    'lookahead',
+    'deltaMode',
+    'energy',
+    'eventDispatch',
+  ]);
   const get = (path: string): FieldValue | undefined =>
     unlimited.has(path) ? Number.POSITIVE_INFINITY : values.get(path);
   const num = (path: string, fallback: number): number => (get(path) as number | undefined) ?? fallback;
@@ -158,6 +182,16 @@ export async function sparseHardwareFromDocument(
         'lookahead',
         `must be a positive integer or "unbounded", got ${JSON.stringify(lookahead)}`,
       );
+  }
+  if (
+    eventDispatch !== undefined &&
+    !(typeof eventDispatch === 'number' && Number.isFinite(eventDispatch) && eventDispatch >= 0)
+  ) {
+    throw new ConfigError(
+      source,
+      'eventDispatch',
+      `must be a number of cycles per event ≥ 0, got ${JSON.stringify(eventDispatch)}`,
+    );
   }
   if (deltaMode !== undefined && typeof deltaMode !== 'boolean') {
     throw new ConfigError(source, 'deltaMode', `must be true or false, got ${JSON.stringify(deltaMode)}`);
@@ -203,10 +237,23 @@ export async function sparseHardwareFromDocument(
     deltaMode: deltaMode ?? base.deltaMode,
     energy: table,
     leakageMw: num('leakage', energy !== undefined ? table.leakageMw : base.leakageMw),
+    // Absent in both the file and the base preset = the core's defaults (none, frame-major, systolic, 1).
+    ...optional('overlap', get('overlap') ?? base.overlap),
+    ...optional('schedule', get('schedule') ?? base.schedule),
+    ...optional('arrayKind', get('arrayKind') ?? base.arrayKind),
+    ...optional('eventDispatchCycles', (eventDispatch as number | undefined) ?? base.eventDispatchCycles),
   };
   const problem = hardwareProblems(hw)[0];
   if (problem) throw new ConfigError(source, problem[0], problem[1]);
   return hw;
+}
+
+/** `{ [key]: value }`, or nothing when the value is absent (optional HardwareModel fields stay absent). */
+function optional<K extends 'overlap' | 'schedule' | 'arrayKind' | 'eventDispatchCycles'>(
+  key: K,
+  value: FieldValue | undefined,
+): Partial<Pick<HardwareModel, K>> {
+  return value === undefined ? {} : ({ [key]: value } as Partial<Pick<HardwareModel, K>>);
 }
 
 /** Reads, parses and validates a hardware file with the sparse fields. */

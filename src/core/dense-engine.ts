@@ -6,7 +6,7 @@ import { cyclesPerFold } from './fold-timing.js';
 import { gemmMacs } from './gemm.js';
 import type { LoweredLayer } from './lowering.js';
 import type { EnergyPj, HardwareSummary, LayerReport, Report } from './report.js';
-import { repeatLayerReport, reportTotal, utilizationOf } from './report-total.js';
+import { repeatLayerReport, reportTotal, timingFigures, utilizationOf } from './report-total.js';
 
 /** What one fold puts on the array: how many PE rows/columns it uses and how long it streams. */
 export interface FoldShape {
@@ -89,6 +89,7 @@ export function denseLayerReport(lowered: LoweredLayer, config: DenseRunConfig):
   let cycles = 0;
   for (const fold of foldClasses(mapping, array)) cycles += fold.count * timing(fold, array, dataflow);
   const macs = gemmMacs(lowered.gemm);
+  const energy = denseEnergy(macs, cycles, config);
   return {
     name: lowered.name,
     op: lowered.op,
@@ -98,12 +99,22 @@ export function denseLayerReport(lowered: LoweredLayer, config: DenseRunConfig):
     gatedMacs: 0,
     skippedMacs: NO_SKIPS,
     folds: mapping.folds,
-    cycles,
     denseCycles: cycles,
-    stallCycles: 0,
+    // No memory model here and no sparsity support: the layer is its own baseline, stall-free.
+    ...timingFigures({
+      cycles,
+      computeCycles: cycles,
+      stallCycles: 0,
+      baselineCycles: cycles,
+      baselineComputeCycles: cycles,
+      baselineEnergyPj: energy.total,
+      dramBytes: 0,
+      baselineDramBytes: 0,
+      residentSavedDramBytes: 0,
+    }),
     utilization: utilizationOf(macs, cycles, array),
     mappingEfficiency: mappingEfficiency(mapping, array),
-    energyPj: denseEnergy(macs, cycles, config),
+    energyPj: energy,
   };
 }
 

@@ -2,6 +2,7 @@ import type { ArrayShape, Dataflow } from './array.js';
 import { DATAFLOWS } from './array.js';
 import type { EnergyTable, Precision } from './energy-table.js';
 import { PRECISIONS } from './energy-table.js';
+import { FOLD_OVERLAPS, type FoldOverlap } from './fold-overlap.js';
 import type { HardwareSummary } from './report.js';
 
 /**
@@ -22,9 +23,29 @@ export const OPERAND_SUPPORTS: readonly OperandSupport[] = ['none', 'gate', 'ski
 export type SkipGranularity = 'element' | 'vector' | 'fold';
 export const SKIP_GRANULARITIES: readonly SkipGranularity[] = ['element', 'vector', 'fold'];
 
-/** How a tensor is stored in SRAM and DRAM (Sparseloop's formats, one rank, flattened). */
-export type StorageFormat = 'dense' | 'bitmask' | 'rle' | 'coordinate';
-export const STORAGE_FORMATS: readonly StorageFormat[] = ['dense', 'bitmask', 'rle', 'coordinate'];
+/**
+ * How a tensor is stored in SRAM and DRAM (Sparseloop's formats, one rank, flattened). `auto`
+ * stores each tensor as bitmask when that is smaller than dense, else dense — what an offline
+ * compressor does with weights, so a dense weight never pays a bitmask bit per element.
+ */
+export type StorageFormat = 'dense' | 'bitmask' | 'rle' | 'coordinate' | 'auto';
+export const STORAGE_FORMATS: readonly StorageFormat[] = ['dense', 'bitmask', 'rle', 'coordinate', 'auto'];
+
+/**
+ * `systolic`: folds on an R×C array (SCALE-Sim's dataflows). `event-driven`: non-zero input
+ * events are dispatched to the PEs that own the output neurons they fan out to (NeuronFlow-like);
+ * no folds (docs/model.md, "Event-driven arrays").
+ */
+export type ArrayKind = 'systolic' | 'event-driven';
+export const ARRAY_KINDS: readonly ArrayKind[] = ['systolic', 'event-driven'];
+
+/**
+ * Order of work across steps: `frame-major` runs every layer on a frame before the next frame
+ * (streaming); `layer-major` runs one layer over all frames of a clip (a sequence) before the next
+ * layer, so the layer's weights are loaded once per clip. Delta semantics are the same.
+ */
+export type Schedule = 'frame-major' | 'layer-major';
+export const SCHEDULES: readonly Schedule[] = ['frame-major', 'layer-major'];
 
 export interface OperandSupports {
   /** The streamed activation operand (q_t) outside delta mode; also `rhs` of activation × activation ops. */
@@ -78,6 +99,14 @@ export interface HardwareModel {
   readonly deltaMode: boolean;
   readonly energy: EnergyTable;
   readonly leakageMw: number;
+  /** Fold pipelining (fold-overlap.ts); absent = `none`, SCALE-Sim's non-overlapped folds. */
+  readonly overlap?: FoldOverlap;
+  /** Absent = `frame-major`. */
+  readonly schedule?: Schedule;
+  /** Absent = `systolic`. */
+  readonly arrayKind?: ArrayKind;
+  /** Event-driven arrays: cycles the dispatcher spends per input event (absent = 1). */
+  readonly eventDispatchCycles?: number;
 }
 
 /** Bits of a stored partial sum (int32 accumulators for int8, fp32 otherwise). */
@@ -123,7 +152,7 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
   }
   for (const key of ['activations', 'weights'] as const) {
     if (!STORAGE_FORMATS.includes(hw.formats[key])) {
-      problems.push([`formats.${key}`, 'must be dense, bitmask, rle or coordinate']);
+      problems.push([`formats.${key}`, 'must be dense, bitmask, rle, coordinate or auto']);
     }
   }
   if (!Number.isInteger(hw.rleRunBits) || hw.rleRunBits < 1 || hw.rleRunBits > 30) {
@@ -142,6 +171,17 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
     problems.push(['stateMemory.bandwidth', 'must be positive']);
   }
   if (!(Number.isFinite(hw.leakageMw) && hw.leakageMw >= 0)) problems.push(['leakage', 'must be ≥ 0 mW']);
+  if (hw.overlap !== undefined && !FOLD_OVERLAPS.includes(hw.overlap))
+    problems.push(['overlap', 'must be none, preload or pipelined']);
+  if (hw.schedule !== undefined && !SCHEDULES.includes(hw.schedule))
+    problems.push(['schedule', 'must be frame-major or layer-major']);
+  if (hw.arrayKind !== undefined && !ARRAY_KINDS.includes(hw.arrayKind))
+    problems.push(['arrayKind', 'must be systolic or event-driven']);
+  if (
+    hw.eventDispatchCycles !== undefined &&
+    !(Number.isFinite(hw.eventDispatchCycles) && hw.eventDispatchCycles >= 0)
+  )
+    problems.push(['eventDispatch', 'must be ≥ 0 cycles per event']);
   const e = hw.energy;
   for (const p of PRECISIONS) {
     if (!(Number.isFinite(e.macPj[p]) && e.macPj[p] >= 0))
@@ -157,6 +197,20 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
 /** True when some operand can be skipped: the array then also skips structural zeros it knows statically. */
 export function skipsAnything(hw: HardwareModel): boolean {
   return hw.support.activations === 'skip' || hw.support.weights === 'skip' || hw.support.deltas === 'skip';
+}
+
+/**
+ * The dense baseline of a design: the same array, memory, clock, energy, overlap, schedule and
+ * array kind with sparsity support off — no skipping or gating, no delta mode, dense storage.
+ * Every speedup a report prints compares with this, through the same levels.
+ */
+export function denseBaselineOf(hw: HardwareModel): HardwareModel {
+  return {
+    ...hw,
+    support: { activations: 'none', weights: 'none', deltas: 'none' },
+    formats: { activations: 'dense', weights: 'dense' },
+    deltaMode: false,
+  };
 }
 
 export function summarizeHardware(hw: HardwareModel): HardwareSummary {

@@ -4,7 +4,7 @@ import type { HardwareModel } from './hardware.js';
 /**
  * Named hardware presets. Each cites where its figures come from; every figure marked
  * "assumption" is ours, chosen to be plausible, and is not a published number.
- * Energy: the Horowitz 45 nm table (docs/sources.md) for all, so presets differ by architecture only.
+ * Energy: the Horowitz 45 nm table (ISSCC 2014) for all, so presets differ by architecture only.
  */
 
 const KIB = 1024;
@@ -34,7 +34,7 @@ const PRESET_DEFAULTS = {
 } as const satisfies Partial<HardwareModel>;
 
 /**
- * SCALE-Sim v2's default configuration (docs/sources.md; its configs/scale.cfg): 32×32, OS,
+ * SCALE-Sim v2's default configuration (its configs/scale.cfg): 32×32, OS,
  * 64 KiB ifmap / filter / ofmap SRAM. SCALE-Sim's CALC bandwidth mode never stalls, hence unbounded
  * bandwidths. SCALE-Sim has no clock or precision: 1 GHz and int8 (1-byte words, SCALE-Sim's
  * word size) are assumptions used only for time and energy.
@@ -81,13 +81,16 @@ export const EYERISS_LIKE: HardwareModel = {
   rleRunBits: 5,
   sram: { ifmapBytes: 36 * KIB, filterBytes: 36 * KIB, ofmapBytes: 36 * KIB, bandwidthBytesPerCycle: 128 },
   dram: { bandwidthBytesPerCycle: 8 },
+  overlap: 'none',
 };
 
 /**
  * TPU v1 (Jouppi et al., ISCA 2017): 256×256 int8 MACs, weight-stationary systolic array, 700 MHz,
  * 24 MiB unified buffer (activations), 4 MiB of 32-bit accumulators (outputs), a weight FIFO of
  * four 64 KiB tiles, 30 GiB/s weight DRAM (≈ 46 B/cycle at 700 MHz), 28 W idle of 40 W busy.
- * Dense: no sparsity support. Assumptions: the 28 W idle power is used as the leakage figure
+ * Dense: no sparsity support. The weight FIFO double-buffers tiles, so the next fold's weights
+ * load while the current fold streams: `overlap: preload`.
+ * Assumptions: the 28 W idle power is used as the leakage figure
  * (idle includes clocking, so this overstates leakage); 2 KiB/cycle buffer bandwidth (the
  * accumulators read and write 256 × 32-bit words per cycle).
  */
@@ -104,13 +107,16 @@ export const TPU_V1_LIKE: HardwareModel = {
   // 30 GiB/s ÷ 700 MHz = 46.02 B/cycle, rounded.
   dram: { bandwidthBytesPerCycle: 46 },
   leakageMw: 28_000,
+  overlap: 'preload',
 };
 
 /**
- * SparTen (Gondimalla et al., MICRO 2019; docs/sources.md: 4.7x vs dense): two-sided skipping —
+ * SparTen (Gondimalla et al., MICRO 2019: 4.7x over dense on pruned CNNs): two-sided skipping —
  * each compute unit ANDs the bitmasks ("SparseMap") of a filter chunk and an input chunk and runs
  * only the matching pairs, so every unit advances at its own pace: `element` granularity, with the
- * 128-element chunk as the resynchronisation window. Bitmask format for activations and weights.
+ * 128-element chunk as the resynchronisation window. Bitmask format for activations; weights
+ * `auto`: SparTen stores pruned filters as bitmasks, but a weight with no zeros (an unpruned model)
+ * is stored dense rather than paying a bitmask bit per weight.
  * Each unit produces one output at a time (inner product), i.e. output stationary.
  * Assumptions: 32 clusters × 32 units modelled as a 32×32 OS array; 800 MHz; 64 KiB buffers;
  * 64 B/cycle per buffer (twice a dense 32-wide int8 vector, as the units run ahead of dense
@@ -125,20 +131,23 @@ export const SPARTEN_LIKE: HardwareModel = {
   clockHz: 800e6,
   support: { activations: 'skip', weights: 'skip', deltas: 'skip' },
   lookaheadSteps: 128,
-  formats: { activations: 'bitmask', weights: 'bitmask' },
+  formats: { activations: 'bitmask', weights: 'auto' },
   sram: { ifmapBytes: 64 * KIB, filterBytes: 64 * KIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 64 },
   dram: { bandwidthBytesPerCycle: 16 },
 };
 
 /**
- * NeuronFlow / GrAI (Yousefzadeh et al., AICAS 2019; the DAL paper's sigma-delta inference,
- * docs/sources.md): event-driven — only non-zero Δ are sent as events, each carrying its address,
- * and every event is multiplied with its fan-out weights while neuron state (y_{t−1}) and the last
- * activation (q_{t−1}) live in on-chip state memory. Weights stay resident in the cores and events
- * stream past them: weight stationary, each row consuming only its own input's events from its own
- * queue (`element`, unbounded look-ahead); events carry addresses (coordinate format).
- * Assumptions: a 32×32 WS array, fp16, 400 MHz, 4 MiB state memory at 64 B/cycle, 64 KiB buffers
- * at 256 B/cycle (WS partial sums: read + write of 32 × 32 bit per cycle), 16 B/cycle DRAM.
+ * NeuronFlow / GrAI (Yousefzadeh et al., AICAS 2019; the sigma-delta inference of the DAL paper,
+ * Yousefzadeh & Sifalakis, arXiv 2107.07305): event-driven — only non-zero Δ are sent as events,
+ * each carrying its address (coordinate format); each event is multiplied with its fan-out weights
+ * by the cores that own the receiving neurons (`arrayKind: event-driven`, no systolic folds), while
+ * neuron state (y_{t−1}) and the last activation (q_{t−1}) live in on-chip state memory. The
+ * design keeps every weight on chip (synapse memory next to the neurons), so weights are read from
+ * DRAM once per run when the network's weights fit the filter memory.
+ * Assumptions (ours, not published figures): 1024 PEs (32×32), fp16, 400 MHz, one event dispatched
+ * per cycle, 8 MiB weight memory (enough for the bundled DAL model's ≈ 4.3 MiB of fp16 weights),
+ * 4 MiB state memory at 64 B/cycle, 64 KiB event (ifmap) and output buffers at 256 B/cycle,
+ * 16 B/cycle DRAM.
  */
 export const NEURONFLOW_LIKE: HardwareModel = {
   ...PRESET_DEFAULTS,
@@ -149,10 +158,12 @@ export const NEURONFLOW_LIKE: HardwareModel = {
   clockHz: 400e6,
   support: { activations: 'skip', weights: 'none', deltas: 'skip' },
   formats: { activations: 'coordinate', weights: 'dense' },
-  sram: { ifmapBytes: 64 * KIB, filterBytes: 64 * KIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 256 },
+  sram: { ifmapBytes: 64 * KIB, filterBytes: 8 * MIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 256 },
   dram: { bandwidthBytesPerCycle: 16 },
   stateMemory: { bytes: 4 * MIB, bandwidthBytesPerCycle: 64 },
   deltaMode: true,
+  arrayKind: 'event-driven',
+  eventDispatchCycles: 1,
 };
 
 export const PRESETS: Readonly<Record<string, HardwareModel>> = {

@@ -1,10 +1,26 @@
 import type { Dataflow } from './array.js';
 import { DATAFLOW_ROLES, mapGemm, mappingEfficiency } from './dataflow-mapping.js';
 import type { RunEvent } from './events.js';
-import { cyclesPerFold } from './fold-timing.js';
-import { type HardwareModel, skipsAnything, summarizeHardware } from './hardware.js';
+import { createFoldSequence } from './fold-overlap.js';
+import {
+  denseBaselineOf,
+  type HardwareModel,
+  PSUM_BITS,
+  skipsAnything,
+  summarizeHardware,
+} from './hardware.js';
+import { weightResidency } from './layer-plan.js';
+import {
+  LEVEL_NAMES,
+  type LevelName,
+  type LevelReport,
+  levelCycles,
+  type StorageLevel,
+  slowestLevel,
+} from './levels.js';
 import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport, type Report } from './report.js';
-import { reportTotal, utilizationOf } from './report-total.js';
+import { reportTotal, timingFigures, utilizationOf } from './report-total.js';
+import { packedPopcount } from './sparse/bits.js';
 import { deltaStateCost } from './sparse/delta-state.js';
 import {
   computeEnergy,
@@ -14,6 +30,7 @@ import {
   wordBits,
   zeroEnergy,
 } from './sparse/energy.js';
+import { addEventHistogram, addEventInstance, createEventWork, eventCycles } from './sparse/event-timing.js';
 import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
 import {
   type BOperand,
@@ -42,6 +59,8 @@ export interface ReplayStepInput {
   readonly bMask?: Uint8Array;
   /** Delta mode: a key step is processed densely (Δ = q) and (re)initialises the stored state. */
   readonly keyFrame: boolean;
+  /** The step opens a new sequence (clip); weights resident per clip are reloaded there. */
+  readonly newSequence?: boolean;
   /** Values, for verification only: A as above, B, and in delta mode the step's dense input q_t. */
   readonly values?: VerifyValues;
 }
@@ -56,7 +75,16 @@ export interface LayerReplayOptions {
    * closed form for dense operands applies. The reference the closed form is tested against.
    */
   readonly bitLevel?: boolean;
+  /**
+   * How often a static weight is read from DRAM (residency.ts): every `step` (default), once per
+   * `sequence`, or once per `run`. Only a weight that fits the filter buffer can stay.
+   */
+  readonly weightResidency?: WeightResidency;
+  /** Also run the dense baseline (same hardware, sparsity off) beside every step; default true. */
+  readonly baseline?: boolean;
 }
+
+export type WeightResidency = 'step' | 'sequence' | 'run';
 
 export interface StepOutcome {
   readonly macs: number;
@@ -64,6 +92,10 @@ export interface StepOutcome {
   readonly cycles: number;
   readonly computeCycles: number;
   readonly denseCycles: number;
+  /** What set the step's cycles: `compute`, `delta-unit` or a level name. */
+  readonly bound: string;
+  readonly levels: readonly StorageLevel[];
+  readonly energyPj: number;
   readonly verify?: VerifyOutcome;
 }
 
@@ -85,7 +117,20 @@ export function createLayerReplay(
   const low = lowerSparseLayer(spec, options.bOperand);
   const { array, dataflow } = hw;
   const mapping = mapGemm(low.gemm, array, dataflow);
-  const denseStepCycles = low.instances * mapping.folds * cyclesPerFold(mapping.temporal, array, dataflow);
+  const overlap = hw.overlap ?? 'none';
+  const eventDriven = hw.arrayKind === 'event-driven';
+  const pes = array.rows * array.cols;
+  const residency = options.bOperand === 'weight' ? (options.weightResidency ?? 'step') : 'step';
+  const baseline =
+    options.baseline === false
+      ? undefined
+      : createLayerReplay(spec, denseBaselineOf(hw), {
+          bOperand: options.bOperand,
+          delta: false,
+          baseline: false,
+          weightResidency: residency,
+        });
+  let stepsRun = 0;
   const bits = wordBits(hw.precision);
   const structuralSkip = skipsAnything(hw);
   const bSupport = options.bOperand === 'rhs' ? hw.support.activations : hw.support.weights;
@@ -108,6 +153,15 @@ export function createLayerReplay(
     energy: zeroEnergy(),
     deltaCharged: false,
     histogram: new Array<number>(bins).fill(0),
+    baselineCycles: 0,
+    baselineComputeCycles: 0,
+    baselineEnergyPj: 0,
+    baselineDramBits: 0,
+    residentSavedBits: 0,
+    levels: new Map<
+      LevelName,
+      { capacityBytes: number; readBits: number; writeBits: number; cycles: number; boundSteps: number }
+    >(),
   };
 
   function step(input: ReplayStepInput): StepOutcome {
@@ -119,8 +173,10 @@ export function createLayerReplay(
       dataflow,
       granularity: hw.granularity,
       lookaheadSteps: hw.lookaheadSteps,
-      histogramBins: bins,
+      histogramBins: eventDriven ? 0 : bins,
+      sequence: createFoldSequence(array, dataflow, overlap),
     };
+    const events = createEventWork(eventDriven ? pes : 0);
     // Only the bit-level path reads masks; an absent one is all ones.
     const aMask = closedForm ? undefined : (input.aMask ?? allOnesMask(low.inputElements));
     const bMask = closedForm ? undefined : (input.bMask ?? allOnesMask(low.bElements));
@@ -152,15 +208,25 @@ export function createLayerReplay(
         prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
         timing = laneTiming(prepared.lanes, timingOptions);
       }
+      if (eventDriven) {
+        addEventInstance(events, {
+          low,
+          instance: i,
+          aMask,
+          aSkip: policy.aSupport === 'skip',
+          bSkipBits:
+            policy.bSupport === 'skip' && bMask !== undefined ? prepareB(low, i, bMask, policy).bAct : null,
+          structuralSkip,
+        });
+      }
       const c = prepared.counts;
       executed += c.executed;
       gated += c.gated;
       zeroA += c.zeroA;
       zeroB += c.zeroB;
       structural += c.structural;
-      computeCycles += timing.cycles;
-      folds += timing.folds;
-      for (let b = 0; b < bins; b++) totals.histogram[b]! += timing.histogram[b]!;
+      folds += eventDriven ? 0 : timing.folds;
+      if (!eventDriven) for (let b = 0; b < bins; b++) totals.histogram[b]! += timing.histogram[b]!;
       if (input.values && verify) {
         const outcome = verifier.check(i, prepared.lanes, input.values, input.keyFrame);
         verify.compared += outcome.compared;
@@ -170,8 +236,17 @@ export function createLayerReplay(
       }
     }
     const macs = low.instances * M * N * low.gemm.k;
+    const aStatsForEvents = input.aMask ? packedPopcount(input.aMask, low.inputElements) : low.inputElements;
+    if (eventDriven) {
+      // Every input element the array does not skip is an event; with no A skipping all of them are.
+      const eventCount = policy.aSupport === 'skip' ? aStatsForEvents : low.inputElements;
+      computeCycles = eventCycles(events, eventCount, hw.eventDispatchCycles ?? 1);
+      addEventHistogram(totals.histogram, events);
+    } else {
+      computeCycles = timingOptions.sequence.cycles();
+    }
 
-    // Memory: stored sizes under the formats, traffic per level, transfer cycles.
+    // Traffic: stored sizes under the formats, bits per level.
     const aRunBits = hw.formats.activations === 'rle' ? hw.rleRunBits : undefined;
     const bFormat = options.bOperand === 'rhs' ? hw.formats.activations : hw.formats.weights;
     const bRunBits = bFormat === 'rle' ? hw.rleRunBits : undefined;
@@ -186,6 +261,10 @@ export function createLayerReplay(
     } else {
       bStats = statsOf(input.bMask, low.bElements, bRunBits);
     }
+    const bStored = storedBits(bFormat, bStats, bits, hw.rleRunBits);
+    const bFits = (bStored.payloadBits + bStored.metadataBits) / 8 <= hw.sram.filterBytes;
+    const reload =
+      stepsRun === 0 || residency === 'step' || (residency === 'sequence' && input.newSequence === true);
     const traffic = layerTraffic({
       dataflow,
       gemm: low.gemm,
@@ -194,58 +273,97 @@ export function createLayerReplay(
       colFolds: mapping.colFolds,
       a: storedBits(hw.formats.activations, aStats, bits, hw.rleRunBits),
       aElements: low.inputElements,
-      b: storedBits(bFormat, bStats, bits, hw.rleRunBits),
+      b: bStored,
       bElements: low.bElements,
       outputElements: low.outputElements,
       wordBits: bits,
       sram: hw.sram,
+      bResident: bFits && !reload,
+      aOnChip: options.delta,
+      outputsToDram: !options.delta,
+      psumsInOfmap: !options.delta,
     });
+    stepsRun++;
     const energy: EnergyParts = {
       ...zeroEnergy(),
       ...computeEnergy(hw.energy, { executedMacs: executed, gatedMacs: gated, precision: hw.precision }),
       ...memoryEnergy(hw.energy, traffic, hw.sram),
     };
-    let dramBits = traffic.dramPayloadBits + traffic.dramMetadataBits;
-    let stateCycles = 0;
+    let dram = traffic.dram;
+    let state = { readBits: 0, writeBits: 0, metadataBits: 0 };
     let unitCycles = 0;
     if (options.delta) {
       const cost = deltaStateCost({
         inputElements: low.inputElements,
         outputElements: low.outputElements,
+        touchedOutputs: touchedOutputs(low, input, executed),
+        changedInputs: aStatsForEvents,
+        psumPasses: dataflow === 'os' ? 1 : mapping.rowFolds,
         wordBits: bits,
         keyFrame: input.keyFrame,
         stateMemory: hw.stateMemory,
         table: hw.energy,
         precision: hw.precision,
         lanes: array.cols,
-        dramPjPerBit: hw.energy.dramPjPerBit,
       });
       energy.deltaState = cost.energyPj;
-      dramBits += cost.dramBits;
-      stateCycles = cost.stateCycles;
+      if (cost.onChip) state = { ...cost.access };
+      else
+        dram = {
+          readBits: dram.readBits + cost.access.readBits,
+          writeBits: dram.writeBits + cost.access.writeBits,
+          metadataBits: dram.metadataBits,
+        };
       unitCycles = cost.unitCycles;
       totals.deltaCharged = true;
     }
     const sramBw = hw.sram.bandwidthBytesPerCycle;
-    const levelCycles = [
-      dramBits / 8 / hw.dram.bandwidthBytesPerCycle,
-      (traffic.ifmapPayloadBits + traffic.ifmapMetadataBits) / 8 / sramBw,
-      (traffic.filterPayloadBits + traffic.filterMetadataBits) / 8 / sramBw,
-      traffic.ofmapBits / 8 / sramBw,
-      stateCycles,
-      unitCycles,
+    const levels: StorageLevel[] = [
+      {
+        name: 'dram',
+        capacityBytes: Number.POSITIVE_INFINITY,
+        bandwidthBytesPerCycle: hw.dram.bandwidthBytesPerCycle,
+        ...dram,
+      },
+      { name: 'ifmap', capacityBytes: hw.sram.ifmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ifmap },
+      {
+        name: 'filter',
+        capacityBytes: hw.sram.filterBytes,
+        bandwidthBytesPerCycle: sramBw,
+        ...traffic.filter,
+      },
+      { name: 'ofmap', capacityBytes: hw.sram.ofmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ofmap },
     ];
+    if (options.delta) {
+      levels.push({
+        name: 'state',
+        capacityBytes: hw.stateMemory.bytes,
+        bandwidthBytesPerCycle: hw.stateMemory.bandwidthBytesPerCycle,
+        ...state,
+      });
+    }
+    // PE registers: two operand reads and one partial-sum write per ungated MAC, one word each, at
+    // the PEs' own pace (never a bound: they are part of the compute).
+    levels.push({
+      name: 'registers',
+      capacityBytes: Number.POSITIVE_INFINITY,
+      bandwidthBytesPerCycle: Number.POSITIVE_INFINITY,
+      readBits: 2 * (executed - gated) * bits,
+      writeBits: (executed - gated) * PSUM_BITS,
+      metadataBits: 0,
+    });
     // Timeloop's slowdown rule: the step lasts as long as its slowest level.
-    const cycles = levelCycles.reduce((slowest, c) => Math.max(slowest, Math.ceil(c)), computeCycles);
+    const { cycles, bound } = slowestLevel(computeCycles, levels, { 'delta-unit': unitCycles });
     energy.leakage = leakageEnergy(hw.leakageMw, cycles, hw.clockHz);
 
+    const base = baseline?.step({ keyFrame: true, ...(input.newSequence ? { newSequence: true } : {}) });
     totals.macs += macs;
     totals.executed += executed;
     totals.gated += gated;
     totals.folds += folds;
     totals.cycles += cycles;
     totals.computeCycles += computeCycles;
-    totals.denseCycles += denseStepCycles;
+    totals.denseCycles += base ? base.computeCycles : computeCycles;
     totals.stallCycles += cycles - computeCycles;
     const zeroDelta = options.delta && !input.keyFrame;
     totals.skipped.zeroActivation += zeroDelta ? 0 : zeroA;
@@ -253,17 +371,44 @@ export function createLayerReplay(
     totals.skipped.zeroWeight += zeroB;
     totals.skipped.structural += structural;
     for (const key of ENERGY_COMPONENTS) totals.energy[key] += energy[key];
+    let energyPj = 0;
+    for (const key of ENERGY_COMPONENTS) energyPj += energy[key];
+    totals.residentSavedBits += traffic.residentSavedBits;
+    for (const level of levels) {
+      const t = totals.levels.get(level.name) ?? {
+        capacityBytes: level.capacityBytes,
+        readBits: 0,
+        writeBits: 0,
+        cycles: 0,
+        boundSteps: 0,
+      };
+      t.readBits += level.readBits;
+      t.writeBits += level.writeBits;
+      t.cycles += levelCycles(level);
+      if (bound === level.name) t.boundSteps++;
+      totals.levels.set(level.name, t);
+    }
+    totals.baselineCycles += base ? base.cycles : cycles;
+    totals.baselineComputeCycles += base ? base.computeCycles : computeCycles;
+    totals.baselineEnergyPj += base ? base.energyPj : energyPj;
+    totals.baselineDramBits += base
+      ? base.levels[0]!.readBits + base.levels[0]!.writeBits
+      : dram.readBits + dram.writeBits;
     return {
       macs,
       executedMacs: executed,
       cycles,
       computeCycles,
-      denseCycles: denseStepCycles,
+      denseCycles: base ? base.computeCycles : computeCycles,
+      bound,
+      levels,
+      energyPj,
       ...(verify ? { verify } : {}),
     };
   }
 
   function report(): LayerReport {
+    const levelTotals = totals.levels;
     const e = totals.energy;
     const energyPj: Record<string, number> = {};
     let total = 0;
@@ -283,13 +428,34 @@ export function createLayerReplay(
       gatedMacs: totals.gated,
       skippedMacs: { ...totals.skipped },
       folds: totals.folds,
-      cycles: totals.cycles,
       denseCycles: totals.denseCycles,
-      stallCycles: totals.stallCycles,
+      ...timingFigures({
+        cycles: totals.cycles,
+        computeCycles: totals.computeCycles,
+        stallCycles: totals.stallCycles,
+        baselineCycles: totals.baselineCycles,
+        baselineComputeCycles: totals.baselineComputeCycles,
+        baselineEnergyPj: totals.baselineEnergyPj,
+        dramBytes:
+          (levelTotals.get('dram')?.readBits ?? 0) / 8 + (levelTotals.get('dram')?.writeBits ?? 0) / 8,
+        baselineDramBytes: totals.baselineDramBits / 8,
+        residentSavedDramBytes: totals.residentSavedBits / 8,
+      }),
       utilization: utilizationOf(totals.executed, totals.cycles, array),
-      mappingEfficiency: mappingEfficiency(mapping, array),
+      mappingEfficiency: eventDriven ? 1 : mappingEfficiency(mapping, array),
       energyPj: { ...energyPj, total } as EnergyPj,
       ...(bins > 0 ? { laneWorkHistogram: [...totals.histogram] } : {}),
+      levels: LEVEL_NAMES.filter((name) => levelTotals.has(name)).map((name): LevelReport => {
+        const l = levelTotals.get(name)!;
+        return {
+          name,
+          capacityBytes: Number.isFinite(l.capacityBytes) ? l.capacityBytes : null,
+          readBytes: l.readBits / 8,
+          writeBytes: l.writeBits / 8,
+          cycles: l.cycles,
+          boundSteps: l.boundSteps,
+        };
+      }),
     };
   }
 
@@ -327,6 +493,36 @@ function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow): PreparedIns
     },
     counts: { macs, executed: macs, gated: 0, zeroA: 0, zeroB: 0, structural: 0 },
   };
+}
+
+/**
+ * Outputs at least one event reaches (delta state is read and written only there): per instance,
+ * the rows m whose A row has a non-zero, non-structural entry, times the outputs of that row.
+ * Exact when the weights have no zero column for that row's events; an upper bound otherwise.
+ * No mask (dense) or no MAC executed: every output, or none.
+ */
+function touchedOutputs(low: LoweredSparseLayer, input: ReplayStepInput, executed: number): number {
+  if (executed === 0) return 0;
+  const aMask = input.aMask;
+  if (aMask === undefined) return low.outputElements;
+  const { m: M, n: N, k: K } = low.gemm;
+  const aIndex = low.aIndex;
+  let touched = 0;
+  for (let i = 0; i < low.instances; i++) {
+    const base = i * low.aInstanceStride;
+    for (let m = 0; m < M; m++) {
+      for (let k = 0; k < K; k++) {
+        const idx = aIndex[m * K + k]!;
+        if (idx < 0 || (low.operandCausal && k > m)) continue;
+        const bit = base + idx;
+        if ((aMask[bit >>> 3]! >>> (bit & 7)) & 1) {
+          touched += low.outputCausal ? Math.min(m + 1, N) : N;
+          break;
+        }
+      }
+    }
+  }
+  return touched;
 }
 
 /** A packed mask of `elements` ones (the bit-level path's view of an absent mask). */
@@ -395,9 +591,16 @@ export function* replayRun(
     config,
   );
   const reports: LayerReport[] = [];
+  const residency = weightResidency(
+    layers.map((l) => (l.options.bOperand === 'weight' ? l.spec : null)),
+    config.hardware,
+  );
   for (const [index, layer] of layers.entries()) {
     yield { type: 'layer-start', index, name: layer.spec.name };
-    const replay = createLayerReplay(layer.spec, config.hardware, layer.options);
+    const replay = createLayerReplay(layer.spec, config.hardware, {
+      weightResidency: residency[index]!,
+      ...layer.options,
+    });
     let done = 0;
     for (const input of layer.steps) {
       const outcome = replay.step(input);

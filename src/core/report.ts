@@ -1,6 +1,8 @@
+import type { LevelReport } from './levels.js';
+
 /**
  * The report: what `--json` prints as its last line and what every front end renders.
- * Field names are a contract other tools rely on (docs/cli.md); add fields, never rename.
+ * Field names are a contract other tools rely on (docs/model.md, "Report fields"); add fields, never rename.
  */
 
 /** MACs the hardware did not execute, by the reason it could skip them. */
@@ -49,7 +51,36 @@ export const ENERGY_COMPONENTS = [
 
 export type EnergyComponent = (typeof ENERGY_COMPONENTS)[number];
 
-export interface LayerReport {
+/**
+ * The timing figures every layer and total carries (docs/model.md, "Baselines"). The baseline is
+ * the same hardware with sparsity support off (hardware.ts `denseBaselineOf`) through the same
+ * levels; ratios are of like with like: memory-bound over memory-bound, compute over compute.
+ */
+export interface TimingFigures {
+  /** Cycles of this hardware: max(compute, each level) per step, summed. */
+  readonly cycles: number;
+  /** Cycles of the array alone (folds or events), no memory. */
+  readonly computeCycles: number;
+  /** cycles − computeCycles: what the memory levels (and the delta unit) added. */
+  readonly stallCycles: number;
+  /** The dense baseline's cycles, memory included. */
+  readonly baselineCycles: number;
+  /** The dense baseline's compute cycles, no memory. */
+  readonly baselineComputeCycles: number;
+  /** baselineCycles / cycles. */
+  readonly speedup: number;
+  /** baselineComputeCycles / computeCycles: what the array alone makes of the sparsity. */
+  readonly computeSpeedup: number;
+  /** The dense baseline's total energy. */
+  readonly baselineEnergyPj: number;
+  /** Bytes read from and written to DRAM. */
+  readonly dramBytes: number;
+  readonly baselineDramBytes: number;
+  /** DRAM bytes not moved because operands stayed resident on chip across steps. */
+  readonly residentSavedDramBytes: number;
+}
+
+export interface LayerReport extends TimingFigures {
   readonly name: string;
   /** Op kind: conv2d, depthwise, dense, matmul, attention-scores, attention-values, delta-rule, gemm. */
   readonly op: string;
@@ -63,12 +94,12 @@ export interface LayerReport {
   readonly gatedMacs: number;
   readonly skippedMacs: SkippedMacs;
   readonly folds: number;
-  /** Cycles of this hardware on this layer: folds × cycles per fold, plus stalls. */
-  readonly cycles: number;
-  /** The same layer on the same array with no sparsity support (SCALE-Sim parity). */
+  /**
+   * The same layer on the same array with no sparsity support, compute only (no memory): equal to
+   * baselineComputeCycles; SCALE-Sim's figure when folds do not overlap. Kept for readers of older
+   * reports; never divide it by `cycles` (which includes memory).
+   */
   readonly denseCycles: number;
-  /** Cycles added because a memory level could not supply the demanded bandwidth. */
-  readonly stallCycles: number;
   /**
    * executedMacs / (cycles · R · C): the fraction of PE-cycles occupied by a MAC (gated ones
    * included: they hold their PE for the cycle). Skipped MACs occupy no PE, so they do not count.
@@ -85,20 +116,21 @@ export interface LayerReport {
    * [i/n, (i+1)/n), the last bin including 1. Absent when the engine did not measure it (dense runs).
    */
   readonly laneWorkHistogram?: readonly number[];
+  /** Per storage level: bytes read and written, cycles demanded, steps it bounded (absent: not modelled). */
+  readonly levels?: readonly LevelReport[];
 }
 
-export interface ReportTotal {
+export interface ReportTotal extends TimingFigures {
   readonly macs: number;
   readonly executedMacs: number;
   readonly gatedMacs: number;
   readonly skippedMacs: SkippedMacs;
   readonly folds: number;
-  readonly cycles: number;
   readonly denseCycles: number;
-  readonly stallCycles: number;
   /** executedMacs / (cycles · R · C) of the sums, as LayerReport.utilization. */
   readonly utilization: number;
   readonly energyPj: EnergyPj;
+  readonly levels?: readonly LevelReport[];
 }
 
 /** Enough of the hardware to read a report without the config file beside it. */

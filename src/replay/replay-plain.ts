@@ -15,7 +15,7 @@ interface Column extends TableColumn {
   readonly cell: (l: LayerReport | (ReportTotal & { name: string; op: string })) => string;
 }
 
-const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+const times = (r: number): string => `${r.toFixed(2)}x`;
 const pjPerMac = (e: EnergyPj, macs: number): string => (macs > 0 ? (e.total / macs).toFixed(3) : '-');
 
 const COLUMNS: readonly Column[] = [
@@ -28,10 +28,12 @@ const COLUMNS: readonly Column[] = [
   { title: 'skip wgt', cell: (l) => groupThousands(l.skippedMacs.zeroWeight) },
   { title: 'skip Δ', cell: (l) => groupThousands(l.skippedMacs.zeroDelta) },
   { title: 'skip struct', cell: (l) => groupThousands(l.skippedMacs.structural) },
-  { title: 'dense cycles', cell: (l) => groupThousands(l.denseCycles) },
+  { title: 'baseline cycles', cell: (l) => groupThousands(l.baselineCycles) },
   { title: 'cycles', cell: (l) => groupThousands(l.cycles) },
-  { title: 'speedup', cell: (l) => ratio(l.denseCycles, l.cycles) },
+  { title: 'speedup', cell: (l) => times(l.speedup) },
+  { title: 'compute speedup', cell: (l) => times(l.computeSpeedup) },
   { title: 'stalls', cell: (l) => groupThousands(l.stallCycles) },
+  { title: 'DRAM bytes', cell: (l) => groupThousands(Math.round(l.dramBytes)) },
   { title: 'energy', cell: (l) => formatEnergy(l.energyPj.total) },
   { title: 'pJ/MAC', cell: (l) => pjPerMac(l.energyPj, l.macs) },
 ];
@@ -52,9 +54,26 @@ export function formatReplayReport(report: Report): string {
     '',
     ...alignedTable(COLUMNS, rows, totalRow),
     '',
-    `vs dense: ${executedShare} % of MACs executed, cycles ${groupThousands(total.denseCycles)} → ${groupThousands(total.cycles)} (speedup ${ratio(total.denseCycles, total.cycles)}; ${groupThousands(total.stallCycles)} of them memory stalls)`,
-    `energy:   ${formatEnergy(total.energyPj.total)} = ${breakdown}; ${pjPerMac(total.energyPj, total.macs)} pJ per dense MAC`,
+    `vs dense: ${executedShare} % of MACs executed; same hardware with sparsity off, same memory: ${groupThousands(total.baselineCycles)} → ${groupThousands(total.cycles)} cycles (speedup ${times(total.speedup)}; ${groupThousands(total.stallCycles)} of them memory stalls); compute only ${groupThousands(total.baselineComputeCycles)} → ${groupThousands(total.computeCycles)} (compute speedup ${times(total.computeSpeedup)})`,
+    `memory:   ${levelLine(total)}`,
+    `energy:   ${formatEnergy(total.energyPj.total)} = ${breakdown}; ${pjPerMac(total.energyPj, total.macs)} pJ per dense MAC (baseline ${formatEnergy(total.baselineEnergyPj)})`,
   ].join('\n')}\n`;
+}
+
+/** DRAM bytes (and what residency saved), then each level's share of the steps it bounded. */
+function levelLine(total: ReportTotal): string {
+  const saved =
+    total.residentSavedDramBytes > 0
+      ? ` (${groupThousands(Math.round(total.residentSavedDramBytes))} saved by residency)`
+      : '';
+  const levels = (total.levels ?? [])
+    .filter((l) => l.readBytes + l.writeBytes > 0)
+    .map(
+      (l) =>
+        `${l.name} ${groupThousands(Math.round(l.readBytes + l.writeBytes))} B${l.boundSteps > 0 ? ` (bound ${l.boundSteps} steps)` : ''}`,
+    )
+    .join(', ');
+  return `DRAM ${groupThousands(Math.round(total.dramBytes))} B${saved} vs baseline ${groupThousands(Math.round(total.baselineDramBytes))} B; ${levels}`;
 }
 
 /** Several hardware configurations over the same trace, one row each. */
@@ -65,10 +84,12 @@ export function formatComparison(reports: readonly Report[]): string {
     { title: 'array', left: true },
     { title: 'flow', left: true },
     { title: 'executed %', left: false },
-    { title: 'dense cycles', left: false },
+    { title: 'baseline cycles', left: false },
     { title: 'cycles', left: false },
     { title: 'speedup', left: false },
+    { title: 'compute speedup', left: false },
     { title: 'stalls', left: false },
+    { title: 'DRAM bytes', left: false },
     { title: 'time', left: false },
     { title: 'energy', left: false },
     { title: 'pJ/MAC', left: false },
@@ -82,10 +103,12 @@ export function formatComparison(reports: readonly Report[]): string {
       `${r.hardware.rows}x${r.hardware.cols}`,
       r.hardware.dataflow,
       t.macs > 0 ? ((100 * t.executedMacs) / t.macs).toFixed(1) : '-',
-      groupThousands(t.denseCycles),
+      groupThousands(t.baselineCycles),
       groupThousands(t.cycles),
-      ratio(t.denseCycles, t.cycles),
+      times(t.speedup),
+      times(t.computeSpeedup),
       groupThousands(t.stallCycles),
+      groupThousands(Math.round(t.dramBytes)),
       seconds === undefined ? '-' : `${(seconds * 1e3).toFixed(3)} ms`,
       formatEnergy(t.energyPj.total),
       pjPerMac(t.energyPj, t.macs),

@@ -1,6 +1,14 @@
 import type { RunEvent } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
 import {
+  isNewSequence,
+  type LayerPlan,
+  LayerPlanError,
+  planLayer,
+  weightResidency,
+} from '../core/layer-plan.js';
+import type { WeightResidency } from '../core/replay-engine.js';
+import {
   createLayerReplay,
   type ReplayStepInput,
   replayReport,
@@ -10,8 +18,8 @@ import type { LayerReport, Report } from '../core/report.js';
 import { isMacOp } from '../core/sparse/layer-lowering.js';
 import { storageErrorBound } from '../core/sparse/verify.js';
 import { type TraceLayer, tensorName } from '../trace/manifest.js';
-import { bOperandOf } from '../trace/manifest-check.js';
 import type { TraceReader } from '../trace/reader.js';
+import { TraceError } from '../trace/trace-error.js';
 import { checkTensorData } from '../trace/validate.js';
 
 /** A layer-step whose scheduled outputs did not match the dense product. */
@@ -98,13 +106,37 @@ export async function replayTrace(
       config,
     ),
   );
+  const plans = macLayers.map(({ layer, index }) => {
+    try {
+      return planLayer(layer.roles, hw, steps.length);
+    } catch (error) {
+      if (error instanceof LayerPlanError)
+        throw new TraceError(reader.path, `manifest.layers[${index}].${error.field}`, error.message);
+      throw error;
+    }
+  });
+  const residency = weightResidency(
+    macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
+    hw,
+  );
   const reports: LayerReport[] = [];
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
   for (const [index, { layer, index: manifestIndex }] of macLayers.entries()) {
     options.signal?.throwIfAborted();
     options.onEvent({ type: 'layer-start', index, name: layer.name });
-    const report = await replayLayer(reader, layer, manifestIndex, index, options, failures, deltaLayers);
+    const plan = plans[index]!;
+    if (plan.delta) deltaLayers.push(layer.name);
+    const report = await replayLayer(
+      reader,
+      layer,
+      manifestIndex,
+      index,
+      plan,
+      residency[index]!,
+      options,
+      failures,
+    );
     reports.push(report);
     options.onEvent({ type: 'layer-done', index, layer: report });
   }
@@ -116,28 +148,22 @@ export async function replayTrace(
 async function replayLayer(
   reader: TraceReader,
   layer: TraceLayer,
-  manifestIndex: number,
+  _manifestIndex: number,
   index: number,
+  plan: LayerPlan,
+  residency: WeightResidency,
   options: ReplayTraceOptions,
   failures: VerifyFailure[],
-  deltaLayers: string[],
 ): Promise<LayerReport> {
   const hw = options.hardware;
-  const where = `manifest.layers[${manifestIndex}]`;
   const steps = reader.manifest.steps;
+  const { bOperand, delta } = plan;
+  const storedDeltas = plan.aSource === 'delta';
   // openTrace checked the roles, the lowering and the tensor sizes (checkReplayable): one rule set.
-  const bOperand = bOperandOf(layer);
-  if (!bOperand) throw new Error(`${where}: openTrace let through a layer without a B operand`);
-  const storedDeltas = layer.roles.includes('delta');
-  // y_t = y_{t−1} + W·Δ_t needs a static W: activation × activation layers (rhs) replay every step as is.
-  const delta =
-    hw.deltaMode &&
-    bOperand === 'weight' &&
-    (storedDeltas || (layer.roles.includes('input') && steps.length > 1));
-  if (delta) deltaLayers.push(layer.name);
   const replay = createLayerReplay(layer, hw, {
     bOperand,
     delta,
+    weightResidency: residency,
     ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
   });
   let bMask: Uint8Array | undefined;
@@ -151,8 +177,8 @@ async function replayLayer(
   let deltaSum: Float32Array | undefined;
   for (const step of steps) {
     const t = step.index;
-    // A step restarts the delta state on a key frame and at a new sequence.
-    const keyFrame = step.keyFrame || t === 0 || steps[t - 1]?.sequence !== step.sequence;
+    const newSequence = isNewSequence(steps, t);
+    const keyFrame = step.keyFrame || newSequence;
     if (bOperand === 'rhs') {
       const name = tensorName(layer.name, 'rhs', t);
       bMask = await checkTensorData(reader, name);
@@ -199,6 +225,7 @@ async function replayLayer(
       aMask,
       bMask: bMask!,
       keyFrame,
+      newSequence,
       ...(options.verify && aValues && bValues
         ? {
             values: {

@@ -20,7 +20,7 @@ import {
   padCell,
   STATUS_WIDTH,
 } from './layer-columns.js';
-import { executedShare, pjPerMac, speedup } from './layer-metrics.js';
+import { computeSpeedup, executedShare, pjPerMac, speedup } from './layer-metrics.js';
 import { scrollOffset } from './layer-table.js';
 
 /** Lines the two summary boxes take (border included). */
@@ -43,8 +43,9 @@ function RunSummary({
         [
           'cycles  ',
           formatCount(total.cycles),
-          `(dense ${formatCount(total.denseCycles)},`,
-          `${formatRatio(speedup(total))})`,
+          `(baseline ${formatCount(total.baselineCycles)},`,
+          `speedup ${formatRatio(speedup(total))},`,
+          `compute ${formatRatio(computeSpeedup(total))})`,
         ],
         ['executed', formatPercent(executedShare(total)), `of ${formatCount(total.macs)} MACs`],
         ['energy  ', formatEnergyPj(total.energyPj.total), `· ${formatPjPerMac(pjPerMac(total))} pJ/MAC`],

@@ -2,7 +2,14 @@ import { largest } from '../common/extremes.js';
 import type { SkippedMacs } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
 import { formatCount, formatEnergyPj, formatPercent, formatPjPerMac, formatRatio } from './format.js';
-import { executedShare, pjPerMac, type SortKey, skippedTotal, speedup } from './layer-metrics.js';
+import {
+  computeSpeedup,
+  executedShare,
+  pjPerMac,
+  type SortKey,
+  skippedTotal,
+  speedup,
+} from './layer-metrics.js';
 
 /**
  * The layer table's columns. Each has a fixed width and a priority: on a narrow terminal the
@@ -104,12 +111,12 @@ export function layerColumns(
             }) satisfies LayerColumn,
         )),
     {
-      id: 'denseCycles',
-      header: 'dense cyc',
+      id: 'baselineCycles',
+      header: 'base cyc',
       width: 9,
       align: 'right',
       priority: 3,
-      cell: (row) => done(row, (r) => formatCount(r.denseCycles)),
+      cell: (row) => done(row, (r) => formatCount(r.baselineCycles)),
     },
     {
       id: 'cycles',
@@ -128,6 +135,14 @@ export function layerColumns(
       priority: 2,
       sortKey: 'speedup',
       cell: (row) => done(row, (r) => formatRatio(speedup(r))),
+    },
+    {
+      id: 'computeSpeedup',
+      header: 'cmp spd',
+      width: 8,
+      align: 'right',
+      priority: 2,
+      cell: (row) => done(row, (r) => formatRatio(computeSpeedup(r))),
     },
     {
       id: 'energy',

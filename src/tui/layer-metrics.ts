@@ -6,8 +6,14 @@ export function executedShare(report: { macs: number; executedMacs: number }): n
   return report.macs === 0 ? 0 : report.executedMacs / report.macs;
 }
 
-export function speedup(report: { cycles: number; denseCycles: number }): number {
-  return report.cycles === 0 ? Number.NaN : report.denseCycles / report.cycles;
+/** Same-memory speedup: the dense baseline's cycles over this hardware's, memory included in both. */
+export function speedup(report: { cycles: number; baselineCycles: number }): number {
+  return report.cycles === 0 ? Number.NaN : report.baselineCycles / report.cycles;
+}
+
+/** Compute-only speedup: the array alone, no memory in either figure. */
+export function computeSpeedup(report: { computeCycles: number; baselineComputeCycles: number }): number {
+  return report.computeCycles === 0 ? Number.NaN : report.baselineComputeCycles / report.computeCycles;
 }
 
 export function pjPerMac(report: { macs: number; energyPj: { total: number } }): number {

@@ -9,7 +9,7 @@ import {
   runProgressFraction,
 } from './dashboard-state.js';
 import { fitParts, formatCount, formatEnergyPj, formatPercent, formatRatio, truncate } from './format.js';
-import { executedShare, speedup } from './layer-metrics.js';
+import { computeSpeedup, executedShare, speedup } from './layer-metrics.js';
 
 const LABEL_WIDTH = 26;
 /** The percentage after a bar: " 100.0% of MACs". */
@@ -53,7 +53,8 @@ export function ProgressPane({ run, width }: { readonly run: RunState; readonly 
           [
             'total ',
             `cycles ${formatCount(total.cycles)}`,
-            `(dense ${formatCount(total.denseCycles)}, ${formatRatio(speedup(total))}) `,
+            `(baseline ${formatCount(total.baselineCycles)}, speedup ${formatRatio(speedup(total))},`,
+            `compute ${formatRatio(computeSpeedup(total))}) `,
             `executed ${formatPercent(executedShare(total))} of ${formatCount(total.macs)} MACs `,
             `energy ${formatEnergyPj(total.energyPj.total)} `,
             `stalls ${formatCount(total.stallCycles)}`,

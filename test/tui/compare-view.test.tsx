@@ -25,7 +25,7 @@ test('c shows both hardware configurations side by side with per-layer ratios', 
   const text = frame();
   expect(text).toMatch(/A {2}sparse-16x16 16×16 OS int8 1\.00 GHz.*B {2}gate-32x32 32×32 WS int8 1\.20 GHz/);
   expect(text).toMatch(
-    /cycles {3}17\.0k \(dense 26\.0k, 1\.53×\).*cycles {3}11\.0k \(dense 11\.0k, 1\.00×\)/,
+    /cycles {3}17\.0k \(baseline 26\.0k, speedup 1\.53×, compute 1\.54×\).*cycles {3}11\.0k \(baseline 11\.0k, speedup 1\.00×, compute 1\.00×\)/,
   );
   // B gates instead of skipping: 3.30 M of 3.50 M MACs take a cycle; 727 375 pJ.
   expect(text).toMatch(/executed 53\.2% of 3\.50M MACs.*executed 94\.3% of 3\.50M MACs/);

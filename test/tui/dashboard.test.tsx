@@ -53,23 +53,23 @@ describe('dashboard on a finished replay', () => {
     const conv1 = frame()
       .split('\n')
       .find((line) => line.includes('conv1'));
-    // 1.00M MACs, 43.8 % executed, skipped 200k act / 363k delta, 8.00k dense vs 5.00k cycles,
-    // 1.60× speedup, 216 nJ, 0.22 pJ/MAC (216 250 pJ / 1 000 000 MACs).
+    // 1.00M MACs, 43.8 % executed, skipped 200k act / 363k delta, 8.00k baseline vs 5.00k cycles,
+    // 1.60× speedup, compute 8000 / 4900 = 1.63×, 216 nJ, 0.22 pJ/MAC (216 250 pJ / 1 000 000 MACs).
     expect(conv1).toMatch(
-      /1\.00M\s+43\.8%\s+200k\s+0\s+363k\s+0\s+8\.00k\s+5\.00k\s+1\.60×\s+216 nJ\s+0\.22\s+✓/,
+      /1\.00M\s+43\.8%\s+200k\s+0\s+363k\s+0\s+8\.00k\s+5\.00k\s+1\.60×\s+1\.63×\s+216 nJ\s+0\.22\s+✓/,
     );
     const header = frame()
       .split('\n')
       .find((line) => line.includes('# layer'));
     expect(header).toMatch(
-      /skip act\s+skip wgt\s+skip Δ\s+skip str\s+dense cyc\s+cycles\s+speedup\s+energy\s+pJ\/MAC/,
+      /skip act\s+skip wgt\s+skip Δ\s+skip str\s+base cyc\s+cycles\s+speedup\s+cmp spd\s+energy\s+pJ\/MAC/,
     );
   });
 
   test('the totals line sums the run', async () => {
     const { frame } = await mount();
     await tick();
-    expect(frame()).toContain('cycles 17.0k (dense 26.0k, 1.53×)');
+    expect(frame()).toContain('cycles 17.0k (baseline 26.0k, speedup 1.53×, compute 1.54×)');
     expect(frame()).toContain('executed 53.2% of 3.50M MACs');
     expect(frame()).toContain('energy 822 nJ');
     expect(frame()).toContain('100.0% of MACs');

@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
 import { EMPTY_DASHBOARD, reduceEvent } from '../../src/tui/dashboard-state.js';
-import { SORT_KEYS, sortRows, speedup } from '../../src/tui/layer-metrics.js';
+import { computeSpeedup, SORT_KEYS, sortRows, speedup } from '../../src/tui/layer-metrics.js';
 import { loadRecordedEvents } from './recorded-events.js';
 
 const replay = loadRecordedEvents('replay-small.ndjson');
@@ -15,7 +15,8 @@ function rowsAfter(count: number) {
 }
 
 test('speedup is dense over actual cycles', () => {
-  expect(speedup({ cycles: 5000, denseCycles: 8000 })).toBe(1.6);
+  expect(speedup({ cycles: 5000, baselineCycles: 8000 })).toBe(1.6);
+  expect(computeSpeedup({ computeCycles: 4000, baselineComputeCycles: 8000 })).toBe(2);
 });
 
 test.prop([fc.integer({ min: 1, max: replay.length }), fc.constantFrom(...SORT_KEYS)])(

@@ -29,7 +29,7 @@ test('a dense simulate run renders its layers, totals and the dense-only detail'
   // conv1: 113 836 800 MACs, 158 422 cycles on 32×32 OS; energy through the replay memory model:
   // MAC 34.15 + register 47.81 + SRAM 36.26 + DRAM 151.83 = 270.05 µJ, 2.37 pJ per MAC.
   const conv1 = frame.split('\n').find((line) => / 1 conv1 /.test(line));
-  expect(conv1).toMatch(/114M\s+100\.0%\s+0\s+158k\s+158k\s+1\.00×\s+270 µJ\s+2\.37\s+✓/);
+  expect(conv1).toMatch(/114M\s+100\.0%\s+0\s+158k\s+158k\s+1\.00×\s+1\.00×\s+270 µJ\s+2\.37\s+✓/);
   expect(frame).toContain('not measured (dense run)');
   expect(frame).toContain('no per-step data, 100.0% overall');
   expect(frame.split('\n').length).toBeLessThan(45);

@@ -1,4 +1,5 @@
 import { type EnergyTable, PRECISION_BITS, type Precision, sramPjPer64Bit } from '../energy-table.js';
+import type { LevelAccess } from '../levels.js';
 import type { EnergyComponent } from '../report.js';
 import type { Traffic } from './memory.js';
 
@@ -41,9 +42,15 @@ export interface BufferSizes {
   readonly ofmapBytes: number;
 }
 
+/** Payload bits of a level: everything it moved that is not format metadata. */
+function payloadBits(access: LevelAccess): number {
+  return access.readBits + access.writeBits - access.metadataBits;
+}
+
 /**
- * sram = Σ buffers payload bits / 64 × sramPjPer64Bit(buffer size); dram = payload bits × pJ/bit;
- * metadata = metadata bits at DRAM × DRAM pJ/bit + metadata bits at SRAM × metadata pJ/bit.
+ * sram = Σ buffers payload bits (reads + writes) / 64 × sramPjPer64Bit(buffer size);
+ * dram = payload bits × pJ/bit; metadata = metadata bits at DRAM × DRAM pJ/bit + metadata bits at
+ * the buffers × metadata pJ/bit.
  */
 export function memoryEnergy(
   table: EnergyTable,
@@ -51,15 +58,16 @@ export function memoryEnergy(
   buffers: BufferSizes,
 ): Pick<EnergyParts, 'sram' | 'dram' | 'metadata'> {
   const sram =
-    (traffic.ifmapPayloadBits / 64) * sramPjPer64Bit(table, buffers.ifmapBytes) +
-    (traffic.filterPayloadBits / 64) * sramPjPer64Bit(table, buffers.filterBytes) +
-    (traffic.ofmapBits / 64) * sramPjPer64Bit(table, buffers.ofmapBytes);
+    (payloadBits(traffic.ifmap) / 64) * sramPjPer64Bit(table, buffers.ifmapBytes) +
+    (payloadBits(traffic.filter) / 64) * sramPjPer64Bit(table, buffers.filterBytes) +
+    (payloadBits(traffic.ofmap) / 64) * sramPjPer64Bit(table, buffers.ofmapBytes);
   return {
     sram,
-    dram: traffic.dramPayloadBits * table.dramPjPerBit,
+    dram: payloadBits(traffic.dram) * table.dramPjPerBit,
     metadata:
-      traffic.dramMetadataBits * table.dramPjPerBit +
-      (traffic.ifmapMetadataBits + traffic.filterMetadataBits) * table.metadataPjPerBit,
+      traffic.dram.metadataBits * table.dramPjPerBit +
+      (traffic.ifmap.metadataBits + traffic.filter.metadataBits + traffic.ofmap.metadataBits) *
+        table.metadataPjPerBit,
   };
 }
 

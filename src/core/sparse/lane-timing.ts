@@ -1,4 +1,5 @@
 import type { ArrayShape, Dataflow } from '../array.js';
+import type { FoldSequence } from '../fold-overlap.js';
 import { cyclesPerFold } from '../fold-timing.js';
 import type { SkipGranularity } from '../hardware.js';
 import { andCount, andTotal, type BitMatrix, popcount32, rowCount, rowTotal } from './bits.js';
@@ -12,6 +13,8 @@ export interface LaneTimingOptions {
   readonly lookaheadSteps: number;
   /** Bins of the lane-work histogram (0 = do not measure). */
   readonly histogramBins?: number;
+  /** Receives every fold's effective stream in run order (row folds outer), for overlapped timing. */
+  readonly sequence?: FoldSequence;
 }
 
 export interface LaneTiming {
@@ -65,6 +68,7 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
         stream = granularity === 'vector' ? steps : steps > 0 ? T : 0;
       }
       streamSteps += stream;
+      options.sequence?.add(stream);
       if (stream > 0) cycles += cyclesPerFold(stream, array, dataflow);
     }
   }
@@ -90,6 +94,7 @@ export function denseLaneTiming(
   const element = options.granularity === 'element';
   const lanes = ops.spatialRows * ops.spatialCols;
   if (element && bins > 0) histogram[bins - 1] = lanes;
+  options.sequence?.add(T, folds);
   return {
     folds,
     cycles: T > 0 ? folds * cyclesPerFold(T, array, dataflow) : 0,

@@ -1,6 +1,7 @@
 import type { Dataflow } from '../array.js';
 import type { StorageFormat } from '../hardware.js';
 import { PSUM_BITS } from '../hardware.js';
+import { type LevelAccess, NO_ACCESS } from '../levels.js';
 import { packedPopcount } from './bits.js';
 
 /** What a storage format needs to know of a tensor's zeros. */
@@ -56,7 +57,8 @@ export interface StoredBits {
 
 /**
  * dense: every element; bitmask: non-zeros + 1 bit per element; rle: (value + run field) per entry;
- * coordinate: non-zeros + ⌈log2(elements)⌉ bits of flat index each.
+ * coordinate: non-zeros + ⌈log2(elements)⌉ bits of flat index each; auto: bitmask if smaller than
+ * dense, else dense.
  */
 export function storedBits(
   format: StorageFormat,
@@ -65,6 +67,13 @@ export function storedBits(
   runBits: number,
 ): StoredBits {
   switch (format) {
+    case 'auto': {
+      const bitmask = storedBits('bitmask', stats, wordBits, runBits);
+      const denseBits = stats.elements * wordBits;
+      return bitmask.payloadBits + bitmask.metadataBits < denseBits
+        ? bitmask
+        : { payloadBits: denseBits, metadataBits: 0 };
+    }
     case 'dense':
       return { payloadBits: stats.elements * wordBits, metadataBits: 0 };
     case 'bitmask':
@@ -79,15 +88,14 @@ export function storedBits(
   }
 }
 
-/** Traffic of one layer-step, in bits, split payload / metadata, per level. */
+/** Traffic of one layer-step at the levels the operands pass through (the state memory is charged by delta-state.ts). */
 export interface Traffic {
-  readonly dramPayloadBits: number;
-  readonly dramMetadataBits: number;
-  readonly ifmapPayloadBits: number;
-  readonly ifmapMetadataBits: number;
-  readonly filterPayloadBits: number;
-  readonly filterMetadataBits: number;
-  readonly ofmapBits: number;
+  readonly dram: LevelAccess;
+  readonly ifmap: LevelAccess;
+  readonly filter: LevelAccess;
+  readonly ofmap: LevelAccess;
+  /** DRAM bits of B not read because B stayed resident on chip from an earlier step. */
+  readonly residentSavedBits: number;
 }
 
 export interface TrafficInput {
@@ -104,10 +112,22 @@ export interface TrafficInput {
   readonly outputElements: number;
   readonly wordBits: number;
   readonly sram: { readonly ifmapBytes: number; readonly filterBytes: number; readonly ofmapBytes: number };
+  /** B is already in the filter buffer from an earlier step (resident weights): no DRAM read, no fill. */
+  readonly bResident?: boolean;
+  /**
+   * A arrives on chip as events from the delta unit (delta mode): it is written into the ifmap
+   * buffer, not read from DRAM, unless it overflows the buffer (then it is spilled: written to DRAM
+   * and read back).
+   */
+  readonly aOnChip?: boolean;
+  /** Outputs go to DRAM as dense words (false in delta mode: the consumer receives events instead). */
+  readonly outputsToDram?: boolean;
+  /** Partial sums accumulate in the ofmap buffer (false in delta mode: in the state memory). */
+  readonly psumsInOfmap?: boolean;
 }
 
 /**
- * SCALE-Sim-like operand reuse (docs/model.md, "Memory and stalls").
+ * SCALE-Sim-like operand reuse (docs/model.md, "Memory traffic").
  * DRAM: each tensor is read once if it fits its buffer. Otherwise:
  * - OS: of the two fold orders the cheaper one is taken (as a mapper would) — row folds outer:
  *   a row fold's A tile is reused across column folds (re-read per column fold if the tile does
@@ -133,7 +153,8 @@ export function layerTraffic(t: TrafficInput): Traffic {
   let bRefetch = 1;
   let aStreams: number;
   let bStreams: number;
-  let ofmapBits: number;
+  let psumReads = 0;
+  let psumWrites: number;
   if (t.dataflow === 'os') {
     const rowMajor = {
       a: fits(aTotal / t.rowFolds, t.sram.ifmapBytes) ? 1 : t.colFolds,
@@ -149,7 +170,7 @@ export function layerTraffic(t: TrafficInput): Traffic {
     bRefetch = order.b;
     aStreams = t.colFolds;
     bStreams = t.rowFolds;
-    ofmapBits = outBits;
+    psumWrites = outBits;
   } else {
     // Partial sums of one column fold: M × C (WS) or N × C (IS) 32-bit words per instance.
     const streamed = t.dataflow === 'ws' ? m : n;
@@ -165,7 +186,8 @@ export function layerTraffic(t: TrafficInput): Traffic {
       aStreams = chunks;
       bStreams = t.colFolds;
     }
-    ofmapBits = t.outputElements * PSUM_BITS * (2 * t.rowFolds - 1);
+    psumWrites = t.outputElements * PSUM_BITS * t.rowFolds;
+    psumReads = t.outputElements * PSUM_BITS * (t.rowFolds - 1);
   }
   // Stored bits per element of the raw tensors, applied to the im2col elements the array streams.
   const aPerElem = (bits: number): number => (t.aElements > 0 ? bits / t.aElements : 0);
@@ -173,15 +195,36 @@ export function layerTraffic(t: TrafficInput): Traffic {
   const aStreamed = I * m * k * aStreams;
   // Shared weights are still streamed once per instance that uses them.
   const bStreamed = I * k * n * bStreams;
-  const dramA = { p: t.a.payloadBits * aRefetch, md: t.a.metadataBits * aRefetch };
-  const dramB = { p: t.b.payloadBits * bRefetch, md: t.b.metadataBits * bRefetch };
+  const aSpilled = t.aOnChip === true && !fits(aTotal, t.sram.ifmapBytes);
+  const aFromDram = t.aOnChip !== true || aSpilled;
+  const dramA = aFromDram
+    ? { p: t.a.payloadBits * aRefetch, md: t.a.metadataBits * aRefetch }
+    : { p: 0, md: 0 };
+  const aSpill = aSpilled ? { p: t.a.payloadBits, md: t.a.metadataBits } : { p: 0, md: 0 };
+  // Delivered by the delta unit straight into the buffer, or filled from DRAM.
+  const aFill = aFromDram ? dramA : { p: t.a.payloadBits, md: t.a.metadataBits };
+  const bRead = { p: t.b.payloadBits * bRefetch, md: t.b.metadataBits * bRefetch };
+  const dramB = t.bResident === true ? { p: 0, md: 0 } : bRead;
+  const outWrite = t.outputsToDram === false ? 0 : outBits;
+  const psums =
+    t.psumsInOfmap === false ? NO_ACCESS : { readBits: psumReads, writeBits: psumWrites, metadataBits: 0 };
   return {
-    dramPayloadBits: dramA.p + dramB.p + outBits,
-    dramMetadataBits: dramA.md + dramB.md,
-    ifmapPayloadBits: aStreamed * aPerElem(t.a.payloadBits) + dramA.p,
-    ifmapMetadataBits: aStreamed * aPerElem(t.a.metadataBits) + dramA.md,
-    filterPayloadBits: bStreamed * bPerElem(t.b.payloadBits) + dramB.p,
-    filterMetadataBits: bStreamed * bPerElem(t.b.metadataBits) + dramB.md,
-    ofmapBits,
+    dram: {
+      readBits: dramA.p + dramA.md + dramB.p + dramB.md,
+      writeBits: outWrite + aSpill.p + aSpill.md,
+      metadataBits: dramA.md + dramB.md + aSpill.md,
+    },
+    ifmap: {
+      readBits: aStreamed * aPerElem(aTotal),
+      writeBits: aFill.p + aFill.md,
+      metadataBits: aStreamed * aPerElem(t.a.metadataBits) + aFill.md,
+    },
+    filter: {
+      readBits: bStreamed * bPerElem(bTotal),
+      writeBits: dramB.p + dramB.md,
+      metadataBits: bStreamed * bPerElem(t.b.metadataBits) + dramB.md,
+    },
+    ofmap: psums,
+    residentSavedBits: t.bResident === true ? bRead.p + bRead.md : 0,
   };
 }

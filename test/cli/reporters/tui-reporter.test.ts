@@ -78,7 +78,7 @@ test('without a keyboard the dashboard ends with the run and leaves the final fr
   replayInto(reporter, replay);
   await reporter.finish();
   const output = plainFrame(stdout.chunks.join(''));
-  expect(output).toContain('total  cycles 17.0k (dense 26.0k, 1.53×)');
+  expect(output).toContain('total  cycles 17.0k (baseline 26.0k, speedup 1.53×, compute 1.54×)');
   expect(onAbort).not.toHaveBeenCalled();
 });
 

@@ -7,6 +7,11 @@ import type { Dataflow } from '../../../src/core/array.js';
 import type { OperandSupport } from '../../../src/core/hardware.js';
 import type { LoweredSparseLayer, SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
 
+/** A dense layer [M×K]·[K×N] with its own [K, N] weight. */
+export function denseLayerSpec(m: number, k: number, n: number, name = 'fc'): SparseLayerSpec {
+  return { name, op: 'dense', inputShape: [m, k], operandShape: [k, n], gemm: { m, n, k }, gemmCount: 1 };
+}
+
 export function packBits(bits: readonly number[] | Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil(bits.length / 8));
   for (let i = 0; i < bits.length; i++) if (bits[i]) out[i >>> 3]! |= 1 << (i & 7);

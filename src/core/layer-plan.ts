@@ -1,0 +1,83 @@
+import { PRECISION_BITS } from './energy-table.js';
+import type { HardwareModel, Schedule } from './hardware.js';
+import type { WeightResidency } from './replay-engine.js';
+import type { BOperand, SparseLayerSpec } from './sparse/layer-lowering.js';
+
+/** The tensors a recorded layer carries (the trace manifest's roles). */
+export type TensorRole = 'input' | 'delta' | 'weight' | 'rhs' | 'output';
+
+/** How a layer is replayed: decided once, from its roles, the hardware and the trace's length. */
+export interface LayerPlan {
+  readonly bOperand: BOperand;
+  /** Replayed as y_t = y_{t−1} + W·Δ_t. */
+  readonly delta: boolean;
+  /** Where the A operand's mask comes from: the stored `input`, the stored `delta`, or Δ derived from consecutive inputs. */
+  readonly aSource: 'input' | 'delta' | 'derived-delta';
+}
+
+export class LayerPlanError extends RangeError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The operand roles of a MAC layer: B is the static `weight`, else the per-step `rhs`; A is the
+ * `input`, or in delta mode Δ (stored `delta` tensors, or derived from consecutive `input`s).
+ * Delta mode needs a static weight (y_t = y_{t−1} + W·Δ_t does not hold when B changes) and
+ * either stored deltas or more than one step.
+ */
+export function planLayer(roles: readonly string[], hw: HardwareModel, steps: number): LayerPlan {
+  const bOperand: BOperand | undefined = roles.includes('weight')
+    ? 'weight'
+    : roles.includes('rhs')
+      ? 'rhs'
+      : undefined;
+  if (!bOperand) throw new LayerPlanError('roles', 'a MAC-bearing layer needs a weight or rhs tensor');
+  const hasInput = roles.includes('input');
+  const storedDeltas = roles.includes('delta');
+  if (!hasInput && !storedDeltas)
+    throw new LayerPlanError('roles', 'a MAC-bearing layer needs an input or delta tensor');
+  const delta = hw.deltaMode && bOperand === 'weight' && (storedDeltas || (hasInput && steps > 1));
+  const aSource = delta ? (storedDeltas ? 'delta' : 'derived-delta') : hasInput ? 'input' : 'delta';
+  return { bOperand, delta, aSource };
+}
+
+/** A step restarts the delta state on a key frame and at a new sequence (step 0 included). */
+export function isNewSequence(steps: readonly { readonly sequence: number }[], t: number): boolean {
+  return t === 0 || steps[t - 1]?.sequence !== steps[t]?.sequence;
+}
+
+/** Bytes of a layer's static weight stored dense (an upper bound of any compressed format). */
+export function weightBytes(spec: SparseLayerSpec, hw: HardwareModel): number {
+  const elements = spec.operandShape
+    ? spec.operandShape.reduce((a, b) => a * b, 1)
+    : spec.gemm.k * spec.gemm.n * spec.gemmCount;
+  return (elements * PRECISION_BITS[hw.precision]) / 8;
+}
+
+/**
+ * How often each layer's weight is read from DRAM (docs/model.md, "Residency and schedule"):
+ * - the weights of every layer fit the filter buffer together: once per `run` (any schedule);
+ * - layer-major and the layer's weight fits alone: once per `sequence` (clip);
+ * - otherwise every `step` (frame-major streams every layer's weights through the buffer per frame).
+ * Layers with no static weight (`null`) are re-read every step. Sizes are dense (conservative).
+ */
+export function weightResidency(
+  layers: readonly (SparseLayerSpec | null)[],
+  hw: HardwareModel,
+): readonly WeightResidency[] {
+  const schedule: Schedule = hw.schedule ?? 'frame-major';
+  const sizes = layers.map((l) => (l ? weightBytes(l, hw) : 0));
+  const network = sizes.reduce((a, b) => a + b, 0);
+  const capacity = hw.sram.filterBytes;
+  return layers.map((l, i): WeightResidency => {
+    if (!l) return 'step';
+    if (network <= capacity) return 'run';
+    if (schedule === 'layer-major' && sizes[i]! <= capacity) return 'sequence';
+    return 'step';
+  });
+}
