@@ -122,7 +122,7 @@ export async function replayTrace(
   const reports: LayerReport[] = [];
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
-  for (const [index, { layer, index: manifestIndex }] of macLayers.entries()) {
+  for (const [index, { layer }] of macLayers.entries()) {
     options.signal?.throwIfAborted();
     options.onEvent({ type: 'layer-start', index, name: layer.name });
     const plan = plans[index]!;
@@ -130,7 +130,6 @@ export async function replayTrace(
     const report = await replayLayer(
       reader,
       layer,
-      manifestIndex,
       index,
       plan,
       residency[index]!,
@@ -148,7 +147,6 @@ export async function replayTrace(
 async function replayLayer(
   reader: TraceReader,
   layer: TraceLayer,
-  _manifestIndex: number,
   index: number,
   plan: LayerPlan,
   residency: WeightResidency,
