@@ -127,15 +127,7 @@ export async function replayTrace(
     options.onEvent({ type: 'layer-start', index, name: layer.name });
     const plan = plans[index]!;
     if (plan.delta) deltaLayers.push(layer.name);
-    const report = await replayLayer(
-      reader,
-      layer,
-      index,
-      plan,
-      residency[index]!,
-      options,
-      failures,
-    );
+    const report = await replayLayer(reader, layer, index, plan, residency[index]!, options, failures);
     reports.push(report);
     options.onEvent({ type: 'layer-done', index, layer: report });
   }
