@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +27,7 @@ import { runCli } from '../../src/cli/program.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const main = join(root, 'dist/cli/main.js');
 const tinyTrace = join(root, 'test/golden/traces/tiny.safetensors');
+const energyTable = join(root, 'configs/energy/horowitz-45nm.yaml');
 const SEED = 20_261_129;
 const IN_PROCESS_CASES = 240;
 const PROCESS_CASES = 6;
@@ -154,7 +164,14 @@ async function prepare(c: Case, scratch: string): Promise<Prepared> {
   }
   for (const m of c.mutations) text = mutate(text, m);
   const name = `${basename(c.seed.name, c.seed.name.slice(c.seed.name.lastIndexOf('.')))}${ext}`;
-  const path = join(dir, name);
+  // Hardware files name their energy table as ../energy/…: the case keeps that layout.
+  const files = c.seed.kind === 'hw' ? ['hw', 'energy'] : [name];
+  if (c.seed.kind === 'hw') {
+    mkdirSync(join(dir, 'hw'));
+    mkdirSync(join(dir, 'energy'));
+    copyFileSync(energyTable, join(dir, 'energy', basename(energyTable)));
+  }
+  const path = c.seed.kind === 'hw' ? join(dir, 'hw', name) : join(dir, name);
   writeFileSync(path, text);
   const argv =
     c.seed.kind === 'hw'
@@ -178,7 +195,7 @@ async function prepare(c: Case, scratch: string): Promise<Prepared> {
             path,
           ]
         : ['simulate', '--topology', path, ...(c.seed.kind === 'gemm-topology' ? ['--gemm'] : [])];
-  return { dir, argv: [...argv, '--json', '--ui', 'plain'], files: [name] };
+  return { dir, argv: [...argv, '--json', '--ui', 'plain'], files };
 }
 
 type Outcome =
