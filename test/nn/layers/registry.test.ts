@@ -37,6 +37,11 @@ test('every tf.layers.Layer subclass under src/nn is in the registry, under its 
     }
   }
   expect(declared.length).toBeGreaterThan(0);
+  // One list: registering elsewhere (e.g. as an import side effect) would hide a class missing here.
+  const registering = filesUnder('src', /\.tsx?$/)
+    .filter((file) => readFileSync(file, 'utf8').includes('serialization.registerClass('))
+    .map((file) => relative(root, file));
+  expect(registering).toEqual(['src/nn/layers/registry.ts']);
   expect(PROJECT_LAYERS.map((layer) => layer.className).sort()).toEqual(declared.sort());
 });
 
