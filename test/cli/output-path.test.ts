@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +17,39 @@ afterAll(async () => {
 });
 
 describe('checkOutputPath', () => {
-  test('accepts a new path (however deep) and an existing path of the right kind, creating nothing', async () => {
+  test('accepts a new path (however deep), an empty directory, and with force an existing output', async () => {
     await checkOutputPath('--out', join(dir, 'new', 'deeper', 'model'), 'directory');
     await checkOutputPath('--out', join(dir, 'a-dir'), 'directory');
-    await checkOutputPath('--out', join(dir, 'a-file'), 'file');
+    await checkOutputPath('--out', join(dir, 'a-file'), 'file', { force: true });
     await checkOutputPath('--out', join(dir, 'new.safetensors'), 'file');
     expect((await readdir(dir)).sort()).toEqual(['a-dir', 'a-file']);
+  });
+
+  test('refuses an existing file or non-empty directory without force, naming it and --force', async () => {
+    await expect(checkOutputPath('--out', join(dir, 'a-file'), 'file')).rejects.toThrow(
+      `--out: ${join(dir, 'a-file')}: exists; pass --force to replace it`,
+    );
+    await expect(checkOutputPath('--npy', dir, 'directory')).rejects.toThrow(
+      `--npy: ${dir}: exists and is not empty; pass --force to replace it`,
+    );
+    await checkOutputPath('--npy', dir, 'directory', { force: true });
+  });
+
+  test('removes temporaries of dead processes in the target directory first, and says so', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
+    const target = join(dir, 'only-leftovers');
+    await mkdir(target);
+    await writeFile(join(target, `.deltasim-tmp-${dead}-0badf00d-checkpoint.ckpt`), 'x');
+    const lines: string[] = [];
+    // Holding nothing but a killed run's temporary, the directory counts as empty.
+    await checkOutputPath('--out', target, 'directory', { log: (line) => lines.push(line) });
+    expect(await readdir(target)).toEqual([]);
+    expect(lines).toEqual([
+      `removed ${join(target, `.deltasim-tmp-${dead}-0badf00d-checkpoint.ckpt`)}, a temporary left by process ${dead} (no longer running)`,
+    ]);
+    await rm(target, { recursive: true });
   });
 
   test.each([

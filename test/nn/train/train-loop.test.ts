@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +61,89 @@ describe('trainDeltaCnn', () => {
     });
     expect(weightsOf(resumed.model)).toEqual(weightsOf(straight.model));
     expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
+  });
+});
+
+// Several batches per epoch (5 of 4 clips), DyBAT's hard-batch selection on after epoch 1 (3 of 5).
+const several = {
+  ...tiny,
+  clips: 20,
+  batchSize: 4,
+  variant: 'dal',
+  spRate: 1e-3,
+  hardFraction: 0.6,
+} as const;
+
+/** The weights' float32 bit patterns, in order: equal only if every weight is identical. */
+function weightBits(model: import('@tensorflow/tfjs').LayersModel): Uint32Array {
+  const floats = Float32Array.from(model.getWeights().flatMap((w) => Array.from(w.dataSync())));
+  return new Uint32Array(floats.buffer);
+}
+
+describe('exact resume with several batches per epoch', () => {
+  let straight: Awaited<ReturnType<typeof trainDeltaCnn>>;
+  beforeAll(async () => {
+    straight = await trainDeltaCnn(runtime, { ...several, epochs: 3 });
+  }, 60_000);
+
+  // Stop requests are asked after every batch but an epoch's last, and once after each epoch:
+  // epoch 1 asks 4 + 1 times, epoch 2 (3 batches) 2 + 1 times.
+  it.each([
+    ['inside epoch 1', 2, { epoch: 0, batch: 2 }],
+    ['between epochs 1 and 2', 5, { epoch: 1, batch: 0 }],
+    ['inside epoch 2', 7, { epoch: 1, batch: 2 }],
+  ] as const)('stopped %s, then resumed: identical weights and history', async (name, askedTimes, at) => {
+    const dir = join(root, `stop-${askedTimes}`);
+    let asked = 0;
+    const stopped = await trainDeltaCnn(runtime, {
+      ...several,
+      epochs: 3,
+      checkpointDir: dir,
+      shouldStop: () => ++asked === askedTimes,
+    });
+    expect(stopped.stoppedAt, name).toEqual(at);
+    const checkpoint = await readCheckpoint(dir);
+    expect(checkpoint.epochsDone).toBe(at.epoch);
+    expect(checkpoint.progress?.step ?? 0).toBe(at.batch);
+    const resumed = await trainDeltaCnn(runtime, { ...several, epochs: 3, checkpointDir: dir, resume: true });
+    expect(resumed.stoppedAt).toBeUndefined();
+    expect(weightBits(resumed.model)).toEqual(weightBits(straight.model));
+    expect(resumed.history).toEqual(straight.history);
+    expect(resumed.batchLosses).toEqual(straight.batchLosses);
+  });
+
+  it('resumes from a periodic checkpoint inside an epoch (what a kill -9 leaves)', async () => {
+    const dir = join(root, 'periodic');
+    const copy = join(root, 'periodic-copy');
+    let asked = 0;
+    // With a checkpoint every 2 batches, when asked after batch 4 of epoch 1 the file on disk is
+    // the one written after batch 2: keep it, as a process killed at that moment would.
+    await trainDeltaCnn(runtime, {
+      ...several,
+      epochs: 3,
+      checkpointDir: dir,
+      checkpointEveryBatches: 2,
+      shouldStop: () => {
+        if (++asked === 4) cpSync(dir, copy, { recursive: true });
+        return false;
+      },
+    });
+    const kept = await readCheckpoint(copy);
+    expect([kept.epochsDone, kept.progress?.step]).toEqual([0, 2]);
+    const resumed = await trainDeltaCnn(runtime, {
+      ...several,
+      epochs: 3,
+      checkpointDir: copy,
+      resume: true,
+    });
+    expect(weightBits(resumed.model)).toEqual(weightBits(straight.model));
+  });
+
+  it('refuses to resume under different options, naming the checkpoint and the option', async () => {
+    const dir = join(root, 'stop-2');
+    await expect(
+      trainDeltaCnn(runtime, { ...several, batchSize: 5, epochs: 3, checkpointDir: dir, resume: true }),
+    ).rejects.toThrow(`${join(dir, 'checkpoint.ckpt')}: options.batchSize: is 4 in the checkpoint but 5 now`);
   });
 });
 
