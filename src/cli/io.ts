@@ -10,7 +10,7 @@ export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 
-/** Exit codes (DESIGN.md): 0 ok, 1 a check failed, 2 bad input or usage. */
+/** Exit codes (docs/cli.md): 0 ok, 1 a check failed, 2 bad input or usage. */
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;

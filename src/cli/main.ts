@@ -1,13 +1,12 @@
 #!/usr/bin/env node
+import { installSignalHandlers } from '../common/shutdown.js';
 import { processIo } from './io.js';
 import { runCli } from './program.js';
 
 const io = processIo();
-// Ctrl-C: writers use temp files + rename, so stopping here loses nothing that was finished.
-process.on('SIGINT', () => {
-  io.stderr.write('deltasim: interrupted\n');
-  process.exit(130);
-});
+// Ctrl-C / SIGTERM: this run's temporaries are removed and the exit code is 130 / 143; training
+// first finishes its batch and saves a checkpoint (src/common/shutdown.ts).
+installSignalHandlers((line) => io.stderr.write(`${line}\n`));
 runCli(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;

@@ -1,11 +1,30 @@
 import { UsageError } from '../common/input-error.js';
+import { SIZE_LIMITS } from './size-limits.js';
 
-/** Flag parsing shared by the model commands (train / eval / record): one-line errors, exit 2. */
-export function intFlag(flag: string, value: string | undefined, fallback: number, min = 0): number {
+/**
+ * Integer flags (sizes, counts, seeds) of every command: one-line errors, exit 2. A size passes its
+ * stated maximum from SIZE_LIMITS.
+ */
+export function intFlag(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(flag, value, `must be an integer ≥ ${min}`);
+  // Decimal digits only: Number() would also take '', '0x10' and '1e3'.
+  const n = /^\s*-?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`;
+    throw new UsageError(flag, value, `must be an integer ${range}`);
+  }
   return n;
+}
+
+/** A seed: an integer in [0, 2^32 − 1], the range the generators distinguish. */
+export function seedFlag(flag: string, value: string | undefined, fallback: number): number {
+  return intFlag(flag, value, fallback, 0, SIZE_LIMITS.seed);
 }
 
 export function numberFlag(
@@ -16,7 +35,7 @@ export function numberFlag(
   max = Infinity,
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  const n = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i.test(value) ? Number(value) : Number.NaN;
   if (!Number.isFinite(n) || n < min || n > max) {
     throw new UsageError(flag, value, `must be a number in [${min}, ${max}]`);
   }

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { InputError } from '../common/input-error.js';
+import { EXIT_INTERRUPTED, RunInterrupted } from '../common/interrupt.js';
+import { exitCodeForSignal, InterruptedError } from '../common/shutdown.js';
 import { type CliIo, EXIT_BAD_INPUT, EXIT_OK } from './io.js';
 import { VERSION } from './version.js';
 
@@ -70,6 +72,14 @@ export function reportFailure(error: unknown, io: CliIo): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
     if (error.code === 'commander.help') return EXIT_OK;
     return EXIT_BAD_INPUT; // commander already printed its one line
+  }
+  if (error instanceof InterruptedError) {
+    io.stderr.write(`deltasim: ${error.message}\n`);
+    return exitCodeForSignal(error.signal);
+  }
+  if (error instanceof RunInterrupted) {
+    io.stderr.write('deltasim: interrupted\n');
+    return EXIT_INTERRUPTED;
   }
   if (error instanceof InputError) {
     io.stderr.write(`deltasim: ${error.toLine()}\n`);

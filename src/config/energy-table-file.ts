@@ -1,9 +1,9 @@
 import { basename, extname } from 'node:path';
 import { type EnergyTable, PRECISIONS, type Precision, type SramEnergyPoint } from '../core/energy-table.js';
+import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
-import { type FieldSpec, parseHardwareDocument, readFields } from './hardware-file.js';
+import { type FieldSpec, readFields, readQuantity } from './hardware-file.js';
 import { readInputText } from './read-text.js';
-import { parseQuantity, QuantityError } from './units.js';
 
 /**
  * An energy table file (YAML or JSON, units written out), e.g. configs/energy/horowitz-45nm.yaml:
@@ -29,7 +29,7 @@ const SCALAR_FIELDS: readonly FieldSpec[] = [
   ...PRECISIONS.map(
     (p): FieldSpec => ({
       path: `mac.${p}`,
-      field: { type: 'quantity', kind: 'energy' },
+      field: { type: 'quantity', range: 'energy' },
       required: true,
       help: `one ${p} multiply-accumulate, e.g. "0.3 pJ"`,
     }),
@@ -37,31 +37,31 @@ const SCALAR_FIELDS: readonly FieldSpec[] = [
   ...PRECISIONS.map(
     (p): FieldSpec => ({
       path: `add.${p}`,
-      field: { type: 'quantity', kind: 'energy' },
+      field: { type: 'quantity', range: 'energy' },
       help: `one ${p} add or compare, e.g. "0.03 pJ"`,
     }),
   ),
   {
     path: 'register',
-    field: { type: 'quantity', kind: 'energy' },
+    field: { type: 'quantity', range: 'energy' },
     required: true,
     help: 'register access, e.g. "0.14 pJ"',
   },
   {
     path: 'dram',
-    field: { type: 'quantity', kind: 'energyPerBit' },
+    field: { type: 'quantity', range: 'energyPerBit' },
     required: true,
     help: 'DRAM energy, e.g. "20 pJ/bit"',
   },
   {
     path: 'metadata',
-    field: { type: 'quantity', kind: 'energyPerBit', allowZero: true },
+    field: { type: 'quantity', range: 'energyPerBit', allowZero: true },
     required: true,
     help: 'metadata access, e.g. "0.16 pJ/bit"',
   },
   {
     path: 'leakage',
-    field: { type: 'quantity', kind: 'power', allowZero: true },
+    field: { type: 'quantity', range: 'leakage', allowZero: true },
     help: 'leakage, e.g. "5 mW"',
   },
 ];
@@ -98,7 +98,7 @@ export async function energyTableFromDocument(
     if (extra !== undefined)
       throw new ConfigError(source, `${where}.${extra}`, 'unknown key (known: size, access64)');
     points.push({
-      bytes: await quantity(size, 'bytes', source, `${where}.size`),
+      bytes: await quantity(size, 'size', source, `${where}.size`),
       pjPer64Bit: await quantity(access64, 'energy', source, `${where}.access64`),
     });
   }
@@ -123,25 +123,18 @@ export async function energyTableFromDocument(
 
 async function quantity(
   value: unknown,
-  kind: 'bytes' | 'energy',
+  range: 'size' | 'energy',
   source: string,
   path: string,
 ): Promise<number> {
   if (typeof value !== 'string' && typeof value !== 'number')
     throw new ConfigError(source, path, 'missing or not a quantity');
-  try {
-    const n = await parseQuantity(value, kind);
-    if (!(n > 0)) throw new ConfigError(source, path, 'must be greater than zero');
-    return n;
-  } catch (error) {
-    if (error instanceof QuantityError) throw new ConfigError(source, path, error.message);
-    throw error;
-  }
+  return readQuantity(value, range, source, path);
 }
 
 /** Reads, parses and validates an energy table file. */
 export async function loadEnergyTableFile(path: string, source = path): Promise<EnergyTable> {
   const text = await readInputText(path, (rule) => new ConfigError(source, '', rule));
-  const doc = await parseHardwareDocument(text, source);
+  const doc = await parseConfigDocument(text, source);
   return energyTableFromDocument(doc, source, basename(path, extname(path)));
 }

@@ -1,9 +1,11 @@
 import { basename, extname } from 'node:path';
 import { type ArrayShape, DATAFLOWS, type Dataflow } from '../core/array.js';
 import { PRECISIONS, type Precision } from '../core/energy-table.js';
+import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
+import { ARRAY_SIDE_MAX, PHYSICAL_RANGES, type PhysicalRangeName, rangeProblem } from './physical-ranges.js';
 import { readInputText } from './read-text.js';
-import { parseQuantity, QuantityError, type QuantityKind } from './units.js';
+import { parseQuantity, QuantityError } from './units.js';
 
 /**
  * Our own hardware file (YAML or JSON), e.g.
@@ -36,9 +38,9 @@ export interface DenseHardware {
 
 export type FieldType =
   | { readonly type: 'string' }
-  | { readonly type: 'positiveInt' }
+  | { readonly type: 'positiveInt'; readonly max?: number }
   | { readonly type: 'enum'; readonly values: readonly string[] }
-  | { readonly type: 'quantity'; readonly kind: QuantityKind; readonly allowZero?: boolean };
+  | { readonly type: 'quantity'; readonly range: PhysicalRangeName; readonly allowZero?: boolean };
 
 export interface FieldSpec {
   /** Dotted key path in the document, e.g. `sram.ifmap`. */
@@ -51,26 +53,36 @@ export interface FieldSpec {
 
 export const DENSE_HARDWARE_FIELDS: readonly FieldSpec[] = [
   { path: 'name', field: { type: 'string' }, help: 'a name for reports (default: the file name)' },
-  { path: 'array.rows', field: { type: 'positiveInt' }, required: true, help: 'PE rows (ArrayHeight)' },
-  { path: 'array.cols', field: { type: 'positiveInt' }, required: true, help: 'PE columns (ArrayWidth)' },
+  {
+    path: 'array.rows',
+    field: { type: 'positiveInt', max: ARRAY_SIDE_MAX },
+    required: true,
+    help: 'PE rows (ArrayHeight)',
+  },
+  {
+    path: 'array.cols',
+    field: { type: 'positiveInt', max: ARRAY_SIDE_MAX },
+    required: true,
+    help: 'PE columns (ArrayWidth)',
+  },
   { path: 'dataflow', field: { type: 'enum', values: DATAFLOWS }, help: 'os | ws | is (default os)' },
   {
     path: 'precision',
     field: { type: 'enum', values: PRECISIONS },
     help: 'int8 | fp16 | fp32 (default int8)',
   },
-  { path: 'clock', field: { type: 'quantity', kind: 'frequency' }, help: 'clock frequency, e.g. "1 GHz"' },
-  { path: 'sram.ifmap', field: { type: 'quantity', kind: 'bytes' }, help: 'ifmap SRAM, e.g. "64 KiB"' },
-  { path: 'sram.filter', field: { type: 'quantity', kind: 'bytes' }, help: 'filter SRAM, e.g. "64 KiB"' },
-  { path: 'sram.ofmap', field: { type: 'quantity', kind: 'bytes' }, help: 'ofmap SRAM, e.g. "64 KiB"' },
+  { path: 'clock', field: { type: 'quantity', range: 'clock' }, help: 'clock frequency, e.g. "1 GHz"' },
+  { path: 'sram.ifmap', field: { type: 'quantity', range: 'size' }, help: 'ifmap SRAM, e.g. "64 KiB"' },
+  { path: 'sram.filter', field: { type: 'quantity', range: 'size' }, help: 'filter SRAM, e.g. "64 KiB"' },
+  { path: 'sram.ofmap', field: { type: 'quantity', range: 'size' }, help: 'ofmap SRAM, e.g. "64 KiB"' },
   {
     path: 'bandwidth.dram',
-    field: { type: 'quantity', kind: 'bytesPerCycle' },
+    field: { type: 'quantity', range: 'bandwidth' },
     help: 'DRAM interface bandwidth, e.g. "16 B/cycle"',
   },
   {
     path: 'leakage',
-    field: { type: 'quantity', kind: 'power', allowZero: true },
+    field: { type: 'quantity', range: 'leakage', allowZero: true },
     help: 'leakage power of array and buffers, e.g. "5 mW"',
   },
 ];
@@ -147,6 +159,8 @@ async function readValue(value: unknown, spec: FieldSpec, source: string): Promi
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
         throw new ConfigError(source, path, `must be a positive integer, got ${JSON.stringify(value)}`);
       }
+      if (field.max !== undefined && value > field.max)
+        throw new ConfigError(source, path, `must be at most ${field.max}, got ${value}`);
       return value;
     case 'enum':
       if (typeof value !== 'string' || !field.values.includes(value)) {
@@ -165,50 +179,33 @@ async function readValue(value: unknown, spec: FieldSpec, source: string): Promi
           `must be a quantity such as "${spec.help}", got ${JSON.stringify(value)}`,
         );
       }
-      let n: number;
-      try {
-        n = await parseQuantity(value, field.kind);
-      } catch (error) {
-        if (error instanceof QuantityError) throw new ConfigError(source, path, error.message);
-        throw error;
-      }
-      if (n < 0 || (n === 0 && !field.allowZero)) {
-        throw new ConfigError(
-          source,
-          path,
-          `must be ${field.allowZero ? 'zero or more' : 'greater than zero'}, got ${JSON.stringify(value)}`,
-        );
-      }
-      return n;
+      return readQuantity(value, field.range, source, path, field.allowZero);
     }
   }
+}
+
+/** A quantity with its unit, converted and checked against its physical range (physical-ranges.ts). */
+export async function readQuantity(
+  value: string | number,
+  range: PhysicalRangeName,
+  source: string,
+  path: string,
+  allowZero = false,
+): Promise<number> {
+  let n: number;
+  try {
+    n = await parseQuantity(value, PHYSICAL_RANGES[range].kind);
+  } catch (error) {
+    if (error instanceof QuantityError) throw new ConfigError(source, path, error.message);
+    throw error;
+  }
+  const problem = rangeProblem(n, range, allowZero);
+  if (problem) throw new ConfigError(source, path, `${JSON.stringify(value)}: ${problem}`);
+  return n;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Parses the text of a hardware file: JSON for `.json`, YAML otherwise (YAML also reads JSON). */
-export async function parseHardwareDocument(text: string, source: string): Promise<unknown> {
-  if (extname(source).toLowerCase() === '.json') {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new ConfigError(
-        source,
-        '',
-        `not valid JSON (${error instanceof Error ? error.message : String(error)})`,
-      );
-    }
-  }
-  const yaml = await import('yaml');
-  const doc = yaml.parseDocument(text, { uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const where = first.linePos?.[0] ? `line ${first.linePos[0].line}` : '';
-    throw new ConfigError(source, where, `not valid YAML (${first.message.split('\n')[0]})`);
-  }
-  return doc.toJS() as unknown;
 }
 
 /** Builds the dense hardware from the validated fields. */
@@ -241,7 +238,7 @@ export function denseHardwareFrom(
 /** Reads, parses and validates a YAML/JSON hardware file. */
 export async function loadHardwareFile(path: string, source = path): Promise<DenseHardware> {
   const text = await readInputText(path, (rule) => new ConfigError(source, '', rule));
-  const doc = await parseHardwareDocument(text, source);
+  const doc = await parseConfigDocument(text, source);
   const values = await readFields(doc, DENSE_HARDWARE_FIELDS, source);
   return denseHardwareFrom(values, basename(path, extname(path)));
 }

@@ -2,6 +2,7 @@ import { basename, extname } from 'node:path';
 import type { Dataflow } from '../core/array.js';
 import { ConfigError } from './config-error.js';
 import type { DenseHardware } from './hardware-file.js';
+import { ARRAY_SIDE_MAX, PHYSICAL_RANGES } from './physical-ranges.js';
 import { readInputText } from './read-text.js';
 
 /**
@@ -71,6 +72,9 @@ export function parseIni(text: string, source: string): IniSections {
   return sections;
 }
 
+/** SCALE-Sim's SRAM sizes are in units of 1024 bytes: the size range (physical-ranges.ts) in those units. */
+const SRAM_KB_MAX = PHYSICAL_RANGES.size.max / 1024;
+
 const DEFAULTS = {
   ifmapSramKb: 64,
   filterSramKb: 64,
@@ -89,7 +93,7 @@ export function parseScaleSimConfig(text: string, source: string): ScaleSimConfi
     const entry = get(section, key);
     return entry ? `line ${entry.line}, ${section}.${key}` : `${section}.${key}`;
   };
-  const integer = (section: string, key: string, min: number, fallback?: number): number => {
+  const integer = (section: string, key: string, min: number, max: number, fallback?: number): number => {
     const entry = get(section, key);
     if (!entry) {
       if (fallback !== undefined) return fallback;
@@ -99,8 +103,12 @@ export function parseScaleSimConfig(text: string, source: string): ScaleSimConfi
       throw new ConfigError(source, where(section, key), `must be an integer, got "${entry.value}"`);
     }
     const n = Number(entry.value);
-    if (!Number.isSafeInteger(n) || n < min) {
-      throw new ConfigError(source, where(section, key), `must be an integer ≥ ${min}, got ${entry.value}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ConfigError(
+        source,
+        where(section, key),
+        `must be an integer in ${min}..${max}, got ${entry.value}`,
+      );
     }
     return n;
   };
@@ -131,11 +139,11 @@ export function parseScaleSimConfig(text: string, source: string): ScaleSimConfi
   if (bandwidthEntry) {
     for (const part of bandwidthEntry.value.split(',')) {
       const t = part.trim();
-      if (!/^\d+$/.test(t) || Number(t) < 1) {
+      if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > PHYSICAL_RANGES.bandwidth.max) {
         throw new ConfigError(
           source,
           where('architecture_presets', 'Bandwidth'),
-          `must be positive integers separated by commas, got "${bandwidthEntry.value}"`,
+          `must be integers in 1..${PHYSICAL_RANGES.bandwidth.max} separated by commas, got "${bandwidthEntry.value}"`,
         );
       }
       bandwidths.push(Number(t));
@@ -151,14 +159,32 @@ export function parseScaleSimConfig(text: string, source: string): ScaleSimConfi
   const runName = get('general', 'run_name')?.value;
   return {
     ...(runName ? { runName } : {}),
-    arrayRows: integer('architecture_presets', 'ArrayHeight', 1),
-    arrayCols: integer('architecture_presets', 'ArrayWidth', 1),
-    ifmapSramKb: integer('architecture_presets', 'IfmapSramSzkB', 1, DEFAULTS.ifmapSramKb),
-    filterSramKb: integer('architecture_presets', 'FilterSramSzkB', 1, DEFAULTS.filterSramKb),
-    ofmapSramKb: integer('architecture_presets', 'OfmapSramSzkB', 1, DEFAULTS.ofmapSramKb),
-    ifmapOffset: integer('architecture_presets', 'IfmapOffset', 0, DEFAULTS.ifmapOffset),
-    filterOffset: integer('architecture_presets', 'FilterOffset', 0, DEFAULTS.filterOffset),
-    ofmapOffset: integer('architecture_presets', 'OfmapOffset', 0, DEFAULTS.ofmapOffset),
+    arrayRows: integer('architecture_presets', 'ArrayHeight', 1, ARRAY_SIDE_MAX),
+    arrayCols: integer('architecture_presets', 'ArrayWidth', 1, ARRAY_SIDE_MAX),
+    ifmapSramKb: integer('architecture_presets', 'IfmapSramSzkB', 1, SRAM_KB_MAX, DEFAULTS.ifmapSramKb),
+    filterSramKb: integer('architecture_presets', 'FilterSramSzkB', 1, SRAM_KB_MAX, DEFAULTS.filterSramKb),
+    ofmapSramKb: integer('architecture_presets', 'OfmapSramSzkB', 1, SRAM_KB_MAX, DEFAULTS.ofmapSramKb),
+    ifmapOffset: integer(
+      'architecture_presets',
+      'IfmapOffset',
+      0,
+      Number.MAX_SAFE_INTEGER,
+      DEFAULTS.ifmapOffset,
+    ),
+    filterOffset: integer(
+      'architecture_presets',
+      'FilterOffset',
+      0,
+      Number.MAX_SAFE_INTEGER,
+      DEFAULTS.filterOffset,
+    ),
+    ofmapOffset: integer(
+      'architecture_presets',
+      'OfmapOffset',
+      0,
+      Number.MAX_SAFE_INTEGER,
+      DEFAULTS.ofmapOffset,
+    ),
     dataflow,
     bandwidths,
     interfaceBandwidth: mode,

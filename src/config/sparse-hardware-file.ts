@@ -12,6 +12,7 @@ import {
   type StorageFormat,
 } from '../core/hardware.js';
 import { PRESET_NAMES, PRESETS, SCALESIM_DEFAULT } from '../core/presets.js';
+import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
 import { energyTableFromDocument, loadEnergyTableFile } from './energy-table-file.js';
 import {
@@ -19,7 +20,6 @@ import {
   type DenseHardware,
   type FieldSpec,
   type FieldValue,
-  parseHardwareDocument,
   readFields,
 } from './hardware-file.js';
 import { readInputText } from './read-text.js';
@@ -75,17 +75,17 @@ export const SPARSE_HARDWARE_FIELDS: readonly FieldSpec[] = [
   { path: 'formats.rleRunBits', field: { type: 'positiveInt' }, help: 'bits of a run-length field' },
   {
     path: 'bandwidth.sram',
-    field: { type: 'quantity', kind: 'bytesPerCycle' },
+    field: { type: 'quantity', range: 'bandwidth' },
     help: 'per SRAM buffer, e.g. "32 B/cycle"',
   },
   {
     path: 'stateMemory.size',
-    field: { type: 'quantity', kind: 'bytes' },
+    field: { type: 'quantity', range: 'size' },
     help: 'delta state memory, e.g. "4 MiB"',
   },
   {
     path: 'stateMemory.bandwidth',
-    field: { type: 'quantity', kind: 'bytesPerCycle' },
+    field: { type: 'quantity', range: 'bandwidth' },
     help: 'state memory bandwidth, e.g. "64 B/cycle"',
   },
 ];
@@ -212,7 +212,7 @@ export async function sparseHardwareFromDocument(
 /** Reads, parses and validates a hardware file with the sparse fields. */
 export async function loadSparseHardwareFile(path: string, source = path): Promise<HardwareModel> {
   const text = await readInputText(path, (rule) => new ConfigError(source, '', rule));
-  const doc = await parseHardwareDocument(text, source);
+  const doc = await parseConfigDocument(text, source);
   return sparseHardwareFromDocument(doc, source, dirname(path), basename(path, extname(path)));
 }
 

@@ -1,7 +1,8 @@
+import { StringDecoder } from 'node:string_decoder';
 import { InputError } from '../common/input-error.js';
 import { gemmRowAsLayer, outputExtent } from '../core/lowering.js';
 import type { TopologyKind, TopologyLayer } from '../core/topology-layer.js';
-import { readInputText } from './read-text.js';
+import { openRegularFile } from './read-text.js';
 
 /** A topology CSV broke a rule: names the file, the row (1-based line of the file) and the field. */
 export class TopologyError extends InputError {}
@@ -29,16 +30,15 @@ export const GEMM_FIELDS = ['Layer', 'M', 'N', 'K'] as const;
  * are ignored, as SCALE-Sim does. Depthwise (`DP`) splitting happens at lowering, not here.
  */
 export function parseTopologyCsv(text: string, source: string, kind: TopologyKind): readonly TopologyLayer[] {
-  const lines = text.split(/\r\n|\r|\n/);
   const layers: TopologyLayer[] = [];
-  for (const [i, raw] of lines.entries()) {
-    if (i === 0) continue;
-    const row = i + 1;
-    const cells = raw.split(',').map((c) => c.trim());
-    if (cells.length > 1 && cells[cells.length - 1] === '') cells.pop();
-    if (cells.every((c) => c === '')) continue;
-    layers.push(kind === 'gemm' ? parseGemmRow(cells, source, row) : parseConvRow(cells, source, row));
+  for (const [i, raw] of text.split(/\r\n|\r|\n/).entries()) {
+    const layer = parseTopologyLine(raw, i + 1, source, kind);
+    if (layer) layers.push(layer);
   }
+  return requireLayers(layers, source);
+}
+
+function requireLayers<T>(layers: T[], source: string): T[] {
   if (layers.length === 0) {
     throw new TopologyError(
       source,
@@ -47,6 +47,103 @@ export function parseTopologyCsv(text: string, source: string, kind: TopologyKin
     );
   }
   return layers;
+}
+
+/** One line of a topology file (1-based `row`): its layer, or undefined for the header and blank lines. */
+function parseTopologyLine(
+  raw: string,
+  row: number,
+  source: string,
+  kind: TopologyKind,
+): TopologyLayer | undefined {
+  if (row === 1) return undefined;
+  const cells = raw.split(',');
+  for (let i = 0; i < cells.length; i++) cells[i] = cells[i]!.trim();
+  if (cells.length > 1 && cells[cells.length - 1] === '') cells.pop();
+  if (cells.every((c) => c === '')) return undefined;
+  return kind === 'gemm' ? parseGemmRow(cells, source, row) : parseConvRow(cells, source, row);
+}
+
+/**
+ * Longest line a topology file may have. Real rows are under 100 characters; the cap keeps the
+ * reader's memory bounded whatever the file holds (a file with no newline at all is one line).
+ */
+export const TOPOLOGY_MAX_LINE_CHARS = 4096;
+
+/** Bytes read per chunk while streaming a topology file. */
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Streams a topology file's layers in file order, reading it in fixed-size chunks and yielding the
+ * layers of each chunk together (one promise per chunk, not per row): the reader's memory does not
+ * grow with the number of rows. Errors name the file and row as parseTopologyCsv's do.
+ */
+export async function* readTopology(
+  path: string,
+  kind: TopologyKind,
+  source = path,
+): AsyncGenerator<readonly TopologyLayer[], void, void> {
+  const failFile = (rule: string): TopologyError => new TopologyError(source, '', rule);
+  const { handle } = await openRegularFile(path, failFile);
+  try {
+    const decoder = new StringDecoder('utf8');
+    const buffer = Buffer.alloc(CHUNK_BYTES);
+    let pending = '';
+    let row = 0;
+    let any = false;
+    let first = true;
+    const tooLong = (at: number): TopologyError =>
+      new TopologyError(source, `row ${at}`, `line longer than ${TOPOLOGY_MAX_LINE_CHARS} characters`);
+    const lineOf = (raw: string): TopologyLayer | undefined => {
+      row++;
+      if (raw.length > TOPOLOGY_MAX_LINE_CHARS) {
+        throw tooLong(row);
+      }
+      return parseTopologyLine(raw, row, source, kind);
+    };
+    for (;;) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null));
+      } catch (error) {
+        throw failFile(`cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      }
+      const chunk = bytesRead > 0 ? decoder.write(buffer.subarray(0, bytesRead)) : decoder.end();
+      let text = pending + chunk;
+      if (first && text.length > 0) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+        first = false;
+      }
+      // Lines end at \n, \r\n or a lone \r; a \r at the end of a chunk waits for the next one.
+      let start = 0;
+      const end = bytesRead > 0 && text.endsWith('\r') ? text.length - 1 : text.length;
+      const batch: TopologyLayer[] = [];
+      for (let i = 0; i < end; i++) {
+        const c = text.charCodeAt(i);
+        if (c !== 10 && c !== 13) continue;
+        const layer = lineOf(text.slice(start, i));
+        if (layer) batch.push(layer);
+        if (c === 13 && text.charCodeAt(i + 1) === 10) i++;
+        start = i + 1;
+      }
+      pending = text.slice(start);
+      if (pending.length > TOPOLOGY_MAX_LINE_CHARS) {
+        throw tooLong(row + 1);
+      }
+      if (bytesRead === 0 && pending !== '') {
+        const layer = lineOf(pending);
+        if (layer) batch.push(layer);
+      }
+      if (batch.length > 0) {
+        any = true;
+        yield batch;
+      }
+      if (bytesRead === 0) break;
+    }
+    if (!any) requireLayers([], source);
+  } finally {
+    await handle.close();
+  }
 }
 
 function fail(source: string, row: number, field: string | undefined, rule: string): TopologyError {
@@ -164,12 +261,13 @@ function checkExactCount(layer: TopologyLayer, source: string, row: number): voi
   }
 }
 
-/** Reads and parses a topology file; errors name it as `source` (the path as the user wrote it). */
+/** Reads and parses a topology file (streamed, see readTopology); errors name it as `source`. */
 export async function loadTopology(
   path: string,
   kind: TopologyKind,
   source = path,
 ): Promise<readonly TopologyLayer[]> {
-  const text = await readInputText(path, (rule) => new TopologyError(source, '', rule));
-  return parseTopologyCsv(text, source, kind);
+  const layers: TopologyLayer[] = [];
+  for await (const batch of readTopology(path, kind, source)) for (const layer of batch) layers.push(layer);
+  return layers;
 }

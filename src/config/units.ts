@@ -72,16 +72,17 @@ const QUANTITY_PATTERN =
   /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-zµ][A-Za-zµ0-9/^*. ]*)?\s*$/;
 
 /**
- * Parses `text` as a quantity of `kind`, returning a number in `QUANTITY_UNIT[kind]`.
- * A bare number (or numeric string without a unit) is taken to be in that unit already.
+ * Parses `text` as a quantity of `kind`, returning a number in `QUANTITY_UNIT[kind]`. The unit is
+ * required: a bare number (`clock: 5`, `clock: "5"`) is refused, since nothing says whether it
+ * meant Hz or GHz.
  */
 export async function parseQuantity(text: string | number, kind: QuantityKind): Promise<number> {
-  if (typeof text === 'number') return checkFinite(text, String(text));
+  if (typeof text === 'number') throw noUnit(String(text), kind);
   const match = QUANTITY_PATTERN.exec(text);
   if (!match) throw new QuantityError(`"${text}" is not a number with a unit (e.g. "${example(kind)}")`);
   const numberText = match[1]!;
   let unitText = (match[2] ?? '').trim();
-  if (unitText === '') return checkFinite(Number(numberText), text);
+  if (unitText === '') throw noUnit(JSON.stringify(text), kind);
   if (kind === 'bytesPerCycle') {
     // "cycle" is not a physical unit: strip it and read the rest as bytes.
     const perCycle = /\s*\/\s*cycles?$/.exec(unitText);
@@ -104,6 +105,10 @@ export async function parseQuantity(text: string | number, kind: QuantityKind): 
     );
   }
   return checkFinite(value.toNumber(target), text);
+}
+
+function noUnit(text: string, kind: QuantityKind): QuantityError {
+  return new QuantityError(`${text} has no unit (write it with one, e.g. "${example(kind)}")`);
 }
 
 function checkFinite(value: number, text: string): number {

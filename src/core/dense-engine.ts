@@ -6,7 +6,7 @@ import { cyclesPerFold } from './fold-timing.js';
 import { gemmMacs } from './gemm.js';
 import type { LoweredLayer } from './lowering.js';
 import type { EnergyPj, HardwareSummary, LayerReport, Report } from './report.js';
-import { reportTotal, utilizationOf } from './report-total.js';
+import { repeatLayerReport, reportTotal, utilizationOf } from './report-total.js';
 
 /** What one fold puts on the array: how many PE rows/columns it uses and how long it streams. */
 export interface FoldShape {
@@ -143,13 +143,14 @@ export function* simulateDense(
     command: 'simulate',
     sources: config.sources,
     hardware,
-    layers: layers.map((l) => ({ name: l.name, op: l.op, macs: gemmMacs(l.gemm) })),
+    layers: layers.map((l) => ({ name: l.name, op: l.op, macs: gemmMacs(l.gemm) * l.count })),
     steps: 1,
   };
   const reports: LayerReport[] = [];
   for (const [index, lowered] of layers.entries()) {
     yield { type: 'layer-start', index, name: lowered.name };
-    const layer = config.layerModel ? config.layerModel(lowered) : denseLayerReport(lowered, config);
+    const once = config.layerModel ? config.layerModel(lowered) : denseLayerReport(lowered, config);
+    const layer = lowered.count === 1 ? once : repeatLayerReport(once, lowered.count);
     reports.push(layer);
     yield { type: 'layer-done', index, layer };
   }

@@ -2,7 +2,7 @@
  * Energy per action, in picojoules: the "energy reference table" of Accelergy/Timeloop, as plain
  * numbers. Users bring their own as YAML/JSON (parsed and unit-checked at the edge, src/config).
  *
- * Default: Horowitz, ISSCC 2014, 45 nm, 0.9 V (REFERENCE.md §2.4).
+ * Default: Horowitz, ISSCC 2014, 45 nm, 0.9 V (docs/sources.md).
  */
 export type Precision = 'int8' | 'fp16' | 'fp32';
 

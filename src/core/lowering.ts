@@ -11,6 +11,12 @@ export interface LoweredLayer {
   readonly ofmapHeight: number;
   readonly ofmapWidth: number;
   readonly gemm: Gemm;
+  /**
+   * How many times this GEMM runs, back to back: a `DP` layer's channel count (every channel is the
+   * same single-channel GEMM), else 1. Engines time it once and multiply, so a 5e6-channel layer
+   * costs one layer's work, not five million.
+   */
+  readonly count: number;
 }
 
 /** SCALE-Sim's marker for a depthwise layer: the substring `DP` anywhere in the name, case-sensitive. */
@@ -41,33 +47,32 @@ export function outputExtent(input: number, filter: number, stride: number): num
   return Math.ceil((input - filter + stride) / stride);
 }
 
+/** SCALE-Sim's name for channel `i` of a `DP` layer (it lists every channel as its own layer). */
+export function depthwiseChannelName(name: string, i: number): string {
+  return `${name}Channel_${i}`;
+}
+
 /**
- * Splits a conv topology's `DP` layers into one single-channel layer per input channel, named
- * `<name>Channel_<i>` (i from 0), keeping every other field, Num Filter included — SCALE-Sim's
- * behaviour, kept for parity even though a true depthwise conv has one filter per channel.
- * GEMM topologies are never split.
+ * Marks a conv topology's `DP` layers: SCALE-Sim splits one into a single-channel layer per input
+ * channel (`depthwiseChannelName`), keeping every other field, Num Filter included — kept for parity
+ * even though a true depthwise conv has one filter per channel. The channels are identical, so the
+ * split is one single-channel layer with `count` = channels. GEMM topologies are never split.
  */
 export function expandTopology(
   layers: readonly TopologyLayer[],
   kind: TopologyKind,
-): readonly { readonly layer: TopologyLayer; readonly op: LoweredLayer['op'] }[] {
-  const out: { layer: TopologyLayer; op: LoweredLayer['op'] }[] = [];
-  for (const layer of layers) {
-    if (kind === 'gemm') {
-      out.push({ layer, op: 'gemm' });
-    } else if (isDepthwiseName(layer.name)) {
-      for (let i = 0; i < layer.channels; i++) {
-        out.push({ layer: { ...layer, name: `${layer.name}Channel_${i}`, channels: 1 }, op: 'depthwise' });
-      }
-    } else {
-      out.push({ layer, op: 'conv2d' });
+): readonly { readonly layer: TopologyLayer; readonly op: LoweredLayer['op']; readonly count: number }[] {
+  return layers.map((layer) => {
+    if (kind === 'gemm') return { layer, op: 'gemm', count: 1 };
+    if (isDepthwiseName(layer.name)) {
+      return { layer: { ...layer, channels: 1 }, op: 'depthwise', count: layer.channels };
     }
-  }
-  return out;
+    return { layer, op: 'conv2d', count: 1 };
+  });
 }
 
 /** im2col without padding: M = E·F output pixels, K = Fh·Fw·C window, N = filters. */
-export function lowerLayer(layer: TopologyLayer, op: LoweredLayer['op'] = 'conv2d'): LoweredLayer {
+export function lowerLayer(layer: TopologyLayer, op: LoweredLayer['op'] = 'conv2d', count = 1): LoweredLayer {
   const ofmapHeight = outputExtent(layer.ifmapHeight, layer.filterHeight, layer.strideHeight);
   const ofmapWidth = outputExtent(layer.ifmapWidth, layer.filterWidth, layer.strideWidth);
   return {
@@ -81,10 +86,11 @@ export function lowerLayer(layer: TopologyLayer, op: LoweredLayer['op'] = 'conv2
       k: layer.filterHeight * layer.filterWidth * layer.channels,
       n: layer.numFilters,
     },
+    count,
   };
 }
 
-/** A whole topology, depthwise split included, in the order SCALE-Sim reports it. */
+/** A whole topology, one lowered layer per row, in the order SCALE-Sim reports it. */
 export function lowerTopology(layers: readonly TopologyLayer[], kind: TopologyKind): readonly LoweredLayer[] {
-  return expandTopology(layers, kind).map(({ layer, op }) => lowerLayer(layer, op));
+  return expandTopology(layers, kind).map(({ layer, op, count }) => lowerLayer(layer, op, count));
 }

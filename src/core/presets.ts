@@ -4,7 +4,7 @@ import type { HardwareModel } from './hardware.js';
 /**
  * Named hardware presets. Each cites where its figures come from; every figure marked
  * "assumption" is ours, chosen to be plausible, and is not a published number.
- * Energy: the Horowitz 45 nm table (REFERENCE.md §2.4) for all, so presets differ by architecture only.
+ * Energy: the Horowitz 45 nm table (docs/sources.md) for all, so presets differ by architecture only.
  */
 
 const KIB = 1024;
@@ -34,7 +34,7 @@ const PRESET_DEFAULTS = {
 } as const satisfies Partial<HardwareModel>;
 
 /**
- * SCALE-Sim v2's default configuration (REFERENCE.md §2.1; its configs/scale.cfg): 32×32, OS,
+ * SCALE-Sim v2's default configuration (docs/sources.md; its configs/scale.cfg): 32×32, OS,
  * 64 KiB ifmap / filter / ofmap SRAM. SCALE-Sim's CALC bandwidth mode never stalls, hence unbounded
  * bandwidths. SCALE-Sim has no clock or precision: 1 GHz and int8 (1-byte words, SCALE-Sim's
  * word size) are assumptions used only for time and energy.
@@ -107,7 +107,7 @@ export const TPU_V1_LIKE: HardwareModel = {
 };
 
 /**
- * SparTen (Gondimalla et al., MICRO 2019; REFERENCE.md §1.1: 4.7x vs dense): two-sided skipping —
+ * SparTen (Gondimalla et al., MICRO 2019; docs/sources.md: 4.7x vs dense): two-sided skipping —
  * each compute unit ANDs the bitmasks ("SparseMap") of a filter chunk and an input chunk and runs
  * only the matching pairs, so every unit advances at its own pace: `element` granularity, with the
  * 128-element chunk as the resynchronisation window. Bitmask format for activations and weights.
@@ -132,7 +132,7 @@ export const SPARTEN_LIKE: HardwareModel = {
 
 /**
  * NeuronFlow / GrAI (Yousefzadeh et al., AICAS 2019; the DAL paper's sigma-delta inference,
- * REFERENCE.md §1.1): event-driven — only non-zero Δ are sent as events, each carrying its address,
+ * docs/sources.md): event-driven — only non-zero Δ are sent as events, each carrying its address,
  * and every event is multiplied with its fan-out weights while neuron state (y_{t−1}) and the last
  * activation (q_{t−1}) live in on-chip state memory. Weights stay resident in the cores and events
  * stream past them: weight stationary, each row consuming only its own input's events from its own

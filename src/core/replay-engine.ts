@@ -236,7 +236,7 @@ export function createLayerReplay(
       unitCycles,
     ];
     // Timeloop's slowdown rule: the step lasts as long as its slowest level.
-    const cycles = Math.max(computeCycles, ...levelCycles.map((c) => Math.ceil(c)));
+    const cycles = levelCycles.reduce((slowest, c) => Math.max(slowest, Math.ceil(c)), computeCycles);
     energy.leakage = leakageEnergy(hw.leakageMw, cycles, hw.clockHz);
 
     totals.macs += macs;

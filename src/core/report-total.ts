@@ -14,6 +14,35 @@ export function utilizationOf(executedMacs: number, cycles: number, array: Array
 }
 
 /**
+ * A layer whose one GEMM ran `count` times back to back (a `DP` layer's identical channels): every
+ * count, cycle and energy figure times `count`; the ratios (utilisation, mapping efficiency) and the
+ * layer's name stay. Equal to summing `count` copies, in O(1).
+ */
+export function repeatLayerReport(layer: LayerReport, count: number): LayerReport {
+  const skipped = layer.skippedMacs;
+  const energy = Object.fromEntries(Object.entries(layer.energyPj).map(([k, v]) => [k, v * count]));
+  return {
+    ...layer,
+    gemms: layer.gemms * count,
+    macs: layer.macs * count,
+    executedMacs: layer.executedMacs * count,
+    gatedMacs: layer.gatedMacs * count,
+    skippedMacs: {
+      zeroActivation: skipped.zeroActivation * count,
+      zeroWeight: skipped.zeroWeight * count,
+      zeroDelta: skipped.zeroDelta * count,
+      structural: skipped.structural * count,
+    },
+    folds: layer.folds * count,
+    cycles: layer.cycles * count,
+    denseCycles: layer.denseCycles * count,
+    stallCycles: layer.stallCycles * count,
+    energyPj: energy as unknown as EnergyPj, // the same keys as the layer's, each scaled
+    ...(layer.laneWorkHistogram ? { laneWorkHistogram: layer.laneWorkHistogram.map((n) => n * count) } : {}),
+  };
+}
+
+/**
  * Sums per-layer reports into the run's total. Utilisation is recomputed from the sums, not
  * averaged. Energy sums every component any layer charged, so a component no layer charged stays
  * absent (report.ts: absent = not modelled); `total` is always present.

@@ -1,6 +1,6 @@
 /**
  * The report: what `--json` prints as its last line and what every front end renders.
- * Field names are a contract other tools rely on (DESIGN.md, "Contracts"); add fields, never rename.
+ * Field names are a contract other tools rely on (docs/cli.md); add fields, never rename.
  */
 
 /** MACs the hardware did not execute, by the reason it could skip them. */

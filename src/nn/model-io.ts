@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { io, LayersModel } from '@tensorflow/tfjs';
+import { commitFile, ensureDirectory, OutputError } from '../common/atomic-write.js';
 import { InputError } from '../common/input-error.js';
+import { removeTemporary, temporaryPathFor } from '../common/temp-files.js';
+import { registerProjectLayers } from './layers/registry.js';
 import type { TfRuntime } from './runtime.js';
 
 /** A missing or corrupt model directory: names the file and the field. */
@@ -29,8 +31,9 @@ export const CARD_JSON = 'card.json';
 /**
  * Saves `model` as `dir/model.json` + `dir/weights.bin` + `dir/card.json` without tfjs-node's
  * `file://` handler (not installable here): `tf.io.withSaveHandler` hands us the artefacts and we
- * write them. The three files are written into a temporary sibling directory which then replaces
- * `dir`, so a crash leaves either the old model or the new one, never a mix.
+ * write them. Only these three files are replaced — anything else in `dir` is the user's and stays.
+ * Whether replacing them is allowed is the caller's decision (`--force`, `--resume`), taken before
+ * training started.
  */
 export async function saveModel(
   runtime: TfRuntime,
@@ -65,16 +68,16 @@ export async function saveModel(
     }),
   );
   if (!files) throw new Error('saveModel: tfjs did not hand over the model artefacts');
-  await replaceDirectory(dir, {
-    [MODEL_JSON]: files.modelJson,
+  await writeModelFiles(dir, {
     [WEIGHTS_BIN]: files.weights,
+    [MODEL_JSON]: files.modelJson,
     [CARD_JSON]: `${JSON.stringify(card, null, 2)}\n`,
   });
 }
 
 /**
- * Loads a directory written by `saveModel` through `tf.io.fromMemory`. Custom layer classes must
- * already be registered (`tf.serialization.registerClass`) by the modules that define them.
+ * Loads a directory written by `saveModel` through `tf.io.fromMemory`. The project's custom layers
+ * are registered here, so loading never depends on which layer modules a command imported first.
  */
 export async function loadModel(
   runtime: TfRuntime,
@@ -101,6 +104,7 @@ export async function loadModel(
     weights.byteOffset + weights.byteLength,
   ) as ArrayBuffer;
   const artifacts = tf.io.getModelArtifactsForJSONSync(modelJson, weightSpecs, weightData);
+  registerProjectLayers(tf);
   let model: LayersModel;
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
@@ -212,38 +216,31 @@ async function readBytes(path: string): Promise<Uint8Array> {
 }
 
 /**
- * Writes `files` into a fresh sibling directory and swaps it in place of `dir`. A directory cannot
- * be renamed over a non-empty one, so the old copy is moved aside first and removed last.
+ * Writes every file to a temporary beside it first, then renames them into place one after the
+ * other (weights before the model.json that describes them): an interruption while writing leaves
+ * the old model whole, and the renames take microseconds.
  */
-async function replaceDirectory(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
-  const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const tag = randomBytes(6).toString('hex');
-  const staging = join(parent, `.${basename(dir)}.${tag}.tmp`);
-  const retired = join(parent, `.${basename(dir)}.${tag}.old`);
+async function writeModelFiles(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
   try {
-    await mkdir(staging);
-    for (const [name, data] of Object.entries(files)) await writeFile(join(staging, name), data);
-    const existed = await exists(dir);
-    if (existed) await rename(dir, retired);
-    try {
-      await rename(staging, dir);
-    } catch (error) {
-      if (existed) await rename(retired, dir);
-      throw error;
-    }
-    if (existed) await rm(retired, { recursive: true, force: true });
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+    await ensureDirectory(dir);
+  } catch (error) {
+    throw new OutputError(
+      dir,
+      '',
+      `cannot create the directory (${String((error as { code?: unknown }).code ?? error)})`,
+    );
   }
-}
-
-async function exists(path: string): Promise<boolean> {
+  const staged: { tmp: string; path: string }[] = [];
   try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
+    for (const [name, data] of Object.entries(files)) {
+      const path = join(dir, name);
+      const tmp = temporaryPathFor(path);
+      staged.push({ tmp, path });
+      await writeFile(tmp, data);
+    }
+    for (const { tmp, path } of staged) await commitFile(tmp, path, { overwrite: true });
+  } finally {
+    for (const { tmp } of staged) await removeTemporary(tmp);
   }
 }
 

@@ -31,6 +31,17 @@ export interface ReplayTraceOptions {
   readonly onEvent: (event: RunEvent) => void;
   /** Histogram bins of lane work per layer (0 = off). */
   readonly histogramBins?: number;
+  /**
+   * Stops the replay (rejecting with the signal's reason) at the next step. With a signal the replay
+   * also gives the event loop a turn after every step, so a live front end redraws and reads keys
+   * and Ctrl-C gets through while a long layer runs; the figures are the same either way.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Lets timers, I/O and signal handlers run (a macrotask: promise continuations alone would not). */
+export function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export interface ReplayTraceResult {
@@ -91,6 +102,7 @@ export async function replayTrace(
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
   for (const [index, { layer, index: manifestIndex }] of macLayers.entries()) {
+    options.signal?.throwIfAborted();
     options.onEvent({ type: 'layer-start', index, name: layer.name });
     const report = await replayLayer(reader, layer, manifestIndex, index, options, failures, deltaLayers);
     reports.push(report);
@@ -220,6 +232,10 @@ async function replayLayer(
       unit: 'steps',
       executedFraction: outcome.macs > 0 ? outcome.executedMacs / outcome.macs : 0,
     });
+    if (options.signal) {
+      await yieldTurn();
+      options.signal.throwIfAborted();
+    }
   }
   return replay.report();
 }

@@ -1,3 +1,4 @@
+import { largest } from '../common/extremes.js';
 /**
  * `trace inspect`: what a trace holds, per layer, from its manifest and its masks alone (masks are
  * 1/32 of F32 values, so densities cost a fraction of a full read).
@@ -130,7 +131,12 @@ export function formatInspection(s: TraceSummary): string {
     String(l.bytes),
   ]);
   rows.push(['total', '', '', '', String(s.macs), '', '', '', String(s.bytes)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) =>
+    largest(
+      rows.map((r) => r[i]!.length),
+      h.length,
+    ),
+  );
   const fmt = (r: readonly string[]) =>
     r
       .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))

@@ -4,13 +4,14 @@
  * dtype, shape and (I8) scale, `manifest.json` is the manifest. Every value tensor must pass the data
  * rules `trace validate` applies (checksums, no NaN/Inf, mask equal to its values). The export is
  * built in a temporary directory beside the target and renamed into place, so it appears whole or
- * not at all.
+ * not at all; a non-empty target is replaced only with `overwrite` (the user's `--force`).
  */
-import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { temporaryPathFor } from '../common/atomic-write.js';
+import { commitDirectory } from '../common/atomic-write.js';
 import { UsageError } from '../common/input-error.js';
+import { removeTemporary, temporaryPathFor } from '../common/temp-files.js';
 import type { TraceReader } from './reader.js';
 import type { Dtype } from './safetensors.js';
 import { TraceError } from './trace-error.js';
@@ -69,8 +70,13 @@ export function npyRelativePath(tensor: string): string {
 }
 
 /** Writes every tensor of `reader` as `<dir>/<escaped tensor name>.npy` (see npyRelativePath). */
-export async function exportTraceToNpy(reader: TraceReader, directory: string): Promise<ExportSummary> {
-  await ensureReplaceable(directory);
+export async function exportTraceToNpy(
+  reader: TraceReader,
+  directory: string,
+  options: { readonly overwrite?: boolean } = {},
+): Promise<ExportSummary> {
+  const overwrite = options.overwrite === true;
+  if (!overwrite) await ensureReplaceable(directory);
   await mkdir(dirname(directory), { recursive: true });
   const tmp = temporaryPathFor(directory);
   let files = 0;
@@ -114,11 +120,9 @@ export async function exportTraceToNpy(reader: TraceReader, directory: string): 
     }
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(reader.manifest, null, 2)}\n`);
     await writeFile(join(tmp, 'tensors.json'), `${JSON.stringify(table, null, 2)}\n`);
-    await ensureReplaceable(directory);
-    await rmdir(directory).catch(() => undefined);
-    await rename(tmp, directory);
+    await commitDirectory(tmp, directory, { overwrite });
   } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
+    await removeTemporary(tmp);
     throw error;
   }
   return { directory, files, bytes };
@@ -135,5 +139,6 @@ async function ensureReplaceable(directory: string): Promise<void> {
     if (code === 'ENOTDIR') throw new UsageError('--npy', directory, 'exists and is not a directory');
     throw new UsageError('--npy', directory, `cannot use ${directory} (${String(code)})`);
   }
-  if (entries.length > 0) throw new UsageError('--npy', directory, 'exists and is not empty');
+  if (entries.length > 0)
+    throw new UsageError('--npy', directory, 'exists and is not empty; pass --force to replace it');
 }

@@ -26,6 +26,8 @@ export interface SynthesizeOptions {
   readonly dtype?: ValueDtype;
   /** Store per-step `delta` tensors besides `input` (default true). */
   readonly deltas?: boolean;
+  /** Awaited after each step is written (progress on a long synthesis; throwing stops it cleanly). */
+  readonly onStep?: (done: number, total: number) => void | Promise<void>;
 }
 
 interface ConvShape {
@@ -262,6 +264,7 @@ export async function synthesizeTrace(
         previous.set(layer.name, q);
       }
       await writer.writeStep({ index: t, sequence: 0, position: t, keyFrame }, tensors);
+      await options.onStep?.(t + 1, steps);
     }
     return await writer.finish();
   } catch (error) {

@@ -6,10 +6,11 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { temporaryPathFor } from '../common/atomic-write.js';
+import { commitFile } from '../common/atomic-write.js';
+import { removeTemporary, temporaryPathFor } from '../common/temp-files.js';
 import { decodeFloat16, encodeFloat16 } from './float16.js';
 import {
   MANIFEST_METADATA_KEY,
@@ -42,6 +43,8 @@ export interface TraceWriterOptions {
   readonly dtype?: ValueDtype;
   /** Start a new shard once a shard holds this many data bytes (default 1 GiB); `path` then becomes the index file. */
   readonly shardBytes?: number;
+  /** Replace existing files at the output paths (the user's `--force`); by default they are refused. */
+  readonly overwrite?: boolean;
 }
 
 export interface StepTensor {
@@ -100,7 +103,7 @@ export async function createTraceWriter(path: string, options: TraceWriterOption
   };
 
   const newShard = async (): Promise<Shard> => {
-    const dataPath = `${temporaryPathFor(path)}.data`;
+    const dataPath = temporaryPathFor(path, '.data');
     const handle = await open(dataPath, 'w');
     const shard: Shard = { dataPath, handle, entries: [], dataBytes: 0 };
     shards.push(shard);
@@ -339,16 +342,19 @@ export async function createTraceWriter(path: string, options: TraceWriterOption
               totalBytes += (await stat(indexTmp)).size;
             }
             // Shards first, the index last: a crash in between leaves no index, hence no trace.
+            const replace = { overwrite: options.overwrite === true };
             for (const [i, tmp] of temporaries.slice(0, count).entries()) {
-              await rename(tmp, finalPaths[i]!);
+              await commitFile(tmp, finalPaths[i]!, replace);
               files.push(finalPaths[i]!);
             }
             if (indexTmp) {
-              await rename(indexTmp, path);
+              await commitFile(indexTmp, path, replace);
               files.push(path);
             }
           } catch (error) {
-            await Promise.all(temporaries.map((t) => rm(t, { force: true })));
+            await Promise.all(temporaries.map((t) => removeTemporary(t)));
+            // Shards already renamed into place are ours and, without the rest, not a trace.
+            await Promise.all(files.map((f) => rm(f, { force: true })));
             await removeData(shards);
             state = 'failed';
             throw error;
@@ -436,5 +442,5 @@ async function assemble(target: string, header: Uint8Array, dataPath: string): P
 }
 
 async function removeData(shards: readonly Shard[]): Promise<void> {
-  await Promise.all(shards.map((s) => rm(s.dataPath, { force: true })));
+  await Promise.all(shards.map((s) => removeTemporary(s.dataPath)));
 }

@@ -1,7 +1,8 @@
 import { Box, Text } from 'ink';
-import type { ReportTotal } from '../core/report.js';
+import type { LayerReport, ReportTotal } from '../core/report.js';
 import { isRunDone, type LayerRow, type RunState, runProgressFraction } from './dashboard-state.js';
 import {
+  fitParts,
   formatCount,
   formatEnergyPj,
   formatPercent,
@@ -9,8 +10,16 @@ import {
   formatRatio,
   truncate,
 } from './format.js';
-import { hardwareLine } from './header.js';
-import { nameWidthFor, padCell } from './layer-columns.js';
+import { hardwareParts } from './header.js';
+import {
+  CELL_GAP,
+  type FittableColumn,
+  fitColumns,
+  MARKER_WIDTH,
+  nameWidthFor,
+  padCell,
+  STATUS_WIDTH,
+} from './layer-columns.js';
 import { executedShare, pjPerMac, speedup } from './layer-metrics.js';
 import { scrollOffset } from './layer-table.js';
 
@@ -27,15 +36,25 @@ function RunSummary({
   readonly width: number;
 }) {
   const total: ReportTotal | undefined = run.report?.total;
+  const inner = Math.max(1, width - 4);
+  // Each line's figures are parts: one that does not fit is left out whole, never cut.
   const lines = total
     ? [
-        `cycles   ${formatCount(total.cycles)} (dense ${formatCount(total.denseCycles)}, ${formatRatio(speedup(total))})`,
-        `executed ${formatPercent(executedShare(total))} of ${formatCount(total.macs)} MACs`,
-        `energy   ${formatEnergyPj(total.energyPj.total)} · ${formatPjPerMac(pjPerMac(total))} pJ/MAC`,
-        `stalls   ${formatCount(total.stallCycles)} cycles · util ${formatPercent(total.utilization)}`,
+        [
+          'cycles  ',
+          formatCount(total.cycles),
+          `(dense ${formatCount(total.denseCycles)},`,
+          `${formatRatio(speedup(total))})`,
+        ],
+        ['executed', formatPercent(executedShare(total)), `of ${formatCount(total.macs)} MACs`],
+        ['energy  ', formatEnergyPj(total.energyPj.total), `· ${formatPjPerMac(pjPerMac(total))} pJ/MAC`],
+        [
+          'stalls  ',
+          `${formatCount(total.stallCycles)} cycles`,
+          `· util ${formatPercent(total.utilization)}`,
+        ],
       ]
-    : [`running: ${formatPercent(runProgressFraction(run))} of MACs`];
-  const inner = Math.max(10, width - 4);
+    : [['running:', `${formatPercent(runProgressFraction(run))} of MACs`]];
   return (
     <Box
       borderStyle="round"
@@ -46,21 +65,26 @@ function RunSummary({
       paddingX={1}
     >
       <Text bold wrap="truncate">
-        {truncate(`${label}  ${hardwareLine(run.hardware)}`, inner)}
+        {fitParts([`${label} `, ...hardwareParts(run.hardware)], inner)}
       </Text>
       <Text dimColor wrap="truncate">
         {truncate(run.backend ?? run.command, inner)}
       </Text>
-      {lines.map((line) => (
-        <Text key={line} wrap="truncate">
-          {truncate(line, inner)}
+      {lines.map((parts) => (
+        <Text key={parts[0]} wrap="truncate">
+          {fitParts(parts, inner)}
         </Text>
       ))}
     </Box>
   );
 }
 
-function ratioCell(a: number | undefined, b: number | undefined): { text: string; color?: string } {
+interface Cell {
+  readonly text: string;
+  readonly color?: string;
+}
+
+function ratioCell(a: number | undefined, b: number | undefined): Cell {
   if (a === undefined || b === undefined || a === 0) return { text: '' };
   const ratio = b / a;
   return {
@@ -69,22 +93,72 @@ function ratioCell(a: number | undefined, b: number | undefined): { text: string
   };
 }
 
-const columnsFor = (nameWidth: number) => [
-  { header: '#', width: 3 },
-  { header: 'layer', width: nameWidth },
-  { header: 'cycles A', width: 9 },
-  { header: 'cycles B', width: 9 },
-  { header: 'B/A', width: 7 },
-  { header: 'energy A', width: 9 },
-  { header: 'energy B', width: 9 },
-  { header: 'B/A', width: 7 },
-  { header: 'exec A', width: 7 },
-  { header: 'exec B', width: 7 },
-];
+/** A column of the per-layer comparison; low priorities go first on a narrow terminal. */
+interface CompareColumn extends FittableColumn {
+  readonly header: string;
+  readonly align: 'left' | 'right';
+  cell(a: LayerRow, b: LayerRow | undefined): Cell;
+}
+
+const figure =
+  (show: (report: LayerReport) => string, side: 'a' | 'b') =>
+  (a: LayerRow, b: LayerRow | undefined): Cell => {
+    const report = side === 'a' ? a.report : b?.report;
+    return { text: report ? show(report) : '' };
+  };
+
+export function compareColumns(nameWidth: number): readonly CompareColumn[] {
+  const cycles = (r: LayerReport): string => formatCount(r.cycles);
+  const energy = (r: LayerReport): string => formatEnergyPj(r.energyPj.total);
+  const executed = (r: LayerReport): string => formatPercent(executedShare(r));
+  return [
+    {
+      id: 'index',
+      header: '#',
+      width: 3,
+      align: 'right',
+      priority: 0,
+      cell: (a) => ({ text: String(a.index + 1) }),
+    },
+    {
+      id: 'name',
+      header: 'layer',
+      width: nameWidth,
+      align: 'left',
+      priority: 0,
+      cell: (a) => ({ text: a.name }),
+    },
+    { id: 'cyclesA', header: 'cycles A', width: 8, align: 'right', priority: 1, cell: figure(cycles, 'a') },
+    { id: 'cyclesB', header: 'cycles B', width: 8, align: 'right', priority: 1, cell: figure(cycles, 'b') },
+    {
+      id: 'cyclesRatio',
+      header: 'B/A',
+      width: 6,
+      align: 'right',
+      priority: 1,
+      cell: (a, b) => ratioCell(a.report?.cycles, b?.report?.cycles),
+    },
+    { id: 'energyA', header: 'energy A', width: 8, align: 'right', priority: 2, cell: figure(energy, 'a') },
+    { id: 'energyB', header: 'energy B', width: 8, align: 'right', priority: 2, cell: figure(energy, 'b') },
+    {
+      id: 'energyRatio',
+      header: 'B/A',
+      width: 6,
+      align: 'right',
+      priority: 2,
+      cell: (a, b) => ratioCell(a.report?.energyPj.total, b?.report?.energyPj.total),
+    },
+    { id: 'execA', header: 'exec A', width: 6, align: 'right', priority: 3, cell: figure(executed, 'a') },
+    { id: 'execB', header: 'exec B', width: 6, align: 'right', priority: 3, cell: figure(executed, 'b') },
+  ];
+}
+
+/** Narrowest box that shows each summary line's label and first figure. */
+const SUMMARY_MIN_WIDTH = 24;
 
 /**
- * Two hardware configurations over the same source (runIndex 0 and 1): their totals side by side,
- * then per layer A, B and B/A (green where B is cheaper).
+ * Two hardware configurations over the same source (runIndex 0 and 1): their totals side by side
+ * (when there is room), then per layer A, B and B/A (green where B is cheaper).
  */
 export function CompareView({
   runA,
@@ -103,73 +177,57 @@ export function CompareView({
   readonly width: number;
 }) {
   const half = Math.floor((width - 1) / 2);
+  const showSummaries = half >= SUMMARY_MIN_WIDTH && height - COMPARE_SUMMARY_HEIGHT - 1 >= 3;
   const position = Math.max(
     0,
     rows.findIndex((row) => row.index === selectedIndex),
   );
-  const tableHeight = Math.max(1, height - COMPARE_SUMMARY_HEIGHT - 1);
+  const tableHeight = Math.max(1, height - (showSummaries ? COMPARE_SUMMARY_HEIGHT : 0) - 1);
   const offset = scrollOffset(position, rows.length, tableHeight);
   const visible = rows.slice(offset, offset + tableHeight);
-  const nameWidth = nameWidthFor(rows.map((row) => row.name));
-  const columns = columnsFor(nameWidth);
+  // Compare rows have no status cell at their end.
+  const columns = fitColumns(compareColumns(nameWidthFor(rows.map((row) => row.name))), width, -STATUS_WIDTH);
+  const gap = ' '.repeat(CELL_GAP);
   return (
     <Box flexDirection="column">
-      <Box>
-        <RunSummary run={runA} label="A" width={half} />
-        <Text> </Text>
-        {runB ? (
-          <RunSummary run={runB} label="B" width={half} />
-        ) : (
-          <Box
-            width={half}
-            height={COMPARE_SUMMARY_HEIGHT}
-            borderStyle="round"
-            borderColor="gray"
-            paddingX={1}
-          >
-            <Text dimColor>B: waiting for the second run…</Text>
-          </Box>
-        )}
-      </Box>
+      {showSummaries ? (
+        <Box>
+          <RunSummary run={runA} label="A" width={half} />
+          <Text> </Text>
+          {runB ? (
+            <RunSummary run={runB} label="B" width={half} />
+          ) : (
+            <Box
+              width={half}
+              height={COMPARE_SUMMARY_HEIGHT}
+              borderStyle="round"
+              borderColor="gray"
+              paddingX={1}
+            >
+              <Text dimColor>B: waiting for the second run…</Text>
+            </Box>
+          )}
+        </Box>
+      ) : null}
       <Text bold wrap="truncate">
-        {'  '}
-        {columns
-          .map((column, i) => padCell(column.header, column.width, i === 1 ? 'left' : 'right'))
-          .join(' ')}
+        {' '.repeat(MARKER_WIDTH)}
+        {columns.map((column) => padCell(column.header, column.width, column.align)).join(gap)}
       </Text>
       {visible.map((rowA) => {
         const rowB = runB?.layers[rowA.index];
-        const a = rowA.report;
-        const b = rowB?.report;
-        const cycles = ratioCell(a?.cycles, b?.cycles);
-        const energy = ratioCell(a?.energyPj.total, b?.energyPj.total);
         const selected = rowA.index === selectedIndex;
-        const cells = [
-          padCell(String(rowA.index + 1), 3, 'right'),
-          padCell(rowA.name, nameWidth, 'left'),
-          padCell(a ? formatCount(a.cycles) : '', 9, 'right'),
-          padCell(b ? formatCount(b.cycles) : '', 9, 'right'),
-        ];
         return (
           <Box key={rowA.index}>
-            <Text inverse={selected} wrap="truncate">
-              {selected ? '› ' : '  '}
-              {cells.join(' ')}{' '}
-            </Text>
-            <Text inverse={selected} color={cycles.color}>
-              {padCell(cycles.text, 7, 'right')}{' '}
-            </Text>
-            <Text inverse={selected}>
-              {padCell(a ? formatEnergyPj(a.energyPj.total) : '', 9, 'right')}{' '}
-              {padCell(b ? formatEnergyPj(b.energyPj.total) : '', 9, 'right')}{' '}
-            </Text>
-            <Text inverse={selected} color={energy.color}>
-              {padCell(energy.text, 7, 'right')}{' '}
-            </Text>
-            <Text inverse={selected}>
-              {padCell(a ? formatPercent(executedShare(a)) : '', 7, 'right')}{' '}
-              {padCell(b ? formatPercent(executedShare(b)) : '', 7, 'right')}
-            </Text>
+            <Text inverse={selected}>{selected ? '› ' : '  '}</Text>
+            {columns.map((column, at) => {
+              const cell = column.cell(rowA, rowB);
+              return (
+                <Text key={column.id} inverse={selected} color={cell.color}>
+                  {padCell(cell.text, column.width, column.align)}
+                  {at < columns.length - 1 ? gap : ''}
+                </Text>
+              );
+            })}
           </Box>
         );
       })}

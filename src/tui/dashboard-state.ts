@@ -36,6 +36,8 @@ export interface RunState {
 export interface DashboardState {
   /** Indexed by runIndex; a run appears with its run-start. */
   readonly runs: readonly (RunState | undefined)[];
+  /** What the command is doing before (or between) runs, e.g. synthesizing a trace. */
+  readonly phase?: string;
 }
 
 export const EMPTY_DASHBOARD: DashboardState = { runs: [] };
@@ -121,7 +123,7 @@ function withRun(state: DashboardState, runIndex: number, run: RunState): Dashbo
   const runs = [...state.runs];
   while (runs.length < runIndex) runs.push(undefined);
   runs[runIndex] = run;
-  return { runs };
+  return { ...state, runs };
 }
 
 function withLayer(run: RunState, index: number, update: (row: LayerRow) => LayerRow): RunState {
@@ -130,6 +132,11 @@ function withLayer(run: RunState, index: number, update: (row: LayerRow) => Laye
   const layers = [...run.layers];
   layers[index] = update(row);
   return { ...run, layers };
+}
+
+/** The state with a new phase line (the reporter's onPhase). */
+export function withPhase(state: DashboardState, phase: string): DashboardState {
+  return state.phase === phase ? state : { ...state, phase };
 }
 
 export function startedRuns(state: DashboardState): readonly RunState[] {

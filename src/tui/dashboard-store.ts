@@ -1,5 +1,5 @@
 import type { RunEvent } from '../core/events.js';
-import { type DashboardState, EMPTY_DASHBOARD, reduceEvent } from './dashboard-state.js';
+import { type DashboardState, EMPTY_DASHBOARD, reduceEvent, withPhase } from './dashboard-state.js';
 
 /**
  * The bridge between the reporter (pushes events) and React (reads snapshots through
@@ -7,6 +7,8 @@ import { type DashboardState, EMPTY_DASHBOARD, reduceEvent } from './dashboard-s
  */
 export interface DashboardStore {
   dispatch(event: RunEvent, runIndex: number): void;
+  /** What the command is doing before its runs start (shown until the first run-start). */
+  setPhase(text: string): void;
   getSnapshot(): DashboardState;
   subscribe(listener: () => void): () => void;
   /** Tells listeners about any state they have not seen yet, now. */
@@ -29,6 +31,13 @@ export function createDashboardStore(options: DashboardStoreOptions = {}): Dashb
   let notified = state;
   let timerPending = false;
   const listeners = new Set<() => void>();
+  const notifySoon = (): void => {
+    if (notifyEveryMs <= 0) flush();
+    else if (!timerPending) {
+      timerPending = true;
+      setTimer(flush, notifyEveryMs);
+    }
+  };
   const flush = (): void => {
     timerPending = false;
     if (notified === state) return;
@@ -39,11 +48,12 @@ export function createDashboardStore(options: DashboardStoreOptions = {}): Dashb
     dispatch(event, runIndex) {
       state = reduceEvent(state, event, runIndex);
       // The end of a run is always shown at once; everything else may wait for the next tick.
-      if (notifyEveryMs <= 0 || event.type === 'run-done') flush();
-      else if (!timerPending) {
-        timerPending = true;
-        setTimer(flush, notifyEveryMs);
-      }
+      if (event.type === 'run-done') flush();
+      else notifySoon();
+    },
+    setPhase(text) {
+      state = withPhase(state, text);
+      notifySoon();
     },
     getSnapshot: () => state,
     subscribe(listener) {

@@ -1,9 +1,10 @@
 import { Spinner } from '@inkjs/ui';
-import { Box, useApp, useInput } from 'ink';
+import { Box, Text, useApp, useInput } from 'ink';
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { CompareView } from './compare-view.js';
 import { type DashboardState, isRunDone, startedRuns } from './dashboard-state.js';
 import type { DashboardStore } from './dashboard-store.js';
+import { fitParts } from './format.js';
 import { Header } from './header.js';
 import { HelpLine } from './help-line.js';
 import { fitColumns, layerColumns, nameWidthFor } from './layer-columns.js';
@@ -11,7 +12,8 @@ import { DETAIL_HEIGHT, LayerDetail } from './layer-detail.js';
 import { activeSkipReasons, nextSortKey, type SortKey, sortRows } from './layer-metrics.js';
 import { LayerTable } from './layer-table.js';
 import { ProgressPane } from './progress-pane.js';
-import { useTerminalSize } from './use-terminal-size.js';
+import { formatElapsed, useElapsedMs } from './use-elapsed.js';
+import { isTooSmall, tooSmallLine, useTerminalSize } from './use-terminal-size.js';
 
 export interface DashboardProps {
   readonly store: DashboardStore;
@@ -27,6 +29,11 @@ export interface DashboardProps {
 
 /** Lines above and below the table: header 2, progress 2, gap 1, table header 1, help 1. */
 const CHROME_LINES = 7;
+/** On a short terminal the header's second line and the gap go: header 1, progress 2, table header 1, help 1. */
+const COMPACT_CHROME_LINES = 5;
+const COMPACT_BELOW_ROWS = 16;
+/** The detail pane's three panels need this width to show their figures whole. */
+const DETAIL_MIN_WIDTH = 76;
 /** Ink redraws in place only while the frame is shorter than the terminal; keep one line spare. */
 const SPARE_LINES = 1;
 const MIN_TABLE_ROWS_WITH_DETAIL = 3;
@@ -35,7 +42,8 @@ export function Dashboard({ store, expectedRuns, interactive, onQuit, onCommit }
   const state = useSyncExternalStore(store.subscribe, store.getSnapshot);
   useEffect(() => onCommit?.(state), [state, onCommit]);
   const { exit } = useApp();
-  const { columns: width, rows: height } = useTerminalSize();
+  const size = useTerminalSize();
+  const { columns: width, rows: height } = size;
   const [selectedIndex, setSelectedIndex] = useState(0);
   const [sortKey, setSortKey] = useState<SortKey>('order');
   const [view, setView] = useState<'layers' | 'compare'>('layers');
@@ -71,12 +79,23 @@ export function Dashboard({ store, expectedRuns, interactive, onQuit, onCommit }
     { isActive: interactive },
   );
 
-  if (!run) {
-    return <Spinner label="deltasim: starting…" />;
-  }
   const done = runs.length >= runCount && runs.every(isRunDone);
-  const usable = Math.max(4, height - CHROME_LINES - SPARE_LINES);
-  const showDetail = usable - DETAIL_HEIGHT >= MIN_TABLE_ROWS_WITH_DETAIL;
+  const elapsedMs = useElapsedMs(!done);
+
+  if (isTooSmall(size)) return <Text>{tooSmallLine(size)}</Text>;
+  if (!run) {
+    // Before the first run starts (a trace being synthesized or read): say what is happening.
+    return (
+      <Box flexDirection="column" width={width}>
+        <Spinner label={fitParts(['deltasim: starting', formatElapsed(elapsedMs)], width - 2, ' · ')} />
+        <Text dimColor>{state.phase ?? ''}</Text>
+      </Box>
+    );
+  }
+  const compact = height < COMPACT_BELOW_ROWS;
+  const chrome = compact ? COMPACT_CHROME_LINES : CHROME_LINES;
+  const usable = Math.max(1, height - chrome - SPARE_LINES);
+  const showDetail = width >= DETAIL_MIN_WIDTH && usable - DETAIL_HEIGHT >= MIN_TABLE_ROWS_WITH_DETAIL;
   const tableHeight = showDetail ? usable - DETAIL_HEIGHT : usable;
   const columns = fitColumns(
     layerColumns(activeSkipReasons(run.layers), nameWidthFor(run.layers.map((row) => row.name))),
@@ -86,9 +105,16 @@ export function Dashboard({ store, expectedRuns, interactive, onQuit, onCommit }
 
   return (
     <Box flexDirection="column" width={width}>
-      <Header run={run} runCount={runCount} done={done} width={width} />
+      <Header
+        run={run}
+        runCount={runCount}
+        done={done}
+        width={width}
+        elapsedMs={elapsedMs}
+        compact={compact}
+      />
       <ProgressPane run={run} width={width} />
-      <Box marginTop={1} flexDirection="column">
+      <Box marginTop={compact ? 0 : 1} flexDirection="column">
         {view === 'compare' ? (
           <CompareView
             runA={state.runs[0] ?? run}

@@ -64,3 +64,18 @@ export function truncate(text: string, width: number): string {
   if (width === 1) return '…';
   return `${text.slice(0, width - 1)}…`;
 }
+
+/**
+ * A line made of parts (each a figure with its label), kept whole: the parts that fit in `width` in
+ * order, joined by `separator`; a part that does not fit is dropped, never cut, so a shown figure is
+ * always the whole figure. Only the first part may be cut (it is the line's label, e.g. a name).
+ */
+export function fitParts(parts: readonly string[], width: number, separator = ' '): string {
+  const [first = '', ...rest] = parts;
+  let line = truncate(first, width);
+  if (line !== first) return line;
+  for (const part of rest) {
+    if (part !== '' && line.length + separator.length + part.length <= width) line += `${separator}${part}`;
+  }
+  return line;
+}

@@ -1,5 +1,5 @@
 import { Text } from 'ink';
-import { truncate } from './format.js';
+import { fitParts } from './format.js';
 import { SORT_LABELS, type SortKey } from './layer-metrics.js';
 
 /** The keys that work now, and the active sort. */
@@ -18,16 +18,17 @@ export function HelpLine({
   readonly done: boolean;
   readonly width: number;
 }) {
-  if (!interactive) return <Text dimColor>{truncate(`sorted by ${SORT_LABELS[sortKey]}`, width)}</Text>;
+  if (!interactive) return <Text dimColor>{fitParts(['sorted by', SORT_LABELS[sortKey]], width)}</Text>;
+  // Most needed first: a narrow line drops the keys at its end whole.
   const keys = [
+    done ? 'q quit' : 'q stop',
     '↑/↓ j/k select',
     `s sort (${SORT_LABELS[sortKey]})`,
     ...(runCount > 1 ? [view === 'compare' ? 'c layers' : 'c compare', 'tab next run'] : []),
-    done ? 'q quit' : 'q stop',
   ];
   return (
     <Text dimColor wrap="truncate">
-      {truncate(keys.join(' · '), width)}
+      {fitParts(keys, width, ' · ')}
     </Text>
   );
 }

@@ -1,3 +1,4 @@
+import { largest } from '../common/extremes.js';
 import type { SkippedMacs } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
 import { formatCount, formatEnergyPj, formatPercent, formatPjPerMac, formatRatio } from './format.js';
@@ -8,7 +9,7 @@ import { executedShare, pjPerMac, type SortKey, skippedTotal, speedup } from './
  * lowest-priority columns are dropped whole rather than letting rows wrap (wrapped rows garble the
  * live frame).
  */
-export interface LayerColumn {
+export interface LayerColumn extends FittableColumn {
   readonly id: string;
   readonly header: string;
   readonly width: number;
@@ -32,7 +33,16 @@ const NAME_WIDTH_MIN = 10;
 const NAME_WIDTH_MAX = 28;
 
 export function nameWidthFor(names: readonly string[]): number {
-  return Math.max(NAME_WIDTH_MIN, Math.min(NAME_WIDTH_MAX, Math.max(0, ...names.map((name) => name.length))));
+  return Math.max(
+    NAME_WIDTH_MIN,
+    Math.min(
+      NAME_WIDTH_MAX,
+      largest(
+        names.map((name) => name.length),
+        0,
+      ),
+    ),
+  );
 }
 
 export function layerColumns(
@@ -146,22 +156,51 @@ export const MARKER_WIDTH = 2;
 /** The status cell at the end (✓, a percentage, or ·). */
 export const STATUS_WIDTH = 5;
 
-export function rowWidth(columns: readonly LayerColumn[]): number {
+/** What fitting needs of a column (the layer table's and the compare view's). */
+export interface FittableColumn {
+  readonly id: string;
+  readonly width: number;
+  readonly priority: number;
+}
+
+export function rowWidth(columns: readonly FittableColumn[]): number {
   return MARKER_WIDTH + columns.reduce((sum, column) => sum + column.width + CELL_GAP, 0) + STATUS_WIDTH;
 }
 
-/** Keeps the columns that fit in `width`, most important first, in their display order. */
-export function fitColumns(columns: readonly LayerColumn[], width: number): readonly LayerColumn[] {
-  const priorities = [...new Set(columns.map((column) => column.priority))].sort((a, b) => b - a);
-  let kept = columns;
-  for (const priority of priorities) {
-    if (rowWidth(kept) <= width) break;
-    const fewer = kept.filter((column) => column.priority !== priority);
-    // Never drop the last essential columns: a too-narrow terminal truncates instead.
-    if (fewer.length === 0 || priority === 0) break;
-    kept = fewer;
+/** The name column gives way down to this before a terminal counts as too small. */
+export const NAME_WIDTH_FLOOR = 6;
+
+/**
+ * Keeps the columns that fit in `width`, in their display order: the name column first narrows to
+ * NAME_WIDTH_MIN, then whole columns go one at a time, lowest priority first and the rightmost of a
+ * priority first (a figure is never cut); when only priority 0 is left, the name narrows further
+ * (names are cut with an ellipsis, figures never).
+ */
+export function fitColumns<C extends FittableColumn>(
+  columns: readonly C[],
+  width: number,
+  extraWidth = 0,
+): readonly C[] {
+  const askedName = columns.find((column) => column.id === 'name')?.width ?? 0;
+  const withName = (kept: readonly C[], nameWidth: number): readonly C[] =>
+    kept.map((column) =>
+      column.id === 'name' ? { ...column, width: Math.min(askedName, nameWidth) } : column,
+    );
+  const fits = (kept: readonly C[]): boolean => rowWidth(kept) + extraWidth <= width;
+  if (fits(columns)) return columns;
+  let kept = withName(columns, NAME_WIDTH_MIN);
+  while (!fits(kept)) {
+    const lowest = Math.max(...kept.map((column) => column.priority));
+    if (lowest === 0) break;
+    const drop = kept.findLastIndex((column) => column.priority === lowest);
+    kept = kept.filter((_, at) => at !== drop);
   }
-  return kept;
+  const excess = rowWidth(kept) + extraWidth - width;
+  if (excess <= 0) {
+    // Room left over goes back to the name, up to the width it asked for.
+    return withName(kept, NAME_WIDTH_MIN - excess);
+  }
+  return withName(kept, Math.max(NAME_WIDTH_FLOOR, NAME_WIDTH_MIN - excess));
 }
 
 export function padCell(text: string, width: number, align: 'left' | 'right'): string {

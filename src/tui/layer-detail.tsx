@@ -1,8 +1,9 @@
 import { ProgressBar } from '@inkjs/ui';
 import { Box, Text } from 'ink';
+import { largest, smallest } from '../common/extremes.js';
 import { ENERGY_COMPONENTS, type EnergyComponent, type EnergyPj } from '../core/report.js';
 import type { LayerRow } from './dashboard-state.js';
-import { formatCount, formatEnergyPj, formatPercent, formatPjPerMac, truncate } from './format.js';
+import { fitParts, formatCount, formatEnergyPj, formatPercent, formatPjPerMac, truncate } from './format.js';
 import { executedShare, pjPerMac } from './layer-metrics.js';
 import { columnChart, downsample } from './sparkline.js';
 
@@ -56,7 +57,10 @@ function EnergyBars({ row, width }: { readonly row: LayerRow; readonly width: nu
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        energy {formatEnergyPj(report.energyPj.total)} · {formatPjPerMac(pjPerMac(report))} pJ/MAC
+        {fitParts(
+          ['energy', formatEnergyPj(report.energyPj.total), `· ${formatPjPerMac(pjPerMac(report))} pJ/MAC`],
+          width,
+        )}
       </Text>
       {shown.length === 0 ? <Text dimColor>no breakdown reported</Text> : null}
       {shown.map((component) => {
@@ -83,16 +87,18 @@ function SparsityStrip({ row, width }: { readonly row: LayerRow; readonly width:
   const fractions = row.executedFractions;
   const header = (
     <Text bold wrap="truncate">
-      {truncate(`executed per step (${fractions.length})`, width)}
+      {fitParts(['executed per step', `(${fractions.length})`], width)}
     </Text>
   );
   if (fractions.length === 0) {
-    const executed = row.report ? `, ${formatPercent(executedShare(row.report))} overall` : '';
+    const parts = row.report
+      ? ['no per-step data,', `${formatPercent(executedShare(row.report))} overall`]
+      : ['no per-step data'];
     return (
       <Box flexDirection="column">
         {header}
         <Text dimColor wrap="truncate">
-          {truncate(`no per-step data${executed}`, width)}
+          {fitParts(parts, width)}
         </Text>
       </Box>
     );
@@ -104,8 +110,8 @@ function SparsityStrip({ row, width }: { readonly row: LayerRow; readonly width:
   const drawnWidth = sampled.length * columnWidth;
   // Scaled to 1, not to the largest value: the height reads as the executed share itself.
   const lines = columnChart([...sampled, 1], 4, columnWidth).map((line) => line.slice(0, drawnWidth));
-  const min = Math.min(...fractions);
-  const max = Math.max(...fractions);
+  const min = smallest(fractions);
+  const max = largest(fractions);
   const mean = fractions.reduce((sum, value) => sum + value, 0) / fractions.length;
   return (
     <Box flexDirection="column">
@@ -120,7 +126,10 @@ function SparsityStrip({ row, width }: { readonly row: LayerRow; readonly width:
         {truncate(`step 1${String(fractions.length).padStart(Math.max(1, drawnWidth - 6))}`, width)}
       </Text>
       <Text wrap="truncate">
-        {truncate(`mean ${formatPercent(mean)} min ${formatPercent(min)} max ${formatPercent(max)}`, width)}
+        {fitParts(
+          ['mean', formatPercent(mean), `min ${formatPercent(min)}`, `max ${formatPercent(max)}`],
+          width,
+        )}
       </Text>
     </Box>
   );
@@ -158,7 +167,7 @@ function LaneHistogram({ row, width }: { readonly row: LayerRow; readonly width:
       ))}
       <Text dimColor>{`0%${'100%'.padStart(Math.max(4, chartWidth - 2))}`}</Text>
       <Text wrap="truncate">
-        {truncate(`${formatCount(lanes)} lane·folds, mean ${formatPercent(histogramMean(bins))}`, width)}
+        {fitParts([`${formatCount(lanes)} lane·folds,`, `mean ${formatPercent(histogramMean(bins))}`], width)}
       </Text>
     </Box>
   );
@@ -185,8 +194,8 @@ export function LayerDetail({ row, width }: { readonly row: LayerRow | undefined
         <Box flexDirection="row">
           <Box width={energyWidth} flexDirection="column" marginRight={2}>
             <Text wrap="truncate" color="cyan">
-              {truncate(
-                `${row.index + 1}. ${row.name} (${row.op}, ${formatCount(row.macs)} MACs)`,
+              {fitParts(
+                [`${row.index + 1}. ${row.name}`, `(${row.op},`, `${formatCount(row.macs)} MACs)`],
                 energyWidth,
               )}
             </Text>

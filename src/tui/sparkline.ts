@@ -1,3 +1,5 @@
+import { largest } from '../common/extremes.js';
+
 /**
  * One-line and few-line character charts (sparkline, histogram columns). @inkjs/ui has bars but no
  * sparkline or column chart, so these two are drawn from block characters here.
@@ -36,9 +38,9 @@ export function sparkline(values: readonly number[], width: number, min = 0, max
  * the largest count; a non-zero count always shows at least an eighth.
  */
 export function columnChart(counts: readonly number[], height: number, columnWidth = 1): readonly string[] {
-  const largest = Math.max(0, ...counts);
+  const top = largest(counts, 0);
   const eighths = counts.map((count) =>
-    largest === 0 || count <= 0 ? 0 : Math.max(1, Math.round((count / largest) * height * 8)),
+    top === 0 || count <= 0 ? 0 : Math.max(1, Math.round((count / top) * height * 8)),
   );
   const lines: string[] = [];
   for (let line = height - 1; line >= 0; line--) {

@@ -1,8 +1,10 @@
 import { render } from 'ink';
 import type { RunEvent } from '../core/events.js';
+import type { Report } from '../core/report.js';
 import { Dashboard } from './dashboard.js';
 import { type DashboardState, isRunDone, startedRuns } from './dashboard-state.js';
 import { createDashboardStore } from './dashboard-store.js';
+import { FALLBACK_SIZE, isTooSmall } from './use-terminal-size.js';
 
 /** Longest `finish` waits for React to draw the last state (it normally takes one tick). */
 const CATCH_UP_LIMIT_MS = 1000;
@@ -17,12 +19,23 @@ export interface StartDashboardOptions {
   readonly onAbort: () => void;
   /** Route console.* above the live frame (ink's default); off where console is not Node's (vitest). */
   readonly patchConsole?: boolean;
+  /**
+   * The finished runs' reports as plain text, printed after the app ends when the terminal is too
+   * small for the dashboard (its frame was one line saying so).
+   */
+  readonly plainSummary?: (reports: readonly Report[]) => string;
 }
 
 export interface DashboardHandle {
   onEvent(event: RunEvent, runIndex: number): void;
+  onPhase(text: string): void;
   finish(): Promise<void>;
 }
+
+const terminalSize = (stdout: NodeJS.WriteStream) => ({
+  columns: stdout.columns > 0 ? stdout.columns : FALLBACK_SIZE.columns,
+  rows: stdout.rows > 0 ? stdout.rows : FALLBACK_SIZE.rows,
+});
 
 /**
  * Mounts the ink dashboard and returns the reporter side of it. The final frame stays on screen when
@@ -93,14 +106,22 @@ export function startDashboard(options: StartDashboardOptions): DashboardHandle 
       // After a quit the frame is final: later events would redraw under the shell prompt.
       if (!exited) store.dispatch(event, runIndex);
     },
+    onPhase(text) {
+      if (!exited) store.setPhase(text);
+    },
     async finish() {
       finishing = true;
       store.flush();
       if (!exited) await caughtUp();
-      // Waiting for `q` is for browsing a finished result. A command that stops before every run is
-      // done is failing: unmount now so its error is printed (a later `q` would report "interrupted").
-      if (!exited && (!options.interactive || !allDone())) instance.unmount();
+      const tooSmall = isTooSmall(terminalSize(options.stdout));
+      // Waiting for `q` is for browsing a finished result (impossible on a too-small terminal). A
+      // command that stops before every run is done is failing: unmount now so its error is printed.
+      if (!exited && (!options.interactive || !allDone() || tooSmall)) instance.unmount();
       await exitedPromise;
+      if (tooSmall && options.plainSummary) {
+        const reports = startedRuns(store.getSnapshot()).flatMap((run) => (run.report ? [run.report] : []));
+        if (reports.length > 0) options.stdout.write(options.plainSummary(reports));
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import { useStdout } from 'ink';
 import { useEffect, useReducer } from 'react';
+import { fitParts } from './format.js';
 
 export interface TerminalSize {
   readonly columns: number;
@@ -35,4 +36,26 @@ export function useTerminalSize(): TerminalSize {
     columns: stdout.columns > 0 ? stdout.columns : FALLBACK_SIZE.columns,
     rows: stdout.rows > 0 ? stdout.rows : FALLBACK_SIZE.rows,
   };
+}
+
+/**
+ * Below this the dashboard cannot show a layer with one figure beside it; it prints one line saying
+ * so instead (and the plain summary at the end). Documented in README.md.
+ */
+export const MIN_SIZE: TerminalSize = { columns: 30, rows: 8 };
+
+export function isTooSmall(size: TerminalSize): boolean {
+  return size.columns < MIN_SIZE.columns || size.rows < MIN_SIZE.rows;
+}
+
+/** The one line shown instead of the dashboard on a too-small terminal. */
+export function tooSmallLine(size: TerminalSize): string {
+  return fitParts(
+    [
+      'terminal too small',
+      `(${size.columns}×${size.rows}, needs ${MIN_SIZE.columns}×${MIN_SIZE.rows});`,
+      'summary at the end',
+    ],
+    size.columns,
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench simulate`: the whole `deltasim simulate --json` process on the bundled ResNet-18
- * (SCALE-Sim v2 took 646 s and 3.7 GB for the same 32×32 OS run, REFERENCE.md §2.1), and the pure
+ * (SCALE-Sim v2 took 646 s and 3.7 GB for the same 32×32 OS run, docs/sources.md), and the pure
  * core per layer.
  */
 import { spawnSync } from 'node:child_process';
@@ -86,7 +86,7 @@ export default async function (): Promise<void> {
   printTable(
     'deltasim simulate, whole process',
     [processRun, nodeOnly, wholeCore, modelCore],
-    ['SCALE-Sim v2, same run on a 2-core machine: 646 s, 3.7 GB (REFERENCE.md §2.1).'],
+    ['SCALE-Sim v2, same run on a 2-core machine: 646 s, 3.7 GB (docs/sources.md).'],
   );
   // Per-call times are sub-microsecond: print them in µs rather than the harness's ms column.
   console.log('\n## pure core per layer (denseLayerReport, 32x32 OS)');

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,11 +5,12 @@ import { describe, expect, test } from 'vitest';
 import { runLive, SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
-import { pythonFloatRepr } from '../../src/cli/reporters/scalesim-report.js';
+import { pythonFloatRepr, scaleSimLayers } from '../../src/cli/reporters/scalesim-report.js';
 import { simulateDense } from '../../src/core/dense-engine.js';
 import type { RunEvent } from '../../src/core/events.js';
 import { lowerTopology } from '../../src/core/lowering.js';
 import type { Report } from '../../src/core/report.js';
+import { lastJsonLine, runBuiltCli } from './built-cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -201,7 +201,13 @@ describe('deltasim simulate', () => {
     expect(gr.layers[0]).toMatchObject({ name: 'gemm_128x64x256', op: 'gemm', folds: 8, cycles: 2544 });
     const d = await run(['--topology', 'configs/topologies/mobilenet-block-dp.csv', '--json']);
     const dr = JSON.parse(d.stdout.trimEnd().split('\n').pop()!) as Report;
-    expect(dr.layers.map((l) => l.name)).toEqual([
+    // The DP layer's 4 identical channels are timed once: one report layer, 4 GEMMs.
+    expect(dr.layers.map((l) => [l.name, l.op, l.gemms])).toEqual([
+      ['conv_stem', 'conv2d', 1],
+      ['conv_DP1', 'depthwise', 4],
+      ['conv_pw1', 'conv2d', 1],
+    ]);
+    expect(scaleSimLayers(dr.layers).map((l) => l.name)).toEqual([
       'conv_stem',
       'conv_DP1Channel_0',
       'conv_DP1Channel_1',
@@ -351,27 +357,17 @@ describe('bad input: one line on stderr naming file, row and field; exit 2; no s
   });
 });
 
-describe('the built binary (npm test builds dist/ first)', () => {
-  const main = join(root, 'dist/cli/main.js');
-  test.runIf(existsSync(main))(
-    '--json | tail -n1 parses; a bad file prints one line and exits 2 without a stack',
-    () => {
-      const ok = spawnSync(process.execPath, [main, 'simulate', ...RESNET, '--json'], {
-        cwd: root,
-        encoding: 'utf8',
-      });
-      expect(ok.status).toBe(0);
-      const report = JSON.parse(ok.stdout.trimEnd().split('\n').pop()!) as Report;
-      expect(report.total.cycles).toBe(RESNET_GOLDEN.cycles);
-      const bad = spawnSync(process.execPath, [main, 'simulate', '--topology', 'missing.csv'], {
-        cwd: root,
-        encoding: 'utf8',
-      });
-      expect(bad.status).toBe(2);
-      expect(bad.stderr).toBe('deltasim: TopologyError: missing.csv: file not found\n');
-      expect(bad.stdout).toBe('');
-    },
-  );
+describe('the built binary, as a fresh process (npm test builds dist/ first)', () => {
+  test('--json | tail -n1 parses; a bad file prints one line and exits 2 without a stack', async () => {
+    const ok = await runBuiltCli(['simulate', ...RESNET, '--json']);
+    expect(ok.code).toBe(0);
+    const report = lastJsonLine(ok.stdout) as Report;
+    expect(report.total.cycles).toBe(RESNET_GOLDEN.cycles);
+    const bad = await runBuiltCli(['simulate', '--topology', 'missing.csv']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('deltasim: TopologyError: missing.csv: file not found\n');
+    expect(bad.stdout).toBe('');
+  });
 });
 
 describe('live dashboard run (runLive)', () => {

@@ -16,7 +16,7 @@ describe('writeFileAtomic', () => {
 
   it('creates missing directories and leaves no temporary file', async () => {
     const path = join(dir, 'a', 'b', 'out.txt');
-    await writeFileAtomic(path, 'hello');
+    await writeFileAtomic(path, 'hello', { overwrite: false });
     expect(await readFile(path, 'utf8')).toBe('hello');
     expect(await readdir(join(dir, 'a', 'b'))).toEqual(['out.txt']);
   });
@@ -25,14 +25,16 @@ describe('writeFileAtomic', () => {
     const file = join(dir, 'plain');
     await writeFile(file, 'x');
     const path = join(file, 'sub', 'out.txt');
-    await expect(writeFileAtomic(path, 'y')).rejects.toThrow(OutputError);
-    await expect(writeFileAtomic(path, 'y')).rejects.toThrow(path);
+    await expect(writeFileAtomic(path, 'y', { overwrite: false })).rejects.toThrow(OutputError);
+    await expect(writeFileAtomic(path, 'y', { overwrite: false })).rejects.toThrow(path);
   });
 
   it.runIf(existsSync('/proc/self'))(
     'fails, rather than hangs, where the directory cannot be made',
     async () => {
-      await expect(writeFileAtomic('/proc/deltasim-nope/out.txt', 'y')).rejects.toThrow(OutputError);
+      await expect(writeFileAtomic('/proc/deltasim-nope/out.txt', 'y', { overwrite: false })).rejects.toThrow(
+        OutputError,
+      );
     },
   );
 });

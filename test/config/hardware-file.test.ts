@@ -1,17 +1,17 @@
 import { describe, expect, test } from 'vitest';
+import { parseConfigDocument } from '../../src/config/config-document.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import {
   DENSE_HARDWARE_FIELDS,
   denseHardwareFrom,
   loadHardwareFile,
-  parseHardwareDocument,
   readFields,
 } from '../../src/config/hardware-file.js';
 
 const bundled = new URL('../../configs/hw/scalesim-default.yaml', import.meta.url).pathname;
 
 async function load(text: string, source = 'hw.yaml') {
-  const values = await readFields(await parseHardwareDocument(text, source), DENSE_HARDWARE_FIELDS, source);
+  const values = await readFields(await parseConfigDocument(text, source), DENSE_HARDWARE_FIELDS, source);
   return denseHardwareFrom(values, 'hw');
 }
 
@@ -67,7 +67,10 @@ describe('hardware file', () => {
     ['array: { rows: 4 }\n', 'hw.yaml: array.cols: missing (PE columns (ArrayWidth))'],
     ['array: { rows: 4, cols: 4 }\ndataflow: xs\n', 'hw.yaml: dataflow: must be one of os, ws, is, got "xs"'],
     ['array: { rows: 4, cols: 4 }\nclock: 64 KiB\n', 'hw.yaml: clock: "64 KiB" has the wrong dimension'],
-    ['array: { rows: 4, cols: 4 }\nclock: -1 GHz\n', 'hw.yaml: clock: must be greater than zero'],
+    [
+      'array: { rows: 4, cols: 4 }\nclock: -1 GHz\n',
+      'hw.yaml: clock: "-1 GHz": -1000000000 Hz is outside the physical range 1 kHz to 100 GHz',
+    ],
     ['array: [4, 4]\n', 'hw.yaml: array: must be a mapping'],
     ['array: { rows: 4, cols: 4\n', 'hw.yaml: line'],
   ])('error: %j', async (text, start) => {

@@ -68,7 +68,7 @@ describe('parseScaleSimConfig', () => {
     ],
     [
       '[architecture_presets]\nArrayHeight: 0\nArrayWidth: 32\nDataflow: os\n',
-      'x.cfg: line 2, architecture_presets.ArrayHeight: must be an integer ≥ 1, got 0',
+      'x.cfg: line 2, architecture_presets.ArrayHeight: must be an integer in 1..65536, got 0',
     ],
     [
       '[architecture_presets]\nArrayHeight: 4\nDataflow: os\n',

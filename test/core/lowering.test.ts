@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  depthwiseChannelName,
   expandTopology,
   gemmRowAsLayer,
   isDepthwiseName,
@@ -64,23 +65,30 @@ describe('depthwise (DP) split', () => {
     expect(isDepthwiseName('Dp')).toBe(false);
   });
 
-  test('one layer per channel named <name>Channel_<i>, one channel each, Num Filter kept', () => {
+  test('one single-channel layer counted channels times, named as the row, Num Filter kept', () => {
     const out = expandTopology([conv({ name: 'x_DP', channels: 3, numFilters: 5 })], 'conv');
-    expect(out.map((o) => o.layer.name)).toEqual(['x_DPChannel_0', 'x_DPChannel_1', 'x_DPChannel_2']);
-    for (const o of out) {
-      expect(o.op).toBe('depthwise');
-      expect(o.layer.channels).toBe(1);
-      expect(o.layer.numFilters).toBe(5);
-      expect(o.layer.ifmapHeight).toBe(7);
-    }
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ op: 'depthwise', count: 3 });
+    expect(out[0]!.layer).toMatchObject({ name: 'x_DP', channels: 1, numFilters: 5, ifmapHeight: 7 });
+    expect(depthwiseChannelName('x_DP', 2)).toBe('x_DPChannel_2');
   });
 
-  test('later layers follow the split layers in order', () => {
-    const names = lowerTopology(
+  test('5e6 channels lower to one layer, not five million', () => {
+    const [layer] = lowerTopology([conv({ name: 'huge_DP', channels: 5_000_000 })], 'conv');
+    expect(layer).toMatchObject({ name: 'huge_DP', op: 'depthwise', count: 5_000_000 });
+    expect(layer!.gemm.k).toBe(9);
+  });
+
+  test('later layers follow the DP layer in order, each counted once', () => {
+    const lowered = lowerTopology(
       [conv({ name: 'a' }), conv({ name: 'b_DP', channels: 2 }), conv({ name: 'c' })],
       'conv',
-    ).map((l) => l.name);
-    expect(names).toEqual(['a', 'b_DPChannel_0', 'b_DPChannel_1', 'c']);
+    );
+    expect(lowered.map((l) => [l.name, l.count])).toEqual([
+      ['a', 1],
+      ['b_DP', 2],
+      ['c', 1],
+    ]);
   });
 
   test('GEMM topologies are never split', () => {

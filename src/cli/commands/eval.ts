@@ -2,8 +2,9 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { EVAL_SEED, NAIVE_DELTA_THRESHOLD } from '../../nn/eval/eval-defaults.js';
 import { EXIT_OK } from '../io.js';
-import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
+import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 
 export const evalCommand: CommandModule = {
   register(program, io, setExitCode) {
@@ -24,8 +25,8 @@ export const evalCommand: CommandModule = {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
         modelFamilyArg(model);
         // Flags first: a typo must not cost a tfjs start-up and two model loads.
-        const clips = intFlag('--clips', options.clips, 500, 1);
-        const seed = intFlag('--seed', options.seed, EVAL_SEED);
+        const clips = intFlag('--clips', options.clips, 500, 1, SIZE_LIMITS.clips);
+        const seed = seedFlag('--seed', options.seed, EVAL_SEED);
         const naiveThreshold = numberFlag(
           '--naive-threshold',
           options.naiveThreshold,

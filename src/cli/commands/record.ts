@@ -1,9 +1,10 @@
-import { relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { EXIT_OK } from '../io.js';
-import { backendFlag, intFlag, modelFamilyArg } from '../nn-flags.js';
-import { checkOutputPath } from '../output-path.js';
+import { backendFlag, intFlag, modelFamilyArg, seedFlag } from '../nn-flags.js';
+import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 import { VERSION } from '../version.js';
 
 export const recordCommand: CommandModule = {
@@ -15,7 +16,8 @@ export const recordCommand: CommandModule = {
       .requiredOption('--model <dir>', 'trained model directory')
       .option('--clips <n>', 'clips to record (each one key frame + T−1 delta frames)', '4')
       .option('--seed <n>', 'seed of the recorded held-out clips', '1')
-      .option('--out <file>', 'trace file (.safetensors)', 'traces/delta-cnn-dal.safetensors')
+      .option('--out <file>', 'trace file (.safetensors; default out/<model directory name>.safetensors)')
+      .option('--force', 'replace an existing trace file')
       .option('--dtype <d>', 'value storage: F32, F16 or I8', 'F32')
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
@@ -25,11 +27,18 @@ export const recordCommand: CommandModule = {
         if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
           throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');
         }
-        const clips = intFlag('--clips', options.clips, 4, 1);
-        const seed = intFlag('--seed', options.seed, 1);
+        const clips = intFlag('--clips', options.clips, 4, 1, SIZE_LIMITS.recordClips);
+        const seed = seedFlag('--seed', options.seed, 1);
         const prefer = backendFlag(options.backend);
-        const out = resolve(io.cwd, options.out);
-        await checkOutputPath('--out', out, 'file');
+        const force = Boolean(options.force);
+        const out = resolve(
+          io.cwd,
+          options.out ?? join(DEFAULT_OUTPUT_DIR, `${basename(resolve(io.cwd, options.model))}.safetensors`),
+        );
+        await checkOutputPath('--out', out, 'file', {
+          force,
+          log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+        });
         const { loadTf } = await import('../../nn/runtime.js');
         const { loadModel } = await import('../../nn/model-io.js');
         const { recordDeltaCnn } = await import('../../nn/record/record-delta-cnn.js');
@@ -49,6 +58,7 @@ export const recordCommand: CommandModule = {
           cardPath,
           producer: `deltasim ${VERSION}`,
           dtype,
+          overwrite: force,
           log: (line) => io.stderr.write(`${line}\n`),
         });
         io.stderr.write(`wrote ${result.files.join(', ')}: ${result.steps} steps, ${result.bytes} bytes\n`);

@@ -1,14 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
+import { interruptSignal, RunInterrupted } from '../../common/interrupt.js';
+import { removeTemporary, sweepStaleTemporaries, temporaryPathFor } from '../../common/temp-files.js';
+import type { RunEvent } from '../../core/events.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import { seedFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 import { VERSION } from '../version.js';
 
 export interface ReplayOptions {
@@ -23,6 +28,14 @@ export interface ReplayOptions {
   readonly ui?: string;
   readonly synthetic?: string;
   readonly seed?: string;
+  /** `--hw` and `--preset` interleaved as typed; without it, the `--hw` files come first. */
+  readonly hardwareOrder?: readonly HardwareChoice[];
+}
+
+/** One `--hw FILE` or `--preset NAME`, in command-line order. */
+export interface HardwareChoice {
+  readonly flag: '--hw' | '--preset';
+  readonly value: string;
 }
 
 /** Flags that override every configuration, checked before any file is read. */
@@ -33,22 +46,32 @@ function overrides(options: ReplayOptions): Partial<HardwareModel> {
   };
 }
 
-/** Every configuration to compare: `--hw` files, then `--preset`s; sparten-like when none is given. */
+/**
+ * Every configuration to compare, in the order typed (reports and `--json`'s `runs` follow it);
+ * sparten-like when none is given.
+ */
 export async function resolveReplayHardware(
   options: ReplayOptions,
   cwd: string,
 ): Promise<readonly HardwareModel[]> {
   const extra = overrides(options);
-  for (const name of options.preset ?? []) {
-    if (!PRESETS[name])
-      throw new UsageError('--preset', '', `unknown preset "${name}" (use ${PRESET_NAMES.join(', ')})`);
+  const choices: readonly HardwareChoice[] = options.hardwareOrder ?? [
+    ...(options.hw ?? []).map((value) => ({ flag: '--hw' as const, value })),
+    ...(options.preset ?? []).map((value) => ({ flag: '--preset' as const, value })),
+  ];
+  for (const { flag, value } of choices) {
+    if (flag === '--preset' && !PRESETS[value])
+      throw new UsageError('--preset', '', `unknown preset "${value}" (use ${PRESET_NAMES.join(', ')})`);
   }
   const models: HardwareModel[] = [];
-  if (options.hw && options.hw.length > 0) {
+  for (const { flag, value } of choices) {
+    if (flag === '--preset') {
+      models.push(PRESETS[value]!);
+      continue;
+    }
     const { loadSparseHardwareFile } = await import('../../config/sparse-hardware-file.js');
-    for (const file of options.hw) models.push(await loadSparseHardwareFile(resolve(cwd, file), file));
+    models.push(await loadSparseHardwareFile(resolve(cwd, value), value));
   }
-  for (const name of options.preset ?? []) models.push(PRESETS[name]!);
   if (models.length === 0) models.push(PRESETS['sparten-like']!);
   return models.map((m) => ({ ...m, ...extra }));
 }
@@ -64,87 +87,105 @@ export async function runReplay(
   if (traces.length === 0 && options.synthetic === undefined) {
     throw new UsageError('replay', '', 'give at least one TRACE file, or --synthetic NAME[:DENSITY[:STEPS]]');
   }
-  const seed = options.seed === undefined ? 1 : Number(options.seed);
-  if (!Number.isSafeInteger(seed)) throw new UsageError('--seed', '', `"${options.seed}" is not an integer`);
+  const seed = seedFlag('--seed', options.seed, 1);
   const { openTrace } = await import('../../trace/reader.js');
-  const { replayTrace } = await import('../../replay/replay-trace.js');
+  const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
+  const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
 
-  const paths = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
-  let tempDir: string | undefined;
-  try {
-    if (options.synthetic !== undefined) {
-      const { parseSyntheticSpec, synthesizeTrace } = await import('../../trace/synthesize.js');
-      const spec = parseSyntheticSpec(options.synthetic);
-      tempDir = await mkdtemp(join(tmpdir(), 'deltasim-synth-'));
-      const path = join(tempDir, `synthetic-${spec.shape}.safetensors`);
-      // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
-      await synthesizeTrace(path, { ...spec, seed, dtype: 'F16' });
-      paths.push({ path, label: `synthetic:${options.synthetic}` });
-    }
-    // Open every trace before any output, so a bad file fails with nothing half-printed.
-    const readers = [];
-    for (const p of paths) readers.push({ reader: await openTrace(p.path), label: p.label });
-    const runs = readers.length * hardware.length;
-    const kind = chooseReporterKind({ ui, json: options.json === true, io });
-    let reporter: Reporter;
-    if (kind === 'plain') {
-      const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
-      const { withProgressLines } = await import('../reporters/progress.js');
-      const { performance } = await import('node:perf_hooks');
-      reporter = withProgressLines(new ReplayPlainReporter(io), {
-        stderr: io.stderr,
-        now: () => performance.now(),
-        expectedRuns: runs,
-      });
-    } else {
-      reporter = await selectReporter({ ui, json: options.json === true, io, runs });
-    }
-    let failed = false;
-    let runIndex = 0;
-    try {
-      for (const { reader, label } of readers) {
-        for (const hw of hardware) {
-          const index = runIndex++;
-          const result = await replayTrace(labelled(reader, label), {
-            hardware: hw,
-            toolVersion: VERSION,
-            verify: options.verify === true,
-            histogramBins: 10,
-            onEvent: (event) => reporter.onEvent(event, index),
-          });
-          for (const f of result.verifyFailures) {
-            failed = true;
-            io.stderr.write(
-              `deltasim: verify: ${label} on ${hw.name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
-            );
-          }
-        }
-      }
-    } finally {
-      await reporter.finish();
-      for (const { reader } of readers) await reader.close();
-    }
-    if (options.verify && !failed)
-      io.stderr.write(
-        `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
-      );
-    return failed ? EXIT_CHECK_FAILED : EXIT_OK;
-  } finally {
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
+  const synthetic = options.synthetic === undefined ? undefined : parseSyntheticSpec(options.synthetic);
+  if (synthetic && synthetic.steps > SIZE_LIMITS.syntheticSteps) {
+    throw new UsageError(
+      '--synthetic',
+      'steps',
+      `${synthetic.steps} is more than ${SIZE_LIMITS.syntheticSteps}`,
+    );
   }
-}
-
-/** The reader with the path shown in reports replaced by what the user typed. */
-function labelled<T extends { readonly path: string }>(reader: T, label: string): T {
-  return new Proxy(reader, {
-    get: (target, key, receiver) => (key === 'path' ? label : Reflect.get(target, key, receiver)),
-  });
+  // Open every trace before any output, so a bad file fails with nothing half-printed.
+  for (const source of sources) await (await openTrace(source.path)).close();
+  const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;
+  const kind = chooseReporterKind({ ui, json: options.json === true, io });
+  // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
+  const { controller, dispose } = interruptSignal();
+  let reporter: Reporter;
+  if (kind === 'plain') {
+    const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
+    const { withProgressLines } = await import('../reporters/progress.js');
+    const { performance } = await import('node:perf_hooks');
+    reporter = withProgressLines(new ReplayPlainReporter(io), {
+      stderr: io.stderr,
+      now: () => performance.now(),
+      expectedRuns: runs,
+    });
+  } else {
+    reporter = await selectReporter({
+      ui,
+      json: options.json === true,
+      io,
+      runs,
+      onAbort: () => controller.abort(new RunInterrupted()),
+    });
+  }
+  let tempDir: string | undefined;
+  let failures: Awaited<ReturnType<typeof driveReplays>> = [];
+  try {
+    if (synthetic) {
+      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(options.synthetic!)}…`);
+      // A registered temporary: Ctrl-C removes it, and a killed run's is swept by the next one.
+      await sweepStaleTemporaries(tmpdir(), (line) => io.stderr.write(`deltasim: ${line}\n`));
+      tempDir = temporaryPathFor(join(tmpdir(), 'synthetic'));
+      await mkdir(tempDir);
+    }
+    const plan = {
+      traces: sources,
+      ...(tempDir
+        ? {
+            synthetic: {
+              spec: options.synthetic!,
+              seed,
+              path: join(tempDir, `synthetic-${synthetic!.shape}.safetensors`),
+            },
+          }
+        : {}),
+      hardware,
+      verify: options.verify === true,
+      toolVersion: VERSION,
+      histogramBins: 10,
+    };
+    const hooks = {
+      onEvent: (event: RunEvent, runIndex: number) => reporter.onEvent(event, runIndex),
+      onPhase: (text: string) => reporter.onPhase?.(text),
+      signal: controller.signal,
+    };
+    // Under the dashboard the work runs in a worker thread (compiled dist/ only): the main thread
+    // then only draws and reads keys, whatever one step of a layer costs.
+    const { replayWorkerUrl, driveReplaysInWorker } = await import('../../replay/worker-driver.js');
+    const workerUrl = kind === 'tui' ? replayWorkerUrl() : undefined;
+    failures = workerUrl
+      ? await driveReplaysInWorker(workerUrl, plan, hooks)
+      : await driveReplays(plan, hooks);
+  } finally {
+    dispose();
+    await reporter.finish();
+    if (tempDir) await removeTemporary(tempDir);
+  }
+  for (const { label, hardware: name, failure: f } of failures) {
+    io.stderr.write(
+      `deltasim: verify: ${label} on ${name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
+    );
+  }
+  if (options.verify && failures.length === 0)
+    io.stderr.write(
+      `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
+    );
+  return failures.length > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 export const replayCommand: CommandModule = {
   register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    const hardwareOrder: HardwareChoice[] = [];
     program
       .command('replay')
       .description(
@@ -158,7 +199,7 @@ export const replayCommand: CommandModule = {
       .addOption(new Option('--precision <p>', 'int8 | fp16 | fp32 (overrides every config)'))
       .option('--delta', 'temporal mode: y_t = y_{t-1} + W·Δ_t (overrides the config)')
       .option('--no-delta', 'replay every step on its own activations')
-      .option('--json', 'NDJSON events on stdout; the last line is the report')
+      .option('--json', 'NDJSON events on stdout; the last line is the report, or {"runs":[…]} for several')
       .option(
         '--verify',
         'recompute outputs through the skipping schedule and compare with the dense product (exit 1 on mismatch)',
@@ -166,8 +207,11 @@ export const replayCommand: CommandModule = {
       .option('--ui <mode>', 'auto | tui | plain', 'auto')
       .option('--synthetic <spec>', 'also replay a synthetic trace NAME[:DENSITY[:STEPS]] (resnet18, small)')
       .option('--seed <n>', 'seed of --synthetic (default 1)')
+      // commander keeps --hw and --preset in separate lists; these listeners see them as typed.
+      .on('option:hw', (value: string) => hardwareOrder.push({ flag: '--hw', value }))
+      .on('option:preset', (value: string) => hardwareOrder.push({ flag: '--preset', value }))
       .action(async (traces, options) => {
-        setExitCode(await runReplay(traces, options, io));
+        setExitCode(await runReplay(traces, { ...options, hardwareOrder }, io));
       });
   },
 };

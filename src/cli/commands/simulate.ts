@@ -1,19 +1,26 @@
-import { extname, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
+import { UsageError } from '../../common/input-error.js';
 import { ConfigError } from '../../config/config-error.js';
 import type { DenseHardware } from '../../config/hardware-file.js';
 import { hardwareFromDense } from '../../config/sparse-hardware-file.js';
-import { loadTopology } from '../../config/topology.js';
+import { loadTopology, TopologyError } from '../../config/topology.js';
 import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
 import type { RunEvent } from '../../core/events.js';
-import { lowerTopology } from '../../core/lowering.js';
-import type { Report } from '../../core/report.js';
+import { type LoweredLayer, lowerTopology } from '../../core/lowering.js';
+import type { LayerReport, Report } from '../../core/report.js';
 import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_OK } from '../io.js';
+import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
-import { writeComputeReport } from '../reporters/scalesim-report.js';
+import {
+  COMPUTE_REPORT_FILE,
+  COMPUTE_REPORT_MAX_ROWS,
+  computeReportRows,
+  writeComputeReport,
+} from '../reporters/scalesim-report.js';
 import { chooseReporterKind, parseUiMode, selectReporter } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
 
@@ -37,6 +44,8 @@ export interface SimulateOptions {
   /** auto | tui | plain (select-reporter.ts); --json wins. */
   readonly ui?: string;
   readonly scalesimReport?: string;
+  /** Replace an existing COMPUTE_REPORT.csv. */
+  readonly force?: boolean;
 }
 
 /** Loads `--config` by its extension: SCALE-Sim `.cfg`, or our hardware file (`.yaml`, `.yml`, `.json`). */
@@ -80,43 +89,126 @@ export function simulateRunConfig(
     hardwareName: hardware.name,
     toolVersion,
     sources,
-    layerModel: (lowered) => modelDenseLayer(lowered, model),
+    layerModel: sameShapeOnce((lowered) => modelDenseLayer(lowered, model)),
+  };
+}
+
+/** Distinct layer shapes remembered by sameShapeOnce; past it the memory starts over. */
+const SHAPE_CACHE_ENTRIES = 4096;
+
+/**
+ * Models each distinct layer shape once: a dense layer's report depends on its geometry and op,
+ * never its name, so rows repeating a shape (a long topology mostly does) reuse the first one's
+ * figures under their own name. The nested figures are shared, which also keeps a long run's
+ * reports small.
+ */
+function sameShapeOnce(
+  model: (lowered: LoweredLayer) => LayerReport,
+): (lowered: LoweredLayer) => LayerReport {
+  const cache = new Map<string, LayerReport>();
+  return (lowered) => {
+    const l = lowered.layer;
+    const key = `${lowered.op} ${l.ifmapHeight} ${l.ifmapWidth} ${l.filterHeight} ${l.filterWidth} ${l.channels} ${l.numFilters} ${l.strideHeight} ${l.strideWidth}`;
+    let report = cache.get(key);
+    if (!report) {
+      if (cache.size >= SHAPE_CACHE_ENTRIES) cache.clear();
+      report = model(lowered);
+      cache.set(key, report);
+    }
+    return report.name === lowered.name ? report : { ...report, name: lowered.name };
   };
 }
 
 export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<number> {
   const ui = parseUiMode(options.ui);
   const hardware = await resolveHardware(options, io.cwd);
+  const force = options.force === true;
+  if (options.scalesimReport !== undefined) {
+    const reportPath = join(resolve(io.cwd, options.scalesimReport), COMPUTE_REPORT_FILE);
+    await checkOutputPath('--scalesim-report', reportPath, 'file', {
+      force,
+      log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+    });
+  }
   const kind = options.gemm ? 'gemm' : 'conv';
   const topology = await loadTopology(resolve(io.cwd, options.topology), kind, options.topology);
   const lowered = lowerTopology(topology, kind);
+  if (options.scalesimReport !== undefined) {
+    const rows = computeReportRows(lowered);
+    if (rows > COMPUTE_REPORT_MAX_ROWS) {
+      throw new UsageError(
+        '--scalesim-report',
+        '',
+        `the topology lists ${rows} SCALE-Sim layers (a DP layer one per channel); COMPUTE_REPORT.csv holds at most ${COMPUTE_REPORT_MAX_ROWS} rows`,
+      );
+    }
+  }
   const json = options.json === true;
   const config = simulateRunConfig(hardware, [options.topology], VERSION);
   const reporter = await selectReporter({ ui, json, io, runs: 1 });
   const run = simulateDense(lowered, config);
-  const writeScaleSimReport = async (report: Report): Promise<void> => {
+  const afterRun = async (report: Report): Promise<void> => {
+    checkExactTotals(report, options.topology);
     if (options.scalesimReport === undefined) return;
     await writeComputeReport(
       resolve(io.cwd, options.scalesimReport),
       lowered.map((l, i) => ({
         gemm: l.gemm,
-        cycles: report.layers[i]!.cycles,
-        stallCycles: report.layers[i]!.stallCycles,
+        // Exact: the layer's figures are count × one run's, safe integers (checkExactTotals).
+        cycles: report.layers[i]!.cycles / l.count,
+        stallCycles: report.layers[i]!.stallCycles / l.count,
+        count: l.count,
       })),
       hardware.array,
       hardware.dataflow,
+      { overwrite: force },
     );
   };
   if (chooseReporterKind({ ui, json, io }) === 'tui') {
-    await runLive(run, reporter, writeScaleSimReport);
+    await runLive(run, reporter, afterRun);
     return EXIT_OK;
   }
   // Plain and JSON: the whole run first, so a failed report write prints nothing.
   const { events, report } = collectRun(run);
-  await writeScaleSimReport(report);
+  await afterRun(report);
   for (const event of events) reporter.onEvent(event, 0);
   await reporter.finish();
   return EXIT_OK;
+}
+
+/** Report fields that are sums of integers: exact only while they stay below 2^53. */
+const INTEGER_TOTALS = [
+  'macs',
+  'executedMacs',
+  'gatedMacs',
+  'folds',
+  'cycles',
+  'denseCycles',
+  'stallCycles',
+] as const;
+
+/**
+ * Refuses a run whose integer figures (a layer's, or a total) passed 2^53: a double no longer holds
+ * them exactly, and the report's JSON numbers must be exact. The error names the first such figure.
+ */
+export function checkExactTotals(report: Report, source: string): void {
+  for (const key of INTEGER_TOTALS) {
+    const layer = report.layers.find((l) => !Number.isSafeInteger(l[key]));
+    if (layer) {
+      throw new TopologyError(
+        source,
+        `layer "${layer.name}"`,
+        `${key} ${layer[key]} exceeds 2^53 - 1: it cannot be counted exactly`,
+      );
+    }
+    if (!Number.isSafeInteger(report.total[key])) {
+      throw new TopologyError(
+        source,
+        '',
+        `total ${key} ${report.total[key]} exceeds 2^53 - 1: totals cannot be exact (split the topology into runs)`,
+      );
+    }
+  }
 }
 
 /**
@@ -167,6 +259,7 @@ export const simulateCommand: CommandModule = {
         'auto',
       )
       .option('--scalesim-report <dir>', "also write SCALE-Sim's COMPUTE_REPORT.csv into <dir>")
+      .option('--force', 'replace an existing COMPUTE_REPORT.csv')
       .action(async (options) => {
         setExitCode(await runSimulate(options, io));
       });

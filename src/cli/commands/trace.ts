@@ -47,15 +47,20 @@ export const traceCommand: CommandModule = {
       .command('export')
       .description('write one .npy per tensor plus manifest.json into a new directory')
       .argument('<trace>', 'trace file')
-      .requiredOption('--npy <dir>', 'output directory (must not exist or be empty)')
+      .requiredOption('--npy <dir>', 'output directory (must not exist or be empty, unless --force)')
+      .option('--force', 'replace an existing, non-empty --npy directory')
       .action(async (file, options) => {
         const npyDir = resolve(io.cwd, options.npy);
-        await checkOutputPath('--npy', npyDir, 'directory');
+        const overwrite = Boolean(options.force);
+        await checkOutputPath('--npy', npyDir, 'directory', {
+          force: overwrite,
+          log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+        });
         const { openTrace } = await import('../../trace/reader.js');
         const { exportTraceToNpy } = await import('../../trace/npy-export.js');
         const reader = await openTrace(resolve(io.cwd, file));
         try {
-          const summary = await exportTraceToNpy(reader, npyDir);
+          const summary = await exportTraceToNpy(reader, npyDir, { overwrite });
           io.stdout.write(`${summary.files} tensors, ${summary.bytes} bytes → ${options.npy}\n`);
         } finally {
           await reader.close();

@@ -1,10 +1,14 @@
+import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { exists } from '../../common/atomic-write.js';
 import { UsageError } from '../../common/input-error.js';
+import { InterruptedError, stopRequested, withGracefulStop } from '../../common/shutdown.js';
 import type { CliIo } from '../io.js';
 import { EXIT_OK } from '../io.js';
-import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
-import { checkOutputPath } from '../output-path.js';
+import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
+import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
+import { SIZE_LIMITS } from '../size-limits.js';
 
 export const trainCommand: CommandModule = {
   register(program, io, setExitCode) {
@@ -24,8 +28,14 @@ export const trainCommand: CommandModule = {
       .option('--hard-fraction <x>', "DyBAT's δ: fraction of hardest batches trained after epoch 1", '1')
       .option('--validation-clips <n>', 'held-out clips scored after each epoch', '100')
       .option('--init <dir>', 'start from this saved model (dense → DAL fine-tuning)')
-      .option('--out <dir>', 'output model directory (default models/delta-cnn-<variant>)')
+      .option('--out <dir>', 'output model directory (default out/delta-cnn-<variant>)')
       .option('--resume', 'continue from the checkpoint in the output directory')
+      .option('--force', 'replace the model files in an existing --out directory (other files stay)')
+      .option(
+        '--checkpoint-every <n>',
+        'also checkpoint every n batches inside an epoch (0: epoch ends only)',
+        '25',
+      )
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options) => {
         modelFamilyArg(model);
@@ -35,25 +45,60 @@ export const trainCommand: CommandModule = {
         const variant: 'dense' | 'dal' = options.variant;
         const settings = {
           variant,
-          seed: intFlag('--seed', options.seed, 1),
-          epochs: intFlag('--epochs', options.epochs, 8, 1),
-          clips: intFlag('--clips', options.clips, 2000, 1),
-          batchSize: intFlag('--batch-size', options.batchSize, 16, 1),
+          seed: seedFlag('--seed', options.seed, 1),
+          epochs: intFlag('--epochs', options.epochs, 8, 1, SIZE_LIMITS.epochs),
+          clips: intFlag('--clips', options.clips, 2000, 1, SIZE_LIMITS.clips),
+          batchSize: intFlag('--batch-size', options.batchSize, 16, 1, SIZE_LIMITS.batchSize),
           learningRate: numberFlag('--lr', options.lr, 1e-3, 0),
           spRate: numberFlag('--sp-rate', options.spRate, 2e-4, 0),
           thresholdInit: numberFlag('--threshold-init', options.thresholdInit, 0.05, 1e-6),
           inputThresholdInit: numberFlag('--input-threshold-init', options.inputThresholdInit, 0.1, 1e-6),
           hardFraction: numberFlag('--hard-fraction', options.hardFraction, 1, 1e-6, 1),
-          validationClips: intFlag('--validation-clips', options.validationClips, 100),
+          validationClips: intFlag('--validation-clips', options.validationClips, 100, 0, SIZE_LIMITS.clips),
+          checkpointEveryBatches: intFlag(
+            '--checkpoint-every',
+            options.checkpointEvery,
+            25,
+            1,
+            SIZE_LIMITS.clips,
+          ),
         };
-        const out = options.out ?? join('models', `delta-cnn-${variant}`);
+        const out = options.out ?? join(DEFAULT_OUTPUT_DIR, `delta-cnn-${variant}`);
         const prefer = backendFlag(options.backend);
-        await checkOutputPath('--out', resolve(io.cwd, out), 'directory');
-        await runTrain(io, { ...settings, out, prefer, init: options.init, resume: Boolean(options.resume) });
+        const resume = Boolean(options.resume);
+        const force = Boolean(options.force);
+        await prepareTrainOutput(io, resolve(io.cwd, out), { resume, force });
+        await runTrain(io, { ...settings, out, prefer, init: options.init, resume });
         setExitCode(EXIT_OK);
       });
   },
 };
+
+/**
+ * Decides, before tfjs loads, what `train` may do in `--out`: a new or empty directory is ours; an
+ * existing model directory is replaced only with `--force` (its model files and checkpoint —
+ * anything else in it stays) or continued with `--resume` (which needs the checkpoint there).
+ */
+async function prepareTrainOutput(
+  io: CliIo,
+  outDir: string,
+  flags: { readonly resume: boolean; readonly force: boolean },
+): Promise<void> {
+  if (flags.resume && flags.force) {
+    throw new UsageError('--force', '', 'cannot be combined with --resume (resume keeps the directory)');
+  }
+  await checkOutputPath('--out', outDir, 'directory', {
+    force: flags.force || flags.resume,
+    log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+  });
+  const { CHECKPOINT_FILE, CheckpointError } = await import('../../nn/train/checkpoint.js');
+  const checkpoint = join(outDir, CHECKPOINT_FILE);
+  if (flags.resume && !(await exists(checkpoint))) {
+    throw new CheckpointError(checkpoint, '', 'is missing (nothing to --resume)');
+  }
+  // A fresh run must not leave another run's checkpoint for a later --resume to pick up.
+  if (flags.force && !flags.resume) await rm(checkpoint, { force: true });
+}
 
 interface RunTrainOptions {
   readonly variant: 'dense' | 'dal';
@@ -67,6 +112,7 @@ interface RunTrainOptions {
   readonly inputThresholdInit: number;
   readonly hardFraction: number;
   readonly validationClips: number;
+  readonly checkpointEveryBatches: number;
   readonly out: string;
   readonly prefer: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
   readonly init: string | undefined;
@@ -77,6 +123,7 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
   const { loadTf } = await import('../../nn/runtime.js');
   const { loadModel, saveModel } = await import('../../nn/model-io.js');
   const { trainDeltaCnn } = await import('../../nn/train/train-loop.js');
+  const { CHECKPOINT_FILE } = await import('../../nn/train/checkpoint.js');
   const { DEFAULT_FRAMES, DEFAULT_NOISE_STD, DEFAULT_SIZE, NUM_MOTION_CLASSES } = await import(
     '../../nn/data/video-clips.js'
   );
@@ -88,13 +135,23 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
   const init = initial?.model;
   const outDir = resolve(io.cwd, o.out);
   const started = Date.now();
-  const result = await trainDeltaCnn(runtime, {
-    ...o,
-    initWeightsFrom: init,
-    checkpointDir: outDir,
-    log,
-    now: () => Date.now(),
-  });
+  const result = await withGracefulStop(() =>
+    trainDeltaCnn(runtime, {
+      ...o,
+      initWeightsFrom: init,
+      checkpointDir: outDir,
+      shouldStop: () => stopRequested() !== undefined,
+      log,
+      now: () => Date.now(),
+    }),
+  );
+  const signal = stopRequested();
+  if (result.stoppedAt && signal) {
+    throw new InterruptedError(
+      signal,
+      `checkpoint saved in ${o.out}; continue with the same command and --resume`,
+    );
+  }
   const seconds = (Date.now() - started) / 1000;
   const last = result.history[result.history.length - 1];
   const { deltaActivationLayers } = await import('../../nn/models/delta-cnn.js');
@@ -140,5 +197,7 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
     createdBy: 'deltasim train',
     command: `deltasim train delta-cnn --variant ${o.variant} --seed ${o.seed} --epochs ${o.epochs} --clips ${o.clips}${o.init ? ` --init ${o.init}` : ''}${o.variant === 'dal' ? ` --sp-rate ${o.spRate}` : ''} --out ${o.out}`,
   });
+  // The model is saved: the checkpoint (ours) has served its purpose.
+  await rm(join(outDir, CHECKPOINT_FILE), { force: true });
   log(`saved ${o.out} (${seconds.toFixed(0)} s, backend ${runtime.backend})`);
 }

@@ -1,3 +1,4 @@
+import { largest } from '../../common/extremes.js';
 /** A column of a plain-text table: its heading, and whether its cells are left-aligned (default right). */
 export interface TableColumn {
   readonly title: string;
@@ -14,7 +15,12 @@ export function alignedTable(
   footer?: readonly string[],
 ): string[] {
   const all = footer ? [...rows, footer] : rows;
-  const widths = columns.map((c, i) => Math.max(c.title.length, ...all.map((r) => r[i]!.length)));
+  const widths = columns.map((c, i) =>
+    largest(
+      all.map((r) => r[i]!.length),
+      c.title.length,
+    ),
+  );
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => (columns[i]!.left ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))

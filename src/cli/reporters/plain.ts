@@ -3,6 +3,7 @@ import type { LayerReport, Report } from '../../core/report.js';
 import type { CliIo } from '../io.js';
 import { alignedTable, type TableColumn } from './aligned-table.js';
 import type { Reporter } from './reporter.js';
+import { scaleSimLayerCount } from './scalesim-report.js';
 
 /** Digits grouped by thousands with commas, independent of the machine's locale. */
 export function groupThousands(n: number): string {
@@ -54,7 +55,8 @@ export function formatPlainReport(report: Report): string {
     '',
     formatEnergy(total.energyPj.total),
   ];
-  const scaleSimTotal = report.layers.reduce((sum, l) => sum + (l.cycles - 1), 0);
+  // SCALE-Sim prints cycles − 1 for each of its layers (a DP layer is one per channel).
+  const scaleSimTotal = report.layers.reduce((sum, l) => sum + (l.cycles - scaleSimLayerCount(l)), 0);
   const clock = hardware.clockHz ? `, ${hardware.clockHz / 1e9} GHz` : '';
   const out = [
     `topology  ${report.sources.join(', ')}`,

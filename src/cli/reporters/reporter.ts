@@ -8,6 +8,8 @@ import type { RunEvent } from '../../core/events.js';
  */
 export interface Reporter {
   onEvent(event: RunEvent, runIndex: number): void;
+  /** What the command is doing before its runs start (synthesizing, reading a trace), as a short line. */
+  onPhase?(text: string): void;
   /** Flush and tear down; resolves when the front end is done (the TUI waits for `q` or its end). */
   finish(): Promise<void>;
 }

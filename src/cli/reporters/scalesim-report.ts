@@ -1,8 +1,10 @@
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../common/atomic-write.js';
+import { type ReplaceOptions, writeFileAtomic } from '../../common/atomic-write.js';
 import type { ArrayShape, Dataflow } from '../../core/array.js';
 import { mapGemm } from '../../core/dataflow-mapping.js';
 import type { Gemm } from '../../core/gemm.js';
+import { depthwiseChannelName } from '../../core/lowering.js';
+import type { LayerReport } from '../../core/report.js';
 
 /**
  * SCALE-Sim v2's COMPUTE_REPORT.csv, byte for byte, so its users can diff: same header, `, `
@@ -16,9 +18,59 @@ export const COMPUTE_REPORT_HEADER =
 
 export interface ComputeReportLayer {
   readonly gemm: Gemm;
-  /** Our cycles for the layer (folds × cycles per fold + stalls). */
+  /** Our cycles for one run of the GEMM (folds × cycles per fold + stalls). */
   readonly cycles: number;
   readonly stallCycles: number;
+  /** Identical rows to print (a `DP` layer: one per channel, as SCALE-Sim lists them); default 1. */
+  readonly count?: number;
+}
+
+/**
+ * Most rows COMPUTE_REPORT.csv may get. A `DP` layer prints one row per channel, so a topology of a
+ * few lines can ask for billions of rows; past this cap `--scalesim-report` is refused before the run.
+ */
+export const COMPUTE_REPORT_MAX_ROWS = 1_000_000;
+
+/**
+ * SCALE-Sim's layers behind one of our report layers: a topology `DP` layer (op `depthwise`, one
+ * GEMM per channel) is one SCALE-Sim layer per channel; any other layer is one.
+ */
+export function scaleSimLayerCount(layer: LayerReport): number {
+  return layer.op === 'depthwise' ? layer.gemms : 1;
+}
+
+/**
+ * Our report's layers as SCALE-Sim lists them: a `DP` layer's channels one by one, named as
+ * SCALE-Sim names them, each with one channel's share of the (identical) cycles.
+ */
+export function scaleSimLayers(layers: readonly LayerReport[]): ScaleSimLayer[] {
+  return layers.flatMap((l) => {
+    const count = scaleSimLayerCount(l);
+    const { name, macs, folds, cycles, stallCycles } = l;
+    if (l.op !== 'depthwise') return [{ name, macs, folds, cycles, stallCycles }];
+    // Exact divisions: each figure is count × one channel's (core/report-total.ts repeatLayerReport).
+    return Array.from({ length: count }, (_, i) => ({
+      name: depthwiseChannelName(name, i),
+      macs: macs / count,
+      folds: folds / count,
+      cycles: cycles / count,
+      stallCycles: stallCycles / count,
+    }));
+  });
+}
+
+/** One SCALE-Sim layer's figures. */
+export interface ScaleSimLayer {
+  readonly name: string;
+  readonly macs: number;
+  readonly folds: number;
+  readonly cycles: number;
+  readonly stallCycles: number;
+}
+
+/** Rows the report of these layers would hold. */
+export function computeReportRows(layers: readonly { readonly count?: number }[]): number {
+  return layers.reduce((rows, l) => rows + (l.count ?? 1), 0);
 }
 
 /**
@@ -90,20 +142,25 @@ export function formatComputeReport(
   dataflow: Dataflow,
 ): string {
   const lines = [`${COMPUTE_REPORT_HEADER}\n`];
-  for (const [id, layer] of layers.entries()) {
-    lines.push(`${id}, ${computeReportRow(layer, array, dataflow).join(', ')},\n`);
+  let id = 0;
+  for (const layer of layers) {
+    const row = `, ${computeReportRow(layer, array, dataflow).join(', ')},\n`;
+    for (let i = 0; i < (layer.count ?? 1); i++) lines.push(`${id++}${row}`);
   }
   return lines.join('');
 }
 
-/** Writes `<dir>/COMPUTE_REPORT.csv` atomically; returns its path. */
+export const COMPUTE_REPORT_FILE = 'COMPUTE_REPORT.csv';
+
+/** Writes `<dir>/COMPUTE_REPORT.csv` atomically (an existing one only with `overwrite`); returns its path. */
 export async function writeComputeReport(
   dir: string,
   layers: readonly ComputeReportLayer[],
   array: ArrayShape,
   dataflow: Dataflow,
+  options: ReplaceOptions,
 ): Promise<string> {
-  const path = join(dir, 'COMPUTE_REPORT.csv');
-  await writeFileAtomic(path, formatComputeReport(layers, array, dataflow));
+  const path = join(dir, COMPUTE_REPORT_FILE);
+  await writeFileAtomic(path, formatComputeReport(layers, array, dataflow), options);
   return path;
 }

@@ -51,7 +51,7 @@ function isWriteStream(stream: CliIo['stdout']): stream is NodeJS.WriteStream {
 export async function selectReporter(options: SelectReporterOptions): Promise<Reporter> {
   const kind = chooseReporterKind(options);
   const { io } = options;
-  if (kind === 'json') return new JsonReporter(io);
+  if (kind === 'json') return new JsonReporter(io, options.runs);
   if (kind === 'tui' && isWriteStream(io.stdout)) {
     const { createTuiReporter } = await import('./tui-reporter.js');
     return createTuiReporter({

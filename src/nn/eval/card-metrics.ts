@@ -17,5 +17,6 @@ export async function updateCardMetrics(
     data: { ...card.data, evaluation: { split: 'heldout', ...evaluation } },
     metrics: { ...card.metrics, ...finite },
   };
-  await writeFileAtomic(path, `${JSON.stringify(updated, null, 2)}\n`);
+  // Asked for by --write-cards: updating the card of the model being evaluated is the point.
+  await writeFileAtomic(path, `${JSON.stringify(updated, null, 2)}\n`, { overwrite: true });
 }

@@ -3,7 +3,7 @@ import type { Tf } from '../runtime.js';
 
 /**
  * wasm's OneHot writes int32 bit patterns whatever the dtype, so `oneHot(…, 'float32')` yields
- * denormals (1.4e-45) instead of 1 (REFERENCE §3). The wrapper asks the original kernel for an int32
+ * denormals (1.4e-45) instead of 1 (docs/tfjs-runtime.md, "Pitfalls"). The wrapper asks the original kernel for an int32
  * 0/1 one-hot and builds the float result from it: cast · (on − off) + off (label smoothing works).
  */
 export function oneHotFloatKernel(tf: Tf): KernelConfig | undefined {

@@ -8,7 +8,7 @@ interface DisposingBackend {
 
 /**
  * wasm's BatchMatMul / _FusedMatMul with transposeA/transposeB run 10–18x slower than transposing
- * first (REFERENCE §3), and autodiff of every dense/attention layer uses those flags. This wraps the
+ * first (docs/tfjs-runtime.md, "Pitfalls"), and autodiff of every dense/attention layer uses those flags. This wraps the
  * original kernel: transpose the flagged operands with wasm's own Transpose kernel, call the
  * original without flags, free the transposed copies. Returns the configs to register, or none if
  * the originals are not there.

@@ -5,7 +5,7 @@ import type { Tf } from '../runtime.js';
  * `UnsortedSegmentSum` for wasm (the gradient of gather, i.e. of embeddings): a one-hot matmul,
  * out[s, :] = Σ_i [ids_i = s] · x[i, :]. Ids outside [0, numSegments) get an all-zero one-hot row
  * and are dropped, as TensorFlow does. wasm's oneHot is built as int32 and cast afterwards
- * (REFERENCE §3: its float32 oneHot is wrong); its matmul is float32-only, so int32 data round-trips
+ * (docs/tfjs-runtime.md, "Pitfalls": its float32 oneHot is wrong); its matmul is float32-only, so int32 data round-trips
  * through float32 (exact below 2^24).
  */
 export function unsortedSegmentSumKernel(tf: Tf): KernelConfig {

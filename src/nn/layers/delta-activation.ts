@@ -74,7 +74,7 @@ export function meanAbsTemporalDelta(q: tf.Tensor): tf.Scalar {
 }
 
 /**
- * Delta Activation Layer (REFERENCE.md §1.1) over [B, T, H, W, C] or [B, T, F]: quantises every
+ * Delta Activation Layer (docs/delta-cnn.md; Yousefzadeh & Sifalakis, arXiv 2107.07305) over [B, T, H, W, C] or [B, T, F]: quantises every
  * value to a multiple of its channel's trainable step θ = |threshold| and outputs q. The temporal
  * deltas of q are what a delta engine would compute on; their MAC-weighted mean magnitude
  * (spRate · fanOut · mean|Δ|) is left in `pendingPenalty` by every call with `training: true`, for
@@ -145,5 +145,3 @@ export class DeltaActivation extends tf.layers.Layer {
     };
   }
 }
-
-tf.serialization.registerClass(DeltaActivation);

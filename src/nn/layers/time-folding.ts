@@ -80,7 +80,3 @@ export class FramePair extends tf.layers.Layer {
     return shape;
   }
 }
-
-tf.serialization.registerClass(FoldTime);
-tf.serialization.registerClass(UnfoldTime);
-tf.serialization.registerClass(FramePair);

@@ -23,6 +23,8 @@ export interface RecordDeltaCnnOptions {
   readonly cardPath?: string;
   readonly producer: string;
   readonly dtype?: ValueDtype;
+  /** Replace an existing trace at `out` (the user's `--force`). */
+  readonly overwrite?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -107,6 +109,7 @@ export async function recordDeltaCnn(
   const writer = await createTraceWriter(options.out, {
     manifest,
     ...(options.dtype ? { dtype: options.dtype } : {}),
+    overwrite: options.overwrite === true,
   });
   try {
     for (const g of geometry) {

@@ -7,7 +7,8 @@ import { InputError } from '../../common/input-error.js';
 export class CheckpointError extends InputError {}
 
 export const CHECKPOINT_FILE = 'checkpoint.ckpt';
-const MAGIC = 'deltasim-ckpt-1';
+// Version 2 added the Adam β powers, the options check and the position inside an epoch.
+const MAGIC = 'deltasim-ckpt-2';
 
 /** One named float32 tensor of the checkpoint. */
 export interface CheckpointTensor {
@@ -17,12 +18,29 @@ export interface CheckpointTensor {
 }
 
 /**
- * Everything needed to continue training exactly where it stopped: the epoch count, the options that
- * rebuild the model, its weights, the optimizer's slots and step, and the per-batch loss table.
- * The PRNG state is implied: every epoch's shuffle PRNG is derived from (seed, epoch).
+ * Where inside an epoch training stopped: the epoch's batch order (fixed when the epoch began: it
+ * depends on the batch losses of that moment, which the epoch then updates), how many of those
+ * batches are done, and the running sums behind the epoch's metrics, in the order they were added.
+ */
+export interface EpochProgress {
+  readonly order: readonly number[];
+  readonly step: number;
+  readonly sumLoss: number;
+  readonly sumCrossEntropy: number;
+  readonly sumPenalty: number;
+  readonly correct: number;
+  readonly seen: number;
+}
+
+/**
+ * Everything needed to continue training exactly where it stopped: the epoch count (and the
+ * position inside the next epoch, if it stopped there), the options that must not change, the
+ * model's weights, the optimizer's whole state, and the per-batch loss table. Random state is
+ * implied: the data, the batch partition and every epoch's order come from (seed, epoch) alone.
  */
 export interface Checkpoint {
   readonly epochsDone: number;
+  readonly progress?: EpochProgress;
   readonly options: Record<string, unknown>;
   readonly batchLosses: readonly number[];
   readonly history: readonly Record<string, number>[];
@@ -33,6 +51,7 @@ export interface Checkpoint {
 interface Header {
   readonly magic: string;
   readonly epochsDone: number;
+  readonly progress?: EpochProgress;
   readonly options: Record<string, unknown>;
   readonly batchLosses: readonly (number | null)[];
   readonly history: readonly Record<string, number>[];
@@ -40,8 +59,17 @@ interface Header {
   readonly optimizer: readonly { name: string; shape: number[]; offset: number }[];
 }
 
-/** One file (u32 header length, JSON header, float32 data) written atomically: never half a checkpoint. */
+/**
+ * One file (u32 header length, JSON header, float32 data) written atomically: never half a
+ * checkpoint. JSON keeps every float64 exactly (shortest round-trip form), which exact resumption
+ * needs for the running sums.
+ */
 export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+  const progress = checkpoint.progress;
+  if (progress) {
+    const sums = [progress.sumLoss, progress.sumCrossEntropy, progress.sumPenalty];
+    if (!sums.every(Number.isFinite)) throw new Error('writeCheckpoint: non-finite running sum');
+  }
   let offset = 0;
   const index = (list: readonly CheckpointTensor[]) =>
     list.map((t) => {
@@ -52,6 +80,7 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
   const header: Header = {
     magic: MAGIC,
     epochsDone: checkpoint.epochsDone,
+    ...(checkpoint.progress ? { progress: checkpoint.progress } : {}),
     options: checkpoint.options,
     batchLosses: checkpoint.batchLosses.map((l) => (Number.isFinite(l) ? l : null)),
     history: checkpoint.history,
@@ -71,7 +100,8 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
     data.set(t.values, at);
     at += t.values.length;
   }
-  await writeFileAtomic(join(dir, CHECKPOINT_FILE), out);
+  // The checkpoint is this training's own file: replacing it is always intended.
+  await writeFileAtomic(join(dir, CHECKPOINT_FILE), out, { overwrite: true });
 }
 
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
@@ -90,7 +120,14 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   } catch {
     throw new CheckpointError(path, 'header', 'is not valid JSON');
   }
-  if (header.magic !== MAGIC) throw new CheckpointError(path, 'magic', `expected ${MAGIC}`);
+  if (header.magic !== MAGIC) {
+    throw new CheckpointError(
+      path,
+      'magic',
+      `expected ${MAGIC} (a checkpoint of another deltasim version cannot be resumed exactly)`,
+    );
+  }
+  if (header.progress !== undefined) checkProgress(path, header.progress, header.batchLosses.length);
   const floats = (bytes.byteLength - 4 - headerLength) / 4;
   const aligned = bytes.slice(4 + headerLength);
   const data = new Float32Array(aligned.buffer, aligned.byteOffset, Math.floor(floats));
@@ -103,10 +140,47 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     });
   return {
     epochsDone: header.epochsDone,
+    ...(header.progress ? { progress: header.progress } : {}),
     options: header.options,
     batchLosses: header.batchLosses.map((l) => (l === null ? Number.NaN : l)),
     history: header.history,
     weights: read(header.weights),
     optimizer: read(header.optimizer),
   };
+}
+
+function checkProgress(path: string, progress: EpochProgress, batches: number): void {
+  const { order, step } = progress;
+  if (!Array.isArray(order) || !order.every((b) => Number.isInteger(b) && b >= 0 && b < batches))
+    throw new CheckpointError(path, 'progress.order', `must list batch numbers below ${batches}`);
+  if (!Number.isInteger(step) || step < 0 || step > order.length)
+    throw new CheckpointError(path, 'progress.step', `must be an integer in [0, ${order.length}]`);
+  for (const key of ['sumLoss', 'sumCrossEntropy', 'sumPenalty', 'correct', 'seen'] as const) {
+    if (typeof progress[key] !== 'number' || !Number.isFinite(progress[key]))
+      throw new CheckpointError(path, `progress.${key}`, 'must be a finite number');
+  }
+}
+
+/**
+ * Refuses to resume under options that differ from the checkpoint's: the result would match
+ * neither run. `current` is compared after a JSON round trip, as it was stored.
+ */
+export function checkResumeOptions(
+  dir: string,
+  checkpoint: Checkpoint,
+  current: Record<string, unknown>,
+): void {
+  const now = JSON.parse(JSON.stringify(current)) as Record<string, unknown>;
+  const keys = new Set([...Object.keys(now), ...Object.keys(checkpoint.options)]);
+  for (const key of [...keys].sort()) {
+    const saved = JSON.stringify(checkpoint.options[key]);
+    const wanted = JSON.stringify(now[key]);
+    if (saved !== wanted) {
+      throw new CheckpointError(
+        join(dir, CHECKPOINT_FILE),
+        `options.${key}`,
+        `is ${saved ?? 'unset'} in the checkpoint but ${wanted ?? 'unset'} now (resume with the same options)`,
+      );
+    }
+  }
 }

@@ -2,8 +2,15 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { generateVideoClips, NUM_MOTION_CLASSES, type VideoClipSet } from '../data/video-clips.js';
 import { buildDeltaCnn, type DeltaCnnVariant, deltaActivationLayers } from '../models/delta-cnn.js';
 import type { TfRuntime } from '../runtime.js';
+import { restoreAdam, snapshotAdam } from './adam-state.js';
 import { epochBatchOrder, partitionBatches } from './batch-schedule.js';
-import { type Checkpoint, type CheckpointTensor, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import {
+  type CheckpointTensor,
+  checkResumeOptions,
+  type EpochProgress,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
 
 type Tf = TfRuntime['tf'];
 
@@ -29,6 +36,13 @@ export interface TrainDeltaCnnOptions {
   /** Directory for the per-epoch checkpoint; with `resume`, training continues from it. */
   readonly checkpointDir?: string;
   readonly resume?: boolean;
+  /** Also checkpoint after every this many batches inside an epoch (0: only at epoch ends). */
+  readonly checkpointEveryBatches?: number;
+  /**
+   * Asked after every batch: true stops training there, after a checkpoint (the CLI wires it to
+   * SIGINT/SIGTERM). Training yields to the event loop between batches so a signal is seen.
+   */
+  readonly shouldStop?: () => boolean;
   /** Progress lines (stderr in the CLI). */
   readonly log?: (line: string) => void;
   /** Clock for progress pacing (injected so tests need no real time). */
@@ -52,6 +66,8 @@ export interface TrainResult {
   /** Last loss of every batch of the fixed partition (NaN if never trained). */
   readonly batchLosses: readonly number[];
   readonly batches: number;
+  /** Set when `shouldStop` ended training early: the position saved in the checkpoint. */
+  readonly stoppedAt?: { readonly epoch: number; readonly batch: number };
 }
 
 /** Seed offset of the per-epoch validation clips, so they never coincide with eval's held-out set. */
@@ -67,7 +83,7 @@ export function clipBatch(tf: Tf, set: VideoClipSet, indices: readonly number[])
     labels[i] = set.labels[clip]!;
   });
   const x = tf.tensor5d(pixels, [indices.length, set.frames, set.size, set.size, 1]);
-  // oneHot with a float dtype is wrong on wasm 4.22 (REFERENCE §3): build int32, cast afterwards.
+  // oneHot with a float dtype is wrong on wasm 4.22 (docs/tfjs-runtime.md, "Pitfalls"): build int32, cast afterwards.
   const y = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), NUM_MOTION_CLASSES), 'float32'));
   return { x, y, labels };
 }
@@ -99,9 +115,25 @@ function modelOptions(o: TrainDeltaCnnOptions) {
   };
 }
 
+/** The options a checkpoint must share with the run that resumes it. */
+function resumeOptions(o: TrainDeltaCnnOptions, batchSize: number, hardFraction: number) {
+  return {
+    ...modelOptions(o),
+    clips: o.clips,
+    batchSize,
+    hardFraction,
+    learningRate: o.learningRate ?? 1e-3,
+    validationClips: o.validationClips ?? 100,
+  };
+}
+
+const nextTurn = (): Promise<void> => new Promise((done) => setImmediate(done));
+
 /**
  * The training loop: Adam on CE(time-averaged logits) + Σ DAL penalties, fixed batch partition with
- * per-batch loss bookkeeping, a checkpoint after every epoch, deterministic given the seed.
+ * per-batch loss bookkeeping, a checkpoint after every epoch (and every `checkpointEveryBatches`
+ * batches, and when `shouldStop` says so), deterministic given the seed. Resuming from any of these
+ * checkpoints gives the same weights, bit for bit, as a run that never stopped.
  */
 export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOptions): Promise<TrainResult> {
   const { tf } = runtime;
@@ -110,6 +142,7 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
   const batchSize = options.batchSize ?? 16;
   const hardFraction = options.hardFraction ?? 1;
   const frames = options.frames ?? 8;
+  const checkpointEvery = options.checkpointEveryBatches ?? 0;
   const model = buildDeltaCnn(modelOptions(options));
   const dals = deltaActivationLayers(model);
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
@@ -119,6 +152,7 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
   let batchLosses: number[] = batches.map(() => Number.NaN);
   let history: EpochRecord[] = [];
   let startEpoch = 0;
+  let resumedProgress: EpochProgress | undefined;
 
   if (options.initWeightsFrom) {
     for (const layer of options.initWeightsFrom.layers) {
@@ -129,16 +163,16 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
   if (options.resume) {
     if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');
     const checkpoint = await readCheckpoint(options.checkpointDir);
+    checkResumeOptions(options.checkpointDir, checkpoint, resumeOptions(options, batchSize, hardFraction));
     restoreWeights(tf, model, checkpoint.weights);
-    if (checkpoint.optimizer.length > 0) {
-      await optimizer.setWeights(
-        checkpoint.optimizer.map((t) => ({ name: t.name, tensor: tf.tensor(t.values, [...t.shape]) })),
-      );
-    }
+    await restoreAdam(tf, optimizer, checkpoint.optimizer);
     batchLosses = [...checkpoint.batchLosses];
     history = checkpoint.history as EpochRecord[];
     startEpoch = checkpoint.epochsDone;
-    log(`resumed from ${options.checkpointDir} after epoch ${startEpoch}`);
+    resumedProgress = checkpoint.progress;
+    log(
+      `resumed from ${options.checkpointDir} after epoch ${startEpoch}${resumedProgress ? ` and ${resumedProgress.step} batches of epoch ${startEpoch + 1}` : ''}`,
+    );
   }
 
   const train = generateVideoClips({ seed: options.seed, count: options.clips, split: 'train', frames });
@@ -148,16 +182,33 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
     split: 'heldout',
     frames,
   });
+  const checkpoint = async (epochsDone: number, progress?: EpochProgress): Promise<void> => {
+    if (!options.checkpointDir) return;
+    await writeCheckpoint(options.checkpointDir, {
+      epochsDone,
+      ...(progress ? { progress } : {}),
+      options: resumeOptions(options, batchSize, hardFraction),
+      batchLosses,
+      history,
+      weights: snapshotWeights(model),
+      optimizer: await snapshotAdam(optimizer),
+    });
+  };
+  const stopRequested = options.shouldStop ?? (() => false);
 
   for (let epoch = startEpoch; epoch < options.epochs; epoch++) {
-    const order = epochBatchOrder(batchLosses, epoch === 0 ? 1 : hardFraction, options.seed, epoch);
-    let sumLoss = 0;
-    let sumCe = 0;
-    let sumPenalty = 0;
-    let correct = 0;
-    let seen = 0;
+    const resumed = epoch === startEpoch ? resumedProgress : undefined;
+    const order = resumed
+      ? [...resumed.order]
+      : epochBatchOrder(batchLosses, epoch === 0 ? 1 : hardFraction, options.seed, epoch);
+    let sumLoss = resumed?.sumLoss ?? 0;
+    let sumCe = resumed?.sumCrossEntropy ?? 0;
+    let sumPenalty = resumed?.sumPenalty ?? 0;
+    let correct = resumed?.correct ?? 0;
+    let seen = resumed?.seen ?? 0;
     let lastLog = now();
-    for (const [step, b] of order.entries()) {
+    for (let step = resumed?.step ?? 0; step < order.length; step++) {
+      const b = order[step]!;
       const indices = batches[b]!;
       const { x, y, labels } = clipBatch(tf, train, indices);
       let ce: tfTypes.Scalar | undefined;
@@ -202,6 +253,19 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
           `epoch ${epoch + 1}/${options.epochs} batch ${step + 1}/${order.length} loss ${(sumLoss / seen).toFixed(4)} (ce ${(sumCe / seen).toFixed(4)}, penalty ${(sumPenalty / seen).toFixed(4)})`,
         );
       }
+      const done = step + 1;
+      if (done === order.length) break; // the epoch-end checkpoint follows
+      await nextTurn();
+      const stopping = stopRequested();
+      if (stopping || (checkpointEvery > 0 && done % checkpointEvery === 0)) {
+        const progress = { order, step: done, sumLoss, sumCrossEntropy: sumCe, sumPenalty, correct, seen };
+        await checkpoint(epoch, progress);
+      }
+      if (stopping) {
+        optimizer.dispose();
+        log(`stopped after batch ${done}/${order.length} of epoch ${epoch + 1}`);
+        return { model, history, batchLosses, batches: batches.length, stoppedAt: { epoch, batch: done } };
+      }
     }
     const meanTheta = dals.length === 0 ? 0 : mean(dals.map((d) => mean(d.thetaValues())));
     const record: EpochRecord = {
@@ -217,16 +281,18 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
     log(
       `epoch ${record.epoch}/${options.epochs} done: loss ${record.loss.toFixed(4)} ce ${record.crossEntropy.toFixed(4)} penalty ${record.penalty.toFixed(4)} train acc ${(100 * record.trainAccuracy).toFixed(1)}% validation acc ${(100 * record.validationAccuracy).toFixed(1)}%${dals.length ? ` mean θ ${meanTheta.toFixed(4)}` : ''}`,
     );
-    if (options.checkpointDir) {
-      const checkpoint: Checkpoint = {
-        epochsDone: epoch + 1,
-        options: { ...modelOptions(options), clips: options.clips, batchSize, hardFraction },
-        batchLosses,
+    await checkpoint(epoch + 1);
+    await nextTurn();
+    if (stopRequested() && epoch + 1 < options.epochs) {
+      optimizer.dispose();
+      log(`stopped after epoch ${epoch + 1}`);
+      return {
+        model,
         history,
-        weights: snapshotWeights(model),
-        optimizer: await snapshotOptimizer(optimizer),
+        batchLosses,
+        batches: batches.length,
+        stoppedAt: { epoch: epoch + 1, batch: 0 },
       };
-      await writeCheckpoint(options.checkpointDir, checkpoint);
     }
   }
   optimizer.dispose();
@@ -242,15 +308,6 @@ function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
     name: w.originalName,
     shape: w.shape as number[],
     values: w.read().dataSync() as Float32Array,
-  }));
-}
-
-async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<CheckpointTensor[]> {
-  const named = await optimizer.getWeights();
-  return named.map((n) => ({
-    name: n.name,
-    shape: n.tensor.shape,
-    values: Float32Array.from(n.tensor.dataSync()),
   }));
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
+import { assertBuiltCli } from '../built-cli.js';
 
 /**
  * `--json` (and plain) must never load ink, React or src/tui: they cost ~1 s of start-up. Checked on
@@ -20,6 +21,7 @@ function importsOf(
   name: string,
   args: readonly string[],
 ): { urls: readonly string[]; stdout: string; status: number | null } {
+  assertBuiltCli();
   const log = join(dir, `${name}.log`);
   const result = spawnSync(
     process.execPath,

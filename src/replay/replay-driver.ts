@@ -1,0 +1,103 @@
+import type { RunEvent } from '../core/events.js';
+import type { HardwareModel } from '../core/hardware.js';
+import { openTrace } from '../trace/reader.js';
+import { parseSyntheticSpec, synthesizeTrace } from '../trace/synthesize.js';
+import { replayTrace, type VerifyFailure, yieldTurn } from './replay-trace.js';
+
+/** A trace to replay, and the name reports show for it (what the user typed). */
+export interface ReplaySource {
+  readonly path: string;
+  readonly label: string;
+}
+
+/**
+ * Everything `replay` computes, as plain data: it crosses into a worker thread unchanged (structured
+ * clone), so the dashboard's process and the plain one run the very same work.
+ */
+export interface ReplayPlan {
+  readonly traces: readonly ReplaySource[];
+  /** `--synthetic NAME[:DENSITY[:STEPS]]`: written to `path` first (a temporary directory the caller owns). */
+  readonly synthetic?: { readonly spec: string; readonly seed: number; readonly path: string };
+  readonly hardware: readonly HardwareModel[];
+  readonly verify: boolean;
+  readonly toolVersion: string;
+  readonly histogramBins: number;
+}
+
+export interface ReplayDriverHooks {
+  /** Every run's events; runs are numbered trace-major (each trace on every hardware, in order). */
+  onEvent(event: RunEvent, runIndex: number): void;
+  /** What happens before a run has started (synthesis, opening a trace), as a short line. */
+  onPhase?(text: string): void;
+  /** Stops the work at the next step; with it the work also yields to the event loop after every step. */
+  readonly signal?: AbortSignal;
+}
+
+export interface RunVerifyFailure {
+  readonly label: string;
+  readonly hardware: string;
+  readonly failure: VerifyFailure;
+}
+
+/** The `--synthetic` trace's label in reports. */
+export const syntheticLabel = (spec: string): string => `synthetic:${spec}`;
+
+/** Synthesizes (if asked), then replays every trace on every hardware model, in plan order. */
+export async function driveReplays(
+  plan: ReplayPlan,
+  hooks: ReplayDriverHooks,
+): Promise<readonly RunVerifyFailure[]> {
+  const { signal } = hooks;
+  const sources = [...plan.traces];
+  if (plan.synthetic) {
+    const { spec, seed, path } = plan.synthetic;
+    const label = syntheticLabel(spec);
+    hooks.onPhase?.(`synthesizing trace ${label}…`);
+    // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
+    await synthesizeTrace(path, {
+      ...parseSyntheticSpec(spec),
+      seed,
+      dtype: 'F16',
+      onStep: async (done, total) => {
+        hooks.onPhase?.(`synthesizing trace ${label}: step ${done}/${total}`);
+        if (signal) {
+          await yieldTurn();
+          signal.throwIfAborted();
+        }
+      },
+    });
+    sources.push({ path, label });
+  }
+  const failures: RunVerifyFailure[] = [];
+  let runIndex = 0;
+  for (const source of sources) {
+    signal?.throwIfAborted();
+    hooks.onPhase?.(`reading trace ${source.label}…`);
+    const reader = await openTrace(source.path);
+    try {
+      for (const hardware of plan.hardware) {
+        const index = runIndex++;
+        const result = await replayTrace(labelled(reader, source.label), {
+          hardware,
+          toolVersion: plan.toolVersion,
+          verify: plan.verify,
+          histogramBins: plan.histogramBins,
+          onEvent: (event) => hooks.onEvent(event, index),
+          ...(signal ? { signal } : {}),
+        });
+        for (const failure of result.verifyFailures)
+          failures.push({ label: source.label, hardware: hardware.name, failure });
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  return failures;
+}
+
+/** The reader with the path shown in reports replaced by what the user typed. */
+function labelled<T extends { readonly path: string }>(reader: T, label: string): T {
+  return new Proxy(reader, {
+    get: (target, key, receiver) => (key === 'path' ? label : Reflect.get(target, key, receiver)),
+  });
+}
