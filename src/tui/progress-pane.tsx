@@ -64,7 +64,11 @@ export function ProgressPane({ run, width }: { readonly run: RunState; readonly 
     );
   } else if (current) {
     const label = `  ${current.index + 1}. ${current.name}`;
-    const count = ` ${current.progressDone}/${current.progressTotal} ${current.progressUnit}`;
+    // Until its first progress event a layer has no total yet: say nothing rather than "0/0".
+    const count =
+      current.progressTotal > 0
+        ? ` ${current.progressDone}/${current.progressTotal} ${current.progressUnit}`
+        : '';
     second = withBars ? (
       <Box>
         <Box width={LABEL_WIDTH}>

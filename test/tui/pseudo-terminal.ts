@@ -22,6 +22,8 @@ export interface PtyProcess {
   readonly chunks: Chunk[];
   /** Everything written so far, escape sequences removed. */
   screenText(): string;
+  /** Everything written so far, as written. */
+  rawText(): string;
   /** Resolves with the time (ms after spawn) at which `ok(screenText())` first held. */
   waitFor(ok: (text: string) => boolean, timeoutMs: number, what: string): Promise<number>;
   type(keys: string): void;
@@ -77,6 +79,7 @@ export function startInPty(
     child,
     chunks,
     screenText,
+    rawText: () => chunks.map((chunk) => chunk.text).join(''),
     waitFor(ok, timeoutMs, what) {
       return new Promise((resolve, reject) => {
         const check = (): void => {

@@ -157,10 +157,11 @@ export async function runReplay(
       onPhase: (text: string) => reporter.onPhase?.(text),
       signal: controller.signal,
     };
-    // Under the dashboard the work runs in a worker thread (compiled dist/ only): the main thread
-    // then only draws and reads keys, whatever one step of a layer costs.
+    // The work runs in a worker thread (from the compiled dist/; in-thread from sources, yielding
+    // after every step): the main thread only draws, reads keys and takes Ctrl-C, whatever one step
+    // of a layer or of a synthesis costs, and an abort ends the work at once.
     const { replayWorkerUrl, driveReplaysInWorker } = await import('../../replay/worker-driver.js');
-    const workerUrl = kind === 'tui' ? replayWorkerUrl() : undefined;
+    const workerUrl = replayWorkerUrl();
     failures = workerUrl
       ? await driveReplaysInWorker(workerUrl, plan, hooks)
       : await driveReplays(plan, hooks);

@@ -96,6 +96,19 @@ export function withProgressLines(inner: Reporter, options: ProgressLineOptions)
         }
       }
     },
+    onPhase(text) {
+      const nowMs = options.now();
+      if (startedMs === undefined) {
+        startedMs = nowMs;
+        lastLineMs = nowMs;
+      }
+      inner.onPhase?.(text);
+      // A long synthesis says where it is, like a long run.
+      if (nowMs - lastLineMs >= intervalMs) {
+        options.stderr.write(`deltasim: ${text} · ${((nowMs - startedMs) / 1000).toFixed(1)} s\n`);
+        lastLineMs = nowMs;
+      }
+    },
     finish: () => inner.finish(),
   };
 }

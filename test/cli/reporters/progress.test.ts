@@ -56,3 +56,15 @@ test('several runs are numbered', () => {
   reporter.onEvent(replay[1]!.event, 1);
   expect(lines).toEqual(['deltasim: run 2/2 · layer 1/3 conv1 · 0.0% of MACs · 1.5 s\n']);
 });
+
+test('a long synthesis before the first run says where it is, once per interval', () => {
+  const { reporter, lines, advance } = harness(3000);
+  for (let step = 1; step <= 8; step++) {
+    reporter.onPhase?.(`synthesizing trace synthetic:resnet18:0.5:8: step ${step}/8`);
+    advance(1000);
+  }
+  expect(lines).toEqual([
+    'deltasim: synthesizing trace synthetic:resnet18:0.5:8: step 4/8 · 3.0 s\n',
+    'deltasim: synthesizing trace synthetic:resnet18:0.5:8: step 7/8 · 6.0 s\n',
+  ]);
+});
