@@ -100,8 +100,16 @@ export function headerLength(source: string, prefix: Uint8Array, fileBytes: numb
   return Number(n);
 }
 
-/** Decodes and checks the JSON header; `dataBytes` is what the file holds after it. */
-export function parseHeader(source: string, json: Uint8Array, dataBytes: number): ParsedHeader {
+/**
+ * Decodes and checks the JSON header; `dataBytes` is what the file holds after it. `maxTensors` is
+ * a parameter so tests can check the bound without a million-entry header.
+ */
+export function parseHeader(
+  source: string,
+  json: Uint8Array,
+  dataBytes: number,
+  maxTensors = MAX_TENSORS,
+): ParsedHeader {
   let text: string;
   try {
     // ignoreBOM: a byte-order mark stays in the text (and is rejected below), not silently dropped.
@@ -121,12 +129,9 @@ export function parseHeader(source: string, json: Uint8Array, dataBytes: number)
   const tensors: TensorEntry[] = [];
   let metadata: Record<string, string> = {};
   const entries = Object.entries(root);
-  if (entries.length > MAX_TENSORS + 1) {
-    throw new TraceError(
-      source,
-      'header',
-      `${entries.length - 1} tensors exceed the limit of ${MAX_TENSORS}`,
-    );
+  const count = entries.length - (Object.hasOwn(root, '__metadata__') ? 1 : 0);
+  if (count > maxTensors) {
+    throw new TraceError(source, 'header', `${count} tensors exceed the limit of ${maxTensors}`);
   }
   for (const [name, raw] of entries) {
     if (name === '__metadata__') {
@@ -247,18 +252,21 @@ function scanJsonStructure(text: string): { readonly tooDeep: boolean; readonly 
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
+      let escapes = false;
       i++;
       while (i < n) {
         const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i += 2;
-        else if (d === 0x22) break;
+        if (d === 0x5c /* \ */) {
+          escapes = true;
+          i += 2;
+        } else if (d === 0x22) break;
         else i++;
       }
       const top = stack[stack.length - 1];
       if (expectKey && top) {
-        let key: string;
+        let key = text.slice(start + 1, i);
         try {
-          key = JSON.parse(text.slice(start, i + 1)) as string;
+          if (escapes) key = JSON.parse(text.slice(start, i + 1)) as string;
         } catch {
           // Not valid JSON: JSON.parse of the whole text reports it.
           return { tooDeep: false };

@@ -13,6 +13,7 @@ import { tensorName } from '../../src/trace/manifest.js';
 import { MAX_NPY_NAME_BYTES, npyRelativePath } from '../../src/trace/npy-export.js';
 import { READ_LIMITS, readBatch } from '../../src/trace/read-ahead.js';
 import { openTrace } from '../../src/trace/reader.js';
+import { MAX_JSON_DEPTH, MAX_TENSORS, parseHeader, parseJsonObject } from '../../src/trace/safetensors.js';
 import { TraceError } from '../../src/trace/trace-error.js';
 import { rewriteHeader, tensorOffset, withoutChecksums } from './corrupt.js';
 import { writeWideTrace } from './fixtures.js';
@@ -120,6 +121,29 @@ describe('chunked reads', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('header bounds', () => {
+  test('more tensors than the limit: one line saying so, before any entry is examined', () => {
+    const header = (tensors: number) =>
+      new TextEncoder().encode(
+        `{"__metadata__":{},${Array.from({ length: tensors }, (_, i) => `"t${i}":0`).join(',')}}`,
+      );
+    expect(() => parseHeader('many.safetensors', header(11), 0, 10)).toThrow(
+      'many.safetensors: header: 11 tensors exceed the limit of 10',
+    );
+    // At the limit the entries themselves are examined (and these are not valid entries).
+    expect(() => parseHeader('many.safetensors', header(10), 0, 10)).toThrow(
+      /tensor "t0": entry must be an object/,
+    );
+    expect(MAX_TENSORS).toBe(1_000_000);
+  });
+
+  test('nesting: 64 levels parse, 65 are refused before JSON.parse sees them', () => {
+    const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+    expect(parseJsonObject('f', 'header', nested(MAX_JSON_DEPTH))).toHaveProperty('a');
+    expect(() => parseJsonObject('f', 'header', nested(MAX_JSON_DEPTH + 1))).toThrow(/nested deeper than 64/);
   });
 });
 
