@@ -73,47 +73,56 @@ export async function runReplay(
   const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
 
   const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
-  const synthetic = options.synthetic === undefined ? undefined : parseSyntheticSpec(options.synthetic);
+  const synthetic =
+    options.synthetic === undefined
+      ? undefined
+      : { spec: options.synthetic, ...parseSyntheticSpec(options.synthetic) };
   // Open every trace before any output, so a bad file fails with nothing half-printed.
   for (const source of sources) await (await openTrace(source.path)).close();
   const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;
   const kind = chooseReporterKind({ ui, json: options.json === true, io });
   // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
   const { controller, dispose } = interruptSignal();
-  let reporter: Reporter;
-  if (kind === 'plain') {
+  const createReporter = async (): Promise<Reporter> => {
+    if (kind !== 'plain')
+      return selectReporter({
+        ui,
+        json: options.json === true,
+        io,
+        runs,
+        onAbort: () => controller.abort(new RunInterrupted()),
+      });
     const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
     const { withProgressLines } = await import('../reporters/progress.js');
     const { performance } = await import('node:perf_hooks');
-    reporter = withProgressLines(new ReplayPlainReporter(io), {
+    return withProgressLines(new ReplayPlainReporter(io), {
       stderr: io.stderr,
       now: () => performance.now(),
       expectedRuns: runs,
     });
-  } else {
-    reporter = await selectReporter({
-      ui,
-      json: options.json === true,
-      io,
-      runs,
-      onAbort: () => controller.abort(new RunInterrupted()),
-    });
+  };
+  let reporter: Reporter;
+  try {
+    reporter = await createReporter();
+  } catch (error) {
+    dispose();
+    throw error;
   }
   let tempDir: string | undefined;
   let failures: Awaited<ReturnType<typeof driveReplays>> = [];
   try {
     if (synthetic) {
-      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(options.synthetic!)}…`);
+      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(synthetic.spec)}…`);
       tempDir = await mkdtemp(join(tmpdir(), 'deltasim-synth-'));
     }
     const plan = {
       traces: sources,
-      ...(tempDir
+      ...(synthetic && tempDir
         ? {
             synthetic: {
-              spec: options.synthetic!,
+              spec: synthetic.spec,
               seed,
-              path: join(tempDir, `synthetic-${synthetic!.shape}.safetensors`),
+              path: join(tempDir, `synthetic-${synthetic.shape}.safetensors`),
             },
           }
         : {}),
