@@ -124,3 +124,24 @@ test('an abort during the synthesis stops it and leaves no file behind', async (
   expect(phases.at(-1)).toBe('synthesizing trace synthetic:small:0.6:50: step 2/50');
   expect(existsSync(join(dir, 'synth')) ? readdirSync(join(dir, 'synth')) : []).toEqual([]);
 });
+
+test('bad input met inside the worker reaches the CLI as the same one-line error as in-thread', async () => {
+  const { driveReplaysInWorker } = await import('../../src/replay/worker-driver.js');
+  const { InputError } = await import('../../src/common/input-error.js');
+  const url = new URL('dist/replay/replay-worker.js', `file://${root}`);
+  if (!existsSync(url)) throw new Error(`${url.pathname} is missing: run \`npm run build\` first`);
+  const { synthetic: _none, ...rest } = plan('missing');
+  const missing: ReplayPlan = {
+    ...rest,
+    traces: [{ path: join(dir, 'no-such.safetensors'), label: 'no-such.safetensors' }],
+  };
+  const inThread = await driveReplays(missing, { onEvent: () => undefined }).catch((error: unknown) => error);
+  const inWorker = await driveReplaysInWorker(url, missing, { onEvent: () => undefined }).catch(
+    (error: unknown) => error,
+  );
+  expect(inThread).toBeInstanceOf(InputError);
+  expect(inWorker).toBeInstanceOf(InputError);
+  expect((inWorker as InstanceType<typeof InputError>).toLine()).toBe(
+    (inThread as InstanceType<typeof InputError>).toLine(),
+  );
+});

@@ -93,7 +93,10 @@ export async function runReplay(
   const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
 
   const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
-  const synthetic = options.synthetic === undefined ? undefined : parseSyntheticSpec(options.synthetic);
+  const synthetic =
+    options.synthetic === undefined
+      ? undefined
+      : { spec: options.synthetic, ...parseSyntheticSpec(options.synthetic) };
   if (synthetic && synthetic.steps > SIZE_LIMITS.syntheticSteps) {
     throw new UsageError(
       '--synthetic',
@@ -107,30 +110,36 @@ export async function runReplay(
   const kind = chooseReporterKind({ ui, json: options.json === true, io });
   // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
   const { controller, dispose } = interruptSignal();
-  let reporter: Reporter;
-  if (kind === 'plain') {
+  const createReporter = async (): Promise<Reporter> => {
+    if (kind !== 'plain')
+      return selectReporter({
+        ui,
+        json: options.json === true,
+        io,
+        runs,
+        onAbort: () => controller.abort(new RunInterrupted()),
+      });
     const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
     const { withProgressLines } = await import('../reporters/progress.js');
     const { performance } = await import('node:perf_hooks');
-    reporter = withProgressLines(new ReplayPlainReporter(io), {
+    return withProgressLines(new ReplayPlainReporter(io), {
       stderr: io.stderr,
       now: () => performance.now(),
       expectedRuns: runs,
     });
-  } else {
-    reporter = await selectReporter({
-      ui,
-      json: options.json === true,
-      io,
-      runs,
-      onAbort: () => controller.abort(new RunInterrupted()),
-    });
+  };
+  let reporter: Reporter;
+  try {
+    reporter = await createReporter();
+  } catch (error) {
+    dispose();
+    throw error;
   }
   let tempDir: string | undefined;
   let failures: Awaited<ReturnType<typeof driveReplays>> = [];
   try {
     if (synthetic) {
-      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(options.synthetic!)}…`);
+      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(synthetic.spec)}…`);
       // A registered temporary: Ctrl-C removes it, and a killed run's is swept by the next one.
       await sweepStaleTemporaries(tmpdir(), (line) => io.stderr.write(`deltasim: ${line}\n`));
       tempDir = temporaryPathFor(join(tmpdir(), 'synthetic'));
@@ -138,12 +147,12 @@ export async function runReplay(
     }
     const plan = {
       traces: sources,
-      ...(tempDir
+      ...(synthetic && tempDir
         ? {
             synthetic: {
-              spec: options.synthetic!,
+              spec: synthetic.spec,
               seed,
-              path: join(tempDir, `synthetic-${synthetic!.shape}.safetensors`),
+              path: join(tempDir, `synthetic-${synthetic.shape}.safetensors`),
             },
           }
         : {}),
