@@ -145,7 +145,8 @@ export const SPARTEN_LIKE: HardwareModel = {
  * design keeps every weight on chip (synapse memory next to the neurons), so weights are read from
  * DRAM once per run when the network's weights fit the filter memory.
  * Assumptions (ours, not published figures): 1024 PEs (32×32), fp16, 400 MHz, one event dispatched
- * per cycle, 8 MiB weight memory (enough for the bundled DAL model's ≈ 4.3 MiB of fp16 weights),
+ * per cycle, 1 MiB weight memory split over the PEs (the bundled DAL model's ≈ 193 KiB of fp16
+ * weights fit; ResNet-18's ≈ 22 MiB do not),
  * 4 MiB state memory at 64 B/cycle, 64 KiB event (ifmap) and output buffers at 256 B/cycle,
  * 16 B/cycle DRAM.
  */
@@ -158,7 +159,7 @@ export const NEURONFLOW_LIKE: HardwareModel = {
   clockHz: 400e6,
   support: { activations: 'skip', weights: 'none', deltas: 'skip' },
   formats: { activations: 'coordinate', weights: 'dense' },
-  sram: { ifmapBytes: 64 * KIB, filterBytes: 8 * MIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 256 },
+  sram: { ifmapBytes: 64 * KIB, filterBytes: 1 * MIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 256 },
   dram: { bandwidthBytesPerCycle: 16 },
   stateMemory: { bytes: 4 * MIB, bandwidthBytesPerCycle: 64 },
   deltaMode: true,

@@ -237,9 +237,9 @@ export function createLayerReplay(
     }
     const macs = low.instances * M * N * low.gemm.k;
     const aStatsForEvents = input.aMask ? packedPopcount(input.aMask, low.inputElements) : low.inputElements;
+    // Every input element the array does not skip is an event; with no A skipping all of them are.
+    const eventCount = policy.aSupport === 'skip' ? aStatsForEvents : low.inputElements;
     if (eventDriven) {
-      // Every input element the array does not skip is an event; with no A skipping all of them are.
-      const eventCount = policy.aSupport === 'skip' ? aStatsForEvents : low.inputElements;
       computeCycles = eventCycles(events, eventCount, hw.eventDispatchCycles ?? 1);
       addEventHistogram(totals.histogram, events);
     } else {
@@ -282,6 +282,7 @@ export function createLayerReplay(
       aOnChip: options.delta,
       outputsToDram: !options.delta,
       psumsInOfmap: !options.delta,
+      ...(eventDriven ? { eventReads: { aElements: eventCount, bElements: executed } } : {}),
     });
     stepsRun++;
     const energy: EnergyParts = {
@@ -326,10 +327,12 @@ export function createLayerReplay(
         ...dram,
       },
       { name: 'ifmap', capacityBytes: hw.sram.ifmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ifmap },
+      // Event-driven PEs hold their weights locally (the filter memory split over the PEs): each
+      // reads one weight per cycle, so the weight reads never outpace the PEs themselves.
       {
         name: 'filter',
         capacityBytes: hw.sram.filterBytes,
-        bandwidthBytesPerCycle: sramBw,
+        bandwidthBytesPerCycle: eventDriven ? Math.max(sramBw, (pes * bits) / 8) : sramBw,
         ...traffic.filter,
       },
       { name: 'ofmap', capacityBytes: hw.sram.ofmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ofmap },

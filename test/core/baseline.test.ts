@@ -8,16 +8,16 @@ import { createLayerReplay } from '../../src/core/replay-engine.js';
 import { modelDenseLayer, topologyLayerSpec } from '../../src/core/sparse/dense-workload.js';
 import { bitsArb, packBits } from './sparse/helpers.js';
 
-// One conv topology row: 12×12×8 input, 3×3 filters, 16 of them, stride 1 → M = 100, K = 72, N = 16.
+// One conv topology row: 8×8×4 input, 3×3 filters, 8 of them, stride 1 → M = 36, K = 36, N = 8.
 const TOPOLOGY = [
   {
     name: 'conv',
-    ifmapHeight: 12,
-    ifmapWidth: 12,
+    ifmapHeight: 8,
+    ifmapWidth: 8,
     filterHeight: 3,
     filterWidth: 3,
-    channels: 8,
-    numFilters: 16,
+    channels: 4,
+    numFilters: 8,
     strideHeight: 1,
     strideWidth: 1,
   },
@@ -42,7 +42,7 @@ function simulateCycles(hw: HardwareModel): number {
 }
 
 describe('same-memory baseline', () => {
-  test.prop([bitsArb(12 * 12 * 8), bitsArb(72 * 16)], { numRuns: 10 })(
+  test.prop([bitsArb(8 * 8 * 4), bitsArb(36 * 8)], { numRuns: 10 })(
     'replay’s baselineCycles equal simulate’s cycles for the same layer on the same hardware, sparsity off',
     (aMask, bMask) => {
       const replay = createLayerReplay(spec, SLOW, { bOperand: 'weight', delta: false });

@@ -124,6 +124,11 @@ export interface TrafficInput {
   readonly outputsToDram?: boolean;
   /** Partial sums accumulate in the ofmap buffer (false in delta mode: in the state memory). */
   readonly psumsInOfmap?: boolean;
+  /**
+   * Event-driven arrays stream no folds: the buffers are read once per event (A) and once per
+   * executed MAC (its weight, B) instead of per im2col element and fold.
+   */
+  readonly eventReads?: { readonly aElements: number; readonly bElements: number };
 }
 
 /**
@@ -192,9 +197,9 @@ export function layerTraffic(t: TrafficInput): Traffic {
   // Stored bits per element of the raw tensors, applied to the im2col elements the array streams.
   const aPerElem = (bits: number): number => (t.aElements > 0 ? bits / t.aElements : 0);
   const bPerElem = (bits: number): number => (t.bElements > 0 ? bits / t.bElements : 0);
-  const aStreamed = I * m * k * aStreams;
   // Shared weights are still streamed once per instance that uses them.
-  const bStreamed = I * k * n * bStreams;
+  const aStreamed = t.eventReads ? t.eventReads.aElements : I * m * k * aStreams;
+  const bStreamed = t.eventReads ? t.eventReads.bElements : I * k * n * bStreams;
   const aSpilled = t.aOnChip === true && !fits(aTotal, t.sram.ifmapBytes);
   const aFromDram = t.aOnChip !== true || aSpilled;
   const dramA = aFromDram

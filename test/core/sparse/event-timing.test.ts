@@ -32,6 +32,14 @@ describe('event-driven array (docs/model.md "Event-driven arrays")', () => {
     expect(r.folds).toBe(0);
   });
 
+  it('buffers are read once per event and once per executed MAC’s weight, not per fold', () => {
+    const replay = createLayerReplay(FC, eventHw(2, 2, 1), { bOperand: 'weight', delta: false });
+    const step = replay.step({ aMask: packBits([1, 0, 1, 0, 0, 1, 0, 0]), keyFrame: true });
+    // int8: 3 events × 8 bits from the ifmap buffer, 24 weights × 8 bits from the filter buffer.
+    expect(step.levels.find((l) => l.name === 'ifmap')!.readBits).toBe(3 * 8);
+    expect(step.levels.find((l) => l.name === 'filter')!.readBits).toBe(24 * 8);
+  });
+
   it('a dispatcher slower than the PEs bounds the step: 3 events × 4 cycles = 12', () => {
     const replay = createLayerReplay(FC, eventHw(2, 2, 4), { bOperand: 'weight', delta: false });
     replay.step({ aMask: packBits([1, 0, 1, 0, 0, 1, 0, 0]), keyFrame: true });
