@@ -205,7 +205,7 @@ export function fitColumns<C extends FittableColumn>(
   if (fits(columns)) return columns;
   let kept = withName(columns, NAME_WIDTH_MIN);
   while (!fits(kept)) {
-    const lowest = Math.max(...kept.map((column) => column.priority));
+    const lowest = largest(kept.map((column) => column.priority));
     if (lowest === 0) break;
     const drop = kept.findLastIndex((column) => column.priority === lowest);
     kept = kept.filter((_, at) => at !== drop);

@@ -186,7 +186,7 @@ describe('interruptions', () => {
     '--model',
     bundledModel,
     '--clips',
-    '500',
+    '256',
     '--out',
     't.safetensors',
   ];

@@ -10,7 +10,13 @@ import {
   formatPjPerMac,
   formatRatio,
 } from '../../src/tui/format.js';
-import { executedShare, pjPerMac, skippedTotal, speedup } from '../../src/tui/layer-metrics.js';
+import {
+  computeSpeedup,
+  executedShare,
+  pjPerMac,
+  skippedTotal,
+  speedup,
+} from '../../src/tui/layer-metrics.js';
 import { MIN_SIZE } from '../../src/tui/use-terminal-size.js';
 import { loadRecordedEvents, plainFrame, settle, storeWith, tick } from './recorded-events.js';
 
@@ -46,9 +52,10 @@ function figureTokens(index: number): Set<string> {
       formatPercent(executedShare(layer)),
       formatCount(skippedTotal(layer.skippedMacs)),
       ...Object.values(layer.skippedMacs).map(formatCount),
-      formatCount(layer.denseCycles),
+      formatCount(layer.baselineCycles),
       formatCount(layer.cycles),
       formatRatio(speedup(layer)),
+      formatRatio(computeSpeedup(layer)),
       formatEnergyPj(layer.energyPj.total),
       formatPjPerMac(pjPerMac(layer)),
     );
