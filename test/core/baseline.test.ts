@@ -53,10 +53,20 @@ describe('same-memory baseline', () => {
       // The dense layer stalls on this memory, and both dense figures include it.
       expect(r.baselineCycles).toBeGreaterThan(r.baselineComputeCycles);
       expect(r.speedup).toBe(r.baselineCycles / r.cycles);
-      expect(r.computeSpeedup).toBe(r.baselineComputeCycles / r.computeCycles);
+      // An all-zero input leaves the array idle: 0 compute cycles count as 1 in the ratio.
+      expect(r.computeSpeedup).toBe(r.baselineComputeCycles / Math.max(1, r.computeCycles));
       expect(r.stallCycles).toBe(r.cycles - r.computeCycles);
     },
   );
+
+  it('an all-zero input idles the array: 0 compute cycles, ratios stay finite (JSON has no Infinity)', () => {
+    const replay = createLayerReplay(spec, SLOW, { bOperand: 'weight', delta: false });
+    replay.step({ aMask: new Uint8Array(32), bMask: packBits(new Array(288).fill(1)), keyFrame: true });
+    const r = replay.report();
+    expect(r.computeCycles).toBe(0);
+    expect(r.computeSpeedup).toBe(r.baselineComputeCycles);
+    expect(Number.isFinite(r.speedup)).toBe(true);
+  });
 
   it('a sparse design on data without zeros (dense formats) is exactly as fast as its baseline', () => {
     // Before the baseline ran through the memory model, this printed denseCycles / cycles < 1:
