@@ -128,13 +128,7 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
   }
   if (options.resume) {
     if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');
-    const checkpoint = await readCheckpoint(options.checkpointDir);
-    restoreWeights(tf, model, checkpoint.weights);
-    if (checkpoint.optimizer.length > 0) {
-      await optimizer.setWeights(
-        checkpoint.optimizer.map((t) => ({ name: t.name, tensor: tf.tensor(t.values, [...t.shape]) })),
-      );
-    }
+    const checkpoint = await restoreCheckpoint(tf, model, optimizer, options.checkpointDir);
     batchLosses = [...checkpoint.batchLosses];
     history = checkpoint.history as EpochRecord[];
     startEpoch = checkpoint.epochsDone;
@@ -237,7 +231,7 @@ function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
+export function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
   return model.weights.map((w) => ({
     name: w.originalName,
     shape: w.shape as number[],
@@ -245,7 +239,7 @@ function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
   }));
 }
 
-async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<CheckpointTensor[]> {
+export async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<CheckpointTensor[]> {
   const named = await optimizer.getWeights();
   return named.map((n) => ({
     name: n.name,
@@ -254,7 +248,28 @@ async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<Checkpoi
   }));
 }
 
-function restoreWeights(tf: Tf, model: tfTypes.LayersModel, weights: readonly CheckpointTensor[]): void {
+/** Reads the checkpoint in `dir` and puts its weights and optimizer state back; returns the rest. */
+export async function restoreCheckpoint(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  optimizer: tfTypes.Optimizer,
+  dir: string,
+): Promise<Checkpoint> {
+  const checkpoint = await readCheckpoint(dir);
+  restoreWeights(tf, model, checkpoint.weights);
+  if (checkpoint.optimizer.length > 0) {
+    await optimizer.setWeights(
+      checkpoint.optimizer.map((t) => ({ name: t.name, tensor: tf.tensor(t.values, [...t.shape]) })),
+    );
+  }
+  return checkpoint;
+}
+
+function restoreWeights(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  weights: readonly CheckpointTensor[],
+): void {
   const byName = new Map(weights.map((w) => [w.name, w]));
   const tensors = model.weights.map((w) => {
     const saved = byName.get(w.originalName);
