@@ -15,7 +15,7 @@ import { checkOutputPath } from '../output-path.js';
 
 // Tfjs-free imports only at the top: the flags are checked before a backend starts.
 
-/** Default epochs per dataset: what the bundled models were trained with. */
+/** Default epochs per dataset (the bundled MNIST model had fewer: docs/iformer.md says why). */
 export const IFORMER_DEFAULT_EPOCHS: Readonly<Record<ImageDatasetName, number>> = { mnist: 6, shapes: 6 };
 export const IFORMER_DEFAULT_MODEL = join('models', 'iformer-mnist');
 

@@ -35,6 +35,17 @@ describe('iFormer stage table', () => {
     expect(() => channelSplit({ ...stage, width: 50 }, 8, 'attention')).toThrow(/cannot be split/);
   });
 
+  it('counts MACs op by op (hand count of a one-block model on 8×8 images)', () => {
+    const tiny = {
+      headDim: 4,
+      stemWidth: 4,
+      stages: [{ depth: 1, width: 8, heads: 1, pool: 2, layerScale: false }],
+    } as const;
+    // stem 4·4·9·1·4 + 2·2·9·4·8; block on 2×2 tokens: paths 4·(2·2·4 + 9·4), qkv on the one
+    // pooled token 4·12, QKᵀ + AV 2·1·1·4, fusion 4·(9·12 + 12·8), MLP 4·2·8·32; head 8·3.
+    expect(iformerMacs(tiny, 'inception', 3, 8)).toBe(576 + 1152 + 208 + 48 + 8 + 816 + 2048 + 24);
+  });
+
   it('ablation models match the inception model within the tolerance', () => {
     const target = iformerParams(IFORMER_VARIANTS.mini, 'inception', 10);
     for (const mixer of MIXER_KINDS) {
