@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ActivationLayer, IFormerBlock, PositionalEmbedding } from '../layers/iformer-layers.js';
 import {
   type ActivationKind,
+  type ChannelSplit,
   channelSplit,
   IFORMER_VARIANTS,
+  type IFormerStage,
   type IFormerVariant,
   type IFormerVariantName,
   IMAGE_SIZE,
@@ -66,18 +68,10 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
     x = new PositionalEmbedding({ name: `pos${id}`, seed: nextSeed() }).apply(x) as tf.SymbolicTensor;
     const split = channelSplit(stage, variant.headDim, mixer);
     for (let b = 0; b < stage.depth; b++) {
-      x = new IFormerBlock({
-        name: `stage${id}_block${b + 1}`,
-        width: stage.width,
-        high: split.high,
-        low: split.low,
-        heads: split.heads,
-        headDim: variant.headDim,
-        pool: stage.pool,
-        activation,
-        layerScale: stage.layerScale,
-        seed: nextSeed(),
-      }).apply(x) as tf.SymbolicTensor;
+      const name = `stage${id}_block${b + 1}`;
+      x = stageBlock(stage, split, variant.headDim, activation, nextSeed(), name).apply(
+        x,
+      ) as tf.SymbolicTensor;
     }
   });
   x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
@@ -90,6 +84,29 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
     })
     .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: logits, name: `iformer-${mixer}` });
+}
+
+/** One block of a stage, its mixer split as given. */
+export function stageBlock(
+  stage: IFormerStage,
+  split: ChannelSplit,
+  headDim: number,
+  activation: ActivationKind,
+  seed: number,
+  name?: string,
+): IFormerBlock {
+  return new IFormerBlock({
+    ...(name ? { name } : {}),
+    width: stage.width,
+    high: split.high,
+    low: split.low,
+    heads: split.heads,
+    headDim,
+    pool: stage.pool,
+    activation,
+    layerScale: stage.layerScale,
+    seed,
+  });
 }
 
 /** The iFormer blocks of a model, in order. */

@@ -1,7 +1,6 @@
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPrng } from '../../../src/common/prng.js';
-import { IFormerBlock } from '../../../src/nn/layers/iformer-layers.js';
 import {
   inceptionMixer,
   lowPath,
@@ -10,6 +9,7 @@ import {
   pathA,
   pathB,
 } from '../../../src/nn/layers/inception-mixer.js';
+import { stageBlock } from '../../../src/nn/models/iformer.js';
 import {
   type ActivationKind,
   channelSplit,
@@ -324,17 +324,7 @@ describe('mixer and block shapes per stage', () => {
           const split = channelSplit(stage, variant.headDim, mixer);
           expect(split.high + split.low).toBe(stage.width);
           expect(split.low).toBe(split.heads * variant.headDim);
-          const block = new IFormerBlock({
-            width: stage.width,
-            high: split.high,
-            low: split.low,
-            heads: split.heads,
-            headDim: variant.headDim,
-            pool: stage.pool,
-            activation: 'gelu',
-            layerScale: stage.layerScale,
-            seed: 3,
-          });
+          const block = stageBlock(stage, split, variant.headDim, 'gelu', 3);
           const shape = [2, sides[s]!, sides[s]!, stage.width];
           tf.tidy(() => {
             const out = block.apply(tf.randomNormal(shape, 0, 1, 'float32', 5)) as Tensor;
