@@ -50,8 +50,30 @@ export function backendFlag(value: string | undefined): BackendChoice {
   throw new UsageError('--backend', v, 'must be auto, tensorflow, wasm or cpu');
 }
 
-/** The only model family these commands know so far. */
-export function modelFamilyArg(value: string): 'delta-cnn' {
-  if (value !== 'delta-cnn') throw new UsageError('<model>', value, 'unknown model (known: delta-cnn)');
-  return value;
+export type ModelFamily = 'delta-cnn' | 'iformer';
+export const MODEL_FAMILIES: readonly ModelFamily[] = ['delta-cnn', 'iformer'];
+
+/** The `<model>` argument: one of the families the command knows. */
+export function modelFamilyArg<F extends ModelFamily>(
+  value: string,
+  known: readonly F[] = MODEL_FAMILIES as readonly F[],
+): F {
+  if (!(known as readonly string[]).includes(value)) {
+    throw new UsageError('<model>', value, `unknown model (known: ${known.join(', ')})`);
+  }
+  return value as F;
+}
+
+/** A flag whose value must be one of a few words. */
+export function choiceFlag<T extends string>(
+  flag: string,
+  value: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new UsageError(flag, value, `must be ${choices.join(', ').replace(/, ([^,]*)$/, ' or $1')}`);
+  }
+  return value as T;
 }

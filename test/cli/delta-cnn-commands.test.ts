@@ -2,9 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { openTrace } from '../../src/trace/reader.js';
+import { runInProcess } from './run-in-process.js';
 
 let root: string;
 beforeAll(async () => {
@@ -14,18 +13,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function run(argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd: root,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout: out, stderr: err };
-}
+const run = (argv: string[]) => runInProcess(argv, root);
 
 describe('train / eval / record delta-cnn', () => {
   it('trains dense, fine-tunes dal from it, evaluates both (--json) and records a trace', async () => {

@@ -10,9 +10,15 @@ export const evalCommand: CommandModule = {
   register(program, io, setExitCode) {
     program
       .command('eval')
-      .description('evaluate trained models on held-out clips: accuracy and MAC-weighted density')
-      .argument('<model>', 'model family: delta-cnn')
-      .option('--model <dir>', 'one model directory (its card says dense or dal)')
+      .description(
+        'evaluate trained models on held-out data (delta-cnn: accuracy and MAC-weighted density; iformer: accuracy, weights, MACs)',
+      )
+      .argument('<model>', 'model family: delta-cnn or iformer')
+      .option(
+        '--model <dir>',
+        'a model directory (delta-cnn: its card says dense or dal; iformer: repeat for several)',
+        (dir: string, previous: string[] | undefined) => [...(previous ?? []), dir],
+      )
       .option('--dense <dir>', 'the dense baseline (dense and naive-delta variants)')
       .option('--dal <dir>', 'the DAL-trained model (dal variant)')
       .option('--clips <n>', 'held-out clips', '500')
@@ -23,7 +29,17 @@ export const evalCommand: CommandModule = {
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        modelFamilyArg(model);
+        if (modelFamilyArg(model) === 'iformer') {
+          const prefer = backendFlag(options.backend);
+          const { evalIFormerAction } = await import('./iformer-actions.js');
+          await evalIFormerAction(io, options.model ?? [], { json: Boolean(options.json), prefer, verbose });
+          setExitCode(EXIT_OK);
+          return;
+        }
+        if ((options.model?.length ?? 0) > 1) {
+          throw new UsageError('--model', options.model!.join(', '), 'delta-cnn takes one --model');
+        }
+        const modelDir = options.model?.[0];
         // Flags first: a typo must not cost a tfjs start-up and two model loads.
         const clips = intFlag('--clips', options.clips, 500, 1, SIZE_LIMITS.clips);
         const seed = seedFlag('--seed', options.seed, EVAL_SEED);
@@ -43,11 +59,11 @@ export const evalCommand: CommandModule = {
           ...(verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
         });
         const loaded = new Map<string, Awaited<ReturnType<typeof loadModel>>>();
-        if (options.model) {
-          const m = await loadModel(runtime, resolve(io.cwd, options.model));
-          loaded.set(options.model, m);
-          if (m.card.variant === 'dal') dalDir ??= options.model;
-          else denseDir ??= options.model;
+        if (modelDir) {
+          const m = await loadModel(runtime, resolve(io.cwd, modelDir));
+          loaded.set(modelDir, m);
+          if (m.card.variant === 'dal') dalDir ??= modelDir;
+          else denseDir ??= modelDir;
         }
         if (!denseDir && !dalDir) {
           denseDir = join('models', 'delta-cnn-dense');

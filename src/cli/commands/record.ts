@@ -22,7 +22,7 @@ export const recordCommand: CommandModule = {
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        modelFamilyArg(model);
+        modelFamilyArg(model, ['delta-cnn']);
         const dtype = options.dtype;
         if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
           throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');

@@ -14,14 +14,16 @@ export const trainCommand: CommandModule = {
   register(program, io, setExitCode) {
     program
       .command('train')
-      .description('train a model on its synthetic dataset (delta-cnn: moving-digit action clips)')
-      .argument('<model>', 'model family: delta-cnn')
+      .description(
+        'train a model (delta-cnn: moving-digit action clips; iformer: MNIST digits or shape × texture images)',
+      )
+      .argument('<model>', 'model family: delta-cnn or iformer')
       .option('--variant <v>', 'dense (no DAL) or dal (Delta Activation Layers)', 'dense')
       .option('--seed <n>', 'seed of data, initialisation and batch order', '1')
-      .option('--epochs <n>', 'epochs to train (total, counting resumed ones)', '8')
+      .option('--epochs <n>', 'epochs to train (total, counting resumed ones; iformer: 6)', '8')
       .option('--clips <n>', 'training clips', '2000')
-      .option('--batch-size <n>', 'clips per batch', '16')
-      .option('--lr <x>', 'Adam learning rate', '0.001')
+      .option('--batch-size <n>', 'clips per batch (iformer: images, 64)', '16')
+      .option('--lr <x>', 'Adam learning rate (iformer: peak, 0.002)', '0.001')
       .option('--sp-rate <x>', 'DAL sparsity weight sp_rate', '0.0002')
       .option('--threshold-init <x>', 'DAL initial θ after ReLUs', '0.05')
       .option('--input-threshold-init <x>', 'DAL initial θ on the input pixels', '0.1')
@@ -37,8 +39,39 @@ export const trainCommand: CommandModule = {
         '25',
       )
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
-      .action(async (model, options) => {
-        modelFamilyArg(model);
+      .option('--data <name>', 'iformer: mnist or shapes')
+      .option('--mixer <kind>', 'iformer: inception, attention or conv (token mixer)', 'inception')
+      .option('--activation <fn>', 'iformer: gelu or relu', 'gelu')
+      .option('--arch <name>', 'iformer: stage table, mini or small', 'mini')
+      .option(
+        '--examples <n>',
+        'iformer: training images (shapes: generated, default 6000; mnist: the first N of the split, default all)',
+      )
+      .action(async (model, options, command) => {
+        if (modelFamilyArg(model) === 'iformer') {
+          // The delta-cnn defaults (epochs, batch size, rate) are not the iFormer's: only explicit values count.
+          const given = (key: keyof typeof options) =>
+            command.getOptionValueSource(key) === 'default'
+              ? undefined
+              : (options[key] as string | undefined);
+          const { trainIFormerAction } = await import('./iformer-actions.js');
+          await trainIFormerAction(io, {
+            data: options.data,
+            mixer: options.mixer,
+            activation: options.activation,
+            arch: options.arch,
+            seed: options.seed,
+            epochs: given('epochs'),
+            batchSize: given('batchSize'),
+            lr: given('lr'),
+            examples: options.examples,
+            out: options.out,
+            resume: Boolean(options.resume),
+            backend: options.backend,
+          });
+          setExitCode(EXIT_OK);
+          return;
+        }
         if (options.variant !== 'dense' && options.variant !== 'dal') {
           throw new UsageError('--variant', options.variant, 'must be dense or dal');
         }

@@ -1,5 +1,6 @@
 import type { Tf } from '../runtime.js';
 import { DeltaActivation } from './delta-activation.js';
+import { IFORMER_LAYER_CLASSES } from './iformer-layers.js';
 import { FoldTime, FramePair, UnfoldTime } from './time-folding.js';
 
 /**
@@ -10,7 +11,13 @@ import { FoldTime, FramePair, UnfoldTime } from './time-folding.js';
  * layer classes here (test/nn/layers/registry.test.ts fails on a `tf.layers.Layer` subclass under
  * src/nn that is missing from the list).
  */
-export const PROJECT_LAYERS = [FoldTime, UnfoldTime, FramePair, DeltaActivation] as const;
+export const PROJECT_LAYERS = [
+  FoldTime,
+  UnfoldTime,
+  FramePair,
+  DeltaActivation,
+  ...IFORMER_LAYER_CLASSES,
+] as const;
 
 const registeredIn = new WeakSet<object>();
 

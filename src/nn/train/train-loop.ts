@@ -5,6 +5,7 @@ import type { TfRuntime } from '../runtime.js';
 import { restoreAdam, snapshotAdam } from './adam-state.js';
 import { epochBatchOrder, partitionBatches } from './batch-schedule.js';
 import {
+  type Checkpoint,
   type CheckpointTensor,
   checkResumeOptions,
   type EpochProgress,
@@ -303,12 +304,25 @@ function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
+export function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
   return model.weights.map((w) => ({
     name: w.originalName,
     shape: w.shape as number[],
     values: w.read().dataSync() as Float32Array,
   }));
+}
+
+/** Reads the checkpoint in `dir` and puts its weights and Adam state (β powers included) back. */
+export async function restoreCheckpoint(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  optimizer: tfTypes.Optimizer,
+  dir: string,
+): Promise<Checkpoint> {
+  const checkpoint = await readCheckpoint(dir);
+  restoreWeights(tf, model, checkpoint.weights);
+  await restoreAdam(tf, optimizer, checkpoint.optimizer);
+  return checkpoint;
 }
 
 function restoreWeights(tf: Tf, model: tfTypes.LayersModel, weights: readonly CheckpointTensor[]): void {
