@@ -330,9 +330,20 @@ describe('deltasim trace validate', () => {
       expect(lines[0]).toMatch(c.message);
     });
 
-    test(`replay and export refuse it too: ${c.name} (exit 2, one line, nothing written)`, async () => {
+    test(`inspect, replay and export refuse it too: ${c.name} (exit 2, one line, nothing written)`, async () => {
       const path = join(dir, `refuse-${c.name.replace(/\W+/g, '-')}.safetensors`);
       await writeFile(path, c.make(golden));
+      if (
+        c.name !== 'mask disagrees with values' &&
+        c.name !== 'NaN in values' &&
+        c.name !== 'flipped data byte'
+      ) {
+        // inspect reads masks only; every structural or manifest rule stops it (no absurd MACs).
+        const inspect = await run(['trace', 'inspect', path]);
+        expect(inspect.code).toBe(2);
+        expect(inspect.err.trim().split('\n')).toHaveLength(1);
+        expect(inspect.err).toMatch(c.message);
+      }
       const replay = await run(['replay', path, '--no-delta', '--json']);
       expect(replay.code).toBe(2);
       expect(replay.err.trim().split('\n')).toHaveLength(1);
