@@ -31,8 +31,12 @@ export function backendFlag(value: string | undefined): BackendChoice {
   throw new UsageError('--backend', v, 'must be auto, tensorflow, wasm or cpu');
 }
 
-/** The only model family these commands know so far. */
-export function modelFamilyArg(value: string): 'delta-cnn' {
-  if (value !== 'delta-cnn') throw new UsageError('<model>', value, 'unknown model (known: delta-cnn)');
+export type ModelFamily = 'delta-cnn' | 'deltanet';
+
+/** The model families train / eval / record know. */
+export function modelFamilyArg(value: string): ModelFamily {
+  if (value !== 'delta-cnn' && value !== 'deltanet') {
+    throw new UsageError('<model>', value, 'unknown model (known: delta-cnn, deltanet)');
+  }
   return value;
 }

@@ -4,17 +4,19 @@ import { EVAL_SEED, NAIVE_DELTA_THRESHOLD } from '../../nn/eval/eval-defaults.js
 import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
+import { deltaNetEvalRequest, runDeltaNetEval } from './deltanet-commands.js';
 
 export const evalCommand: CommandModule = {
   register(program, io, setExitCode) {
     program
       .command('eval')
       .description('evaluate trained models on held-out clips: accuracy and MAC-weighted density')
-      .argument('<model>', 'model family: delta-cnn')
-      .option('--model <dir>', 'one model directory (its card says dense or dal)')
+      .argument('<model>', 'model family: delta-cnn or deltanet')
+      .option('--model <dir>', 'one model directory (its card says dense or dal; deltanet: delta or linear)')
       .option('--dense <dir>', 'the dense baseline (dense and naive-delta variants)')
       .option('--dal <dir>', 'the DAL-trained model (dal variant)')
       .option('--clips <n>', 'held-out clips', '500')
+      .option('--sequences <n>', 'deltanet: held-out sequences (default 1000)')
       .option('--seed <n>', 'seed of the held-out clips')
       .option('--naive-threshold <x>', 'naive-delta threshold on |Δ|', '0.001')
       .option('--write-cards', "store the figures in the models' card.json metrics")
@@ -22,7 +24,12 @@ export const evalCommand: CommandModule = {
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        modelFamilyArg(model);
+        if (modelFamilyArg(model) === 'deltanet') {
+          const request = deltaNetEvalRequest(options, backendFlag(options.backend), verbose);
+          await runDeltaNetEval(io, request);
+          setExitCode(EXIT_OK);
+          return;
+        }
         // Flags first: a typo must not cost a tfjs start-up and two model loads.
         const clips = intFlag('--clips', options.clips, 500, 1);
         const seed = intFlag('--seed', options.seed, EVAL_SEED);

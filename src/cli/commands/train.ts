@@ -5,19 +5,22 @@ import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag } from '../nn-flags.js';
 import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
+import { addDeltaNetTrainOptions, deltaNetTrainPlan, runDeltaNetTrain } from './deltanet-commands.js';
 
 export const trainCommand: CommandModule = {
   register(program, io, setExitCode) {
-    program
+    const command = program
       .command('train')
-      .description('train a model on its synthetic dataset (delta-cnn: moving-digit action clips)')
-      .argument('<model>', 'model family: delta-cnn')
+      .description(
+        'train a model on its synthetic dataset (delta-cnn: moving-digit action clips; deltanet: MQAR, MAD, RegBench)',
+      )
+      .argument('<model>', 'model family: delta-cnn or deltanet')
       .option('--variant <v>', 'dense (no DAL) or dal (Delta Activation Layers)', 'dense')
       .option('--seed <n>', 'seed of data, initialisation and batch order', '1')
       .option('--epochs <n>', 'epochs to train (total, counting resumed ones)', '8')
       .option('--clips <n>', 'training clips', '2000')
-      .option('--batch-size <n>', 'clips per batch', '16')
-      .option('--lr <x>', 'Adam learning rate', '0.001')
+      .option('--batch-size <n>', 'clips (sequences) per batch (default 16)')
+      .option('--lr <x>', 'Adam learning rate (default delta-cnn 0.001, deltanet 0.003)')
       .option('--sp-rate <x>', 'DAL sparsity weight sp_rate', '0.0002')
       .option('--threshold-init <x>', 'DAL initial θ after ReLUs', '0.05')
       .option('--input-threshold-init <x>', 'DAL initial θ on the input pixels', '0.1')
@@ -26,32 +29,37 @@ export const trainCommand: CommandModule = {
       .option('--init <dir>', 'start from this saved model (dense → DAL fine-tuning)')
       .option('--out <dir>', 'output model directory (default models/delta-cnn-<variant>)')
       .option('--resume', 'continue from the checkpoint in the output directory')
-      .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
-      .action(async (model, options) => {
-        modelFamilyArg(model);
-        if (options.variant !== 'dense' && options.variant !== 'dal') {
-          throw new UsageError('--variant', options.variant, 'must be dense or dal');
-        }
-        const variant: 'dense' | 'dal' = options.variant;
-        const settings = {
-          variant,
-          seed: intFlag('--seed', options.seed, 1),
-          epochs: intFlag('--epochs', options.epochs, 8, 1),
-          clips: intFlag('--clips', options.clips, 2000, 1),
-          batchSize: intFlag('--batch-size', options.batchSize, 16, 1),
-          learningRate: numberFlag('--lr', options.lr, 1e-3, 0),
-          spRate: numberFlag('--sp-rate', options.spRate, 2e-4, 0),
-          thresholdInit: numberFlag('--threshold-init', options.thresholdInit, 0.05, 1e-6),
-          inputThresholdInit: numberFlag('--input-threshold-init', options.inputThresholdInit, 0.1, 1e-6),
-          hardFraction: numberFlag('--hard-fraction', options.hardFraction, 1, 1e-6, 1),
-          validationClips: intFlag('--validation-clips', options.validationClips, 100),
-        };
-        const out = options.out ?? join('models', `delta-cnn-${variant}`);
-        const prefer = backendFlag(options.backend);
-        await checkOutputPath('--out', resolve(io.cwd, out), 'directory');
-        await runTrain(io, { ...settings, out, prefer, init: options.init, resume: Boolean(options.resume) });
+      .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto');
+    addDeltaNetTrainOptions(command).action(async (model, options) => {
+      if (modelFamilyArg(model) === 'deltanet') {
+        const plan = await deltaNetTrainPlan(io, options, backendFlag(options.backend));
+        await runDeltaNetTrain(io, plan);
         setExitCode(EXIT_OK);
-      });
+        return;
+      }
+      if (options.variant !== 'dense' && options.variant !== 'dal') {
+        throw new UsageError('--variant', options.variant, 'must be dense or dal');
+      }
+      const variant: 'dense' | 'dal' = options.variant;
+      const settings = {
+        variant,
+        seed: intFlag('--seed', options.seed, 1),
+        epochs: intFlag('--epochs', options.epochs, 8, 1),
+        clips: intFlag('--clips', options.clips, 2000, 1),
+        batchSize: intFlag('--batch-size', options.batchSize, 16, 1),
+        learningRate: numberFlag('--lr', options.lr, 1e-3, 0),
+        spRate: numberFlag('--sp-rate', options.spRate, 2e-4, 0),
+        thresholdInit: numberFlag('--threshold-init', options.thresholdInit, 0.05, 1e-6),
+        inputThresholdInit: numberFlag('--input-threshold-init', options.inputThresholdInit, 0.1, 1e-6),
+        hardFraction: numberFlag('--hard-fraction', options.hardFraction, 1, 1e-6, 1),
+        validationClips: intFlag('--validation-clips', options.validationClips, 100),
+      };
+      const out = options.out ?? join('models', `delta-cnn-${variant}`);
+      const prefer = backendFlag(options.backend);
+      await checkOutputPath('--out', resolve(io.cwd, out), 'directory');
+      await runTrain(io, { ...settings, out, prefer, init: options.init, resume: Boolean(options.resume) });
+      setExitCode(EXIT_OK);
+    });
   },
 };
 

@@ -34,6 +34,20 @@ export interface DeltaRuleResult {
   readonly state: tf.Tensor3D;
 }
 
+/**
+ * tf.unstack along `axis`; a single slice by reshape, because tfjs' Unpack gradient hands `stack` a
+ * bare tensor when there is only one output and fails.
+ */
+function unstackSafe(a: tf.Tensor, axis: number): tf.Tensor[] {
+  if (a.shape[axis] !== 1) return tf.unstack(a, axis);
+  return [
+    tf.reshape(
+      a,
+      a.shape.filter((_, i) => i !== axis),
+    ),
+  ];
+}
+
 function dims(inputs: DeltaRuleInputs): { x: number; t: number; dk: number; dv: number } {
   const [x, t, dk] = inputs.k.shape;
   const dv = inputs.v.shape[2];
@@ -55,10 +69,10 @@ export function deltaRuleRecurrent(inputs: DeltaRuleInputs, options: DeltaRuleOp
   const { x, t, dk, dv } = dims(inputs);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   let state = options.initialState ?? tf.zeros([x, dk, dv]);
-  const qs = tf.unstack(tf.mul(inputs.q, scale), 1);
-  const ks = tf.unstack(inputs.k, 1);
-  const vs = tf.unstack(inputs.v, 1);
-  const betas = options.rule === 'delta' ? tf.unstack(inputs.beta, 1) : [];
+  const qs = unstackSafe(tf.mul(inputs.q, scale), 1);
+  const ks = unstackSafe(inputs.k, 1);
+  const vs = unstackSafe(inputs.v, 1);
+  const betas = options.rule === 'delta' ? unstackSafe(inputs.beta, 1) : [];
   const outputs: tf.Tensor[] = [];
   for (let i = 0; i < t; i++) {
     const kRow = tf.reshape(ks[i]!, [x, 1, dk]);
@@ -156,7 +170,7 @@ export function deltaRuleChunkwise(
 
   // Chunk-major, so the sequential pass over chunks reads contiguous [X, C, ·] blocks.
   const chunks = (a: tf.Tensor3D, d: number) =>
-    tf.unstack(tf.transpose(tf.reshape(a, [x, n, c, d]), [1, 0, 2, 3])) as tf.Tensor3D[];
+    unstackSafe(tf.transpose(tf.reshape(a, [x, n, c, d]), [1, 0, 2, 3]), 0) as tf.Tensor3D[];
   const qs = chunks(q, dk);
   const ks = chunks(k, dk);
   const us = chunks(u, dv);

@@ -237,7 +237,7 @@ function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
+export function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
   return model.weights.map((w) => ({
     name: w.originalName,
     shape: w.shape as number[],
@@ -245,7 +245,7 @@ function snapshotWeights(model: tfTypes.LayersModel): CheckpointTensor[] {
   }));
 }
 
-async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<CheckpointTensor[]> {
+export async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<CheckpointTensor[]> {
   const named = await optimizer.getWeights();
   return named.map((n) => ({
     name: n.name,
@@ -254,7 +254,11 @@ async function snapshotOptimizer(optimizer: tfTypes.Optimizer): Promise<Checkpoi
   }));
 }
 
-function restoreWeights(tf: Tf, model: tfTypes.LayersModel, weights: readonly CheckpointTensor[]): void {
+export function restoreWeights(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  weights: readonly CheckpointTensor[],
+): void {
   const byName = new Map(weights.map((w) => [w.name, w]));
   const tensors = model.weights.map((w) => {
     const saved = byName.get(w.originalName);
