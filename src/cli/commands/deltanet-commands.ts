@@ -232,9 +232,11 @@ export function deltaNetEvalRequest(
   prefer: BackendChoice,
   verbose: boolean,
 ): DeltaNetEvalRequest {
-  const model = str(flags, 'model');
+  const given = [str(flags, 'model'), str(flags, 'delta'), str(flags, 'linear')].filter(
+    (d): d is string => d !== undefined,
+  );
   return {
-    models: model ? [model] : [...BUNDLED_DELTANET_MODELS],
+    models: given.length > 0 ? given : [...BUNDLED_DELTANET_MODELS],
     sequences: intFlag('--sequences', str(flags, 'sequences'), DELTANET_EVAL_SEQUENCES, 1),
     seed: intFlag('--seed', str(flags, 'seed'), EVAL_SEED),
     json: flags.json === true,

@@ -17,6 +17,8 @@ export const evalCommand: CommandModule = {
       .option('--dal <dir>', 'the DAL-trained model (dal variant)')
       .option('--clips <n>', 'held-out clips', '500')
       .option('--sequences <n>', 'deltanet: held-out sequences (default 1000)')
+      .option('--delta <dir>', 'deltanet: the DeltaNet model')
+      .option('--linear <dir>', 'deltanet: the linear-attention model')
       .option('--seed <n>', 'seed of the held-out clips')
       .option('--naive-threshold <x>', 'naive-delta threshold on |Δ|', '0.001')
       .option('--write-cards', "store the figures in the models' card.json metrics")
