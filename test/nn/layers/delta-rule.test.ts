@@ -150,10 +150,16 @@ describe.each(['cpu', 'wasm'] as const)('delta rule on %s', (backend) => {
       expect(relativeError(recurrent.state, asOutcome(reference.state))).toBeLessThan(1e-5);
       expect(relativeError(chunkwise.output, recurrent.output)).toBeLessThan(1e-5);
       expect(relativeError(chunkwise.state, recurrent.state)).toBeLessThan(1e-5);
+      const errors = [`output ${relativeError(chunkwise.output, recurrent.output).toExponential(1)}`];
       for (const name of ['q', 'k', 'v', 'beta'] as const) {
         if (c.rule === 'linear' && name === 'beta') continue;
         const error = relativeError(chunkwise.grads[name], recurrent.grads[name]);
         expect(error, `∂/∂${name}`).toBeLessThan(1e-5);
+        errors.push(`∂/∂${name} ${error.toExponential(1)}`);
+      }
+      // The figures docs/deltanet.md quotes (DELTANET_PRINT_ERRORS=1 npx vitest run <this file>).
+      if (process.env.DELTANET_PRINT_ERRORS) {
+        console.log(`${backend} ${c.rule} T${c.t} C${c.chunk} β<${c.betaMax}: ${errors.join(', ')}`);
       }
       // Not vacuous: the gradients are non-zero.
       expect(Math.max(...Array.from(recurrent.grads.k.values, Math.abs))).toBeGreaterThan(1e-3);
