@@ -197,7 +197,8 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
       steps: p.steps,
       batchSize: p.batchSize,
       learningRate: p.learningRate,
-      trainSeconds: Math.round(seconds),
+      // Checkpoints written before rounds carried their time have none: leave it out, not guess.
+      ...(last?.seconds !== undefined ? { trainSeconds: Math.round(last.seconds) } : {}),
     },
     metrics: {
       trainLoss: last?.loss ?? Number.NaN,

@@ -18,8 +18,8 @@ function rmsNormalise(x: tf.Tensor, weight: tf.Tensor, epsilon: number): tf.Tens
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, epsilon))), weight);
 }
 
-function l2Normalise(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), L2_EPSILON)));
+function l2Normalise<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), L2_EPSILON))) as T;
 }
 
 function silu(x: tf.Tensor): tf.Tensor {
@@ -209,8 +209,9 @@ export class DeltaNetMixer extends tf.layers.Layer {
     const h = this.heads;
     const d = this.headDim;
     const phi = this.featureMap === 'relu' ? tf.relu : silu;
-    const q = this.splitHeads(l2Normalise(phi(this.shortConv(project(x, this.weight('w_q')), 'conv_q'))));
-    const k = this.splitHeads(l2Normalise(phi(this.shortConv(project(x, this.weight('w_k')), 'conv_k'))));
+    // L2 norm per head (after the split): each head's key must have unit length.
+    const q = l2Normalise(this.splitHeads(phi(this.shortConv(project(x, this.weight('w_q')), 'conv_q'))));
+    const k = l2Normalise(this.splitHeads(phi(this.shortConv(project(x, this.weight('w_k')), 'conv_k'))));
     const v = this.splitHeads(silu(this.shortConv(project(x, this.weight('w_v')), 'conv_v')));
     let beta: tf.Tensor2D;
     if (this.usesBeta) {

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { IGNORE_LABEL, type SequenceBatch } from '../data/sequence-task.js';
 import { type TaskSettings, taskBatch } from '../data/tasks.js';
@@ -5,7 +6,13 @@ import { scorePredictions, sequenceAccuracy, tokenTensor } from '../eval/sequenc
 import { buildDeltaNet, type DeltaNetOptions } from '../models/deltanet.js';
 import type { TfRuntime } from '../runtime.js';
 import { epochSeed } from './batch-schedule.js';
-import { type Checkpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import {
+  CHECKPOINT_FILE,
+  type Checkpoint,
+  CheckpointError,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
 import { restoreWeights, snapshotOptimizer, snapshotWeights } from './train-loop.js';
 
 type Tf = TfRuntime['tf'];
@@ -36,6 +43,8 @@ export interface DeltaNetRound {
   readonly loss: number;
   readonly trainAccuracy: number;
   readonly validationAccuracy: number;
+  /** Wall-clock training time up to the end of this round, resumed sessions included. */
+  readonly seconds: number;
 }
 
 export interface TrainDeltaNetResult {
@@ -100,9 +109,24 @@ export async function trainDeltaNet(
   const trainable = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
   let history: DeltaNetRound[] = [];
   let step = 0;
+  const checkpointOptions = {
+    task: options.task,
+    model: options.model,
+    seed: options.seed,
+    batchSize,
+    stepsPerRound,
+  };
   if (options.resume) {
     if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');
     const checkpoint = await readCheckpoint(options.checkpointDir);
+    const saved = JSON.stringify(checkpoint.options);
+    if (saved !== JSON.stringify(checkpointOptions)) {
+      throw new CheckpointError(
+        join(options.checkpointDir, CHECKPOINT_FILE),
+        'options',
+        `were ${saved}; this run asks for ${JSON.stringify(checkpointOptions)}`,
+      );
+    }
     restoreWeights(tf, model, checkpoint.weights);
     if (checkpoint.optimizer.length > 0) {
       await optimizer.setWeights(
@@ -119,6 +143,8 @@ export async function trainDeltaNet(
     options.seed + DELTANET_VALIDATION_SEED_OFFSET,
   );
   let lastLog = now();
+  const started = now();
+  const secondsBefore = history[history.length - 1]?.seconds ?? 0;
   while (step < options.steps) {
     const roundEnd = Math.min(options.steps, step + stepsPerRound);
     const score = { correct: 0, scored: 0 };
@@ -157,6 +183,7 @@ export async function trainDeltaNet(
       loss: sumLoss / Math.max(1, roundSteps),
       trainAccuracy: score.scored === 0 ? 0 : score.correct / score.scored,
       validationAccuracy: sequenceAccuracy(tf, model, validation, batchSize).accuracy,
+      seconds: secondsBefore + (now() - started) / 1000,
     };
     history = [...history, record];
     log(
@@ -165,7 +192,7 @@ export async function trainDeltaNet(
     if (options.checkpointDir) {
       const checkpoint: Checkpoint = {
         epochsDone: Math.ceil(step / stepsPerRound),
-        options: { task: options.task, model: options.model, seed: options.seed, batchSize, stepsPerRound },
+        options: checkpointOptions,
         batchLosses: [],
         history,
         weights: snapshotWeights(model),
