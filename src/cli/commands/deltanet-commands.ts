@@ -1,4 +1,4 @@
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
 import { SEQUENCE_TASKS, type SequenceTaskName } from '../../nn/data/sequence-task.js';
@@ -333,4 +333,47 @@ function cardTaskSettings(data: Record<string, unknown>, source: string): TaskSe
     return v;
   };
   return { task, seqLen: num('seqLen'), pairs: num('pairs'), vocab: num('vocab') };
+}
+
+export interface DeltaNetRecordRequest {
+  readonly model: string;
+  readonly sequences: number;
+  readonly seed: number;
+  /** Absolute path of the trace. */
+  readonly out: string;
+  readonly dtype: 'F32' | 'F16' | 'I8';
+  readonly prefer: BackendChoice;
+  readonly verbose: boolean;
+}
+
+/** Records `sequences` fresh sequences of the model card's task, token by token. */
+export async function runDeltaNetRecord(io: CliIo, r: DeltaNetRecordRequest): Promise<void> {
+  const { loadTf } = await import('../../nn/runtime.js');
+  await import('../../nn/layers/deltanet-layers.js');
+  const { loadModel } = await import('../../nn/model-io.js');
+  const { taskBatch } = await import('../../nn/data/tasks.js');
+  const { recordDeltaNet } = await import('../../nn/record/record-deltanet.js');
+  const { VERSION } = await import('../version.js');
+  const runtime = await loadTf({
+    prefer: r.prefer,
+    ...(r.verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+  });
+  const dir = resolve(io.cwd, r.model);
+  const loaded = await loadModel(runtime, dir);
+  if (loaded.card.family !== 'deltanet') {
+    throw new UsageError('--model', r.model, `card.json family is ${loaded.card.family}, not deltanet`);
+  }
+  const settings = cardTaskSettings(loaded.card.data, join(r.model, 'card.json'));
+  const cardPath = relative(io.cwd, join(dir, 'card.json')).split('\\').join('/');
+  const result = await recordDeltaNet(runtime, loaded.model, {
+    out: r.out,
+    batch: taskBatch(settings, r.sequences, r.seed),
+    seed: r.seed,
+    modelName: loaded.card.name,
+    cardPath,
+    producer: `deltasim ${VERSION}`,
+    dtype: r.dtype,
+    log: (line) => io.stderr.write(`${line}\n`),
+  });
+  io.stderr.write(`wrote ${result.files.join(', ')}: ${result.steps} steps, ${result.bytes} bytes\n`);
 }
