@@ -81,7 +81,7 @@ describe.runIf(existsSync(main))('train / eval deltanet as fresh processes (buil
     expect(summary.settings).toMatchObject({ seqLen: 16, pairs: 2, vocab: 32, sequences: 16 });
     expect(summary.results.map((x) => x.mixer)).toEqual(['delta', 'linear']);
     for (const x of summary.results) expect(x.accuracy).toBeGreaterThanOrEqual(0);
-  });
+  }, 600_000); // four fresh tfjs processes: minutes on a loaded 2-core machine
 
   it('bad flags: one line naming the flag, exit 2, no output directory', () => {
     const cases: [string[], string][] = [
@@ -98,5 +98,5 @@ describe.runIf(existsSync(main))('train / eval deltanet as fresh processes (buil
       expect(r.stderr).toContain(flag);
       expect(existsSync(join(root, 'x'))).toBe(false);
     }
-  });
+  }, 120_000);
 });

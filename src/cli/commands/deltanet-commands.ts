@@ -213,8 +213,8 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
 
 /** The two bundled MQAR models `eval deltanet` compares when no --model is given. */
 export const BUNDLED_DELTANET_MODELS = [
-  join('models', 'deltanet-mqar'),
-  join('models', 'linear-mqar'),
+  join('models', 'deltanet-mqar-64x4'),
+  join('models', 'linear-mqar-64x4'),
 ] as const;
 export const DELTANET_EVAL_SEQUENCES = 1000;
 
