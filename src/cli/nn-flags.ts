@@ -50,8 +50,8 @@ export function backendFlag(value: string | undefined): BackendChoice {
   throw new UsageError('--backend', v, 'must be auto, tensorflow, wasm or cpu');
 }
 
-export type ModelFamily = 'delta-cnn' | 'iformer';
-export const MODEL_FAMILIES: readonly ModelFamily[] = ['delta-cnn', 'iformer'];
+export type ModelFamily = 'delta-cnn' | 'deltanet' | 'iformer';
+export const MODEL_FAMILIES: readonly ModelFamily[] = ['delta-cnn', 'deltanet', 'iformer'];
 
 /** The `<model>` argument: one of the families the command knows. */
 export function modelFamilyArg<F extends ModelFamily>(

@@ -5,23 +5,27 @@ import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
+import { deltaNetEvalRequest, runDeltaNetEval } from './deltanet-commands.js';
 
 export const evalCommand: CommandModule = {
   register(program, io, setExitCode) {
     program
       .command('eval')
       .description(
-        'evaluate trained models on held-out data (delta-cnn: accuracy and MAC-weighted density; iformer: accuracy, weights, MACs)',
+        'evaluate trained models on held-out data (delta-cnn: accuracy and MAC-weighted density; deltanet: query accuracy of both mixers; iformer: accuracy, weights, MACs)',
       )
-      .argument('<model>', 'model family: delta-cnn or iformer')
+      .argument('<model>', 'model family: delta-cnn, deltanet or iformer')
       .option(
         '--model <dir>',
-        'a model directory (delta-cnn: its card says dense or dal; iformer: repeat for several)',
+        'a model directory (delta-cnn: its card says dense or dal; deltanet: delta or linear; iformer: repeat for several)',
         (dir: string, previous: string[] | undefined) => [...(previous ?? []), dir],
       )
       .option('--dense <dir>', 'the dense baseline (dense and naive-delta variants)')
       .option('--dal <dir>', 'the DAL-trained model (dal variant)')
       .option('--clips <n>', 'held-out clips', '500')
+      .option('--sequences <n>', 'deltanet: held-out sequences (default 1000)')
+      .option('--delta <dir>', 'deltanet: the DeltaNet model')
+      .option('--linear <dir>', 'deltanet: the linear-attention model')
       .option('--seed <n>', 'seed of the held-out clips')
       .option('--naive-threshold <x>', 'naive-delta threshold on |Δ|', '0.001')
       .option('--write-cards', "store the figures in the models' card.json metrics")
@@ -29,7 +33,8 @@ export const evalCommand: CommandModule = {
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        if (modelFamilyArg(model) === 'iformer') {
+        const family = modelFamilyArg(model);
+        if (family === 'iformer') {
           const prefer = backendFlag(options.backend);
           const { evalIFormerAction } = await import('./iformer-actions.js');
           await evalIFormerAction(io, options.model ?? [], { json: Boolean(options.json), prefer, verbose });
@@ -37,9 +42,19 @@ export const evalCommand: CommandModule = {
           return;
         }
         if ((options.model?.length ?? 0) > 1) {
-          throw new UsageError('--model', options.model!.join(', '), 'delta-cnn takes one --model');
+          throw new UsageError('--model', options.model!.join(', '), `${family} takes one --model`);
         }
         const modelDir = options.model?.[0];
+        if (family === 'deltanet') {
+          const request = deltaNetEvalRequest(
+            { ...options, model: modelDir },
+            backendFlag(options.backend),
+            verbose,
+          );
+          await runDeltaNetEval(io, request);
+          setExitCode(EXIT_OK);
+          return;
+        }
         // Flags first: a typo must not cost a tfjs start-up and two model loads.
         const clips = intFlag('--clips', options.clips, 500, 1, SIZE_LIMITS.clips);
         const seed = seedFlag('--seed', options.seed, EVAL_SEED);

@@ -11,8 +11,8 @@ import {
 } from '../../nn/models/iformer-config.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, backendFlag, choiceFlag, intFlag, numberFlag, seedFlag } from '../nn-flags.js';
-import { checkOutputPath } from '../output-path.js';
 import { SIZE_LIMITS } from '../size-limits.js';
+import { prepareTrainOutput } from '../train-output.js';
 
 // Tfjs-free imports only at the top: the flags are checked before a backend starts.
 
@@ -34,6 +34,7 @@ export interface IFormerTrainFlags {
   readonly out?: string;
   readonly resume?: boolean;
   readonly backend?: string;
+  readonly force?: boolean;
 }
 
 interface IFormerTrainSettings {
@@ -98,7 +99,7 @@ export function parseIFormerTrainFlags(flags: IFormerTrainFlags): IFormerTrainSe
 export async function trainIFormerAction(io: CliIo, flags: IFormerTrainFlags): Promise<void> {
   const o = parseIFormerTrainFlags(flags);
   const outDir = resolve(io.cwd, o.out);
-  await checkOutputPath('--out', outDir, 'directory');
+  await prepareTrainOutput(io, outDir, { resume: o.resume, force: flags.force === true });
   const { loadTf } = await import('../../nn/runtime.js');
   const { saveModel } = await import('../../nn/model-io.js');
   const { trainIFormer, imageAccuracy } = await import('../../nn/train/train-iformer.js');

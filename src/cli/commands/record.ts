@@ -6,23 +6,28 @@ import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
 import { VERSION } from '../version.js';
+import { runDeltaNetRecord } from './deltanet-commands.js';
 
 export const recordCommand: CommandModule = {
   register(program, io, setExitCode) {
     program
       .command('record')
       .description('record a trace of a trained model on held-out clips (inputs, deltas, masks, weights)')
-      .argument('<model>', 'model family: delta-cnn')
+      .argument('<model>', 'model family: delta-cnn or deltanet')
       .requiredOption('--model <dir>', 'trained model directory')
       .option('--clips <n>', 'clips to record (each one key frame + T−1 delta frames)', '4')
-      .option('--seed <n>', 'seed of the recorded held-out clips', '1')
+      .option(
+        '--sequences <n>',
+        "deltanet: sequences of the model's task to record, one step per token (default 1)",
+      )
+      .option('--seed <n>', 'seed of the recorded held-out clips / sequences', '1')
       .option('--out <file>', 'trace file (.safetensors; default out/<model directory name>.safetensors)')
       .option('--force', 'replace an existing trace file')
       .option('--dtype <d>', 'value storage: F32, F16 or I8', 'F32')
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        modelFamilyArg(model, ['delta-cnn']);
+        const family = modelFamilyArg(model, ['delta-cnn', 'deltanet']);
         const dtype = options.dtype;
         if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
           throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');
@@ -39,6 +44,21 @@ export const recordCommand: CommandModule = {
           force,
           log: (line) => io.stderr.write(`deltasim: ${line}\n`),
         });
+        if (family === 'deltanet') {
+          const sequences = intFlag('--sequences', options.sequences, 1, 1, SIZE_LIMITS.recordSequences);
+          await runDeltaNetRecord(io, {
+            model: options.model,
+            sequences,
+            seed,
+            out,
+            dtype,
+            overwrite: force,
+            prefer,
+            verbose,
+          });
+          setExitCode(EXIT_OK);
+          return;
+        }
         const { loadTf } = await import('../../nn/runtime.js');
         const { loadModel } = await import('../../nn/model-io.js');
         const { recordDeltaCnn } = await import('../../nn/record/record-delta-cnn.js');

@@ -1,29 +1,30 @@
 import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { exists } from '../../common/atomic-write.js';
 import { UsageError } from '../../common/input-error.js';
 import { InterruptedError, stopRequested, withGracefulStop } from '../../common/shutdown.js';
 import type { CliIo } from '../io.js';
 import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
-import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
+import { DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
+import { prepareTrainOutput } from '../train-output.js';
+import { addDeltaNetTrainOptions, deltaNetTrainPlan, runDeltaNetTrain } from './deltanet-commands.js';
 
 export const trainCommand: CommandModule = {
   register(program, io, setExitCode) {
-    program
+    const command = program
       .command('train')
       .description(
-        'train a model (delta-cnn: moving-digit action clips; iformer: MNIST digits or shape × texture images)',
+        'train a model (delta-cnn: moving-digit action clips; deltanet: MQAR, MAD, RegBench; iformer: MNIST digits or shape × texture images)',
       )
-      .argument('<model>', 'model family: delta-cnn or iformer')
+      .argument('<model>', 'model family: delta-cnn, deltanet or iformer')
       .option('--variant <v>', 'dense (no DAL) or dal (Delta Activation Layers)', 'dense')
       .option('--seed <n>', 'seed of data, initialisation and batch order', '1')
       .option('--epochs <n>', 'epochs to train (total, counting resumed ones; iformer: 6)', '8')
       .option('--clips <n>', 'training clips', '2000')
-      .option('--batch-size <n>', 'clips per batch (iformer: images, 64)', '16')
-      .option('--lr <x>', 'Adam learning rate (iformer: peak, 0.002)', '0.001')
+      .option('--batch-size <n>', 'clips per batch (default 16; deltanet: sequences; iformer: images, 64)')
+      .option('--lr <x>', 'Adam learning rate (default 0.001; deltanet 0.003; iformer: peak, 0.002)')
       .option('--sp-rate <x>', 'DAL sparsity weight sp_rate', '0.0002')
       .option('--threshold-init <x>', 'DAL initial θ after ReLUs', '0.05')
       .option('--input-threshold-init <x>', 'DAL initial θ on the input pixels', '0.1')
@@ -40,98 +41,80 @@ export const trainCommand: CommandModule = {
       )
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .option('--data <name>', 'iformer: mnist or shapes')
-      .option('--mixer <kind>', 'iformer: inception, attention or conv (token mixer)', 'inception')
       .option('--activation <fn>', 'iformer: gelu or relu', 'gelu')
       .option('--arch <name>', 'iformer: stage table, mini or small', 'mini')
       .option(
         '--examples <n>',
         'iformer: training images (shapes: generated, default 6000; mnist: the first N of the split, default all)',
-      )
-      .action(async (model, options, command) => {
-        if (modelFamilyArg(model) === 'iformer') {
-          // The delta-cnn defaults (epochs, batch size, rate) are not the iFormer's: only explicit values count.
-          const given = (key: keyof typeof options) =>
-            command.getOptionValueSource(key) === 'default'
-              ? undefined
-              : (options[key] as string | undefined);
-          const { trainIFormerAction } = await import('./iformer-actions.js');
-          await trainIFormerAction(io, {
-            data: options.data,
-            mixer: options.mixer,
-            activation: options.activation,
-            arch: options.arch,
-            seed: options.seed,
-            epochs: given('epochs'),
-            batchSize: given('batchSize'),
-            lr: given('lr'),
-            examples: options.examples,
-            out: options.out,
-            resume: Boolean(options.resume),
-            backend: options.backend,
-          });
-          setExitCode(EXIT_OK);
-          return;
-        }
-        if (options.variant !== 'dense' && options.variant !== 'dal') {
-          throw new UsageError('--variant', options.variant, 'must be dense or dal');
-        }
-        const variant: 'dense' | 'dal' = options.variant;
-        const settings = {
-          variant,
-          seed: seedFlag('--seed', options.seed, 1),
-          epochs: intFlag('--epochs', options.epochs, 8, 1, SIZE_LIMITS.epochs),
-          clips: intFlag('--clips', options.clips, 2000, 1, SIZE_LIMITS.clips),
-          batchSize: intFlag('--batch-size', options.batchSize, 16, 1, SIZE_LIMITS.batchSize),
-          learningRate: numberFlag('--lr', options.lr, 1e-3, 0),
-          spRate: numberFlag('--sp-rate', options.spRate, 2e-4, 0),
-          thresholdInit: numberFlag('--threshold-init', options.thresholdInit, 0.05, 1e-6),
-          inputThresholdInit: numberFlag('--input-threshold-init', options.inputThresholdInit, 0.1, 1e-6),
-          hardFraction: numberFlag('--hard-fraction', options.hardFraction, 1, 1e-6, 1),
-          validationClips: intFlag('--validation-clips', options.validationClips, 100, 0, SIZE_LIMITS.clips),
-          checkpointEveryBatches: intFlag(
-            '--checkpoint-every',
-            options.checkpointEvery,
-            25,
-            1,
-            SIZE_LIMITS.clips,
-          ),
-        };
-        const out = options.out ?? join(DEFAULT_OUTPUT_DIR, `delta-cnn-${variant}`);
-        const prefer = backendFlag(options.backend);
-        const resume = Boolean(options.resume);
-        const force = Boolean(options.force);
-        await prepareTrainOutput(io, resolve(io.cwd, out), { resume, force });
-        await runTrain(io, { ...settings, out, prefer, init: options.init, resume });
+      );
+    // --mixer is shared: deltanet's delta | linear, iformer's inception | attention | conv.
+    addDeltaNetTrainOptions(command).action(async (model, options) => {
+      const family = modelFamilyArg(model);
+      if (family === 'deltanet') {
+        const plan = await deltaNetTrainPlan(io, options, backendFlag(options.backend));
+        await runDeltaNetTrain(io, plan);
         setExitCode(EXIT_OK);
-      });
+        return;
+      }
+      if (family === 'iformer') {
+        // The delta-cnn defaults (epochs, batch size, rate) are not the iFormer's: only explicit values count.
+        const given = (key: keyof typeof options) =>
+          command.getOptionValueSource(key as string) === 'default'
+            ? undefined
+            : (options[key] as string | undefined);
+        const { trainIFormerAction } = await import('./iformer-actions.js');
+        await trainIFormerAction(io, {
+          data: options.data,
+          // --mixer comes from addDeltaNetTrainOptions, whose typing commander does not carry through.
+          mixer: (options as { mixer?: string }).mixer,
+          activation: options.activation,
+          arch: options.arch,
+          seed: options.seed,
+          epochs: given('epochs'),
+          batchSize: given('batchSize'),
+          lr: given('lr'),
+          examples: options.examples,
+          out: options.out,
+          resume: Boolean(options.resume),
+          backend: options.backend,
+        });
+        setExitCode(EXIT_OK);
+        return;
+      }
+      if (options.variant !== 'dense' && options.variant !== 'dal') {
+        throw new UsageError('--variant', options.variant, 'must be dense or dal');
+      }
+      const variant: 'dense' | 'dal' = options.variant;
+      const settings = {
+        variant,
+        seed: seedFlag('--seed', options.seed, 1),
+        epochs: intFlag('--epochs', options.epochs, 8, 1, SIZE_LIMITS.epochs),
+        clips: intFlag('--clips', options.clips, 2000, 1, SIZE_LIMITS.clips),
+        batchSize: intFlag('--batch-size', options.batchSize, 16, 1, SIZE_LIMITS.batchSize),
+        learningRate: numberFlag('--lr', options.lr, 1e-3, 0),
+        spRate: numberFlag('--sp-rate', options.spRate, 2e-4, 0),
+        thresholdInit: numberFlag('--threshold-init', options.thresholdInit, 0.05, 1e-6),
+        inputThresholdInit: numberFlag('--input-threshold-init', options.inputThresholdInit, 0.1, 1e-6),
+        hardFraction: numberFlag('--hard-fraction', options.hardFraction, 1, 1e-6, 1),
+        validationClips: intFlag('--validation-clips', options.validationClips, 100, 0, SIZE_LIMITS.clips),
+        checkpointEveryBatches: intFlag(
+          '--checkpoint-every',
+          options.checkpointEvery,
+          25,
+          0,
+          SIZE_LIMITS.clips,
+        ),
+      };
+      const out = options.out ?? join(DEFAULT_OUTPUT_DIR, `delta-cnn-${variant}`);
+      const prefer = backendFlag(options.backend);
+      const resume = Boolean(options.resume);
+      const force = Boolean(options.force);
+      await prepareTrainOutput(io, resolve(io.cwd, out), { resume, force });
+      await runTrain(io, { ...settings, out, prefer, init: options.init, resume });
+      setExitCode(EXIT_OK);
+    });
   },
 };
-
-/**
- * Decides, before tfjs loads, what `train` may do in `--out`: a new or empty directory is ours; an
- * existing model directory is replaced only with `--force` (its model files and checkpoint —
- * anything else in it stays) or continued with `--resume` (which needs the checkpoint there).
- */
-async function prepareTrainOutput(
-  io: CliIo,
-  outDir: string,
-  flags: { readonly resume: boolean; readonly force: boolean },
-): Promise<void> {
-  if (flags.resume && flags.force) {
-    throw new UsageError('--force', '', 'cannot be combined with --resume (resume keeps the directory)');
-  }
-  await checkOutputPath('--out', outDir, 'directory', {
-    force: flags.force || flags.resume,
-    log: (line) => io.stderr.write(`deltasim: ${line}\n`),
-  });
-  const { CHECKPOINT_FILE, CheckpointError } = await import('../../nn/train/checkpoint.js');
-  const checkpoint = join(outDir, CHECKPOINT_FILE);
-  if (flags.resume && !(await exists(checkpoint))) {
-    throw new CheckpointError(checkpoint, '', 'is missing (nothing to --resume)');
-  }
-  // A fresh run must not leave another run's checkpoint for a later --resume to pick up.
-  if (flags.force && !flags.resume) await rm(checkpoint, { force: true });
-}
 
 interface RunTrainOptions {
   readonly variant: 'dense' | 'dal';

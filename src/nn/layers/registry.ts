@@ -1,5 +1,6 @@
 import type { Tf } from '../runtime.js';
 import { DeltaActivation } from './delta-activation.js';
+import { DELTANET_LAYER_CLASSES } from './deltanet-layers.js';
 import { IFORMER_LAYER_CLASSES } from './iformer-layers.js';
 import { FoldTime, FramePair, UnfoldTime } from './time-folding.js';
 
@@ -16,6 +17,7 @@ export const PROJECT_LAYERS = [
   UnfoldTime,
   FramePair,
   DeltaActivation,
+  ...DELTANET_LAYER_CLASSES,
   ...IFORMER_LAYER_CLASSES,
 ] as const;
 

@@ -325,7 +325,11 @@ export async function restoreCheckpoint(
   return checkpoint;
 }
 
-function restoreWeights(tf: Tf, model: tfTypes.LayersModel, weights: readonly CheckpointTensor[]): void {
+export function restoreWeights(
+  tf: Tf,
+  model: tfTypes.LayersModel,
+  weights: readonly CheckpointTensor[],
+): void {
   const byName = new Map(weights.map((w) => [w.name, w]));
   const tensors = model.weights.map((w) => {
     const saved = byName.get(w.originalName);

@@ -1,0 +1,32 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exists } from '../common/atomic-write.js';
+import { UsageError } from '../common/input-error.js';
+import type { CliIo } from './io.js';
+import { checkOutputPath } from './output-path.js';
+
+/**
+ * Decides, before tfjs loads, what `train` may do in `--out`: a new or empty directory is ours; an
+ * existing model directory is replaced only with `--force` (its model files and checkpoint —
+ * anything else in it stays) or continued with `--resume` (which needs the checkpoint there).
+ */
+export async function prepareTrainOutput(
+  io: CliIo,
+  outDir: string,
+  flags: { readonly resume: boolean; readonly force: boolean },
+): Promise<void> {
+  if (flags.resume && flags.force) {
+    throw new UsageError('--force', '', 'cannot be combined with --resume (resume keeps the directory)');
+  }
+  await checkOutputPath('--out', outDir, 'directory', {
+    force: flags.force || flags.resume,
+    log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+  });
+  const { CHECKPOINT_FILE, CheckpointError } = await import('../nn/train/checkpoint.js');
+  const checkpoint = join(outDir, CHECKPOINT_FILE);
+  if (flags.resume && !(await exists(checkpoint))) {
+    throw new CheckpointError(checkpoint, '', 'is missing (nothing to --resume)');
+  }
+  // A fresh run must not leave another run's checkpoint for a later --resume to pick up.
+  if (flags.force && !flags.resume) await rm(checkpoint, { force: true });
+}

@@ -1,0 +1,189 @@
+import type * as tfTypes from '@tensorflow/tfjs';
+import { IGNORE_LABEL, type SequenceBatch } from '../data/sequence-task.js';
+import { type TaskSettings, taskBatch } from '../data/tasks.js';
+import { scorePredictions, sequenceAccuracy, tokenTensor } from '../eval/sequence-accuracy.js';
+import { buildDeltaNet, type DeltaNetOptions } from '../models/deltanet.js';
+import type { TfRuntime } from '../runtime.js';
+import { restoreAdam, snapshotAdam } from './adam-state.js';
+import { epochSeed } from './batch-schedule.js';
+import { type Checkpoint, checkResumeOptions, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { restoreWeights, snapshotWeights } from './train-loop.js';
+
+type Tf = TfRuntime['tf'];
+
+export interface TrainDeltaNetOptions {
+  readonly task: TaskSettings;
+  readonly model: Omit<DeltaNetOptions, 'vocab' | 'seed'>;
+  readonly seed: number;
+  /** Optimizer steps in all (counting resumed ones); a round of `stepsPerRound` ends in a checkpoint. */
+  readonly steps: number;
+  readonly stepsPerRound?: number;
+  readonly batchSize?: number;
+  /** Adam learning rate, reached linearly over `warmupSteps` and then held. */
+  readonly learningRate?: number;
+  readonly warmupSteps?: number;
+  /** Held-out sequences scored after each round. */
+  readonly validationCount?: number;
+  readonly checkpointDir?: string;
+  readonly resume?: boolean;
+  readonly log?: (line: string) => void;
+  readonly now?: () => number;
+}
+
+export interface DeltaNetRound {
+  readonly [key: string]: number;
+  readonly round: number;
+  readonly steps: number;
+  readonly loss: number;
+  readonly trainAccuracy: number;
+  readonly validationAccuracy: number;
+  /** Wall-clock training time up to the end of this round, resumed sessions included. */
+  readonly seconds: number;
+}
+
+export interface TrainDeltaNetResult {
+  readonly model: tfTypes.LayersModel;
+  readonly history: readonly DeltaNetRound[];
+}
+
+/** Seed offset of the per-round validation set (evaluation uses its own, EVAL_SEED-based). */
+export const DELTANET_VALIDATION_SEED_OFFSET = 104_729;
+
+/**
+ * The learning rate at `step`: linear warm-up, then constant. Independent of the total step count
+ * on purpose: the first N steps of any run are exactly the run with `steps: N` (same data, same
+ * rates), so a long run stopped at a checkpoint is reproducible by its step count.
+ */
+export function learningRateAt(step: number, peak: number, warmup: number): number {
+  return step < warmup ? (peak * (step + 1)) / warmup : peak;
+}
+
+export const DELTANET_WARMUP_STEPS = 100;
+
+/** Mean cross-entropy over the scored positions (labels ≠ IGNORE_LABEL) of `[B, T, V]` logits. */
+export function maskedCrossEntropy(tf: Tf, logits: tfTypes.Tensor, labels: Int32Array): tfTypes.Scalar {
+  const vocab = logits.shape[logits.shape.length - 1]!;
+  const safe = Int32Array.from(labels, (l) => (l === IGNORE_LABEL ? 0 : l));
+  const mask = Float32Array.from(labels, (l) => (l === IGNORE_LABEL ? 0 : 1));
+  const scored = Math.max(
+    1,
+    mask.reduce((a, b) => a + b, 0),
+  );
+  const logProbs = tf.logSoftmax(tf.reshape(logits, [-1, vocab]));
+  // oneHot with a float dtype is wrong on wasm 4.22: build int32, cast afterwards.
+  const target = tf.cast(tf.oneHot(tf.tensor1d(safe, 'int32'), vocab), 'float32');
+  const nll = tf.neg(tf.sum(tf.mul(target, logProbs), 1));
+  return tf.div(tf.sum(tf.mul(nll, tf.tensor1d(mask))), scored) as tfTypes.Scalar;
+}
+
+/** The seed of training step `step`'s fresh batch. */
+function stepSeed(seed: number, step: number): number {
+  return epochSeed(seed ^ 0x2545f491, step);
+}
+
+/**
+ * Trains a DeltaNet (or linear-attention) LM on a synthetic task: every step a fresh batch drawn
+ * from the task's generator with a seed derived from (seed, step), Adam with warm-up and cosine
+ * decay, the chunkwise form throughout. A checkpoint after each round makes `resume` continue with
+ * the same weights, optimizer state and data stream.
+ */
+export async function trainDeltaNet(
+  runtime: TfRuntime,
+  options: TrainDeltaNetOptions,
+): Promise<TrainDeltaNetResult> {
+  const { tf } = runtime;
+  const log = options.log ?? (() => {});
+  const now = options.now ?? (() => 0);
+  const batchSize = options.batchSize ?? 32;
+  const stepsPerRound = options.stepsPerRound ?? 100;
+  const peak = options.learningRate ?? 3e-3;
+  const warmup = options.warmupSteps ?? DELTANET_WARMUP_STEPS;
+  const model = buildDeltaNet({ ...options.model, vocab: options.task.vocab, seed: options.seed });
+  const optimizer = tf.train.adam(peak);
+  const trainable = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
+  let history: DeltaNetRound[] = [];
+  let step = 0;
+  const checkpointOptions = {
+    task: options.task,
+    model: options.model,
+    seed: options.seed,
+    batchSize,
+    stepsPerRound,
+  };
+  if (options.resume) {
+    if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');
+    const checkpoint = await readCheckpoint(options.checkpointDir);
+    checkResumeOptions(options.checkpointDir, checkpoint, checkpointOptions);
+    restoreWeights(tf, model, checkpoint.weights);
+    await restoreAdam(tf, optimizer, checkpoint.optimizer);
+    history = checkpoint.history as DeltaNetRound[];
+    step = checkpoint.epochsDone * stepsPerRound;
+    log(`resumed from ${options.checkpointDir} after step ${step}`);
+  }
+  const validation = taskBatch(
+    options.task,
+    options.validationCount ?? 128,
+    options.seed + DELTANET_VALIDATION_SEED_OFFSET,
+  );
+  let lastLog = now();
+  const started = now();
+  const secondsBefore = history[history.length - 1]?.seconds ?? 0;
+  while (step < options.steps) {
+    const roundEnd = Math.min(options.steps, step + stepsPerRound);
+    const score = { correct: 0, scored: 0 };
+    let sumLoss = 0;
+    let roundSteps = 0;
+    for (; step < roundEnd; step++) {
+      const batch: SequenceBatch = taskBatch(options.task, batchSize, stepSeed(options.seed, step));
+      // Adam's rate is a plain field in tfjs; the schedule sets it before each step.
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(step, peak, warmup);
+      const x = tokenTensor(tf, batch, 0, batch.count);
+      let predicted: tfTypes.Tensor | undefined;
+      const loss = optimizer.minimize(
+        () => {
+          const logits = model.apply(x, { training: true }) as tfTypes.Tensor;
+          predicted = tf.keep(tf.argMax(logits, -1));
+          return maskedCrossEntropy(tf, logits, batch.labels);
+        },
+        true,
+        trainable,
+      );
+      const lossValue = loss!.dataSync()[0]!;
+      scorePredictions(batch, 0, (predicted as tfTypes.Tensor | undefined)?.dataSync() ?? [], score);
+      tf.dispose([loss!, x, ...(predicted ? [predicted] : [])]);
+      sumLoss += lossValue;
+      roundSteps += 1;
+      if (now() - lastLog >= 5000) {
+        lastLog = now();
+        log(
+          `step ${step + 1}/${options.steps} loss ${(sumLoss / roundSteps).toFixed(4)} train acc ${((100 * score.correct) / Math.max(1, score.scored)).toFixed(1)}%`,
+        );
+      }
+    }
+    const record: DeltaNetRound = {
+      round: history.length + 1,
+      steps: step,
+      loss: sumLoss / Math.max(1, roundSteps),
+      trainAccuracy: score.scored === 0 ? 0 : score.correct / score.scored,
+      validationAccuracy: sequenceAccuracy(tf, model, validation, batchSize).accuracy,
+      seconds: secondsBefore + (now() - started) / 1000,
+    };
+    history = [...history, record];
+    log(
+      `step ${step}/${options.steps}: loss ${record.loss.toFixed(4)} train acc ${(100 * record.trainAccuracy).toFixed(1)}% validation acc ${(100 * record.validationAccuracy).toFixed(1)}%`,
+    );
+    if (options.checkpointDir) {
+      const checkpoint: Checkpoint = {
+        epochsDone: Math.ceil(step / stepsPerRound),
+        options: checkpointOptions,
+        batchLosses: [],
+        history,
+        weights: snapshotWeights(model),
+        optimizer: await snapshotAdam(optimizer),
+      };
+      await writeCheckpoint(options.checkpointDir, checkpoint);
+    }
+  }
+  optimizer.dispose();
+  return { model, history };
+}

@@ -1,0 +1,102 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const main = resolve('dist/cli/main.js');
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'deltasim-deltanet-cli-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function deltasim(args: string[]) {
+  const r = spawnSync(process.execPath, [main, ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tiny = [
+  '--task',
+  'mqar',
+  '--seq',
+  '16',
+  '--pairs',
+  '2',
+  '--vocab',
+  '32',
+  '--dmodel',
+  '16',
+  '--layers',
+  '1',
+];
+const budget = ['--steps', '4', '--batch-size', '4', '--backend', 'wasm'];
+
+describe.runIf(existsSync(main))('train / eval deltanet as fresh processes (built CLI)', () => {
+  it('trains both mixers, then a fresh eval loads the custom layers and prints both accuracies', async () => {
+    for (const mixer of ['delta', 'linear']) {
+      const r = deltasim(['train', 'deltanet', ...tiny, ...budget, '--mixer', mixer, '--out', mixer]);
+      expect(r.stderr).toContain('saved');
+      expect(r.code).toBe(0);
+    }
+    const card = JSON.parse(await readFile(join(root, 'delta', 'card.json'), 'utf8')) as {
+      family: string;
+      variant: string;
+      command: string;
+      data: { task: string; settings: Record<string, number>; steps: number };
+    };
+    expect(card.family).toBe('deltanet');
+    expect(card.variant).toBe('delta');
+    expect(card.data.task).toBe('mqar');
+    expect(card.data.settings).toEqual({ seqLen: 16, pairs: 2, vocab: 32 });
+    expect(card.data.steps).toBe(4);
+    expect(card.command).toContain('--mixer delta --seq 16 --pairs 2 --vocab 32');
+
+    const one = deltasim(['eval', 'deltanet', '--model', 'delta', '--sequences', '16', '--json']);
+    expect(one.code).toBe(0);
+    const single = JSON.parse(one.stdout.trimEnd().split('\n').pop()!) as { results: { mixer: string }[] };
+    expect(single.results.map((x) => x.mixer)).toEqual(['delta']);
+
+    const both = deltasim([
+      'eval',
+      'deltanet',
+      '--delta',
+      'delta',
+      '--linear',
+      'linear',
+      '--sequences',
+      '16',
+      '--json',
+    ]);
+    expect(both.code).toBe(0);
+    const summary = JSON.parse(both.stdout.trimEnd().split('\n').pop()!) as {
+      task: string;
+      settings: Record<string, number>;
+      results: { mixer: string; accuracy: number }[];
+    };
+    expect(summary.task).toBe('mqar');
+    expect(summary.settings).toMatchObject({ seqLen: 16, pairs: 2, vocab: 32, sequences: 16 });
+    expect(summary.results.map((x) => x.mixer)).toEqual(['delta', 'linear']);
+    for (const x of summary.results) expect(x.accuracy).toBeGreaterThanOrEqual(0);
+  }, 600_000); // four fresh tfjs processes: minutes on a loaded 2-core machine
+
+  it('bad flags: one line naming the flag, exit 2, no output directory', () => {
+    const cases: [string[], string][] = [
+      [['train', 'deltanet', '--task', 'nope', '--out', 'x'], '--task'],
+      [['train', 'deltanet', '--mixer', 'gru', '--out', 'x'], '--mixer'],
+      [['train', 'deltanet', '--seq', '64', '--pairs', '17', '--out', 'x'], 'pairs'],
+      [['train', 'deltanet', '--dmodel', '64', '--heads', '3', '--out', 'x'], '--heads'],
+      [['eval', 'deltanet', '--sequences', '0'], '--sequences'],
+    ];
+    for (const [args, flag] of cases) {
+      const r = deltasim(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(flag);
+      expect(existsSync(join(root, 'x'))).toBe(false);
+    }
+  }, 120_000);
+});

@@ -1,0 +1,149 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateMqar } from '../../../src/nn/data/mqar.js';
+import { tokenTensor } from '../../../src/nn/eval/sequence-accuracy.js';
+import type { MixerOperands } from '../../../src/nn/layers/deltanet-layers.js';
+import { loadModel, saveModel } from '../../../src/nn/model-io.js';
+import {
+  buildDeltaNet,
+  type DeltaNetOptions,
+  deltaNetMixers,
+  setMixerForm,
+} from '../../../src/nn/models/deltanet.js';
+import { loadTf, type TfRuntime } from '../../../src/nn/runtime.js';
+import { readCheckpoint } from '../../../src/nn/train/checkpoint.js';
+import { trainDeltaNet } from '../../../src/nn/train/train-deltanet.js';
+
+let runtime: TfRuntime;
+let root: string;
+beforeAll(async () => {
+  runtime = await loadTf({ prefer: 'wasm' });
+  root = await mkdtemp(join(tmpdir(), 'deltasim-deltanet-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const small: DeltaNetOptions = {
+  vocab: 32,
+  dModel: 16,
+  layers: 2,
+  heads: 2,
+  mixer: 'delta',
+  seed: 3,
+  chunk: 8,
+};
+const batch = generateMqar({ vocab: 32, seqLen: 20, pairs: 3, count: 3, seed: 4 });
+
+function logits(model: LayersModel): Float32Array {
+  const { tf } = runtime;
+  return tf.tidy(
+    () => (model.predict(tokenTensor(tf, batch, 0, batch.count)) as Tensor).dataSync() as Float32Array,
+  );
+}
+
+function maxRelative(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+function capture(model: LayersModel): MixerOperands[] {
+  const captured: MixerOperands[] = [];
+  for (const m of deltaNetMixers(model)) m.captureOperands = (o) => captured.push(o);
+  logits(model);
+  for (const m of deltaNetMixers(model)) m.captureOperands = undefined;
+  return captured;
+}
+
+describe('DeltaNet model', () => {
+  it.each(['delta', 'linear'] as const)(
+    '%s: chunkwise and token-by-token forms give the same logits',
+    (mixer) => {
+      const model = buildDeltaNet({ ...small, mixer, mlp: true });
+      const chunked = logits(model);
+      setMixerForm(model, 'recurrent');
+      const recurrent = logits(model);
+      expect(chunked).toHaveLength(3 * 20 * 32);
+      expect(maxRelative(chunked, recurrent)).toBeLessThan(1e-5);
+    },
+  );
+
+  it('saves and loads (custom layers registered) with identical predictions', async () => {
+    const model = buildDeltaNet({ ...small, mlp: true, allowNegEigval: true });
+    const dir = join(root, 'saved');
+    await saveModel(runtime, model, dir, {
+      name: 'saved',
+      family: 'deltanet',
+      variant: 'delta',
+      seed: 3,
+      epochs: 0,
+      backend: runtime.backend,
+      data: {},
+      metrics: {},
+      createdBy: 'test',
+      command: 'test',
+    });
+    const loaded = await loadModel(runtime, dir);
+    expect(Array.from(logits(loaded.model))).toEqual(Array.from(logits(model)));
+    const mixer = deltaNetMixers(loaded.model)[0]!;
+    expect(mixer.allowNegEigval).toBe(true);
+    expect(mixer.chunk).toBe(8);
+  });
+
+  it('options: ReLU gives exact zeros in q and k, SiLU none; fixed β is 1; neg-eigval β spans (0, 2)', () => {
+    const zerosIn = (o: MixerOperands) =>
+      [o.q, o.k].flatMap((t) => Array.from(t.dataSync())).filter((v) => v === 0).length;
+    const relu = capture(buildDeltaNet({ ...small, featureMap: 'relu' }));
+    const silu = capture(buildDeltaNet(small));
+    expect(zerosIn(relu[0]!)).toBeGreaterThan(100);
+    expect(zerosIn(silu[0]!)).toBe(0);
+    const fixed = capture(buildDeltaNet({ ...small, useBeta: false }));
+    expect(new Set(fixed[0]!.beta.dataSync())).toEqual(new Set([1]));
+    const wide = capture(buildDeltaNet({ ...small, allowNegEigval: true }))[0]!.beta.dataSync();
+    expect(Math.max(...wide)).toBeLessThan(2);
+    expect(Math.min(...wide)).toBeGreaterThan(0);
+    const narrow = capture(buildDeltaNet(small))[0]!.beta.dataSync();
+    expect(Math.max(...narrow)).toBeLessThan(1);
+    expect(Math.max(...wide)).toBeGreaterThan(Math.max(...narrow));
+    // q and k rows are L2-normalised (per head: [B·H, T, d_k]).
+    const k = silu[1]!.k;
+    expect(k.shape).toEqual([3 * 2, 20, 8]);
+    const values = k.dataSync();
+    const norms = Array.from({ length: values.length / 8 }, (_, r) =>
+      Math.hypot(...values.subarray(8 * r, 8 * r + 8)),
+    );
+    for (const n of norms) expect(n).toBeCloseTo(1, 4);
+    for (const o of [...relu, ...silu, ...fixed]) runtime.tf.dispose(Object.values(o));
+  });
+
+  it('a few training steps lower the loss; resuming from the checkpoint gives the same weights', async () => {
+    const options = {
+      task: { task: 'mqar' as const, seqLen: 16, vocab: 32, pairs: 2 },
+      model: { dModel: 16, layers: 1, heads: 2, mixer: 'delta' as const, chunk: 8 },
+      seed: 5,
+      stepsPerRound: 6,
+      batchSize: 8,
+      learningRate: 1e-2,
+      warmupSteps: 2,
+      validationCount: 8,
+    };
+    const straight = await trainDeltaNet(runtime, { ...options, steps: 12 });
+    expect(straight.history).toHaveLength(2);
+    expect(straight.history[1]!.loss).toBeLessThan(straight.history[0]!.loss);
+    const dir = join(root, 'ckpt');
+    await trainDeltaNet(runtime, { ...options, steps: 6, checkpointDir: dir });
+    expect((await readCheckpoint(dir)).epochsDone).toBe(1);
+    const resumed = await trainDeltaNet(runtime, { ...options, steps: 12, checkpointDir: dir, resume: true });
+    const flat = (m: LayersModel) => m.getWeights().flatMap((w) => Array.from(w.dataSync()));
+    expect(flat(resumed.model)).toEqual(flat(straight.model));
+    expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
+  });
+});
