@@ -30,3 +30,9 @@ export async function prepareTrainOutput(
   // A fresh run must not leave another run's checkpoint for a later --resume to pick up.
   if (flags.force && !flags.resume) await rm(checkpoint, { force: true });
 }
+
+/** Once the model is saved, the checkpoint (ours) has served its purpose. */
+export async function removeTrainCheckpoint(outDir: string): Promise<void> {
+  const { CHECKPOINT_FILE } = await import('../nn/train/checkpoint.js');
+  await rm(join(outDir, CHECKPOINT_FILE), { force: true });
+}

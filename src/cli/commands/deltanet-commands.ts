@@ -7,7 +7,7 @@ import { EVAL_SEED } from '../../nn/eval/eval-defaults.js';
 import { ModelError } from '../../nn/model-io.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, intFlag, numberFlag } from '../nn-flags.js';
-import { prepareTrainOutput } from '../train-output.js';
+import { prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
 
 /** The flags `train deltanet` adds to the train command (delta-cnn ignores them). */
 export function addDeltaNetTrainOptions<C extends Command<[string], Record<string, unknown>>>(command: C): C {
@@ -214,6 +214,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
     createdBy: 'deltasim train',
     command: deltaNetTrainCommand(p),
   });
+  await removeTrainCheckpoint(outDir);
   log(`saved ${p.out} (${seconds.toFixed(0)} s, backend ${runtime.backend})`);
 }
 

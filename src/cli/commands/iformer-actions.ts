@@ -12,7 +12,7 @@ import {
 import type { CliIo } from '../io.js';
 import { type BackendChoice, backendFlag, choiceFlag, intFlag, numberFlag, seedFlag } from '../nn-flags.js';
 import { SIZE_LIMITS } from '../size-limits.js';
-import { prepareTrainOutput } from '../train-output.js';
+import { prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
 
 // Tfjs-free imports only at the top: the flags are checked before a backend starts.
 
@@ -175,6 +175,7 @@ export async function trainIFormerAction(io: CliIo, flags: IFormerTrainFlags): P
     createdBy: 'deltasim train',
     command: `deltasim train iformer ${flagsText}`,
   });
+  await removeTrainCheckpoint(outDir);
   log(`saved ${o.out} (${seconds.toFixed(0)} s, backend ${runtime.backend})`);
 }
 

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { InterruptedError, stopRequested, withGracefulStop } from '../../common/shutdown.js';
@@ -8,7 +7,7 @@ import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../n
 import { DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
-import { prepareTrainOutput } from '../train-output.js';
+import { prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
 import { addDeltaNetTrainOptions, deltaNetTrainPlan, runDeltaNetTrain } from './deltanet-commands.js';
 
 export const trainCommand: CommandModule = {
@@ -139,7 +138,6 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
   const { loadTf } = await import('../../nn/runtime.js');
   const { loadModel, saveModel } = await import('../../nn/model-io.js');
   const { trainDeltaCnn } = await import('../../nn/train/train-loop.js');
-  const { CHECKPOINT_FILE } = await import('../../nn/train/checkpoint.js');
   const { DEFAULT_FRAMES, DEFAULT_NOISE_STD, DEFAULT_SIZE, NUM_MOTION_CLASSES } = await import(
     '../../nn/data/video-clips.js'
   );
@@ -213,7 +211,6 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
     createdBy: 'deltasim train',
     command: `deltasim train delta-cnn --variant ${o.variant} --seed ${o.seed} --epochs ${o.epochs} --clips ${o.clips}${o.init ? ` --init ${o.init}` : ''}${o.variant === 'dal' ? ` --sp-rate ${o.spRate}` : ''} --out ${o.out}`,
   });
-  // The model is saved: the checkpoint (ours) has served its purpose.
-  await rm(join(outDir, CHECKPOINT_FILE), { force: true });
+  await removeTrainCheckpoint(outDir);
   log(`saved ${o.out} (${seconds.toFixed(0)} s, backend ${runtime.backend})`);
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { largest } from '../../common/extremes.js';
 import { shuffled } from '../train/batch-schedule.js';
 
 /** Side length of an MNIST digit image. */
@@ -102,7 +103,7 @@ export function mnistImages(options: MnistImageOptions): ImageSet {
   const pixels = new Float32Array(count * size * size);
   const labels = new Int32Array(count);
   const offset = Math.floor((size - DIGIT_SIZE) / 2);
-  const longest = Math.max(...perClass.map((l) => l.length));
+  const longest = largest(perClass.map((l) => l.length));
   let at = 0;
   for (let i = 0; i < longest; i++) {
     for (let c = 0; c < 10; c++) {

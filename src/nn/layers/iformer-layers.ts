@@ -228,7 +228,7 @@ export interface ActivationLayerArgs {
  * The model's activation as a layer (the stem's). tfjs' own 'gelu_new' saves as "geluNew", which
  * tfjs 4.22 cannot load back; this one uses the blocks' GELU and round-trips.
  */
-export class ActivationLayer extends tf.layers.Layer {
+export class IFormerActivation extends tf.layers.Layer {
   static className = 'IFormerActivation';
   readonly activation: ActivationKind;
 
@@ -251,4 +251,4 @@ export class ActivationLayer extends tf.layers.Layer {
 }
 
 /** Every custom layer class an iFormer model needs to be loaded. */
-export const IFORMER_LAYER_CLASSES = [IFormerBlock, PositionalEmbedding, ActivationLayer] as const;
+export const IFORMER_LAYER_CLASSES = [IFormerBlock, PositionalEmbedding, IFormerActivation] as const;

@@ -1,3 +1,4 @@
+import { largest } from '../../common/extremes.js';
 /**
  * Shapes of the mini iFormer (Si et al., "Inception Transformer", NeurIPS 2022) scaled to 32×32
  * inputs: pure numbers, no tfjs, so the CLI can check flags and the tests can check the frequency
@@ -204,7 +205,7 @@ export function matchedVariant(variant: IFormerVariant, mixer: MixerKind, classe
       const gap = Math.abs(iformerParams(candidate, mixer, classes) - target) / target;
       const logs = widths.map((w, i) => Math.log(w / variant.stages[i]!.width));
       const centre = logs.reduce((a, b) => a + b, 0) / logs.length;
-      const distortion = Math.max(...logs.map((l) => Math.abs(l - centre)));
+      const distortion = largest(logs.map((l) => Math.abs(l - centre)));
       const better =
         !best ||
         (gap <= MATCH_TOLERANCE

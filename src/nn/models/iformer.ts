@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ActivationLayer, IFormerBlock, PositionalEmbedding } from '../layers/iformer-layers.js';
+import { IFormerActivation, IFormerBlock, PositionalEmbedding } from '../layers/iformer-layers.js';
 import {
   type ActivationKind,
   type ChannelSplit,
@@ -60,7 +60,7 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
     });
   const input = tf.input({ shape: [size, size, 1], name: 'image' });
   let x = conv('stem1', variant.stemWidth).apply(input) as tf.SymbolicTensor;
-  x = new ActivationLayer({ name: 'stem_act', activation }).apply(x) as tf.SymbolicTensor;
+  x = new IFormerActivation({ name: 'stem_act', activation }).apply(x) as tf.SymbolicTensor;
   x = conv('stem2', variant.stages[0]!.width).apply(x) as tf.SymbolicTensor;
   variant.stages.forEach((stage, s) => {
     const id = s + 1;
