@@ -2,8 +2,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { COMPUTE_REPORT_MAX_ROWS } from '../../src/cli/reporters/scalesim-report.js';
 import {
   loadTopology,
@@ -11,7 +9,9 @@ import {
   readTopology,
   TOPOLOGY_MAX_LINE_CHARS,
 } from '../../src/config/topology.js';
+
 import type { Report } from '../../src/core/report.js';
+import { runInProcess } from '../cli/run-in-process.js';
 
 /** Large and hostile topologies: streamed reading, DP channels in closed form, exact totals. */
 const dir = mkdtempSync(join(tmpdir(), 'deltasim-topology-limits-'));
@@ -26,17 +26,8 @@ function file(name: string, text: string): string {
   return path;
 }
 
-async function simulate(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    cwd: dir,
-  };
-  const code = await runCli(['simulate', ...argv], io);
-  return { code, stdout, stderr };
+function simulate(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runInProcess(['simulate', ...argv], dir);
 }
 
 const lastReport = (stdout: string): Report => JSON.parse(stdout.trimEnd().split('\n').pop()!) as Report;

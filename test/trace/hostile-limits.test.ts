@@ -7,14 +7,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { tensorName } from '../../src/trace/manifest.js';
 import { MAX_NPY_NAME_BYTES, npyRelativePath } from '../../src/trace/npy-export.js';
 import { READ_LIMITS, readBatch } from '../../src/trace/read-ahead.js';
 import { openTrace } from '../../src/trace/reader.js';
 import { MAX_JSON_DEPTH, MAX_TENSORS, parseHeader, parseJsonObject } from '../../src/trace/safetensors.js';
 import { TraceError } from '../../src/trace/trace-error.js';
+import { runInProcess } from '../cli/run-in-process.js';
 import { rewriteHeader, tensorOffset, withoutChecksums } from './corrupt.js';
 import { writeWideTrace } from './fixtures.js';
 import { GOLDEN_TINY_TRACE } from './make-golden.js';
@@ -47,15 +46,7 @@ async function readAll(path: string, transient: boolean): Promise<Map<string, Ui
 }
 
 async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: {},
-    cwd: dir,
-  };
-  const code = await runCli(argv, io);
+  const { code, stdout, stderr } = await runInProcess(argv, dir);
   return { code, out: stdout, err: stderr };
 }
 
