@@ -117,6 +117,18 @@ describe('existing outputs: refused without --force, replaced with it', () => {
     expect(temporariesIn(join(cwd, 'r'))).toEqual([]);
   });
 
+  test('eval --write-cards rewrites card.json files only with --force', { timeout: SLOW }, async () => {
+    const cwd = await cwdFor('write-cards');
+    const card = join(root, 'models/delta-cnn-dal/card.json');
+    const before = await readFile(card, 'utf8');
+    for (const family of ['delta-cnn', 'deltanet']) {
+      const refused = await cli(['eval', family, '--write-cards'], cwd);
+      expect(refused.code).toBe(2);
+      oneLineError(refused.stderr, '--write-cards', '--force');
+    }
+    expect(await readFile(card, 'utf8')).toBe(before);
+  });
+
   test('trace export --npy', { timeout: SLOW }, async () => {
     const cwd = await cwdFor('export');
     await mkdir(join(cwd, 'npy'));

@@ -68,6 +68,7 @@ describe('train / eval / record delta-cnn', () => {
       '2',
       '--json',
       '--write-cards',
+      '--force',
       '--backend',
       'wasm',
     ]);

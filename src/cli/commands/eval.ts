@@ -28,12 +28,20 @@ export const evalCommand: CommandModule = {
       .option('--linear <dir>', 'deltanet: the linear-attention model')
       .option('--seed <n>', 'seed of the held-out clips')
       .option('--naive-threshold <x>', 'naive-delta threshold on |Δ|', '0.001')
-      .option('--write-cards', "store the figures in the models' card.json metrics")
+      .option(
+        '--write-cards',
+        "store the figures in the models' card.json metrics (needs --force: it rewrites files)",
+      )
+      .option('--force', 'allow --write-cards to rewrite the card.json files')
       .option('--json', 'print one JSON object (last line of stdout)')
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
         const family = modelFamilyArg(model);
+        // --write-cards rewrites card.json files this run did not create: only with the user's --force.
+        if (options.writeCards && !options.force) {
+          throw new UsageError('--write-cards', '', "rewrites the models' card.json: pass --force as well");
+        }
         if (family === 'iformer') {
           const prefer = backendFlag(options.backend);
           const { evalIFormerAction } = await import('./iformer-actions.js');
