@@ -4,7 +4,6 @@ import type { io, LayersModel } from '@tensorflow/tfjs';
 import { commitFile, ensureDirectory, OutputError } from '../common/atomic-write.js';
 import { InputError } from '../common/input-error.js';
 import { removeTemporary, temporaryPathFor } from '../common/temp-files.js';
-import { registerProjectLayers } from './layers/registry.js';
 import type { TfRuntime } from './runtime.js';
 
 /** A missing or corrupt model directory: names the file and the field. */
@@ -104,6 +103,9 @@ export async function loadModel(
     weights.byteOffset + weights.byteLength,
   ) as ArrayBuffer;
   const artifacts = tf.io.getModelArtifactsForJSONSync(modelJson, weightSpecs, weightData);
+  // The layer classes extend tfjs's Layer: imported here, not at the top, so that the CLI can
+  // check flags and cards (ModelError, saveModel's types) without starting tfjs.
+  const { registerProjectLayers } = await import('./layers/registry.js');
   registerProjectLayers(tf);
   let model: LayersModel;
   try {

@@ -129,6 +129,46 @@ describe('existing outputs: refused without --force, replaced with it', () => {
     expect(await readFile(card, 'utf8')).toBe(before);
   });
 
+  test("train iformer and train deltanet --out DIR: refused without --force; with it the user's file stays", {
+    timeout: SLOW,
+  }, async () => {
+    const runs = [
+      ['train', 'iformer', '--data', 'shapes', '--examples', '16', '--batch-size', '16', '--epochs', '1'],
+      [
+        'train',
+        'deltanet',
+        '--task',
+        'mqar',
+        '--seq',
+        '64',
+        '--pairs',
+        '4',
+        '--vocab',
+        '128',
+        '--steps',
+        '2',
+      ],
+    ];
+    for (const args of runs) {
+      const cwd = await cwdFor(`${args[1]}-force`);
+      await mkdir(join(cwd, 'm'));
+      await writeFile(join(cwd, 'm', 'notes.txt'), 'keep');
+      const refused = await cli([...args, '--out', 'm'], cwd);
+      expect(refused.code).toBe(2);
+      oneLineError(refused.stderr, join(cwd, 'm'), '--force');
+      expect(readdirSync(join(cwd, 'm'))).toEqual(['notes.txt']);
+      const forced = await cli([...args, '--out', 'm', '--force'], cwd);
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(readdirSync(join(cwd, 'm')).sort()).toEqual([
+        'card.json',
+        'model.json',
+        'notes.txt',
+        'weights.bin',
+      ]);
+      expect(await readFile(join(cwd, 'm', 'notes.txt'), 'utf8')).toBe('keep');
+    }
+  });
+
   test('trace export --npy', { timeout: SLOW }, async () => {
     const cwd = await cwdFor('export');
     await mkdir(join(cwd, 'npy'));

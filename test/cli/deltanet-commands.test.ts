@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuiltCli, BUILT_MAIN } from './built-cli.js';
 
-const main = resolve('dist/cli/main.js');
+const main = BUILT_MAIN;
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'deltasim-deltanet-cli-'));
@@ -35,7 +36,10 @@ const tiny = [
 ];
 const budget = ['--steps', '4', '--batch-size', '4', '--backend', 'wasm'];
 
-describe.runIf(existsSync(main))('train / eval deltanet as fresh processes (built CLI)', () => {
+// A missing or stale dist/ fails here rather than skipping: npm test builds it first.
+assertBuiltCli();
+
+describe('train / eval deltanet as fresh processes (built CLI)', () => {
   it('trains both mixers, then a fresh eval loads the custom layers and prints both accuracies', async () => {
     for (const mixer of ['delta', 'linear']) {
       const r = deltasim(['train', 'deltanet', ...tiny, ...budget, '--mixer', mixer, '--out', mixer]);

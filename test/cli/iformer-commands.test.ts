@@ -4,10 +4,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuiltCli, BUILT_MAIN } from './built-cli.js';
 import { runInProcess } from './run-in-process.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const main = join(repo, 'dist/cli/main.js');
+const main = BUILT_MAIN;
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'deltasim-iformer-cli-'));
@@ -53,7 +54,7 @@ describe('train / eval iformer', { timeout: 300_000 }, () => {
     expect(card.data).toMatchObject({ dataset: 'shapes', activation: 'relu', trainExamples: 18, steps: 1 });
     expect(card.command).toContain('--mixer conv');
     expect(existsSync(join(root, 'tiny', 'checkpoint.ckpt'))).toBe(false);
-    if (!existsSync(main)) return; // npm test builds dist/ first
+    assertBuiltCli(); // fails, not skips, without a fresh dist/ (npm test builds it first)
     const evaluated = spawnSync(process.execPath, [main, 'eval', 'iformer', '--model', 'tiny', '--json'], {
       cwd: root,
       encoding: 'utf8',

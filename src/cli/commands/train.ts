@@ -75,6 +75,7 @@ export const trainCommand: CommandModule = {
           examples: options.examples,
           out: options.out,
           resume: Boolean(options.resume),
+          force: Boolean(options.force),
           backend: options.backend,
         });
         setExitCode(EXIT_OK);

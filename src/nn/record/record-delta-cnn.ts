@@ -1,30 +1,17 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import {
-  TRACE_FORMAT,
-  TRACE_FORMAT_VERSION,
-  type TraceLayer,
-  type TraceManifest,
-} from '../../trace/manifest.js';
-import { createTraceWriter, type StepTensor, type ValueDtype } from '../../trace/writer.js';
+import type { TraceLayer } from '../../trace/manifest.js';
+import type { StepTensor } from '../../trace/writer.js';
 import { generateVideoClips } from '../data/video-clips.js';
 import { runLayerwise } from '../eval/layerwise.js';
 import { DeltaActivation } from '../layers/delta-activation.js';
 import { dalNameFor, deltaCnnGeometry, type MacLayerGeometry } from '../models/delta-cnn.js';
 import type { TfRuntime } from '../runtime.js';
 import { clipBatch } from '../train/train-loop.js';
+import { openRecording, type RecordingOptions } from './open-recording.js';
 
-export interface RecordDeltaCnnOptions {
-  readonly out: string;
+/** `seed` picks the recorded clips (held-out digit pool). */
+export interface RecordDeltaCnnOptions extends RecordingOptions {
   readonly clips: number;
-  /** Seed of the recorded clips (held-out digit pool). */
-  readonly seed: number;
-  readonly modelName: string;
-  /** Path of the model's card.json relative to the repository, for the manifest. */
-  readonly cardPath?: string;
-  readonly producer: string;
-  readonly dtype?: ValueDtype;
-  /** Replace an existing trace at `out` (the user's `--force`). */
-  readonly overwrite?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -94,23 +81,7 @@ export async function recordDeltaCnn(
   const classes = model.outputs[0]!.shape[1] as number;
   const geometry = deltaCnnGeometry(size, classes);
   const layers = geometry.map((g) => traceLayerFor(g, thresholdsOf(model, g)));
-  const manifest: Omit<TraceManifest, 'steps'> = {
-    format: TRACE_FORMAT,
-    version: TRACE_FORMAT_VERSION,
-    producer: options.producer,
-    model: {
-      name: options.modelName,
-      family: 'delta-cnn',
-      ...(options.cardPath ? { card: options.cardPath } : {}),
-    },
-    seed: options.seed,
-    layers,
-  };
-  const writer = await createTraceWriter(options.out, {
-    manifest,
-    ...(options.dtype ? { dtype: options.dtype } : {}),
-    overwrite: options.overwrite === true,
-  });
+  const writer = await openRecording('delta-cnn', layers, options);
   try {
     for (const g of geometry) {
       const kernel = model.getLayer(g.name).getWeights()[0]!;

@@ -1,28 +1,16 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import {
-  TRACE_FORMAT,
-  TRACE_FORMAT_VERSION,
-  type TraceLayer,
-  type TraceManifest,
-} from '../../trace/manifest.js';
-import { createTraceWriter, type StepTensor, type ValueDtype } from '../../trace/writer.js';
+import type { TraceLayer } from '../../trace/manifest.js';
+import type { StepTensor } from '../../trace/writer.js';
 import type { SequenceBatch } from '../data/sequence-task.js';
 import { tokenTensor } from '../eval/sequence-accuracy.js';
 import type { DeltaNetMixer, MixerOperands } from '../layers/deltanet-layers.js';
 import { deltaNetMixers } from '../models/deltanet.js';
 import type { TfRuntime } from '../runtime.js';
+import { openRecording, type RecordingOptions } from './open-recording.js';
 
-export interface RecordDeltaNetOptions {
-  readonly out: string;
+export interface RecordDeltaNetOptions extends RecordingOptions {
   /** The sequences to record (one trace step per token). */
   readonly batch: SequenceBatch;
-  readonly seed: number;
-  readonly modelName: string;
-  readonly cardPath?: string;
-  readonly producer: string;
-  readonly dtype?: ValueDtype;
-  /** Replace an existing trace (the user's `--force`); otherwise an existing file is refused. */
-  readonly overwrite?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -126,23 +114,7 @@ export async function recordDeltaNet(
     n: vocab,
   });
 
-  const manifest: Omit<TraceManifest, 'steps'> = {
-    format: TRACE_FORMAT,
-    version: TRACE_FORMAT_VERSION,
-    producer: options.producer,
-    model: {
-      name: options.modelName,
-      family: 'deltanet',
-      ...(options.cardPath ? { card: options.cardPath } : {}),
-    },
-    seed: options.seed,
-    layers,
-  };
-  const writer = await createTraceWriter(options.out, {
-    manifest,
-    overwrite: options.overwrite === true,
-    ...(options.dtype ? { dtype: options.dtype } : {}),
-  });
+  const writer = await openRecording('deltanet', layers, options);
   try {
     for (const p of projections) {
       await writer.writeStatic(p.name, 'weight', p.weight().dataSync() as Float32Array, [p.k, p.n]);
