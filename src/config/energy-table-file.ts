@@ -2,7 +2,7 @@ import { basename, extname } from 'node:path';
 import { type EnergyTable, PRECISIONS, type Precision, type SramEnergyPoint } from '../core/energy-table.js';
 import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
-import { type FieldSpec, readFields, readQuantity } from './hardware-file.js';
+import { type FieldSpec, readFields, readQuantity } from './config-fields.js';
 import { readInputText } from './read-text.js';
 
 /**

@@ -1,83 +1,86 @@
-import { basename, extname } from 'node:path';
-import { type ArrayShape, DATAFLOWS, type Dataflow } from '../core/array.js';
-import { PRECISIONS, type Precision } from '../core/energy-table.js';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { DATAFLOWS, type Dataflow } from '../core/array.js';
+import { type EnergyTable, PRECISIONS, type Precision } from '../core/energy-table.js';
+import { FOLD_OVERLAPS } from '../core/fold-overlap.js';
+import {
+  ARRAY_KINDS,
+  type HardwareModel,
+  hardwareProblems,
+  OPERAND_SUPPORTS,
+  type OperandSupport,
+  SCHEDULES,
+  SKIP_GRANULARITIES,
+  type SkipGranularity,
+  STORAGE_FORMATS,
+  type StorageFormat,
+} from '../core/hardware.js';
+import { PRESET_NAMES, PRESETS, SCALESIM_DEFAULT } from '../core/presets.js';
 import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
-import { ARRAY_SIDE_MAX, PHYSICAL_RANGES, type PhysicalRangeName, rangeProblem } from './physical-ranges.js';
+import { type FieldSpec, type FieldValue, readFields } from './config-fields.js';
+import { energyTableFromDocument, loadEnergyTableFile } from './energy-table-file.js';
+import { ARRAY_SIDE_MAX } from './physical-ranges.js';
 import { readInputText } from './read-text.js';
-import { parseQuantity, QuantityError } from './units.js';
 
 /**
- * Our own hardware file (YAML or JSON), e.g.
+ * The one hardware file (YAML or JSON) that `simulate --config` and `replay --hw` read. Every field
+ * is optional: what a file does not say comes from its `preset` (default `scalesim-default`, so a
+ * file with only the dense fields describes a dense array). Full example (docs/configuration.md):
  *
  * ```yaml
- * name: edge-32x32
+ * preset: sparten-like          # start from a preset, override below
+ * name: my-sparse-array
  * array: { rows: 32, cols: 32 }
  * dataflow: os
  * precision: int8
- * clock: 1 GHz
+ * clock: 800 MHz
+ * support: { activations: skip, weights: skip, deltas: skip }   # none | gate | skip
+ * granularity: element          # element | vector | fold
+ * lookahead: 128                # dense steps between lane resyncs, or "unbounded"
+ * formats: { activations: bitmask, weights: auto, rleRunBits: 4 }
  * sram: { ifmap: 64 KiB, filter: 64 KiB, ofmap: 64 KiB }
- * bandwidth: { dram: 16 B/cycle }
- * leakage: 5 mW
+ * bandwidth: { sram: 32 B/cycle, dram: 16 B/cycle }   # or "unlimited"
+ * stateMemory: { size: 4 MiB, bandwidth: 64 B/cycle }
+ * deltaMode: false
+ * energy: ../energy/horowitz-45nm.yaml   # a table file (relative to this file) or an inline table
+ * leakage: 0 mW
  * ```
- *
- * Validation is driven by a table of fields (`DENSE_HARDWARE_FIELDS`): a later room extends the
- * format by concatenating its own fields and calling `readFields` — no chain of ifs to edit.
  */
-export interface DenseHardware {
-  readonly name: string;
-  readonly array: ArrayShape;
-  readonly dataflow: Dataflow;
-  readonly precision: Precision;
-  readonly clockHz?: number;
-  readonly sramBytes?: { readonly ifmap: number; readonly filter: number; readonly ofmap: number };
-  readonly dramBytesPerCycle?: number;
-  /** Overrides the energy table's leakage (whole array and buffers). */
-  readonly leakageMw?: number;
-}
-
-export type FieldType =
-  | { readonly type: 'string' }
-  | { readonly type: 'positiveInt'; readonly max?: number }
-  | { readonly type: 'enum'; readonly values: readonly string[] }
-  | { readonly type: 'quantity'; readonly range: PhysicalRangeName; readonly allowZero?: boolean };
-
-export interface FieldSpec {
-  /** Dotted key path in the document, e.g. `sram.ifmap`. */
-  readonly path: string;
-  readonly field: FieldType;
-  readonly required?: boolean;
-  /** One line for docs and error hints. */
-  readonly help: string;
-}
-
-export const DENSE_HARDWARE_FIELDS: readonly FieldSpec[] = [
+export const HARDWARE_FIELDS: readonly FieldSpec[] = [
+  {
+    path: 'preset',
+    field: { type: 'enum', values: PRESET_NAMES },
+    help: `base preset (${PRESET_NAMES.join(', ')}; default scalesim-default)`,
+  },
   { path: 'name', field: { type: 'string' }, help: 'a name for reports (default: the file name)' },
   {
     path: 'array.rows',
     field: { type: 'positiveInt', max: ARRAY_SIDE_MAX },
-    required: true,
     help: 'PE rows (ArrayHeight)',
   },
   {
     path: 'array.cols',
     field: { type: 'positiveInt', max: ARRAY_SIDE_MAX },
-    required: true,
     help: 'PE columns (ArrayWidth)',
   },
-  { path: 'dataflow', field: { type: 'enum', values: DATAFLOWS }, help: 'os | ws | is (default os)' },
-  {
-    path: 'precision',
-    field: { type: 'enum', values: PRECISIONS },
-    help: 'int8 | fp16 | fp32 (default int8)',
-  },
+  { path: 'dataflow', field: { type: 'enum', values: DATAFLOWS }, help: 'os | ws | is' },
+  { path: 'precision', field: { type: 'enum', values: PRECISIONS }, help: 'int8 | fp16 | fp32' },
   { path: 'clock', field: { type: 'quantity', range: 'clock' }, help: 'clock frequency, e.g. "1 GHz"' },
-  { path: 'sram.ifmap', field: { type: 'quantity', range: 'size' }, help: 'ifmap SRAM, e.g. "64 KiB"' },
-  { path: 'sram.filter', field: { type: 'quantity', range: 'size' }, help: 'filter SRAM, e.g. "64 KiB"' },
-  { path: 'sram.ofmap', field: { type: 'quantity', range: 'size' }, help: 'ofmap SRAM, e.g. "64 KiB"' },
+  ...(['ifmap', 'filter', 'ofmap'] as const).map(
+    (k): FieldSpec => ({
+      path: `sram.${k}`,
+      field: { type: 'quantity', range: 'size', unlimited: true },
+      help: `${k} SRAM, e.g. "64 KiB"`,
+    }),
+  ),
+  {
+    path: 'bandwidth.sram',
+    field: { type: 'quantity', range: 'bandwidth', unlimited: true },
+    help: 'per SRAM buffer, e.g. "32 B/cycle"',
+  },
   {
     path: 'bandwidth.dram',
-    field: { type: 'quantity', range: 'bandwidth' },
+    field: { type: 'quantity', range: 'bandwidth', unlimited: true },
     help: 'DRAM interface bandwidth, e.g. "16 B/cycle"',
   },
   {
@@ -85,160 +88,181 @@ export const DENSE_HARDWARE_FIELDS: readonly FieldSpec[] = [
     field: { type: 'quantity', range: 'leakage', allowZero: true },
     help: 'leakage power of array and buffers, e.g. "5 mW"',
   },
+  ...(['activations', 'weights', 'deltas'] as const).map(
+    (k): FieldSpec => ({
+      path: `support.${k}`,
+      field: { type: 'enum', values: OPERAND_SUPPORTS },
+      help: `what a zero ${k.replace(/s$/, '')} costs: none | gate | skip`,
+    }),
+  ),
+  {
+    path: 'granularity',
+    field: { type: 'enum', values: SKIP_GRANULARITIES },
+    help: 'element | vector | fold',
+  },
+  {
+    path: 'lookahead',
+    field: { type: 'positiveInt', unbounded: true },
+    help: 'dense steps between lane resyncs, or "unbounded"',
+  },
+  ...(['activations', 'weights'] as const).map(
+    (k): FieldSpec => ({
+      path: `formats.${k}`,
+      field: { type: 'enum', values: STORAGE_FORMATS },
+      help: `storage of ${k}: ${STORAGE_FORMATS.join(' | ')}`,
+    }),
+  ),
+  { path: 'formats.rleRunBits', field: { type: 'positiveInt' }, help: 'bits of a run-length field' },
+  {
+    path: 'stateMemory.size',
+    field: { type: 'quantity', range: 'size', unlimited: true },
+    help: 'delta state memory, e.g. "4 MiB"',
+  },
+  {
+    path: 'stateMemory.bandwidth',
+    field: { type: 'quantity', range: 'bandwidth', unlimited: true },
+    help: 'state memory bandwidth, e.g. "64 B/cycle"',
+  },
+  {
+    path: 'deltaMode',
+    field: { type: 'boolean' },
+    help: 'replay temporal layers as y_t = y_{t-1} + W·Δ_t',
+  },
+  {
+    path: 'overlap',
+    field: { type: 'enum', values: FOLD_OVERLAPS },
+    help: 'fold pipelining: none (SCALE-Sim) | preload | pipelined',
+  },
+  {
+    path: 'schedule',
+    field: { type: 'enum', values: SCHEDULES },
+    help: 'frame-major (all layers per frame) | layer-major (one layer over a clip)',
+  },
+  {
+    path: 'arrayKind',
+    field: { type: 'enum', values: ARRAY_KINDS },
+    help: 'systolic (folds) | event-driven (events dispatched to output-owning PEs)',
+  },
+  { path: 'eventDispatch', field: { type: 'cycles' }, help: 'dispatcher cycles per input event' },
 ];
 
-export type FieldValue = string | number;
-
-/**
- * Checks `doc` against `fields`: every key must be a known field (or an object on the way to one),
- * every required field present, every value of its type. Returns the values by dotted path.
- */
-export async function readFields(
-  doc: unknown,
-  fields: readonly FieldSpec[],
-  source: string,
-  /** Top-level keys a caller takes out of the document before this walk (named in the error). */
-  alsoKnownTopLevel: readonly string[] = [],
-): Promise<ReadonlyMap<string, FieldValue>> {
-  if (!isPlainObject(doc))
-    throw new ConfigError(source, '', 'the document must be a mapping of keys to values');
-  const byPath = new Map(fields.map((f) => [f.path, f]));
-  const prefixes = new Set(
-    fields.flatMap((f) =>
-      f.path
-        .split('.')
-        .slice(0, -1)
-        .map((_, i, parts) => parts.slice(0, i + 1).join('.')),
-    ),
-  );
-  const found = new Map<string, FieldValue>();
-  const walk = async (node: Record<string, unknown>, prefix: string): Promise<void> => {
-    for (const [key, value] of Object.entries(node)) {
-      const path = prefix ? `${prefix}.${key}` : key;
-      const spec = byPath.get(path);
-      if (spec) {
-        found.set(path, await readValue(value, spec, source));
-      } else if (prefixes.has(path)) {
-        if (!isPlainObject(value)) throw new ConfigError(source, path, 'must be a mapping');
-        await walk(value, path);
-      } else {
-        throw new ConfigError(
-          source,
-          path,
-          `unknown key (known: ${[...knownKeysUnder(prefix, fields), ...(prefix ? [] : alsoKnownTopLevel)].join(', ')})`,
-        );
-      }
-    }
-  };
-  await walk(doc, '');
-  for (const spec of fields) {
-    if (spec.required && !found.has(spec.path))
-      throw new ConfigError(source, spec.path, `missing (${spec.help})`);
-  }
-  return found;
-}
-
-function knownKeysUnder(prefix: string, fields: readonly FieldSpec[]): string[] {
-  const keys = new Set<string>();
-  for (const f of fields) {
-    if (prefix && !f.path.startsWith(`${prefix}.`)) continue;
-    const rest = prefix ? f.path.slice(prefix.length + 1) : f.path;
-    keys.add(rest.split('.')[0]!);
-  }
-  return [...keys];
-}
-
-async function readValue(value: unknown, spec: FieldSpec, source: string): Promise<FieldValue> {
-  const { field, path } = spec;
-  switch (field.type) {
-    case 'string':
-      if (typeof value !== 'string' || value.trim() === '')
-        throw new ConfigError(source, path, 'must be a non-empty string');
-      return value;
-    case 'positiveInt':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-        throw new ConfigError(source, path, `must be a positive integer, got ${JSON.stringify(value)}`);
-      }
-      if (field.max !== undefined && value > field.max)
-        throw new ConfigError(source, path, `must be at most ${field.max}, got ${value}`);
-      return value;
-    case 'enum':
-      if (typeof value !== 'string' || !field.values.includes(value)) {
-        throw new ConfigError(
-          source,
-          path,
-          `must be one of ${field.values.join(', ')}, got ${JSON.stringify(value)}`,
-        );
-      }
-      return value;
-    case 'quantity': {
-      if (typeof value !== 'string' && typeof value !== 'number') {
-        throw new ConfigError(
-          source,
-          path,
-          `must be a quantity such as "${spec.help}", got ${JSON.stringify(value)}`,
-        );
-      }
-      return readQuantity(value, field.range, source, path, field.allowZero);
-    }
-  }
-}
-
-/** A quantity with its unit, converted and checked against its physical range (physical-ranges.ts). */
-export async function readQuantity(
-  value: string | number,
-  range: PhysicalRangeName,
-  source: string,
-  path: string,
-  allowZero = false,
-): Promise<number> {
-  let n: number;
-  try {
-    n = await parseQuantity(value, PHYSICAL_RANGES[range].kind);
-  } catch (error) {
-    if (error instanceof QuantityError) throw new ConfigError(source, path, error.message);
-    throw error;
-  }
-  const problem = rangeProblem(n, range, allowZero);
-  if (problem) throw new ConfigError(source, path, `${JSON.stringify(value)}: ${problem}`);
-  return n;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Builds the dense hardware from the validated fields. */
-export function denseHardwareFrom(
-  values: ReadonlyMap<string, FieldValue>,
+/**
+ * Energy and leakage follow one rule: a `leakage` key wins; else the energy table the file names
+ * brings its own leakage; else the base preset's leakage stays.
+ */
+async function readEnergy(
+  energy: unknown,
+  source: string,
+  baseDir: string,
+  base: HardwareModel,
+): Promise<{ readonly table: EnergyTable; readonly leakageMw: number }> {
+  let table: EnergyTable;
+  if (typeof energy === 'string') {
+    // Named with the hardware file and field, so a missing table says where it was asked for.
+    table = await loadEnergyTableFile(resolve(baseDir, energy), `${source} (energy: ${energy})`);
+  } else if (isMapping(energy)) {
+    table = await energyTableFromDocument(energy, `${source} (energy)`, 'inline');
+  } else if (energy === undefined) {
+    return { table: base.energy, leakageMw: base.leakageMw };
+  } else {
+    throw new ConfigError(source, 'energy', 'must be a table file path or an inline table');
+  }
+  return { table, leakageMw: table.leakageMw };
+}
+
+/** A parsed hardware document → the validated model; `baseDir` resolves a relative `energy` path. */
+export async function hardwareFromDocument(
+  doc: unknown,
+  source: string,
+  baseDir: string,
   defaultName: string,
-): DenseHardware {
-  const num = (path: string) => values.get(path) as number | undefined;
-  const str = (path: string) => values.get(path) as string | undefined;
-  const ifmap = num('sram.ifmap');
-  const filter = num('sram.filter');
-  const ofmap = num('sram.ofmap');
-  const clockHz = num('clock');
-  const dramBytesPerCycle = num('bandwidth.dram');
-  const leakageMw = num('leakage');
-  return {
-    name: str('name') ?? defaultName,
-    array: { rows: num('array.rows')!, cols: num('array.cols')! },
-    dataflow: (str('dataflow') ?? 'os') as Dataflow,
-    precision: (str('precision') ?? 'int8') as Precision,
-    ...(clockHz !== undefined ? { clockHz } : {}),
-    ...(ifmap !== undefined || filter !== undefined || ofmap !== undefined
-      ? { sramBytes: { ifmap: ifmap ?? 0, filter: filter ?? 0, ofmap: ofmap ?? 0 } }
-      : {}),
-    ...(dramBytesPerCycle !== undefined ? { dramBytesPerCycle } : {}),
-    ...(leakageMw !== undefined ? { leakageMw } : {}),
+): Promise<HardwareModel> {
+  if (!isMapping(doc)) throw new ConfigError(source, '', 'the document must be a mapping of keys to values');
+  // `energy` is a path or a whole table, not a field: read apart from the field table.
+  const { energy, ...rest } = doc;
+  const values = await readFields(rest, HARDWARE_FIELDS, source, ['energy']);
+  const has = (path: string): boolean => values.has(path);
+  if (has('array.rows') !== has('array.cols')) {
+    const missing = HARDWARE_FIELDS.find(
+      (f) => f.path === (has('array.rows') ? 'array.cols' : 'array.rows'),
+    )!;
+    throw new ConfigError(source, missing.path, `missing (${missing.help})`);
+  }
+  const get = <T extends FieldValue>(path: string, fallback: T): T =>
+    (values.get(path) as T | undefined) ?? fallback;
+  const base = PRESETS[get('preset', 'scalesim-default')] ?? SCALESIM_DEFAULT;
+  const { table, leakageMw } = await readEnergy(energy, source, baseDir, base);
+  const eventDispatchCycles = values.get('eventDispatch') as number | undefined;
+  const hw: HardwareModel = {
+    ...base,
+    name: get('name', defaultName),
+    array: { rows: get('array.rows', base.array.rows), cols: get('array.cols', base.array.cols) },
+    dataflow: get<Dataflow>('dataflow', base.dataflow),
+    precision: get<Precision>('precision', base.precision),
+    clockHz: get('clock', base.clockHz),
+    support: {
+      activations: get<OperandSupport>('support.activations', base.support.activations),
+      weights: get<OperandSupport>('support.weights', base.support.weights),
+      deltas: get<OperandSupport>('support.deltas', base.support.deltas),
+    },
+    granularity: get<SkipGranularity>('granularity', base.granularity),
+    lookaheadSteps: get('lookahead', base.lookaheadSteps),
+    formats: {
+      activations: get<StorageFormat>('formats.activations', base.formats.activations),
+      weights: get<StorageFormat>('formats.weights', base.formats.weights),
+    },
+    rleRunBits: get('formats.rleRunBits', base.rleRunBits),
+    sram: {
+      ifmapBytes: get('sram.ifmap', base.sram.ifmapBytes),
+      filterBytes: get('sram.filter', base.sram.filterBytes),
+      ofmapBytes: get('sram.ofmap', base.sram.ofmapBytes),
+      bandwidthBytesPerCycle: get('bandwidth.sram', base.sram.bandwidthBytesPerCycle),
+    },
+    dram: { bandwidthBytesPerCycle: get('bandwidth.dram', base.dram.bandwidthBytesPerCycle) },
+    stateMemory: {
+      bytes: get('stateMemory.size', base.stateMemory.bytes),
+      bandwidthBytesPerCycle: get('stateMemory.bandwidth', base.stateMemory.bandwidthBytesPerCycle),
+    },
+    deltaMode: get('deltaMode', base.deltaMode),
+    energy: table,
+    leakageMw: get('leakage', leakageMw),
+    // Absent in both the file and the base preset = the core's defaults (none, frame-major, systolic, 1).
+    ...optional('overlap', values.get('overlap')),
+    ...optional('schedule', values.get('schedule')),
+    ...optional('arrayKind', values.get('arrayKind')),
+    ...optional('eventDispatchCycles', eventDispatchCycles),
   };
+  const problem = hardwareProblems(hw)[0];
+  if (problem) throw new ConfigError(source, problem[0], problem[1]);
+  return hw;
+}
+
+/** `{ [key]: value }` when the file gave it; else nothing, so the base preset's value (or absence) stays. */
+function optional<K extends 'overlap' | 'schedule' | 'arrayKind' | 'eventDispatchCycles'>(
+  key: K,
+  value: FieldValue | undefined,
+): Partial<Pick<HardwareModel, K>> {
+  return value === undefined ? {} : ({ [key]: value } as Partial<Pick<HardwareModel, K>>);
 }
 
 /** Reads, parses and validates a YAML/JSON hardware file. */
-export async function loadHardwareFile(path: string, source = path): Promise<DenseHardware> {
+export async function loadHardwareFile(path: string, source = path): Promise<HardwareModel> {
   const text = await readInputText(path, (rule) => new ConfigError(source, '', rule));
   const doc = await parseConfigDocument(text, source);
-  const values = await readFields(doc, DENSE_HARDWARE_FIELDS, source);
-  return denseHardwareFrom(values, basename(path, extname(path)));
+  return hardwareFromDocument(doc, source, dirname(path), basename(path, extname(path)));
+}
+
+/**
+ * The hardware behind `simulate --config FILE` and `replay --hw FILE`, by extension: a SCALE-Sim
+ * `.cfg` (mapped onto the scalesim-default preset), or our hardware file (`.yaml`, `.yml`, `.json`).
+ */
+export async function loadHardware(path: string, source = path): Promise<HardwareModel> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.cfg') return (await import('./scalesim-cfg.js')).loadScaleSimConfig(path, source);
+  if (ext === '.yaml' || ext === '.yml' || ext === '.json') return loadHardwareFile(path, source);
+  throw new ConfigError(source, '', 'unknown config type (expected .cfg, .yaml, .yml or .json)');
 }

@@ -1,7 +1,8 @@
 import { basename, extname } from 'node:path';
 import type { Dataflow } from '../core/array.js';
+import type { HardwareModel } from '../core/hardware.js';
+import { SCALESIM_DEFAULT } from '../core/presets.js';
 import { ConfigError } from './config-error.js';
-import type { DenseHardware } from './hardware-file.js';
 import { ARRAY_SIDE_MAX, PHYSICAL_RANGES } from './physical-ranges.js';
 import { readInputText } from './read-text.js';
 
@@ -191,26 +192,32 @@ export function parseScaleSimConfig(text: string, source: string): ScaleSimConfi
   };
 }
 
-/** SCALE-Sim's words are one byte (its `word_size = 1`) and its "kB" is 1024 bytes. */
-export function scaleSimConfigToHardware(config: ScaleSimConfig, defaultName: string): DenseHardware {
+/**
+ * A SCALE-Sim config as our hardware model: the scalesim-default preset (SCALE-Sim's own defaults,
+ * plus what SCALE-Sim does not model: clock, energy) with the file's array, dataflow and SRAMs.
+ * SCALE-Sim's words are one byte (its `word_size = 1`, so int8) and its "kB" is 1024 bytes. CALC
+ * mode never stalls (unlimited DRAM bandwidth); USER mode's first `Bandwidth` figure is the DRAM's.
+ */
+export function scaleSimConfigToHardware(config: ScaleSimConfig, defaultName: string): HardwareModel {
   const firstBandwidth = config.bandwidths[0];
   return {
+    ...SCALESIM_DEFAULT,
     name: config.runName ?? defaultName,
     array: { rows: config.arrayRows, cols: config.arrayCols },
     dataflow: config.dataflow,
-    precision: 'int8',
-    sramBytes: {
-      ifmap: config.ifmapSramKb * 1024,
-      filter: config.filterSramKb * 1024,
-      ofmap: config.ofmapSramKb * 1024,
+    sram: {
+      ...SCALESIM_DEFAULT.sram,
+      ifmapBytes: config.ifmapSramKb * 1024,
+      filterBytes: config.filterSramKb * 1024,
+      ofmapBytes: config.ofmapSramKb * 1024,
     },
     ...(config.interfaceBandwidth === 'USER' && firstBandwidth !== undefined
-      ? { dramBytesPerCycle: firstBandwidth }
+      ? { dram: { bandwidthBytesPerCycle: firstBandwidth } }
       : {}),
   };
 }
 
-export async function loadScaleSimConfig(path: string, source = path): Promise<DenseHardware> {
+export async function loadScaleSimConfig(path: string, source = path): Promise<HardwareModel> {
   const text = await readInputText(path, (rule) => new ConfigError(source, '', rule));
   return scaleSimConfigToHardware(parseScaleSimConfig(text, source), basename(path, extname(path)));
 }

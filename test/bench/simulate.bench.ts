@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
+import { simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import { parseTopologyCsv } from '../../src/config/topology.js';
 import {
   collectRun,
@@ -16,6 +16,7 @@ import {
 } from '../../src/core/dense-engine.js';
 import { HOROWITZ_45NM } from '../../src/core/energy-table.js';
 import { lowerTopology } from '../../src/core/lowering.js';
+import { SCALESIM_DEFAULT } from '../../src/core/presets.js';
 import { type Measurement, measure, median, printTable } from './harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,7 +58,7 @@ export default async function (): Promise<void> {
       collectRun(simulateDense(lowerTopology(parseTopologyCsv(text, topologyPath, 'conv'), 'conv'), config)),
     { iterations: 200, warmup: 20, unitsPerRun: totalMacs, unit: 'simulated MACs' },
   );
-  const modelConfig = simulateRunConfig(SCALESIM_DEFAULT_HARDWARE, [topologyPath], 'bench');
+  const modelConfig = simulateRunConfig(SCALESIM_DEFAULT, [topologyPath], 'bench');
   const modelCore = await measure(
     "core: parse + lower + simulateDense with simulate's memory/energy model, 21 layers",
     () =>

@@ -2,13 +2,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runLive, SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
+import { runLive, simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { pythonFloatRepr, scaleSimLayers } from '../../src/cli/reporters/scalesim-report.js';
 import { simulateDense } from '../../src/core/dense-engine.js';
 import type { RunEvent } from '../../src/core/events.js';
 import { lowerTopology } from '../../src/core/lowering.js';
+import { SCALESIM_DEFAULT } from '../../src/core/presets.js';
 import type { Report } from '../../src/core/report.js';
 import { lastJsonLine, runBuiltCli } from './built-cli.js';
 
@@ -374,7 +375,7 @@ describe('the built binary, as a fresh process (npm test builds dist/ first)', (
 });
 
 describe('live dashboard run (runLive)', () => {
-  const config = simulateRunConfig(SCALESIM_DEFAULT_HARDWARE, ['t.csv'], 'test');
+  const config = simulateRunConfig(SCALESIM_DEFAULT, ['t.csv'], 'test');
   const layers = lowerTopology(
     [1, 2, 3].map((i) => ({
       name: `L${i}`,

@@ -10,7 +10,6 @@ import { loadHardwareFile } from '../../src/config/hardware-file.js';
 import { PHYSICAL_RANGES } from '../../src/config/physical-ranges.js';
 import { CONFIG_FILE_MAX_BYTES } from '../../src/config/read-text.js';
 import { loadScaleSimConfig } from '../../src/config/scalesim-cfg.js';
-import { loadSparseHardwareFile } from '../../src/config/sparse-hardware-file.js';
 import { loadTopology } from '../../src/config/topology.js';
 
 /** Hostile configuration files: each is a one-line ConfigError naming the file (and field), never a crash. */
@@ -46,7 +45,7 @@ describe('YAML structure bounds', () => {
       levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
     const path = file('bomb.yaml', `${levels.join('\n')}\n`);
-    const error = await errorOf(loadSparseHardwareFile(path));
+    const error = await errorOf(loadHardwareFile(path));
     expect(error.message).toBe(
       `${path}: aliases expand too far (more than ${CONFIG_MAX_ALIASES} alias resolutions; an alias bomb?)`,
     );
@@ -54,20 +53,20 @@ describe('YAML structure bounds', () => {
 
   test('flow collections nested 20,000 deep stop at the nesting scan, before the parser recurses', async () => {
     const path = file('deep-flow.yaml', `array: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`);
-    expect((await errorOf(loadSparseHardwareFile(path))).message).toBe(
+    expect((await errorOf(loadHardwareFile(path))).message).toBe(
       `${path}: line 1: nested more than ${CONFIG_MAX_DEPTH} levels deep`,
     );
   });
 
   test('compact block sequences (- - - …) nested deep on one line are bounded too', async () => {
     const path = file('deep-block.yaml', `${'- '.repeat(5_000)}x\n`);
-    expect((await errorOf(loadSparseHardwareFile(path))).message).toMatch(/line 1: nested more than/);
+    expect((await errorOf(loadHardwareFile(path))).message).toMatch(/line 1: nested more than/);
   });
 
   test('a document just past the depth limit is refused by the exact check, naming the path', async () => {
     const deep = `${'{ a: '.repeat(CONFIG_MAX_DEPTH)}1${' }'.repeat(CONFIG_MAX_DEPTH)}`;
     const path = file('just-deep.yaml', `energy: ${deep}\n`);
-    expect((await errorOf(loadSparseHardwareFile(path))).message).toBe(
+    expect((await errorOf(loadHardwareFile(path))).message).toBe(
       `${path}: energy${'.a'.repeat(CONFIG_MAX_DEPTH - 1)}: nested more than ${CONFIG_MAX_DEPTH} levels deep`,
     );
   });
@@ -78,14 +77,14 @@ describe('YAML structure bounds', () => {
       'brackets-in-text.yaml',
       `name: "${brackets}" # ${brackets}\narray: { rows: 4, cols: 4 }\n`,
     );
-    expect((await loadSparseHardwareFile(path)).name).toBe(brackets);
+    expect((await loadHardwareFile(path)).name).toBe(brackets);
   });
 });
 
 describe('JSON structure bounds', () => {
   test('a JSON hardware file nested 100,000 deep is one line, not a stack overflow', async () => {
     const path = file('deep.json', `{"array": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
-    expect((await errorOf(loadSparseHardwareFile(path))).message).toBe(
+    expect((await errorOf(loadHardwareFile(path))).message).toBe(
       `${path}: array${'[0]'.repeat(CONFIG_MAX_DEPTH - 1)}: nested more than ${CONFIG_MAX_DEPTH} levels deep`,
     );
   });
@@ -96,7 +95,6 @@ describe('JSON structure bounds', () => {
     ['{"energy": {"sram": [{"size": "8 KiB", "size": "9 KiB"}]}}', 'energy.sram[0].size'],
   ])('duplicate keys are refused, naming the key: %s', async (text, key) => {
     const path = file('dup.json', text);
-    expect((await errorOf(loadSparseHardwareFile(path))).message).toBe(`${path}: ${key}: duplicate key`);
     expect((await errorOf(loadHardwareFile(path))).message).toBe(`${path}: ${key}: duplicate key`);
   });
 
@@ -110,7 +108,7 @@ describe('JSON structure bounds', () => {
 
   test('a JSON syntax error is one line even though V8 quotes the multi-line text around it', async () => {
     const path = file('broken.json', '{\n "name": "x",\n "array"\n "rows": 4\n}\n');
-    const message = (await errorOf(loadSparseHardwareFile(path))).message;
+    const message = (await errorOf(loadHardwareFile(path))).message;
     expect(message.startsWith(`${path}: not valid JSON (`)).toBe(true);
   });
 
@@ -155,7 +153,7 @@ describe('units and physical ranges', () => {
 
   test('the sparse fields and the energy table are ranged by the same table', async () => {
     const state = hw('stateMemory: { size: 4 MiB, bandwidth: 0 B/cycle }');
-    expect((await errorOf(loadSparseHardwareFile(state))).message).toBe(
+    expect((await errorOf(loadHardwareFile(state))).message).toBe(
       `${state}: stateMemory.bandwidth: "0 B/cycle": 0 B/cycle is outside the physical range ${PHYSICAL_RANGES.bandwidth.text}`,
     );
     const table = file('big-mac.yaml', ENERGY_TABLE.replace('int8: 0.3 pJ', 'int8: 1 J'));
@@ -193,8 +191,7 @@ describe('only regular files are read', () => {
   execFileSync('mkfifo', [fifo]);
 
   test.each([
-    ['hardware file', () => loadSparseHardwareFile(fifo)],
-    ['dense hardware file', () => loadHardwareFile(fifo)],
+    ['hardware file', () => loadHardwareFile(fifo)],
     ['energy table', () => loadEnergyTableFile(fifo)],
     ['SCALE-Sim .cfg', () => loadScaleSimConfig(fifo)],
   ])('a FIFO as the %s is refused at once, without waiting for a writer', async (_what, load) => {
@@ -208,15 +205,15 @@ describe('only regular files are read', () => {
   });
 
   test('a device and a directory are refused', async () => {
-    expect((await errorOf(loadSparseHardwareFile('/dev/zero'))).message).toBe(
+    expect((await errorOf(loadHardwareFile('/dev/zero'))).message).toBe(
       '/dev/zero: not a regular file (a FIFO, device or socket)',
     );
-    expect((await errorOf(loadSparseHardwareFile(dir))).message).toBe(`${dir}: is a directory, not a file`);
+    expect((await errorOf(loadHardwareFile(dir))).message).toBe(`${dir}: is a directory, not a file`);
   });
 
   test(`a config file over ${CONFIG_FILE_MAX_BYTES} bytes is refused before it is read`, async () => {
     const path = file('huge.yaml', `# ${'x'.repeat(CONFIG_FILE_MAX_BYTES)}\n`);
-    expect((await errorOf(loadSparseHardwareFile(path))).message).toBe(
+    expect((await errorOf(loadHardwareFile(path))).message).toBe(
       `${path}: file too large: ${CONFIG_FILE_MAX_BYTES + 3} bytes, a config file may hold at most ${CONFIG_FILE_MAX_BYTES}`,
     );
   });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { parseScaleSimConfig, scaleSimConfigToHardware } from '../../src/config/scalesim-cfg.js';
+import { SCALESIM_DEFAULT } from '../../src/core/presets.js';
 
 const bundled = readFileSync(new URL('../../configs/scalesim/default.cfg', import.meta.url), 'utf8');
 
@@ -29,19 +30,26 @@ describe('parseScaleSimConfig', () => {
       bandwidths: [64],
       interfaceBandwidth: 'CALC',
     });
+    // One SCALE-Sim default: SCALE-Sim's own file maps onto the scalesim-default preset exactly.
     expect(scaleSimConfigToHardware(cfg, 'default')).toEqual({
+      ...SCALESIM_DEFAULT,
       name: 'scale_example_run_32x32_os',
-      array: { rows: 32, cols: 32 },
-      dataflow: 'os',
-      precision: 'int8',
-      sramBytes: { ifmap: 65536, filter: 65536, ofmap: 65536 },
     });
     // USER mode: the Bandwidth line becomes the DRAM bandwidth (CALC: unlimited, so absent).
     const user = parseScaleSimConfig(
       bundled.replace('InterfaceBandwidth: CALC', 'InterfaceBandwidth: USER'),
       'u.cfg',
     );
-    expect(scaleSimConfigToHardware(user, 'user').dramBytesPerCycle).toBe(64);
+    expect(scaleSimConfigToHardware(user, 'user').dram.bandwidthBytesPerCycle).toBe(64);
+    const small = scaleSimConfigToHardware(
+      parseScaleSimConfig(
+        '[architecture_presets]\nArrayHeight: 8\nArrayWidth: 16\nIfmapSramSzkB: 2\nDataflow: ws\n',
+        's.cfg',
+      ),
+      's',
+    );
+    expect(small).toMatchObject({ name: 's', array: { rows: 8, cols: 16 }, dataflow: 'ws' });
+    expect(small.sram).toEqual({ ...SCALESIM_DEFAULT.sram, ifmapBytes: 2048 });
   });
 
   test('= or : separators, case-insensitive keys, CRLF, comments, unknown sections and keys ignored', () => {

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseArraySpec } from '../../src/cli/array-spec.js';
-import { SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../src/cli/commands/simulate.js';
+import { simulateRunConfig } from '../../src/cli/commands/simulate.js';
 import { scaleSimLayers } from '../../src/cli/reporters/scalesim-report.js';
 import { parseTopologyCsv } from '../../src/config/topology.js';
 import { isDataflow } from '../../src/core/array.js';
 import { collectRun, simulateDense } from '../../src/core/dense-engine.js';
 import { HOROWITZ_45NM } from '../../src/core/energy-table.js';
 import { lowerTopology } from '../../src/core/lowering.js';
+import { SCALESIM_DEFAULT } from '../../src/core/presets.js';
 
 interface GoldenLayer {
   readonly name: string;
@@ -57,7 +58,7 @@ describe('SCALE-Sim v2 parity (test/golden/scalesim-parity.json)', () => {
       }),
     ).report;
     // What `simulate` runs: the same timing through the replay memory / energy model (CALC: no stalls).
-    const hardware = { ...SCALESIM_DEFAULT_HARDWARE, array, dataflow: c.dataflow };
+    const hardware = { ...SCALESIM_DEFAULT, array, dataflow: c.dataflow };
     const modelled = collectRun(simulateDense(layers, simulateRunConfig(hardware, [c.name], 'test'))).report;
     expect(modelled.total.stallCycles).toBe(0);
     expect(modelled.layers.map((l) => [l.folds, l.cycles])).toEqual(

@@ -69,8 +69,8 @@ export async function resolveReplayHardware(
       models.push(PRESETS[value]!);
       continue;
     }
-    const { loadSparseHardwareFile } = await import('../../config/sparse-hardware-file.js');
-    models.push(await loadSparseHardwareFile(resolve(cwd, value), value));
+    const { loadHardware } = await import('../../config/hardware-file.js');
+    models.push(await loadHardware(resolve(cwd, value), value));
   }
   if (models.length === 0) models.push(PRESETS['sparten-like']!);
   return models.map((m) => ({ ...m, ...extra }));
@@ -202,7 +202,11 @@ export const replayCommand: CommandModule = {
         'Replay recorded sparsity through a sparse MAC array: skipped MACs, cycles, stalls, energy per layer',
       )
       .argument('[traces...]', 'trace files (.safetensors or a shard index)')
-      .option('--hw <file>', 'hardware file (YAML/JSON, configs/hw/*.yaml); repeat to compare', collect)
+      .option(
+        '--hw <file>',
+        'hardware file (YAML/JSON, configs/hw/*.yaml, or a SCALE-Sim .cfg); repeat to compare',
+        collect,
+      )
       .option('--preset <name>', `hardware preset (${PRESET_NAMES.join(', ')}); repeat to compare`, collect)
       .option('--array <RxC>', 'array rows x columns, e.g. 32x32 (overrides every config)')
       .addOption(new Option('--dataflow <df>', 'os | ws | is (overrides every config)'))

@@ -1,13 +1,13 @@
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
-import { ConfigError } from '../../config/config-error.js';
-import type { DenseHardware } from '../../config/hardware-file.js';
-import { hardwareFromDense } from '../../config/sparse-hardware-file.js';
+import { loadHardware } from '../../config/hardware-file.js';
 import { loadTopology, TopologyError } from '../../config/topology.js';
 import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
 import type { RunEvent } from '../../core/events.js';
+import { denseBaselineOf, type HardwareModel } from '../../core/hardware.js';
 import { type LoweredLayer, lowerTopology } from '../../core/lowering.js';
+import { SCALESIM_DEFAULT } from '../../core/presets.js';
 import type { LayerReport, Report } from '../../core/report.js';
 import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
@@ -24,15 +24,6 @@ import {
 import { chooseReporterKind, parseUiMode, selectReporter } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
 
-/** SCALE-Sim's own defaults (configs/scale.cfg): a 32×32 output-stationary array of 1-byte words. */
-export const SCALESIM_DEFAULT_HARDWARE: DenseHardware = {
-  name: 'scalesim-default',
-  array: { rows: 32, cols: 32 },
-  dataflow: 'os',
-  precision: 'int8',
-  sramBytes: { ifmap: 64 * 1024, filter: 64 * 1024, ofmap: 64 * 1024 },
-};
-
 export interface SimulateOptions {
   readonly topology: string;
   readonly gemm?: boolean;
@@ -48,45 +39,35 @@ export interface SimulateOptions {
   readonly force?: boolean;
 }
 
-/** Loads `--config` by its extension: SCALE-Sim `.cfg`, or our hardware file (`.yaml`, `.yml`, `.json`). */
-export async function loadHardwareConfig(path: string, source = path): Promise<DenseHardware> {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.cfg') return (await import('../../config/scalesim-cfg.js')).loadScaleSimConfig(path, source);
-  if (ext === '.yaml' || ext === '.yml' || ext === '.json') {
-    return (await import('../../config/hardware-file.js')).loadHardwareFile(path, source);
-  }
-  throw new ConfigError(source, '', 'unknown config type (expected .cfg, .yaml, .yml or .json)');
-}
-
 /** Command-line values override the config file's, which override SCALE-Sim's defaults. */
-export async function resolveHardware(options: SimulateOptions, cwd: string): Promise<DenseHardware> {
+export async function resolveHardware(options: SimulateOptions, cwd: string): Promise<HardwareModel> {
   // Flags are checked before any file is read, so a usage error never waits on I/O.
   const flags = parseHardwareFlags(options);
   const base =
     options.config !== undefined
-      ? await loadHardwareConfig(resolve(cwd, options.config), options.config)
-      : SCALESIM_DEFAULT_HARDWARE;
+      ? await loadHardware(resolve(cwd, options.config), options.config)
+      : SCALESIM_DEFAULT;
   return { ...base, ...flags };
 }
 
 /**
  * The run configuration `simulate` uses: SCALE-Sim's dense timing, with every layer charged through
- * the replay memory / stall / energy model (docs/model.md, "Energy (dense)"). Bandwidth is unlimited
- * (no stalls, SCALE-Sim's CALC mode) unless the hardware gives a DRAM bandwidth.
+ * the replay memory / stall / energy model (docs/model.md, "Energy (dense)") on the same hardware
+ * model `replay` uses. Sparsity support is off whatever the file says: a topology has no data.
  */
 export function simulateRunConfig(
-  hardware: DenseHardware,
+  hardware: HardwareModel,
   sources: readonly string[],
   toolVersion: string,
 ): DenseRunConfig {
-  const model = hardwareFromDense(hardware);
+  const model = denseBaselineOf(hardware);
   return {
     array: model.array,
     dataflow: model.dataflow,
     precision: model.precision,
     energyTable: model.energy,
-    ...(hardware.clockHz !== undefined ? { clockHz: hardware.clockHz } : {}),
-    hardwareName: hardware.name,
+    clockHz: model.clockHz,
+    hardwareName: model.name,
     toolVersion,
     sources,
     layerModel: sameShapeOnce((lowered) => modelDenseLayer(lowered, model)),

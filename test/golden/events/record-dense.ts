@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SCALESIM_DEFAULT_HARDWARE, simulateRunConfig } from '../../../src/cli/commands/simulate.js';
+import { simulateRunConfig } from '../../../src/cli/commands/simulate.js';
+import { SCALESIM_DEFAULT } from '../../../src/core/presets.js';
 import { loadTopology } from '../../../src/config/topology.js';
 import { collectRun, simulateDense } from '../../../src/core/dense-engine.js';
 import type { RunEvent } from '../../../src/core/events.js';
@@ -19,7 +20,7 @@ export async function recordDenseEvents(): Promise<readonly RunEvent[]> {
   const root = fileURLToPath(new URL('../../../', import.meta.url));
   const layers = lowerTopology(await loadTopology(`${root}${TOPOLOGY}`, 'conv', TOPOLOGY), 'conv');
   // Fixed version, so a version bump does not make the recording stale.
-  return collectRun(simulateDense(layers, simulateRunConfig(SCALESIM_DEFAULT_HARDWARE, [TOPOLOGY], '0.1.0')))
+  return collectRun(simulateDense(layers, simulateRunConfig(SCALESIM_DEFAULT, [TOPOLOGY], '0.1.0')))
     .events;
 }
 
