@@ -3,10 +3,17 @@ import type { HardwareModel, Schedule } from './hardware.js';
 import type { WeightResidency } from './replay-engine.js';
 import type { BOperand, SparseLayerSpec } from './sparse/layer-lowering.js';
 
-/** The tensors a recorded layer carries (the trace manifest's roles). */
-export type TensorRole = 'input' | 'delta' | 'weight' | 'rhs' | 'output';
+/**
+ * A MAC layer's operand tensors as trace validation established them (src/trace/manifest-check.ts,
+ * `replayOperands`, the one place the role rules live): B is the static `weight`, else the per-step
+ * `rhs`; the trace stores the A operand as `input` (q_t), as `delta` (Δ_t), or both.
+ */
+export interface LayerOperands {
+  readonly bOperand: BOperand;
+  readonly aStored: 'input' | 'delta' | 'both';
+}
 
-/** How a layer is replayed: decided once, from its roles, the hardware and the trace's length. */
+/** How a layer is replayed: decided once, from its operands, the hardware and the trace's length. */
 export interface LayerPlan {
   readonly bOperand: BOperand;
   /** Replayed as y_t = y_{t−1} + W·Δ_t. */
@@ -15,32 +22,15 @@ export interface LayerPlan {
   readonly aSource: 'input' | 'delta' | 'derived-delta';
 }
 
-export class LayerPlanError extends RangeError {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
- * The operand roles of a MAC layer: B is the static `weight`, else the per-step `rhs`; A is the
- * `input`, or in delta mode Δ (stored `delta` tensors, or derived from consecutive `input`s).
- * Delta mode needs a static weight (y_t = y_{t−1} + W·Δ_t does not hold when B changes) and
- * either stored deltas or more than one step.
+ * A is the `input`, or in delta mode Δ (stored `delta` tensors, or derived from consecutive
+ * `input`s). Delta mode needs a static weight (y_t = y_{t−1} + W·Δ_t does not hold when B changes)
+ * and either stored deltas or more than one step.
  */
-export function planLayer(roles: readonly string[], hw: HardwareModel, steps: number): LayerPlan {
-  const bOperand: BOperand | undefined = roles.includes('weight')
-    ? 'weight'
-    : roles.includes('rhs')
-      ? 'rhs'
-      : undefined;
-  if (!bOperand) throw new LayerPlanError('roles', 'a MAC-bearing layer needs a weight or rhs tensor');
-  const hasInput = roles.includes('input');
-  const storedDeltas = roles.includes('delta');
-  if (!hasInput && !storedDeltas)
-    throw new LayerPlanError('roles', 'a MAC-bearing layer needs an input or delta tensor');
+export function planLayer(operands: LayerOperands, hw: HardwareModel, steps: number): LayerPlan {
+  const { bOperand, aStored } = operands;
+  const hasInput = aStored !== 'delta';
+  const storedDeltas = aStored !== 'input';
   const delta = hw.deltaMode && bOperand === 'weight' && (storedDeltas || (hasInput && steps > 1));
   const aSource = delta ? (storedDeltas ? 'delta' : 'derived-delta') : hasInput ? 'input' : 'delta';
   return { bOperand, delta, aSource };

@@ -1,12 +1,6 @@
 import type { RunEvent } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
-import {
-  isNewSequence,
-  type LayerPlan,
-  LayerPlanError,
-  planLayer,
-  weightResidency,
-} from '../core/layer-plan.js';
+import { isNewSequence, type LayerPlan, planLayer, weightResidency } from '../core/layer-plan.js';
 import type { WeightResidency } from '../core/replay-engine.js';
 import {
   createLayerReplay,
@@ -18,8 +12,8 @@ import type { LayerReport, Report } from '../core/report.js';
 import { isMacOp } from '../core/sparse/layer-lowering.js';
 import { storageErrorBound } from '../core/sparse/verify.js';
 import { type TraceLayer, tensorName } from '../trace/manifest.js';
+import { replayOperands } from '../trace/manifest-check.js';
 import type { TraceReader } from '../trace/reader.js';
-import { TraceError } from '../trace/trace-error.js';
 import { checkTensorData } from '../trace/validate.js';
 
 /** A layer-step whose scheduled outputs did not match the dense product. */
@@ -106,15 +100,10 @@ export async function replayTrace(
       config,
     ),
   );
-  const plans = macLayers.map(({ layer, index }) => {
-    try {
-      return planLayer(layer.roles, hw, steps.length);
-    } catch (error) {
-      if (error instanceof LayerPlanError)
-        throw new TraceError(reader.path, `manifest.layers[${index}].${error.field}`, error.message);
-      throw error;
-    }
-  });
+  // The reader checked the roles at open (checkReplayable): this only reads what it established.
+  const plans = macLayers.map(({ layer, index }) =>
+    planLayer(replayOperands(reader.path, `manifest.layers[${index}]`, layer), hw, steps.length),
+  );
   const residency = weightResidency(
     macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
     hw,

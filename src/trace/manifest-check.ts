@@ -4,6 +4,7 @@
  * byte is written) and the reader (before any tensor is trusted). `checkReplayable` adds what replay
  * relies on; the reader runs it at open, so validate, inspect, replay and export apply one rule set.
  */
+import type { LayerOperands } from '../core/layer-plan.js';
 import { isMacOp, LoweringError, lowerSparseLayer } from '../core/sparse/layer-lowering.js';
 import {
   LAYER_OPS,
@@ -160,12 +161,7 @@ export function checkReplayable(
   for (const [i, layer] of manifest.layers.entries()) {
     if (!isMacOp(layer.op)) continue;
     const where = `manifest.layers[${i}]`;
-    const bOperand = bOperandOf(layer);
-    if (!bOperand)
-      throw new TraceError(source, `${where}.roles`, 'a MAC-bearing layer needs a weight or rhs tensor');
-    if (!layer.roles.includes('input') && !layer.roles.includes('delta')) {
-      throw new TraceError(source, `${where}.roles`, 'a MAC-bearing layer needs an input or delta tensor');
-    }
+    const { bOperand } = replayOperands(source, where, layer);
     let low: ReturnType<typeof lowerSparseLayer>;
     try {
       low = lowerSparseLayer(layer, bOperand);
@@ -193,10 +189,24 @@ export function checkReplayable(
   }
 }
 
-/** The B operand replay pairs a layer's A operand with: its static weight, else its per-step rhs. */
-export function bOperandOf(layer: TraceLayer): 'weight' | 'rhs' | undefined {
-  if (layer.roles.includes('weight')) return 'weight';
-  return layer.roles.includes('rhs') ? 'rhs' : undefined;
+/**
+ * The role rules of a MAC-bearing layer, in one place (replay's planning trusts what this returns):
+ * it needs a B operand — its static `weight`, else its per-step `rhs` — and an A operand stored as
+ * `input`, `delta` or both. `where` is the layer's manifest path, for the error.
+ */
+export function replayOperands(source: string, where: string, layer: TraceLayer): LayerOperands {
+  const bOperand = layer.roles.includes('weight')
+    ? 'weight'
+    : layer.roles.includes('rhs')
+      ? 'rhs'
+      : undefined;
+  if (!bOperand)
+    throw new TraceError(source, `${where}.roles`, 'a MAC-bearing layer needs a weight or rhs tensor');
+  const input = layer.roles.includes('input');
+  const delta = layer.roles.includes('delta');
+  if (!input && !delta)
+    throw new TraceError(source, `${where}.roles`, 'a MAC-bearing layer needs an input or delta tensor');
+  return { bOperand, aStored: input && delta ? 'both' : input ? 'input' : 'delta' };
 }
 
 /**

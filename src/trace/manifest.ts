@@ -3,20 +3,35 @@
  * safetensors file. It is the contract between the model half (src/nn, which writes traces) and the
  * simulator half (src/core via the replay edge, which reads them). Spec: docs/trace-format.md.
  * Pure types and naming rules only; reading, writing and validation live beside it in src/trace.
+ *
+ * These types are the file format's own, written out field by field and imported from nowhere:
+ * a change to a core type cannot change what a trace file holds. Replay hands a `TraceLayer` to the
+ * core's lowering, so the compiler still checks that the core can read every field it needs.
+ * Changing anything here is a format change: bump TRACE_FORMAT_VERSION and keep a reader for the
+ * old version.
  */
-
-import type { Gemm } from '../core/gemm.js';
-import { MAC_OPS, type MacOp, type SparseLayerSpec } from '../core/sparse/layer-lowering.js';
 
 export const TRACE_FORMAT = 'deltasim-trace';
 export const TRACE_FORMAT_VERSION = 1;
 /** Key of the manifest inside the safetensors `__metadata__` string map. */
 export const MANIFEST_METADATA_KEY = 'deltasim.manifest';
 
-/** What a layer computes. Everything but `elementwise` is MAC-bearing and lowers to GEMMs. */
-export type LayerOp = MacOp | 'elementwise';
+/**
+ * What a layer computes. Everything but `elementwise` is MAC-bearing and lowers to GEMMs
+ * (docs/trace-format.md lists how each op's shapes map onto its GEMM).
+ */
+export const LAYER_OPS = [
+  'conv2d',
+  'depthwise',
+  'dense',
+  'matmul',
+  'attention-scores',
+  'attention-values',
+  'delta-rule',
+  'elementwise',
+] as const;
 
-export const LAYER_OPS: readonly LayerOp[] = [...MAC_OPS, 'elementwise'];
+export type LayerOp = (typeof LAYER_OPS)[number];
 
 /**
  * The tensors a layer can name. `input` is the activation operand the layer's GEMM consumes at a
@@ -31,15 +46,42 @@ export const TENSOR_ROLES: readonly TensorRole[] = ['input', 'delta', 'weight', 
 /** Roles that change every step; the others are stored once per trace. */
 export const PER_STEP_ROLES: readonly TensorRole[] = ['input', 'delta', 'rhs'];
 
-/** The GEMM `[M×K]·[K×N]` one instance of a layer lowers to (src/core/gemm.ts). */
-export type ManifestGemm = Gemm;
+/** The GEMM `[M×K]·[K×N]` one instance of a layer lowers to. */
+export interface ManifestGemm {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
 
-/**
- * A layer of the manifest: the core's view of it (`SparseLayerSpec`: shapes, kernel, stride, padding,
- * dilation, GEMM, structural zeros — documented there) plus what only the container needs.
- */
-export interface TraceLayer extends SparseLayerSpec {
+/** A layer of the manifest (docs/trace-format.md, "Manifest"). */
+export interface TraceLayer {
+  /** Unique in the trace; part of its tensors' names. */
+  readonly name: string;
   readonly op: LayerOp;
+  /**
+   * Shape of one step's `input` tensor, without batch: conv2d / depthwise `[H, W, C]` (NHWC);
+   * dense / matmul / attention `[M, K]`; delta-rule `[heads, d_k]`.
+   */
+  readonly inputShape: readonly number[];
+  /**
+   * Shape of `weight` (conv2d `[Fh, Fw, C_in, N]`, depthwise `[Fh, Fw, C, 1]`, dense `[K, N]`) or of
+   * `rhs` for activation × activation ops (`[K, N]` per instance, instances stacked first).
+   */
+  readonly operandShape?: readonly number[];
+  /** conv2d / depthwise only: [Fh, Fw]. */
+  readonly kernel?: readonly [number, number];
+  /** conv2d / depthwise only: [sh, sw]. */
+  readonly stride?: readonly [number, number];
+  /** conv2d / depthwise only: zero padding [top, bottom, left, right] the model applied. */
+  readonly padding?: readonly [number, number, number, number];
+  /** conv2d / depthwise only: [dh, dw]. */
+  readonly dilation?: readonly [number, number];
+  /** The GEMM one instance lowers to. */
+  readonly gemm: ManifestGemm;
+  /** How many such GEMMs per step (depthwise: channels; attention: heads). */
+  readonly gemmCount: number;
+  /** Zeros known by construction: `causal` = lower-triangular mask on the [M×N] outputs. */
+  readonly structural?: 'none' | 'causal';
   /** Shape of one step's output, without batch. */
   readonly outputShape: readonly number[];
   /** Which roles this layer stores (the names follow from `tensorName`). */
