@@ -140,6 +140,12 @@ export function hardwareSummary(config: DenseRunConfig): HardwareSummary {
   };
 }
 
+/** One lowered layer's report in a run: its model's report, times its count (a DP layer's channels). */
+export function denseRunLayer(lowered: LoweredLayer, config: DenseRunConfig): LayerReport {
+  const once = config.layerModel ? config.layerModel(lowered) : denseLayerReport(lowered, config);
+  return lowered.count === 1 ? once : repeatLayerReport(once, lowered.count);
+}
+
 /**
  * Runs a lowered topology on a dense array, yielding the run's events in order and returning the
  * report (also carried by the final `run-done` event). Pure: same input, same events.
@@ -160,8 +166,7 @@ export function* simulateDense(
   const reports: LayerReport[] = [];
   for (const [index, lowered] of layers.entries()) {
     yield { type: 'layer-start', index, name: lowered.name };
-    const once = config.layerModel ? config.layerModel(lowered) : denseLayerReport(lowered, config);
-    const layer = lowered.count === 1 ? once : repeatLayerReport(once, lowered.count);
+    const layer = denseRunLayer(lowered, config);
     reports.push(layer);
     yield { type: 'layer-done', index, layer };
   }

@@ -120,25 +120,27 @@ export function repeatLayerReport(layer: LayerReport, count: number): LayerRepor
 }
 
 /**
- * Sums per-layer reports into the run's total. Utilisation and the speedups are recomputed from the
- * sums, not averaged. Energy sums every component any layer charged, so a component no layer
- * charged stays absent (report.ts: absent = not modelled); `total` is always present.
+ * A run's total, kept while its layers go by: memory does not grow with the layer count, so a long
+ * topology can be streamed (`simulate` never holds its layers). Utilisation and the speedups are
+ * recomputed from the sums, not averaged. Energy sums every component any layer charged, so a
+ * component no layer charged stays absent (report.ts: absent = not modelled); `total` is always
+ * present.
  */
-export function reportTotal(layers: readonly LayerReport[], array: ArrayShape): ReportTotal {
-  const skipped: Record<keyof SkippedMacs, number> = {
+export class RunningTotal {
+  private readonly skipped: Record<keyof SkippedMacs, number> = {
     zeroActivation: 0,
     zeroWeight: 0,
     zeroDelta: 0,
     structural: 0,
   };
-  let energyTotal = 0;
-  const charged = new Map<EnergyComponent, number>();
-  let macs = 0;
-  let executedMacs = 0;
-  let gatedMacs = 0;
-  let folds = 0;
-  let denseCycles = 0;
-  const sums: Record<(typeof SUMMED)[number], number> = {
+  private energyTotal = 0;
+  private readonly charged = new Map<EnergyComponent, number>();
+  private macs = 0;
+  private executedMacs = 0;
+  private gatedMacs = 0;
+  private folds = 0;
+  private denseCycles = 0;
+  private readonly sums: Record<(typeof SUMMED)[number], number> = {
     cycles: 0,
     computeCycles: 0,
     stallCycles: 0,
@@ -149,37 +151,106 @@ export function reportTotal(layers: readonly LayerReport[], array: ArrayShape): 
     baselineDramBytes: 0,
     residentSavedDramBytes: 0,
   };
-  for (const l of layers) {
-    macs += l.macs;
-    executedMacs += l.executedMacs;
-    gatedMacs += l.gatedMacs;
-    folds += l.folds;
-    denseCycles += l.denseCycles;
-    for (const key of SUMMED) sums[key] += l[key];
-    for (const key of Object.keys(skipped) as (keyof SkippedMacs)[]) skipped[key] += l.skippedMacs[key];
-    energyTotal += l.energyPj.total;
+  private levels: LevelReport[] | undefined;
+
+  add(l: LayerReport): void {
+    this.macs += l.macs;
+    this.executedMacs += l.executedMacs;
+    this.gatedMacs += l.gatedMacs;
+    this.folds += l.folds;
+    this.denseCycles += l.denseCycles;
+    for (const key of SUMMED) this.sums[key] += l[key];
+    for (const key of Object.keys(this.skipped) as (keyof SkippedMacs)[])
+      this.skipped[key] += l.skippedMacs[key];
+    this.energyTotal += l.energyPj.total;
     for (const key of ENERGY_COMPONENTS) {
       const value = l.energyPj[key];
-      if (value !== undefined) charged.set(key, (charged.get(key) ?? 0) + value);
+      if (value !== undefined) this.charged.set(key, (this.charged.get(key) ?? 0) + value);
     }
+    if (l.levels) this.levels = sumLevels([this.levels, l.levels]);
   }
-  // Keys in a fixed order (total, then ENERGY_COMPONENTS), so the JSON does not depend on layer order.
-  const energyPj: Record<string, number> = { total: energyTotal };
-  for (const key of ENERGY_COMPONENTS) {
-    const value = charged.get(key);
-    if (value !== undefined) energyPj[key] = value;
+
+  total(array: ArrayShape): ReportTotal {
+    // Keys in a fixed order (total, then ENERGY_COMPONENTS), so the JSON does not depend on layer order.
+    const energyPj: Record<string, number> = { total: this.energyTotal };
+    for (const key of ENERGY_COMPONENTS) {
+      const value = this.charged.get(key);
+      if (value !== undefined) energyPj[key] = value;
+    }
+    return {
+      macs: this.macs,
+      executedMacs: this.executedMacs,
+      gatedMacs: this.gatedMacs,
+      skippedMacs: { ...this.skipped },
+      folds: this.folds,
+      denseCycles: this.denseCycles,
+      ...timingFigures(this.sums),
+      utilization: utilizationOf(this.executedMacs, this.sums.cycles, array),
+      energyPj: energyPj as unknown as EnergyPj, // built from `total` and ENERGY_COMPONENTS keys only
+      ...(this.levels ? { levels: this.levels } : {}),
+    };
   }
-  const levels = sumLevels(layers.map((l) => l.levels));
-  return {
-    macs,
-    executedMacs,
-    gatedMacs,
-    skippedMacs: skipped,
-    folds,
-    denseCycles,
-    ...timingFigures(sums),
-    utilization: utilizationOf(executedMacs, sums.cycles, array),
-    energyPj: energyPj as unknown as EnergyPj, // built from `total` and ENERGY_COMPONENTS keys only
-    ...(levels ? { levels } : {}),
-  };
+}
+
+/** Sums per-layer reports into the run's total (RunningTotal over all of them). */
+export function reportTotal(layers: readonly LayerReport[], array: ArrayShape): ReportTotal {
+  const running = new RunningTotal();
+  for (const l of layers) running.add(l);
+  return running.total(array);
+}
+
+/** Report figures that count (MACs, folds, cycles): a double holds them exactly only below 2^53. */
+export const COUNTED_FIGURES = [
+  'macs',
+  'executedMacs',
+  'gatedMacs',
+  'folds',
+  'cycles',
+  'denseCycles',
+  'stallCycles',
+  'computeCycles',
+  'baselineCycles',
+] as const satisfies readonly (keyof ReportTotal & keyof LayerReport)[];
+
+/**
+ * The first counted figure of a layer or total past 2^53 − 1, as `key value exceeds 2^53 - 1`;
+ * undefined while every figure is exact. By magnitude, so a fractional cycle count (event dispatch
+ * costs may be fractional) is not mistaken for an inexact one.
+ */
+export function inexactFigure(
+  figures: Pick<ReportTotal, (typeof COUNTED_FIGURES)[number]>,
+): string | undefined {
+  for (const key of COUNTED_FIGURES) {
+    const value = figures[key];
+    if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return `${key} ${value} exceeds 2^53 - 1`;
+  }
+  return undefined;
+}
+
+/** A layer with a counted figure past 2^53 − 1, as `[where, rule]` for a one-line error. */
+export function inexactLayer(layer: LayerReport): readonly [string, string] | undefined {
+  const rule = inexactFigure(layer);
+  return rule ? [`layer "${layer.name}"`, `${rule}: it cannot be counted exactly`] : undefined;
+}
+
+/** A run total with a counted figure past 2^53 − 1, as `[where, rule]` for a one-line error. */
+export function inexactTotal(total: ReportTotal): readonly [string, string] | undefined {
+  const rule = inexactFigure(total);
+  return rule ? ['', `total ${rule}: totals cannot be exact (split the input into smaller runs)`] : undefined;
+}
+
+/**
+ * Where a run's report stops being exact — its first layer, else its total, with a figure past
+ * 2^53 − 1 — as `[where, rule]`; undefined when the report is exact. `simulate` and `replay` both
+ * refuse such a run rather than print rounded counts.
+ */
+export function inexactReport(
+  layers: Iterable<LayerReport>,
+  total: ReportTotal,
+): readonly [string, string] | undefined {
+  for (const layer of layers) {
+    const problem = inexactLayer(layer);
+    if (problem) return problem;
+  }
+  return inexactTotal(total);
 }

@@ -9,11 +9,13 @@ import {
   replayRunStart,
 } from '../core/replay-engine.js';
 import type { LayerReport, Report } from '../core/report.js';
+import { inexactReport } from '../core/report-total.js';
 import { isMacOp } from '../core/sparse/layer-lowering.js';
 import { storageErrorBound } from '../core/sparse/verify.js';
 import { type TraceLayer, tensorName } from '../trace/manifest.js';
 import { replayOperands } from '../trace/manifest-check.js';
 import type { TraceReader } from '../trace/reader.js';
+import { TraceError } from '../trace/trace-error.js';
 import { checkTensorData } from '../trace/validate.js';
 
 /** A layer-step whose scheduled outputs did not match the dense product. */
@@ -121,6 +123,9 @@ export async function replayTrace(
     options.onEvent({ type: 'layer-done', index, layer: report });
   }
   const report = replayReport(reports, config);
+  // Counts past 2^53 would print rounded: refused as simulate refuses them (report-total.ts).
+  const inexact = inexactReport(report.layers, report.total);
+  if (inexact) throw new TraceError(reader.path, ...inexact);
   options.onEvent({ type: 'run-done', report });
   return { report, verifyFailures: failures, deltaLayers };
 }

@@ -137,7 +137,7 @@ describe('exact totals', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(
       new RegExp(
-        `^deltasim: TopologyError: ${path}: total macs [0-9.e+]+ exceeds 2\\^53 - 1: totals cannot be exact \\(split the topology into runs\\)\\n$`,
+        `^deltasim: TopologyError: ${path}: total macs [0-9.e+]+ exceeds 2\\^53 - 1: totals cannot be exact \\(split the input into smaller runs\\)\\n$`,
       ),
     );
   });

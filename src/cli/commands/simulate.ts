@@ -1,28 +1,24 @@
 import { join, resolve } from 'node:path';
 import { type Command, Option } from '@commander-js/extra-typings';
-import { UsageError } from '../../common/input-error.js';
 import { loadHardware } from '../../config/hardware-file.js';
 import { loadTopology, TopologyError } from '../../config/topology.js';
-import { collectRun, type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
+import { type DenseRunConfig, simulateDense } from '../../core/dense-engine.js';
 import type { RunEvent } from '../../core/events.js';
 import { denseBaselineOf, type HardwareModel } from '../../core/hardware.js';
 import { type LoweredLayer, lowerTopology } from '../../core/lowering.js';
 import { SCALESIM_DEFAULT } from '../../core/presets.js';
 import type { LayerReport, Report } from '../../core/report.js';
+import { inexactReport } from '../../core/report-total.js';
 import { modelDenseLayer } from '../../core/sparse/dense-workload.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_OK } from '../io.js';
 import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
-import {
-  COMPUTE_REPORT_FILE,
-  COMPUTE_REPORT_MAX_ROWS,
-  computeReportRows,
-  writeComputeReport,
-} from '../reporters/scalesim-report.js';
+import { COMPUTE_REPORT_FILE, computeReportRows, writeComputeReport } from '../reporters/scalesim-report.js';
 import { chooseReporterKind, parseUiMode, selectReporter } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
+import { checkComputeReportRows, streamSimulate } from './simulate-stream.js';
 
 export interface SimulateOptions {
   readonly topology: string;
@@ -104,92 +100,59 @@ export async function runSimulate(options: SimulateOptions, io: CliIo): Promise<
   const ui = parseUiMode(options.ui);
   const hardware = await resolveHardware(options, io.cwd);
   const force = options.force === true;
-  if (options.scalesimReport !== undefined) {
-    const reportPath = join(resolve(io.cwd, options.scalesimReport), COMPUTE_REPORT_FILE);
-    await checkOutputPath('--scalesim-report', reportPath, 'file', {
+  const reportDir =
+    options.scalesimReport === undefined ? undefined : resolve(io.cwd, options.scalesimReport);
+  if (reportDir !== undefined) {
+    await checkOutputPath('--scalesim-report', join(reportDir, COMPUTE_REPORT_FILE), 'file', {
       force,
       log: (line) => io.stderr.write(`deltasim: ${line}\n`),
     });
   }
   const kind = options.gemm ? 'gemm' : 'conv';
-  const topology = await loadTopology(resolve(io.cwd, options.topology), kind, options.topology);
-  const lowered = lowerTopology(topology, kind);
-  if (options.scalesimReport !== undefined) {
-    const rows = computeReportRows(lowered);
-    if (rows > COMPUTE_REPORT_MAX_ROWS) {
-      throw new UsageError(
-        '--scalesim-report',
-        '',
-        `the topology lists ${rows} SCALE-Sim layers (a DP layer one per channel); COMPUTE_REPORT.csv holds at most ${COMPUTE_REPORT_MAX_ROWS} rows`,
-      );
-    }
-  }
   const json = options.json === true;
   const config = simulateRunConfig(hardware, [options.topology], VERSION);
+  const computeReport =
+    reportDir === undefined
+      ? undefined
+      : {
+          dir: reportDir,
+          array: hardware.array,
+          dataflow: hardware.dataflow,
+          overwrite: force,
+          flag: '--scalesim-report',
+        };
+  const path = resolve(io.cwd, options.topology);
+  if (chooseReporterKind({ ui, json, io }) !== 'tui') {
+    // Plain and JSON stream: memory independent of the topology's length, nothing printed on bad input.
+    await streamSimulate(
+      { path, kind, source: options.topology, config, json, ...(computeReport ? { computeReport } : {}) },
+      io,
+    );
+    return EXIT_OK;
+  }
+  // The dashboard keeps a row per layer anyway: it runs the topology in memory.
+  const lowered = lowerTopology(await loadTopology(path, kind, options.topology), kind);
+  if (computeReport) checkComputeReportRows(computeReport.flag, computeReportRows(lowered));
   const reporter = await selectReporter({ ui, json, io, runs: 1 });
-  const run = simulateDense(lowered, config);
-  const afterRun = async (report: Report): Promise<void> => {
-    checkExactTotals(report, options.topology);
-    if (options.scalesimReport === undefined) return;
+  await runLive(simulateDense(lowered, config), reporter, async (report) => {
+    const inexact = inexactReport(report.layers, report.total);
+    if (inexact) throw new TopologyError(options.topology, inexact[0], inexact[1]);
+    if (computeReport === undefined) return;
     await writeComputeReport(
-      resolve(io.cwd, options.scalesimReport),
+      computeReport.dir,
       lowered.map((l, i) => ({
         gemm: l.gemm,
-        // Exact: the layer's figures are count × one run's, safe integers (checkExactTotals).
+        // Exact: the layer's figures are count × one run's, safe integers (inexactReport).
         cycles: report.layers[i]!.cycles / l.count,
         stallCycles: report.layers[i]!.stallCycles / l.count,
         count: l.count,
       })),
-      hardware.array,
-      hardware.dataflow,
+      computeReport.array,
+      computeReport.dataflow,
       { overwrite: force },
     );
-  };
-  if (chooseReporterKind({ ui, json, io }) === 'tui') {
-    await runLive(run, reporter, afterRun);
-    return EXIT_OK;
-  }
-  // Plain and JSON: the whole run first, so a failed report write prints nothing.
-  const { events, report } = collectRun(run);
-  await afterRun(report);
-  for (const event of events) reporter.onEvent(event, 0);
-  await reporter.finish();
+  });
   return EXIT_OK;
-}
-
-/** Report fields that are sums of integers: exact only while they stay below 2^53. */
-const INTEGER_TOTALS = [
-  'macs',
-  'executedMacs',
-  'gatedMacs',
-  'folds',
-  'cycles',
-  'denseCycles',
-  'stallCycles',
-] as const;
-
-/**
- * Refuses a run whose integer figures (a layer's, or a total) passed 2^53: a double no longer holds
- * them exactly, and the report's JSON numbers must be exact. The error names the first such figure.
- */
-export function checkExactTotals(report: Report, source: string): void {
-  for (const key of INTEGER_TOTALS) {
-    const layer = report.layers.find((l) => !Number.isSafeInteger(l[key]));
-    if (layer) {
-      throw new TopologyError(
-        source,
-        `layer "${layer.name}"`,
-        `${key} ${layer[key]} exceeds 2^53 - 1: it cannot be counted exactly`,
-      );
-    }
-    if (!Number.isSafeInteger(report.total[key])) {
-      throw new TopologyError(
-        source,
-        '',
-        `total ${key} ${report.total[key]} exceeds 2^53 - 1: totals cannot be exact (split the topology into runs)`,
-      );
-    }
-  }
 }
 
 /**

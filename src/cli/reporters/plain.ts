@@ -1,5 +1,5 @@
 import type { RunEvent } from '../../core/events.js';
-import type { LayerReport, Report } from '../../core/report.js';
+import type { LayerReport, Report, ReportTotal } from '../../core/report.js';
 import type { CliIo } from '../io.js';
 import { alignedTable, type TableColumn } from './aligned-table.js';
 import type { Reporter } from './reporter.js';
@@ -32,7 +32,7 @@ interface Column extends TableColumn {
   readonly cell: (l: LayerReport) => string;
 }
 
-const COLUMNS: readonly Column[] = [
+export const PLAIN_COLUMNS: readonly Column[] = [
   { title: 'layer', left: true, cell: (l) => l.name },
   { title: 'MACs', cell: (l) => groupThousands(l.macs) },
   { title: 'folds', cell: (l) => groupThousands(l.folds) },
@@ -42,11 +42,12 @@ const COLUMNS: readonly Column[] = [
   { title: 'energy', cell: (l) => formatEnergy(l.energyPj.total) },
 ];
 
-/** The whole table for one report: header, one aligned row per layer, a totals row. */
-export function formatPlainReport(report: Report): string {
-  const { hardware, total } = report;
-  const rows = report.layers.map((l) => COLUMNS.map((c) => c.cell(l)));
-  const totalRow = [
+export function plainRow(layer: LayerReport): string[] {
+  return PLAIN_COLUMNS.map((c) => c.cell(layer));
+}
+
+export function plainTotalRow(total: ReportTotal): string[] {
+  return [
     'total',
     groupThousands(total.macs),
     groupThousands(total.folds),
@@ -55,16 +56,37 @@ export function formatPlainReport(report: Report): string {
     '',
     formatEnergy(total.energyPj.total),
   ];
-  // SCALE-Sim prints cycles − 1 for each of its layers (a DP layer is one per channel).
-  const scaleSimTotal = report.layers.reduce((sum, l) => sum + (l.cycles - scaleSimLayerCount(l)), 0);
+}
+
+/** What a layer adds to SCALE-Sim's Total Cycles: cycles − 1 for each of its SCALE-Sim layers (a DP layer is one per channel). */
+export function scaleSimCycles(layer: LayerReport): number {
+  return layer.cycles - scaleSimLayerCount(layer);
+}
+
+export function plainHeaderLines(report: Pick<Report, 'sources' | 'hardware'>): string[] {
+  const { hardware } = report;
   const clock = hardware.clockHz ? `, ${hardware.clockHz / 1e9} GHz` : '';
-  const out = [
+  return [
     `topology  ${report.sources.join(', ')}`,
     `hardware  ${hardware.name}: ${hardware.rows}x${hardware.cols} array, dataflow ${hardware.dataflow}, ${hardware.precision ?? 'int8'}${clock}`,
     '',
-    ...alignedTable(COLUMNS, rows, totalRow),
+  ];
+}
+
+export function plainFooterLines(scaleSimTotal: number): string[] {
+  return [
     '',
     `cycles = folds x cycles per fold; SCALE-Sim's Total Cycles = cycles - 1 per layer (sum ${groupThousands(scaleSimTotal)})`,
+  ];
+}
+
+/** The whole table for one report: header, one aligned row per layer, a totals row. */
+export function formatPlainReport(report: Report): string {
+  const scaleSimTotal = report.layers.reduce((sum, l) => sum + scaleSimCycles(l), 0);
+  const out = [
+    ...plainHeaderLines(report),
+    ...alignedTable(PLAIN_COLUMNS, report.layers.map(plainRow), plainTotalRow(report.total)),
+    ...plainFooterLines(scaleSimTotal),
   ];
   return `${out.join('\n')}\n`;
 }
