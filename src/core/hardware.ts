@@ -122,7 +122,7 @@ function positiveOrInfinite(value: number): boolean {
 
 /**
  * Every broken rule as `[keyPath, rule]`; empty when the model is valid. Pure: the edge
- * (src/config/sparse-hardware-file.ts) turns the first problem into a ConfigError naming file and key.
+ * (src/config/hardware-file.ts) turns the first problem into a ConfigError naming file and key.
  */
 export function hardwareProblems(hw: HardwareModel): readonly (readonly [string, string])[] {
   const problems: [string, string][] = [];
