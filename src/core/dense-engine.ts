@@ -4,6 +4,7 @@ import type { EnergyTable, Precision } from './energy-table.js';
 import type { RunEvent } from './events.js';
 import { cyclesPerFold } from './fold-timing.js';
 import { gemmMacs } from './gemm.js';
+import { summarizeHardware } from './hardware.js';
 import type { LoweredLayer } from './lowering.js';
 import type { EnergyPj, HardwareSummary, LayerReport, Report } from './report.js';
 import { repeatLayerReport, reportTotal, timingFigures, utilizationOf } from './report-total.js';
@@ -130,14 +131,7 @@ function denseEnergy(macs: number, cycles: number, config: DenseRunConfig): Ener
 }
 
 export function hardwareSummary(config: DenseRunConfig): HardwareSummary {
-  return {
-    name: config.hardwareName,
-    rows: config.array.rows,
-    cols: config.array.cols,
-    dataflow: config.dataflow,
-    precision: config.precision,
-    ...(config.clockHz !== undefined ? { clockHz: config.clockHz } : {}),
-  };
+  return summarizeHardware({ ...config, name: config.hardwareName });
 }
 
 /** One lowered layer's report in a run: its model's report, times its count (a DP layer's channels). */

@@ -213,13 +213,18 @@ export function denseBaselineOf(hw: HardwareModel): HardwareModel {
   };
 }
 
-export function summarizeHardware(hw: HardwareModel): HardwareSummary {
+/** The one hardware summary reports carry (simulate and replay alike); a clock only when known. */
+export function summarizeHardware(
+  hw: Pick<HardwareModel, 'name' | 'array' | 'dataflow' | 'precision'> & {
+    readonly clockHz?: number | undefined;
+  },
+): HardwareSummary {
   return {
     name: hw.name,
     rows: hw.array.rows,
     cols: hw.array.cols,
     dataflow: hw.dataflow,
     precision: hw.precision,
-    clockHz: hw.clockHz,
+    ...(hw.clockHz !== undefined ? { clockHz: hw.clockHz } : {}),
   };
 }
