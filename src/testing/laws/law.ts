@@ -31,6 +31,14 @@ export interface AnyLaw {
   readonly name: string;
   readonly statement: string;
   property(subject: Subject): fc.IAsyncPropertyWithHooks<[unknown]>;
+  /**
+   * The law over drawn hardware as well as drawn cases: `hardware` draws the design, the law its
+   * case for that design. Counterexamples are `[hardware, case]`.
+   */
+  propertyOverHardware(
+    hardware: fc.Arbitrary<HardwareModel>,
+    engine: Engine,
+  ): fc.IAsyncPropertyWithHooks<[[HardwareModel, unknown]]>;
   describe(value: unknown): string;
 }
 
@@ -41,6 +49,13 @@ export function defineLaw<T>(law: Law<T>): AnyLaw {
     property: (subject) =>
       fc.asyncProperty(law.arbitrary(subject) as fc.Arbitrary<unknown>, (value) =>
         law.check(subject, value as T),
+      ),
+    propertyOverHardware: (hardware, engine) =>
+      fc.asyncProperty(
+        hardware.chain((hw) =>
+          law.arbitrary({ hardware: hw, engine }).map((value): [HardwareModel, unknown] => [hw, value]),
+        ),
+        ([hw, value]) => law.check({ hardware: hw, engine }, value as T),
       ),
     describe: (value) => (law.describe ? law.describe(value as T) : fc.stringify(value)),
   };
