@@ -29,6 +29,7 @@ export {
   type PatternOptions,
   packBits,
   temporalPatterns,
+  unitInterval,
   zeroPattern,
 } from './masks.js';
 export {

@@ -74,7 +74,14 @@ export function zeroPattern(uniform: ArrayLike<number>, options: PatternOptions)
   }
 }
 
-const unit = fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true });
+/**
+ * Uniform in [0, 1), shrinking toward 0. Not fc.double: it draws uniformly over representable
+ * doubles (mostly tiny ones) and biases toward bounds, which would skew every density.
+ */
+export const unitInterval: fc.Arbitrary<number> = fc
+  .noBias(fc.integer({ min: 0, max: 2 ** 30 - 1 }))
+  .map((i) => i / 2 ** 30);
+const unit = unitInterval;
 
 /** Any of the structures, with small parameters (`channels` up to `maxChannels`). */
 export function arbitraryStructure(maxChannels = 8): fc.Arbitrary<MaskStructure> {
@@ -98,9 +105,7 @@ export interface MaskOptions {
 }
 
 function densityArb(options: MaskOptions): fc.Arbitrary<number> {
-  return options.density !== undefined
-    ? fc.constant(options.density)
-    : fc.double({ min: 0, max: 1, noNaN: true });
+  return options.density !== undefined ? fc.constant(options.density) : unitInterval;
 }
 
 /** A 0/1 pattern of `length` elements with the given (or a drawn) density and structure. */
@@ -134,10 +139,7 @@ export function arbitraryPatternSequence(
     .record({
       density: densityArb(options),
       structure: options.structure ? fc.constant(options.structure) : arbitraryStructure(),
-      changeRate:
-        options.changeRate !== undefined
-          ? fc.constant(options.changeRate)
-          : fc.double({ min: 0, max: 1, noNaN: true }),
+      changeRate: options.changeRate !== undefined ? fc.constant(options.changeRate) : unitInterval,
       uniform: fc.array(fc.array(unit, { minLength: length, maxLength: length }), {
         minLength: 2 * steps,
         maxLength: 2 * steps,

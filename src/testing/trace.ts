@@ -10,7 +10,13 @@ import type { TensorRole, TraceLayer, TraceManifest, TraceStep } from '../trace/
 import { tensorName } from '../trace/manifest.js';
 import { createTraceWriter, type ValueDtype } from '../trace/writer.js';
 import { arbitraryLayer, type LayerCase, type LayerOptions } from './layers.js';
-import { arbitraryStructure, type MaskStructure, temporalPatterns, zeroPattern } from './masks.js';
+import {
+  arbitraryStructure,
+  type MaskStructure,
+  temporalPatterns,
+  unitInterval,
+  zeroPattern,
+} from './masks.js';
 
 export interface TraceTensor {
   readonly shape: readonly number[];
@@ -146,7 +152,8 @@ export function buildTrace(
   };
 }
 
-const density = fc.double({ min: 0, max: 1, noNaN: true });
+// Uniform densities: shrinking toward 0 = toward all-zero activations, the sparsest case.
+const density = unitInterval;
 
 export function arbitraryLayerDraw(options: LayerOptions = {}): fc.Arbitrary<LayerDraw> {
   return fc.record({

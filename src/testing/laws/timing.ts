@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { createPrng } from '../../common/prng.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import type { Report } from '../../core/report.js';
+import { unitInterval } from '../masks.js';
 import { arbitraryTrace, describeTrace, type InMemoryTrace } from '../trace.js';
 import { close, defineLaw, expectLaw } from './law.js';
 import { mapSupport, replayVariants } from './replay-variants.js';
@@ -32,7 +33,7 @@ export const monotoneInZeros = defineLaw<ZerosCase>({
   arbitrary: () =>
     fc.record({
       trace: arbitraryTrace(),
-      fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      fraction: unitInterval,
       seed: fc.integer({ min: 0, max: 0x7fffffff }),
     }),
   describe: (c) => `${describeTrace(c.trace)}\nfurther zeros: fraction ${c.fraction}, seed ${c.seed}`,
