@@ -1,5 +1,14 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lastJsonLine, runBuiltCli, stderrLines } from '../cli/built-cli.js';
+import {
+  assertBuiltCli,
+  lastJsonLine,
+  ROOT,
+  runBuiltCli,
+  runProcess,
+  stderrLines,
+} from '../cli/built-cli.js';
 
 interface CheckJson {
   readonly passed: boolean;
@@ -19,6 +28,20 @@ interface CheckJson {
 }
 
 const BROKEN = 'test/testing/fixtures/gating-costs-a-cycle.mjs';
+
+describe('deltasim/testing (the package export)', () => {
+  it('loads by its subpath from the built package, typed', async () => {
+    assertBuiltCli();
+    const script =
+      "import { LAWS, arbitraryHardware, checkLaw } from 'deltasim/testing'; console.log(LAWS.map((l) => l.name).join(' '), typeof arbitraryHardware, typeof checkLaw)";
+    const r = await runProcess(process.execPath, ['--input-type=module', '-e', script]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(
+      /^executed-equals-brute-force .* trace-write-read-identity function function\n$/,
+    );
+    expect(existsSync(join(ROOT, 'dist/testing/index.d.ts'))).toBe(true);
+  });
+});
 
 describe('deltasim check (built CLI, fresh process)', () => {
   it('every law holds on every preset', async () => {
