@@ -6,7 +6,7 @@ import { lowerTopology } from '../../src/core/lowering.js';
 import { EYERISS_LIKE, SCALESIM_DEFAULT, SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createLayerReplay } from '../../src/core/replay-engine.js';
 import { modelDenseLayer, topologyLayerSpec } from '../../src/core/sparse/dense-workload.js';
-import { bitsArb, packBits } from './sparse/helpers.js';
+import { arbitraryPattern, packBits } from '../../src/testing/index.js';
 
 // One conv topology row: 8×8×4 input, 3×3 filters, 8 of them, stride 1 → M = 36, K = 36, N = 8.
 const TOPOLOGY = [
@@ -42,7 +42,7 @@ function simulateCycles(hw: HardwareModel): number {
 }
 
 describe('same-memory baseline', () => {
-  test.prop([bitsArb(8 * 8 * 4), bitsArb(36 * 8)], { numRuns: 10 })(
+  test.prop([arbitraryPattern(8 * 8 * 4), arbitraryPattern(36 * 8)], { numRuns: 10 })(
     'replay’s baselineCycles equal simulate’s cycles for the same layer on the same hardware, sparsity off',
     (aMask, bMask) => {
       const replay = createLayerReplay(spec, SLOW, { bOperand: 'weight', delta: false });

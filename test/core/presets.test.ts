@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS, SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createLayerReplay } from '../../src/core/replay-engine.js';
-import { denseLayerSpec, packBits } from './sparse/helpers.js';
+import { denseLayerSpec, packBits } from '../../src/testing/index.js';
 
 const LAYER = denseLayerSpec(1, 64, 16);
 

@@ -7,7 +7,13 @@ import type { HardwareModel } from '../../src/core/hardware.js';
 import { SCALESIM_DEFAULT, SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createLayerReplay, replayRun } from '../../src/core/replay-engine.js';
 import type { SparseLayerSpec } from '../../src/core/sparse/layer-lowering.js';
-import { dataflowArb, layerCaseArb, maskOf, packBits, supportArb } from './sparse/helpers.js';
+import {
+  arbitraryDataflow,
+  arbitraryLayer,
+  arbitrarySupport,
+  packBits,
+  packMask,
+} from '../../src/testing/index.js';
 
 interface GoldenCase {
   readonly name: string;
@@ -49,9 +55,9 @@ function randomValues(length: number, density: number, seed: number): Float32Arr
 }
 
 const hwArb = fc.record({
-  dataflow: dataflowArb,
-  a: supportArb,
-  b: supportArb,
+  dataflow: arbitraryDataflow,
+  a: arbitrarySupport,
+  b: arbitrarySupport,
   granularity: fc.constantFrom('element', 'vector', 'fold') as fc.Arbitrary<'element' | 'vector' | 'fold'>,
   rows: fc.integer({ min: 1, max: 5 }),
   cols: fc.integer({ min: 1, max: 5 }),
@@ -75,7 +81,7 @@ function hwOf(h: {
 }
 
 describe('verification', () => {
-  test.prop([layerCaseArb, hwArb, fc.integer(), fc.double({ min: 0, max: 1, noNaN: true })], {
+  test.prop([arbitraryLayer(), hwArb, fc.integer(), fc.double({ min: 0, max: 1, noNaN: true })], {
     numRuns: 120,
   })('outputs computed through the skipping schedule match the dense product', (layer, h, seed, density) => {
     const hw = hwOf(h);
@@ -89,7 +95,7 @@ describe('verification', () => {
       }
     }
     const replay = createLayerReplay(layer.spec, hw, { bOperand: layer.bOperand, delta: false });
-    const outcome = replay.step({ aMask: maskOf(a), bMask: maskOf(b), keyFrame: true, values: { a, b } });
+    const outcome = replay.step({ aMask: packMask(a), bMask: packMask(b), keyFrame: true, values: { a, b } });
     expect(outcome.verify?.mismatches).toBe(0);
     expect(outcome.verify?.compared).toBeGreaterThan(0);
   });
@@ -97,7 +103,7 @@ describe('verification', () => {
   it('a mask that hides a non-zero value is caught', () => {
     const layer = layerCase();
     const a = randomValues(32, 1, 7);
-    const mask = maskOf(a);
+    const mask = packMask(a);
     mask[0] = mask[0]! & 0xfe; // claim element 0 is zero
     const replay = createLayerReplay(
       layer,
@@ -105,7 +111,7 @@ describe('verification', () => {
       { bOperand: 'weight', delta: false },
     );
     const b = randomValues(32, 1, 8);
-    const outcome = replay.step({ aMask: mask, bMask: maskOf(b), keyFrame: true, values: { a, b } });
+    const outcome = replay.step({ aMask: mask, bMask: packMask(b), keyFrame: true, values: { a, b } });
     expect(outcome.verify?.mismatches).toBeGreaterThan(0);
   });
 
@@ -126,8 +132,8 @@ describe('verification', () => {
         const keyFrame = t === 0;
         const delta = keyFrame ? q : Float32Array.from(q, (v, i) => v - previous[i]!);
         const outcome = replay.step({
-          aMask: maskOf(delta),
-          bMask: maskOf(b),
+          aMask: packMask(delta),
+          bMask: packMask(b),
           keyFrame,
           values: { a: delta, b, q },
         });
@@ -150,13 +156,13 @@ function layerCase(): SparseLayerSpec {
 }
 
 describe('timing with memory', () => {
-  test.prop([layerCaseArb, hwArb, fc.integer(), fc.double({ min: 0, max: 1, noNaN: true })], {
+  test.prop([arbitraryLayer(), hwArb, fc.integer(), fc.double({ min: 0, max: 1, noNaN: true })], {
     numRuns: 100,
   })(
     'with dense formats (no metadata), skipping never costs more cycles than the same array without it',
     (layer, h, seed, density) => {
-      const a = maskOf(randomValues(layer.aElements, density, seed));
-      const b = maskOf(randomValues(layer.bElements, density, seed + 1));
+      const a = packMask(randomValues(layer.aElements, density, seed));
+      const b = packMask(randomValues(layer.bElements, density, seed + 1));
       const run = (skip: boolean) => {
         const hw: HardwareModel = {
           ...hwOf(h),
@@ -180,11 +186,11 @@ describe('timing with memory', () => {
 });
 
 describe('energy', () => {
-  test.prop([layerCaseArb, hwArb, fc.integer(), fc.double({ min: 0, max: 1, noNaN: true })], {
+  test.prop([arbitraryLayer(), hwArb, fc.integer(), fc.double({ min: 0, max: 1, noNaN: true })], {
     numRuns: 100,
   })('gating never changes cycles and never raises energy', (layer, h, seed, density) => {
-    const a = maskOf(randomValues(layer.aElements, density, seed));
-    const b = maskOf(randomValues(layer.bElements, density, seed + 1));
+    const a = packMask(randomValues(layer.aElements, density, seed));
+    const b = packMask(randomValues(layer.bElements, density, seed + 1));
     const run = (support: 'none' | 'gate') => {
       const hw = { ...hwOf(h), support: { activations: support, weights: support, deltas: support } };
       const replay = createLayerReplay(layer.spec, hw, { bOperand: layer.bOperand, delta: false });
@@ -199,7 +205,7 @@ describe('energy', () => {
 
   it('delta mode on an input that changes everywhere costs more on-chip energy than running it densely', () => {
     const layer = layerCase();
-    const b = maskOf(randomValues(32, 1, 3));
+    const b = packMask(randomValues(32, 1, 3));
     const hw: HardwareModel = {
       ...SPARTEN_LIKE,
       array: { rows: 4, cols: 4 },
@@ -209,7 +215,7 @@ describe('energy', () => {
     const run = (delta: boolean) => {
       const replay = createLayerReplay(layer, hw, { bOperand: 'weight', delta });
       for (let t = 0; t < 4; t++)
-        replay.step({ aMask: maskOf(randomValues(32, 1, 10 + t)), bMask: b, keyFrame: t === 0 });
+        replay.step({ aMask: packMask(randomValues(32, 1, 10 + t)), bMask: b, keyFrame: t === 0 });
       return replay.report();
     };
     const dense = run(false);
@@ -225,8 +231,8 @@ describe('energy', () => {
   it('energy components sum to the total and pJ/MAC is finite', () => {
     const replay = createLayerReplay(layerCase(), SPARTEN_LIKE, { bOperand: 'weight', delta: false });
     replay.step({
-      aMask: maskOf(randomValues(32, 0.5, 1)),
-      bMask: maskOf(randomValues(32, 0.5, 2)),
+      aMask: packMask(randomValues(32, 0.5, 1)),
+      bMask: packMask(randomValues(32, 0.5, 2)),
       keyFrame: true,
     });
     const { energyPj, macs } = replay.report();
@@ -241,8 +247,8 @@ describe('energy', () => {
 describe('run generator', () => {
   it('yields run-start, layer-start, one layer-progress per step, layer-done, run-done', () => {
     const layer = layerCase();
-    const a = maskOf(randomValues(32, 0.5, 1));
-    const b = maskOf(randomValues(32, 0.5, 2));
+    const a = packMask(randomValues(32, 0.5, 1));
+    const b = packMask(randomValues(32, 0.5, 2));
     const { events, report } = collectRun(
       replayRun(
         [

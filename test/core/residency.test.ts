@@ -5,7 +5,7 @@ import type { HardwareModel } from '../../src/core/hardware.js';
 import { weightResidency } from '../../src/core/layer-plan.js';
 import { NEURONFLOW_LIKE, SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createLayerReplay, type ReplayStepInput, replayRun } from '../../src/core/replay-engine.js';
-import { denseLayerSpec } from './sparse/helpers.js';
+import { denseLayerSpec } from '../../src/testing/index.js';
 
 const MIB = 1024 * 1024;
 

@@ -1,78 +1,20 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { scaleSimLayers } from '../../src/cli/reporters/scalesim-report.js';
-import type { Report } from '../../src/core/report.js';
+import { GOLDEN_REPORTS_DIR } from '../testing/golden-reports.js';
+import { golden, KNOWN_MISMATCH_STALLS_FILE, removeScratch, simulate } from './scalesim-v2-cases.js';
 
-/** One COMPUTE_REPORT.csv row as real SCALE-Sim printed it (the percentages kept as printed text). */
-interface ScaleSimRow {
-  readonly totalCycles: number;
-  readonly stallCycles: number;
-  readonly overallUtilPercent: string;
-  readonly mappingEfficiencyPercent: string;
-  readonly computeUtilPercent: string;
-}
+afterAll(removeScratch);
 
-interface ScaleSimRun {
-  readonly name: string;
-  readonly gemm: boolean;
-  /** The topology file given to SCALE-Sim, one string per line. */
-  readonly csv: readonly string[];
-  readonly rows: number;
-  readonly cols: number;
-  readonly dataflow: string;
-  readonly interfaceBandwidth: 'CALC' | 'USER';
-  /** The .cfg given to SCALE-Sim (and here to deltasim), one string per line. */
-  readonly config: readonly string[];
-  /** What SCALE-Sim's own topology loader returned, DP layers expanded per channel. */
-  readonly scalesimLayerNames: readonly string[];
-  /** SCALE-Sim's COMPUTE_REPORT.csv, byte for byte, one string per line. */
-  readonly computeReport: readonly string[];
-  readonly layers: readonly ScaleSimRow[];
-  /** Set while deltasim is known to disagree: the diagnosis, and the case is skipped by name. */
-  readonly knownMismatch?: string;
-}
+/** Today's stalls of the cases that differ by design (npm run golden:update rewrites them). */
+const todayStalls = JSON.parse(
+  readFileSync(join(GOLDEN_REPORTS_DIR, KNOWN_MISMATCH_STALLS_FILE), 'utf8'),
+) as Record<string, number[]>;
 
-const golden = JSON.parse(
-  readFileSync(new URL('../golden/scalesim-v2-runs.json', import.meta.url), 'utf8'),
-) as { producedBy: string; cases: readonly ScaleSimRun[] };
-
-const scratch = mkdtempSync(join(tmpdir(), 'deltasim-scalesim-v2-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-function fakeIo(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env: {},
-    cwd: scratch,
-    out: () => out,
-    err: () => err,
-  };
-}
-
-/** Runs `deltasim simulate` in-process on the case's own topology and .cfg, as SCALE-Sim was run. */
-async function simulate(c: ScaleSimRun, index: number): Promise<{ report: Report; computeReport: string }> {
-  const dir = join(scratch, String(index));
-  mkdirSync(dir);
-  const topology = join(dir, c.gemm ? 'gemm.csv' : 'topology.csv');
-  const config = join(dir, 'scale.cfg');
-  writeFileSync(topology, `${c.csv.join('\n')}\n`);
-  writeFileSync(config, `${c.config.join('\n')}\n`);
-  const io = fakeIo();
-  const argv = ['simulate', '--topology', topology, '--config', config, '--array', `${c.rows}x${c.cols}`];
-  argv.push('--dataflow', c.dataflow, '--json', '--scalesim-report', dir, ...(c.gemm ? ['--gemm'] : []));
-  const code = await runCli(argv, io);
-  expect(io.err(), c.name).toBe('');
-  expect(code, c.name).toBe(0);
-  const lines = io.out().trimEnd().split('\n');
-  const report = JSON.parse(lines[lines.length - 1]!) as Report;
-  return { report, computeReport: readFileSync(join(dir, 'COMPUTE_REPORT.csv'), 'utf8') };
+/** Column `index` of COMPUTE_REPORT.csv's rows, as printed. */
+function column(report: readonly string[], index: number): string[] {
+  return report.slice(1).map((row) => row.split(', ')[index]!.replace(/,$/, ''));
 }
 
 describe('real SCALE-Sim v2 runs (test/golden/scalesim-v2-runs.json)', () => {
@@ -95,7 +37,25 @@ describe('real SCALE-Sim v2 runs (test/golden/scalesim-v2-runs.json)', () => {
   for (const [index, c] of golden.cases.entries()) {
     const title = `${c.name}: per-layer cycles − 1 = SCALE-Sim's Total Cycles, COMPUTE_REPORT.csv identical`;
     if (c.knownMismatch !== undefined) {
-      test.skip(`${title} — KNOWN MISMATCH: ${c.knownMismatch}`, () => {});
+      // SCALE-Sim's stall model differs from ours by design (docs/model.md, "Memory and stalls"): what agrees is
+      // asserted — compute cycles, mapping efficiency, compute utilisation — and our stalls are today's.
+      test(`${c.name}: compute cycles, mapping efficiency and compute util as SCALE-Sim's; stalls differ by design`, async () => {
+        const { report, computeReport } = await simulate(c, index);
+        const layers = scaleSimLayers(report.layers);
+        expect(layers.map((l) => l.name)).toEqual(c.scalesimLayerNames);
+        expect(layers.map((l) => l.cycles - l.stallCycles - 1)).toEqual(
+          c.layers.map((l) => l.totalCycles - l.stallCycles),
+        );
+        const ours = computeReport.trimEnd().split('\n');
+        expect(column(ours, 4)).toEqual(c.layers.map((l) => l.mappingEfficiencyPercent));
+        expect(column(ours, 5)).toEqual(c.layers.map((l) => l.computeUtilPercent));
+        expect(
+          layers.map((l) => l.stallCycles),
+          `${c.name}: ${c.knownMismatch}`,
+        ).toEqual(todayStalls[c.name]);
+        // The difference is SCALE-Sim's stalls, which ours are below.
+        for (const [i, l] of layers.entries()) expect(l.stallCycles).toBeLessThan(c.layers[i]!.stallCycles);
+      });
       continue;
     }
     test(title, async () => {

@@ -3,7 +3,7 @@ import type { HardwareModel } from '../../../src/core/hardware.js';
 import type { LevelName, StorageLevel } from '../../../src/core/levels.js';
 import { SCALESIM_DEFAULT } from '../../../src/core/presets.js';
 import { createLayerReplay } from '../../../src/core/replay-engine.js';
-import { denseLayerSpec, packBits } from './helpers.js';
+import { denseLayerSpec, packBits } from '../../../src/testing/index.js';
 
 // Dense layer: 2 tokens × 4 inputs, 4 × 3 int8 weights → 6 outputs; one 4×4 OS fold.
 const LAYER = denseLayerSpec(2, 4, 3);

@@ -11,7 +11,13 @@ import { createLayerReplay, type ReplayStepInput } from '../../../src/core/repla
 import { type BitMatrix, createBitMatrix, setBit } from '../../../src/core/sparse/bits.js';
 import { denseLaneTiming, laneTiming } from '../../../src/core/sparse/lane-timing.js';
 import { lowerSparseLayer } from '../../../src/core/sparse/layer-lowering.js';
-import { bitsArb, dataflowArb, layerCaseArb, packBits, supportArb } from './helpers.js';
+import {
+  arbitraryDataflow,
+  arbitraryLayer,
+  arbitraryPattern,
+  arbitrarySupport,
+  packBits,
+} from '../../../src/testing/index.js';
 
 function allOnes(rows: number, cols: number): BitMatrix {
   const bm = createBitMatrix(rows, cols);
@@ -28,7 +34,7 @@ test.prop([
   fc.integer({ min: 1, max: 140 }),
   fc.integer({ min: 1, max: 9 }),
   fc.integer({ min: 1, max: 9 }),
-  dataflowArb,
+  arbitraryDataflow,
   granularityArb,
   lookaheadArb,
   fc.constantFrom(0, 1, 10),
@@ -66,20 +72,20 @@ const hardwareArb: fc.Arbitrary<HardwareModel> = fc
   .record({
     rows: fc.integer({ min: 1, max: 9 }),
     cols: fc.integer({ min: 1, max: 9 }),
-    dataflow: dataflowArb,
+    dataflow: arbitraryDataflow,
     precision: fc.constantFrom('int8', 'fp16', 'fp32' as const),
     // Mostly dense arrays, so the closed form is taken often; every support appears.
     activations: fc.oneof(
       { weight: 3, arbitrary: fc.constant('none' as const) },
-      { weight: 2, arbitrary: supportArb },
+      { weight: 2, arbitrary: arbitrarySupport },
     ),
     weights: fc.oneof(
       { weight: 3, arbitrary: fc.constant('none' as const) },
-      { weight: 2, arbitrary: supportArb },
+      { weight: 2, arbitrary: arbitrarySupport },
     ),
     deltas: fc.oneof(
       { weight: 3, arbitrary: fc.constant('none' as const) },
-      { weight: 2, arbitrary: supportArb },
+      { weight: 2, arbitrary: arbitrarySupport },
     ),
     granularity: granularityArb,
     lookaheadSteps: lookaheadArb,
@@ -113,12 +119,12 @@ const hardwareArb: fc.Arbitrary<HardwareModel> = fc
   }));
 
 /** A layer with 1–3 steps of masks; each mask absent (dense), all ones, or random. */
-const replayCaseArb = layerCaseArb.chain((layer) => {
+const replayCaseArb = arbitraryLayer().chain((layer) => {
   const maskArb = (length: number): fc.Arbitrary<Uint8Array | undefined> =>
     fc.oneof(
       fc.constant(undefined),
       fc.constant(packBits(new Uint8Array(length).fill(1))),
-      bitsArb(length).map(packBits),
+      arbitraryPattern(length).map(packBits),
     );
   return fc.record({
     layer: fc.constant(layer),
@@ -157,7 +163,7 @@ test.prop([replayCaseArb, hardwareArb], { numRuns: 300 })(
   },
 );
 
-test.prop([layerCaseArb])(
+test.prop([arbitraryLayer()])(
   'lowering: hasPadding (closed form) is whether some window reads padding',
   (layer) => {
     const low = lowerSparseLayer(layer.spec, layer.bOperand);

@@ -4,7 +4,7 @@ import type { HardwareModel } from '../../../src/core/hardware.js';
 import { NEURONFLOW_LIKE, SCALESIM_DEFAULT } from '../../../src/core/presets.js';
 import { createLayerReplay } from '../../../src/core/replay-engine.js';
 import type { SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
-import { bitsArb, denseLayerSpec, layerCaseArb, packBits } from './helpers.js';
+import { arbitraryLayer, arbitraryPattern, denseLayerSpec, packBits } from '../../../src/testing/index.js';
 
 /** Event-driven, compute-bound (unbounded memory), no delta mode. */
 function eventHw(rows: number, cols: number, dispatch: number): HardwareModel {
@@ -46,7 +46,7 @@ describe('event-driven array (docs/model.md "Event-driven arrays")', () => {
     expect(replay.report().computeCycles).toBe(12);
   });
 
-  test.prop([bitsArb(64), fc.integer({ min: 1, max: 4 })], { numRuns: 60 })(
+  test.prop([arbitraryPattern(64), fc.integer({ min: 1, max: 4 })], { numRuns: 60 })(
     'compute-bound and balanced: speedup → MACs / executed MACs as dispatch cost → 0',
     (bits, perPe) => {
       // N = 4 PEs × perPe outputs per PE: every PE owns the same number of outputs.
@@ -71,9 +71,12 @@ describe('event-driven array (docs/model.md "Event-driven arrays")', () => {
     },
   );
 
-  test.prop([layerCaseArb, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer()], {
-    numRuns: 60,
-  })(
+  test.prop(
+    [arbitraryLayer(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer()],
+    {
+      numRuns: 60,
+    },
+  )(
     'the PEs run exactly the executed MACs, and never faster than a perfect spread',
     (layer, rows, cols, seed) => {
       const hw: HardwareModel = {

@@ -7,7 +7,13 @@ import type { OperandSupport, SkipGranularity } from '../../../src/core/hardware
 import { laneTiming } from '../../../src/core/sparse/lane-timing.js';
 import { type LoweredSparseLayer, lowerSparseLayer } from '../../../src/core/sparse/layer-lowering.js';
 import { prepareInstance } from '../../../src/core/sparse/operand-bits.js';
-import { bitsArb, dataflowArb, layerCaseArb, packBits, supportArb } from './helpers.js';
+import {
+  arbitraryDataflow,
+  arbitraryLayer,
+  arbitraryPattern,
+  arbitrarySupport,
+  packBits,
+} from '../../../src/testing/index.js';
 
 const arrayArb = fc.record({ rows: fc.integer({ min: 1, max: 6 }), cols: fc.integer({ min: 1, max: 6 }) });
 const lookaheadArb = fc.oneof(
@@ -16,14 +22,14 @@ const lookaheadArb = fc.oneof(
   fc.constantFrom(32, 64),
 );
 
-const caseArb = layerCaseArb.chain((c) =>
+const caseArb = arbitraryLayer().chain((c) =>
   fc.record({
     layer: fc.constant(c),
-    a: bitsArb(c.aElements),
-    b: bitsArb(c.bElements),
-    aSupport: supportArb,
-    bSupport: supportArb,
-    dataflow: dataflowArb,
+    a: arbitraryPattern(c.aElements),
+    b: arbitraryPattern(c.bElements),
+    aSupport: arbitrarySupport,
+    bSupport: arbitrarySupport,
+    dataflow: arbitraryDataflow,
     array: arrayArb,
     lookahead: lookaheadArb,
   }),

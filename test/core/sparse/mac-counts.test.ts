@@ -3,16 +3,23 @@ import { expect } from 'vitest';
 import { laneTiming } from '../../../src/core/sparse/lane-timing.js';
 import { lowerSparseLayer } from '../../../src/core/sparse/layer-lowering.js';
 import { prepareInstance } from '../../../src/core/sparse/operand-bits.js';
-import { bitsArb, bruteCounts, dataflowArb, layerCaseArb, packBits, supportArb } from './helpers.js';
+import {
+  arbitraryDataflow,
+  arbitraryLayer,
+  arbitraryPattern,
+  arbitrarySupport,
+  bruteForceCounts,
+  packBits,
+} from '../../../src/testing/index.js';
 
-const caseWithMasks = layerCaseArb.chain((c) =>
+const caseWithMasks = arbitraryLayer().chain((c) =>
   fc.record({
     layer: fc.constant(c),
-    a: bitsArb(c.aElements),
-    b: bitsArb(c.bElements),
-    aSupport: supportArb,
-    bSupport: supportArb,
-    dataflow: dataflowArb,
+    a: arbitraryPattern(c.aElements),
+    b: arbitraryPattern(c.bElements),
+    aSupport: arbitrarySupport,
+    bSupport: arbitrarySupport,
+    dataflow: arbitraryDataflow,
   }),
 );
 
@@ -39,7 +46,7 @@ test.prop([caseWithMasks], { numRuns: 300 })(
         lookaheadSteps: Number.POSITIVE_INFINITY,
       }).laneWork;
     }
-    const brute = bruteCounts(low, a, b, aSupport, bSupport, structuralSkip);
+    const brute = bruteForceCounts(layer.spec, layer.bOperand, a, b, { aSupport, bSupport, structuralSkip });
     expect({ ...sum, macs: undefined }).toEqual({ ...brute, macs: undefined });
     expect(laneWork).toBe(brute.executed);
     expect(sum.executed + sum.zeroA + sum.zeroB + sum.structural).toBe(sum.macs);

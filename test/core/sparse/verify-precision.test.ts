@@ -10,8 +10,8 @@ import { SPARTEN_LIKE } from '../../../src/core/presets.js';
 import { createLayerReplay } from '../../../src/core/replay-engine.js';
 import type { SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
 import { type StoredPrecision, storageErrorBound } from '../../../src/core/sparse/verify.js';
+import { packMask } from '../../../src/testing/index.js';
 import { decodeFloat16, encodeFloat16 } from '../../../src/trace/float16.js';
-import { maskOf } from './helpers.js';
 
 /** The trace writer's I8 rule: scale max|x|/127, round half away from zero, decode q × scale in f32. */
 function int8(values: Float32Array): { stored: Float32Array; scale: number } {
@@ -103,11 +103,11 @@ describe('delta-mode verify on lossy traces', () => {
     const replay = createLayerReplay(LAYER, hw, { bOperand: 'weight', delta: true });
     let mismatches = 0;
     for (const [t, s] of lossySteps(11, 5, precision).entries()) {
-      const aMask = maskOf(s.delta.stored);
+      const aMask = packMask(s.delta.stored);
       if (drop && drop.step === t) aMask[drop.element >>> 3]! &= ~(1 << (drop.element & 7));
       const outcome = replay.step({
         aMask,
-        bMask: maskOf(b),
+        bMask: packMask(b),
         keyFrame: s.keyFrame,
         values: {
           a: s.delta.stored,
