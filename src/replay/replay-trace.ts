@@ -1,4 +1,4 @@
-import type { RunEvent } from '../core/events.js';
+import { type RunEvent, runEvents } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
 import {
   isNewSequence,
@@ -124,15 +124,15 @@ export async function replayTrace(
   const deltaLayers: string[] = [];
   for (const [index, { layer }] of macLayers.entries()) {
     options.signal?.throwIfAborted();
-    options.onEvent({ type: 'layer-start', index, name: layer.name });
+    options.onEvent(runEvents.layerStart(index, layer.name));
     const plan = plans[index]!;
     if (plan.delta) deltaLayers.push(layer.name);
     const report = await replayLayer(reader, layer, index, plan, residency[index]!, options, failures);
     reports.push(report);
-    options.onEvent({ type: 'layer-done', index, layer: report });
+    options.onEvent(runEvents.layerDone(index, report));
   }
   const report = replayReport(reports, config);
-  options.onEvent({ type: 'run-done', report });
+  options.onEvent(runEvents.runDone(report));
   return { report, verifyFailures: failures, deltaLayers };
 }
 
@@ -241,14 +241,7 @@ async function replayLayer(
           : '',
       });
     }
-    options.onEvent({
-      type: 'layer-progress',
-      index,
-      done: t + 1,
-      total: steps.length,
-      unit: 'steps',
-      executedFraction: outcome.macs > 0 ? outcome.executedMacs / outcome.macs : 0,
-    });
+    options.onEvent(runEvents.stepDone(index, t + 1, steps.length, outcome));
     if (options.signal) {
       await yieldTurn();
       options.signal.throwIfAborted();
