@@ -80,6 +80,7 @@ export function createComputeStage(
   const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
   const bins = options.histogramBins ?? 0;
   const staticB = new Map<number, PreparedB>();
+  const rankOne = isRankOneUpdate(low);
 
   function run(
     input: ComputeStepInput,
@@ -120,7 +121,7 @@ export function createComputeStage(
         prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
         timing = laneTiming(prepared.lanes, timingOptions);
       }
-      if (eventDriven) {
+      if (eventDriven && !rankOne) {
         addEventInstance(events, {
           low,
           instance: i,
@@ -138,7 +139,7 @@ export function createComputeStage(
       zeroB += c.zeroB;
       structural += c.structural;
       folds += eventDriven ? 0 : timing.folds;
-      if (!eventDriven) for (let b = 0; b < bins; b++) histogram[b]! += timing.histogram[b]!;
+      if (!eventDriven && !rankOne) for (let b = 0; b < bins; b++) histogram[b]! += timing.histogram[b]!;
       onInstance?.(i, prepared.lanes);
     }
     const { m, n, k } = low.gemm;
@@ -146,7 +147,12 @@ export function createComputeStage(
     // Every input element the array does not skip is an event; with no A skipping all of them are.
     const eventCount = policy.aSupport === 'skip' ? aNonzeros : low.inputElements;
     let computeCycles: number;
-    if (eventDriven) {
+    if (rankOne) {
+      // No reduction: every executed MAC is an independent multiply-add into one state element,
+      // spread over all PEs (no folds, no fill or drain).
+      computeCycles = Math.ceil(executed / pes);
+      folds = 0;
+    } else if (eventDriven) {
       computeCycles = eventCycles(events, eventCount, hw.eventDispatchCycles ?? 1);
       addEventHistogram(histogram, events);
     } else {
@@ -167,6 +173,14 @@ export function createComputeStage(
   }
 
   return { run };
+}
+
+/**
+ * A delta-rule product with no reduction (K = 1): the rank-1 state update S ← S + k·uᵀ, whose
+ * d_k·d_v MACs are element-wise (docs/model.md, "Dynamic B operands").
+ */
+export function isRankOneUpdate(low: LoweredSparseLayer): boolean {
+  return low.spec.op === 'delta-rule' && low.gemm.k === 1;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { type HardwareModel, PSUM_BITS } from './hardware.js';
-import { addAccess, NO_ACCESS, type StorageLevel, slowestLevel } from './levels.js';
+import { addAccess, type LevelAccess, NO_ACCESS, type StorageLevel, slowestLevel } from './levels.js';
 import { wordBits } from './sparse/energy.js';
 import type { StepTraffic } from './traffic-stage.js';
 
@@ -28,10 +28,18 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
   const sramBw = hw.sram.bandwidthBytesPerCycle;
   const pes = hw.array.rows * hw.array.cols;
   const bits = wordBits(hw.precision);
-  const state = traffic.deltaState;
-  // Delta state that does not fit the state memory lives in DRAM.
-  const dram =
-    state && !state.onChip ? addAccess(traffic.dram, { ...state.access, metadataBits: 0 }) : traffic.dram;
+  // State that does not fit the state memory lives in DRAM.
+  const onChipState: LevelAccess[] = [];
+  let dram = traffic.dram;
+  for (const part of [
+    traffic.deltaState && { access: traffic.deltaState.access, onChip: traffic.deltaState.onChip },
+    traffic.stateAccess,
+  ]) {
+    if (!part) continue;
+    if (part.onChip) onChipState.push(part.access);
+    else dram = addAccess(dram, part.access);
+  }
+  const hasState = traffic.deltaState !== undefined || traffic.stateAccess !== undefined;
   const levels: StorageLevel[] = [
     {
       name: 'dram',
@@ -50,12 +58,12 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
     },
     { name: 'ofmap', capacityBytes: hw.sram.ofmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ofmap },
   ];
-  if (state) {
+  if (hasState) {
     levels.push({
       name: 'state',
       capacityBytes: hw.stateMemory.bytes,
       bandwidthBytesPerCycle: hw.stateMemory.bandwidthBytesPerCycle,
-      ...(state.onChip ? state.access : NO_ACCESS),
+      ...onChipState.reduce(addAccess, NO_ACCESS),
     });
   }
   // PE registers: two operand reads and one partial-sum write per ungated MAC, one word each, at
@@ -70,7 +78,7 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
     metadataBits: 0,
   });
   const { cycles, bound } = slowestLevel(input.computeCycles, levels, {
-    'delta-unit': state?.unitCycles ?? 0,
+    'delta-unit': traffic.deltaState?.unitCycles ?? 0,
   });
   return { levels, cycles, bound };
 }

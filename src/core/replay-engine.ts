@@ -3,7 +3,7 @@ import { mapGemm, mappingEfficiency } from './dataflow-mapping.js';
 import { energyStage } from './energy-stage.js';
 import { type RunEvent, runEvents } from './events.js';
 import { denseBaselineOf, type HardwareModel, skipsAnything, summarizeHardware } from './hardware.js';
-import { weightResidency } from './layer-plan.js';
+import { type ReconstructedOperands, reconstructedOperands, weightResidency } from './layer-plan.js';
 import { levelStage } from './level-stage.js';
 import { LEVEL_NAMES, type LevelName, type LevelReport, levelCycles, type StorageLevel } from './levels.js';
 import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport, type Report } from './report.js';
@@ -50,6 +50,11 @@ export interface LayerReplayOptions {
    * `sequence`, or once per `run`. Only a weight that fits the filter buffer can stay.
    */
   readonly weightResidency?: WeightResidency;
+  /**
+   * Operands that are a delta layer's output, read densely from its state (layer-plan.ts,
+   * `reconstructedOperands`); default none. The baseline has no delta layers and ignores it.
+   */
+  readonly reconstructed?: ReconstructedOperands;
   /** Also run the dense baseline (same hardware, sparsity off) beside every step; default true. */
   readonly baseline?: boolean;
 }
@@ -105,7 +110,10 @@ export function createLayerReplay(
     histogramBins: bins,
     ...(options.bitLevel !== undefined ? { bitLevel: options.bitLevel } : {}),
   });
-  const trafficStage = createTrafficStage(low, hw, mapping, { delta: options.delta });
+  const trafficStage = createTrafficStage(low, hw, mapping, {
+    delta: options.delta,
+    ...(options.reconstructed ? { reconstructed: options.reconstructed } : {}),
+  });
   const verifier = createLayerVerifier(low, dataflow, options.delta, skipsAnything(hw));
 
   const totals = {
@@ -337,10 +345,12 @@ export function* replayRun(
     layers.map((l) => (l.options.bOperand === 'weight' ? l.spec : null)),
     config.hardware,
   );
+  const reconstructed = reconstructedOperands(layers.map((l) => ({ spec: l.spec, plan: l.options })));
   for (const [index, layer] of layers.entries()) {
     yield runEvents.layerStart(index, layer.spec.name);
     const replay = createLayerReplay(layer.spec, config.hardware, {
       weightResidency: residency[index]!,
+      reconstructed: reconstructed[index]!,
       ...layer.options,
     });
     let done = 0;

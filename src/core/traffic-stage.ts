@@ -1,10 +1,20 @@
+import { isRankOneUpdate } from './compute-stage.js';
 import type { Mapping } from './dataflow-mapping.js';
 import type { HardwareModel } from './hardware.js';
-import type { LevelAccess } from './levels.js';
+import { PSUM_BITS } from './hardware.js';
+import { type LevelAccess, NO_ACCESS } from './levels.js';
 import { type DeltaStateCost, deltaStateCost } from './sparse/delta-state.js';
 import { wordBits } from './sparse/energy.js';
 import type { LoweredSparseLayer } from './sparse/layer-lowering.js';
-import { denseStats, layerTraffic, maskStats, storedBits, type TensorStats } from './sparse/memory.js';
+import {
+  denseStats,
+  layerTraffic,
+  maskStats,
+  type StoredBits,
+  storedBits,
+  type TensorStats,
+  type Traffic,
+} from './sparse/memory.js';
 
 /** What the traffic of one layer-step depends on besides the layer and the hardware. */
 export interface TrafficStepInput {
@@ -29,10 +39,20 @@ export interface StepTraffic {
   readonly residentSavedBits: number;
   /** Delta bookkeeping (delta mode only; absent = the layer has no state memory traffic). */
   readonly deltaState?: DeltaStateCost;
+  /**
+   * Other state traffic: a recurrent state operand (DeltaNet's S) read or updated, and dense q read
+   * back from a delta producer's state. At the state memory when it fits, else at DRAM.
+   */
+  readonly stateAccess?: { readonly access: LevelAccess; readonly onChip: boolean };
 }
 
 export interface TrafficStageOptions {
   readonly delta: boolean;
+  /**
+   * Operands that are a delta layer's output read densely by this (non-delta) layer: nothing wrote
+   * them to DRAM, so the reconstructed q is read from the producer's state memory instead.
+   */
+  readonly reconstructed?: { readonly a?: boolean; readonly b?: boolean };
 }
 
 export interface TrafficStage {
@@ -89,7 +109,7 @@ export function createTrafficStage(
       psumsInOfmap: !options.delta,
       ...(eventDriven ? { eventReads: { aElements: input.events, bElements: input.executedMacs } } : {}),
     });
-    if (!options.delta) return traffic;
+    if (!options.delta) return dynamicTraffic(traffic, input, aStats, bStored);
     const cost = deltaStateCost({
       inputElements: low.inputElements,
       outputElements: low.outputElements,
@@ -104,6 +124,90 @@ export function createTrafficStage(
       lanes: hw.array.cols,
     });
     return { ...traffic, deltaState: cost };
+  }
+
+  const dynamicB = low.bOperand === 'rhs' && low.spec.op === 'delta-rule';
+  const rankOne = isRankOneUpdate(low);
+  const reconA = options.reconstructed?.a === true;
+  const reconB = options.reconstructed?.b === true && low.bOperand === 'rhs';
+
+  /**
+   * Non-delta layers whose operands are not (only) DRAM tensors (docs/model.md, "Dynamic B
+   * operands" and "Temporal (delta) mode"):
+   * - the recurrent state S as B (retrieve Sᵀk, readout Sᵀq): read from the state memory every
+   *   step instead of DRAM (never resident: it changes every token);
+   * - the rank-1 update S ← S + k·uᵀ: element-wise MACs, each reading and writing one element of
+   *   S; k and u are read once each, no partial sums, no dense output to DRAM;
+   * - an operand reconstructed by a delta producer: its dense q is read from the producer's state
+   *   memory (32-bit y per element) instead of from DRAM.
+   */
+  function dynamicTraffic(
+    traffic: Traffic,
+    input: TrafficStepInput,
+    aStats: TensorStats,
+    bStored: StoredBits,
+  ): StepTraffic {
+    if (!dynamicB && !reconA && !reconB) return traffic;
+    const aStored = storedBits(hw.formats.activations, aStats, bits, hw.rleRunBits);
+    const aTotal = aStored.payloadBits + aStored.metadataBits;
+    const bTotal = bStored.payloadBits + bStored.metadataBits;
+    const metadataShare = (fill: number, stored: StoredBits, total: number): number =>
+      total > 0 ? (fill * stored.metadataBits) / total : 0;
+    let { dram, ifmap, filter, ofmap } = traffic;
+    // DRAM reads of each operand (its buffer fills: a non-delta layer fills only from DRAM).
+    let aFill = traffic.ifmap.writeBits;
+    let bFill = traffic.filter.writeBits;
+    let stateRead = 0;
+    let stateWrite = 0;
+    let stateMetadata = 0;
+    let stateBitsHeld = 0;
+    if (rankOne) {
+      aFill = aTotal;
+      bFill = bTotal;
+      dram = {
+        readBits: aTotal + bTotal,
+        writeBits: 0,
+        metadataBits: aStored.metadataBits + bStored.metadataBits,
+      };
+      ifmap = { readBits: aTotal, writeBits: aTotal, metadataBits: 2 * aStored.metadataBits };
+      filter = { readBits: bTotal, writeBits: bTotal, metadataBits: 2 * bStored.metadataBits };
+      ofmap = NO_ACCESS;
+      stateRead += input.executedMacs * bits;
+      stateWrite += input.executedMacs * bits;
+      stateBitsHeld += low.outputElements * bits;
+    } else if (dynamicB) {
+      // S is filled into the filter buffer from the state memory, every step.
+      const meta = metadataShare(bFill, bStored, bTotal);
+      dram = { ...dram, readBits: dram.readBits - bFill, metadataBits: dram.metadataBits - meta };
+      stateRead += bFill;
+      stateMetadata += meta;
+      stateBitsHeld += low.bElements * bits;
+    }
+    if (reconA) {
+      const refetch = aTotal > 0 ? aFill / aTotal : 1;
+      const meta = metadataShare(aFill, aStored, aTotal);
+      dram = { ...dram, readBits: dram.readBits - aFill, metadataBits: dram.metadataBits - meta };
+      stateRead += low.inputElements * PSUM_BITS * refetch;
+      stateBitsHeld += low.inputElements * PSUM_BITS;
+    }
+    if (reconB && !dynamicB && !rankOne) {
+      const refetch = bTotal > 0 ? bFill / bTotal : 1;
+      const meta = metadataShare(bFill, bStored, bTotal);
+      dram = { ...dram, readBits: dram.readBits - bFill, metadataBits: dram.metadataBits - meta };
+      stateRead += low.bElements * PSUM_BITS * refetch;
+      stateBitsHeld += low.bElements * PSUM_BITS;
+    }
+    return {
+      ...traffic,
+      dram,
+      ifmap,
+      filter,
+      ofmap,
+      stateAccess: {
+        access: { readBits: stateRead, writeBits: stateWrite, metadataBits: stateMetadata },
+        onChip: stateBitsHeld / 8 <= hw.stateMemory.bytes,
+      },
+    };
   }
 
   return { run };

@@ -5,6 +5,8 @@ import {
   type LayerPlan,
   LayerPlanError,
   planLayer,
+  type ReconstructedOperands,
+  reconstructedOperands,
   weightResidency,
 } from '../core/layer-plan.js';
 import type { WeightResidency } from '../core/replay-engine.js';
@@ -119,6 +121,9 @@ export async function replayTrace(
     macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
     hw,
   );
+  const reconstructed = reconstructedOperands(
+    macLayers.map(({ layer }, i) => ({ spec: layer, plan: plans[i]! })),
+  );
   const reports: LayerReport[] = [];
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
@@ -127,7 +132,15 @@ export async function replayTrace(
     options.onEvent(runEvents.layerStart(index, layer.name));
     const plan = plans[index]!;
     if (plan.delta) deltaLayers.push(layer.name);
-    const report = await replayLayer(reader, layer, index, plan, residency[index]!, options, failures);
+    const report = await replayLayer(
+      reader,
+      layer,
+      index,
+      plan,
+      { weightResidency: residency[index]!, reconstructed: reconstructed[index]! },
+      options,
+      failures,
+    );
     reports.push(report);
     options.onEvent(runEvents.layerDone(index, report));
   }
@@ -141,7 +154,7 @@ async function replayLayer(
   layer: TraceLayer,
   index: number,
   plan: LayerPlan,
-  residency: WeightResidency,
+  placement: { readonly weightResidency: WeightResidency; readonly reconstructed: ReconstructedOperands },
   options: ReplayTraceOptions,
   failures: VerifyFailure[],
 ): Promise<LayerReport> {
@@ -153,7 +166,7 @@ async function replayLayer(
   const replay = createLayerReplay(layer, hw, {
     bOperand,
     delta,
-    weightResidency: residency,
+    ...placement,
     ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
   });
   let bMask: Uint8Array | undefined;
