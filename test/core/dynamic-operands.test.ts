@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { collectRun } from '../../src/core/dense-engine.js';
 import type { HardwareModel } from '../../src/core/hardware.js';
 import { reconstructedOperands } from '../../src/core/layer-plan.js';
-import type { LevelName, LevelReport, StorageLevel } from '../../src/core/levels.js';
 import { SCALESIM_DEFAULT } from '../../src/core/presets.js';
 import { createLayerReplay, replayRun } from '../../src/core/replay-engine.js';
 import type { SparseLayerSpec } from '../../src/core/sparse/layer-lowering.js';
-import { denseLayerSpec, packBits } from './sparse/helpers.js';
+import { denseLayerSpec, levelNamed, packBits } from './sparse/helpers.js';
 
 /**
  * The hand-computed example of docs/model.md, "Dynamic B operands": one DeltaNet head with
@@ -40,23 +39,17 @@ const UPDATE: SparseLayerSpec = {
 const ONES4 = packBits([1, 1, 1, 1]);
 const ONES16 = packBits(new Array<number>(16).fill(1));
 
-function level<T extends StorageLevel | LevelReport>(levels: readonly T[], name: LevelName): T {
-  const found = levels.find((l) => l.name === name);
-  if (!found) throw new Error(`no level ${name}`);
-  return found;
-}
-
 describe('dynamic B operands (hand-computed, docs/model.md "Dynamic B operands")', () => {
   it('the state S is read from the state memory at every step, never from DRAM, never resident', () => {
     const replay = createLayerReplay(RETRIEVE, HW, { bOperand: 'rhs', delta: false });
     for (let t = 0; t < 2; t++) {
       const step = replay.step({ aMask: ONES4, bMask: ONES16, keyFrame: t === 0 });
       // S: 16 int8 elements = 128 bits from the state memory; k (4 × 8 bits) from DRAM, v̂ (4 × 8) to DRAM.
-      expect(level(step.levels, 'state')).toMatchObject({ readBits: 128, writeBits: 0 });
-      expect(level(step.levels, 'dram')).toMatchObject({ readBits: 32, writeBits: 32 });
+      expect(levelNamed(step.levels, 'state')).toMatchObject({ readBits: 128, writeBits: 0 });
+      expect(levelNamed(step.levels, 'dram')).toMatchObject({ readBits: 32, writeBits: 32 });
     }
     const report = replay.report();
-    expect(level(report.levels!, 'state').readBytes).toBe(2 * 16);
+    expect(levelNamed(report.levels!, 'state').readBytes).toBe(2 * 16);
     expect(report.residentSavedDramBytes).toBe(0);
   });
 
@@ -73,24 +66,24 @@ describe('dynamic B operands (hand-computed, docs/model.md "Dynamic B operands")
     expect(step.computeCycles).toBe(1);
     // S read and written for the 9 touched elements (8 bits each); k and u read once from DRAM;
     // no dense output (ΔS is accumulated into S), no partial sums in the ofmap buffer.
-    expect(level(step.levels, 'state')).toMatchObject({ readBits: 72, writeBits: 72 });
-    expect(level(step.levels, 'dram')).toMatchObject({ readBits: 32 + 32, writeBits: 0 });
-    expect(level(step.levels, 'ofmap')).toMatchObject({ readBits: 0, writeBits: 0 });
+    expect(levelNamed(step.levels, 'state')).toMatchObject({ readBits: 72, writeBits: 72 });
+    expect(levelNamed(step.levels, 'dram')).toMatchObject({ readBits: 32 + 32, writeBits: 0 });
+    expect(levelNamed(step.levels, 'ofmap')).toMatchObject({ readBits: 0, writeBits: 0 });
   });
 
   it('without skipping the update runs all 16 MACs, still in one cycle on 16 PEs', () => {
     const replay = createLayerReplay(UPDATE, HW, { bOperand: 'rhs', delta: false });
     const step = replay.step({ aMask: ONES4, bMask: ONES4, keyFrame: true });
     expect(step.computeCycles).toBe(1);
-    expect(level(step.levels, 'state')).toMatchObject({ readBits: 128, writeBits: 128 });
+    expect(levelNamed(step.levels, 'state')).toMatchObject({ readBits: 128, writeBits: 128 });
   });
 
   it('a state larger than the state memory is read and updated in DRAM', () => {
     const hw = { ...HW, stateMemory: { bytes: 8, bandwidthBytesPerCycle: 8 } };
     const replay = createLayerReplay(UPDATE, hw, { bOperand: 'rhs', delta: false });
     const step = replay.step({ aMask: ONES4, bMask: ONES4, keyFrame: true });
-    expect(level(step.levels, 'state')).toMatchObject({ readBits: 0, writeBits: 0 });
-    expect(level(step.levels, 'dram')).toMatchObject({ readBits: 64 + 128, writeBits: 128 });
+    expect(levelNamed(step.levels, 'state')).toMatchObject({ readBits: 0, writeBits: 0 });
+    expect(levelNamed(step.levels, 'dram')).toMatchObject({ readBits: 64 + 128, writeBits: 128 });
   });
 
   it('attention operands (rhs that is not a state) stay DRAM tensors, re-read at every step', () => {
@@ -98,7 +91,7 @@ describe('dynamic B operands (hand-computed, docs/model.md "Dynamic B operands")
     const replay = createLayerReplay(scores, HW, { bOperand: 'rhs', delta: false });
     for (let t = 0; t < 2; t++) {
       const step = replay.step({ aMask: ONES4, bMask: ONES16, keyFrame: t === 0 });
-      expect(level(step.levels, 'dram')).toMatchObject({ readBits: 32 + 128, writeBits: 32 });
+      expect(levelNamed(step.levels, 'dram')).toMatchObject({ readBits: 32 + 128, writeBits: 32 });
       expect(step.levels.some((l) => l.name === 'state')).toBe(false);
     }
   });
@@ -148,9 +141,9 @@ describe('a non-delta consumer of a delta layer reads the reconstructed q (docs/
     const retrieve = report.layers[1]!;
     // wk writes no dense k to DRAM (delta mode); retrieve reads S (128 bits) and q (4 · 32 bits)
     // from the state memory, and from DRAM nothing: only v̂ (4 × 8 bits) is written there.
-    expect(level(report.layers[0]!.levels!, 'dram').writeBytes).toBe(0);
-    expect(level(retrieve.levels!, 'state').readBytes).toBe((128 + 4 * 32) / 8);
-    expect(level(retrieve.levels!, 'dram')).toMatchObject({ readBytes: 0, writeBytes: 4 });
+    expect(levelNamed(report.layers[0]!.levels!, 'dram').writeBytes).toBe(0);
+    expect(levelNamed(retrieve.levels!, 'state').readBytes).toBe((128 + 4 * 32) / 8);
+    expect(levelNamed(retrieve.levels!, 'dram')).toMatchObject({ readBytes: 0, writeBytes: 4 });
     // Its dense baseline has no delta layers: k comes from DRAM there.
     expect(retrieve.baselineDramBytes).toBe(4 + 4);
   });

@@ -22,6 +22,17 @@ const SKIP_HW: HardwareModel = { ...HW, support: { activations: 'skip', weights:
 const ONE_EVENT = packBits([0, 1, 0, 0, 0, 0, 0, 0]);
 const WEIGHTS = packBits(new Array<number>(12).fill(1));
 const NO_ACCESS = { readBits: 0, writeBits: 0, metadataBits: 0 };
+/** Traffic that reads `dramReadBits` from DRAM and nothing else, plus what `extra` adds. */
+function dramOnly(dramReadBits: number, extra: Partial<StepTraffic> = {}): StepTraffic {
+  return {
+    dram: { readBits: dramReadBits, writeBits: 0, metadataBits: 0 },
+    ifmap: NO_ACCESS,
+    filter: NO_ACCESS,
+    ofmap: NO_ACCESS,
+    residentSavedBits: 0,
+    ...extra,
+  };
+}
 
 describe('compute stage', () => {
   it('dense: one fold of 4 + 4 + 4 − 2 = 10 cycles, all 24 MACs executed', () => {
@@ -77,13 +88,7 @@ describe('traffic stage', () => {
 });
 
 describe('levels stage', () => {
-  const traffic: StepTraffic = {
-    dram: { readBits: 8000, writeBits: 0, metadataBits: 0 },
-    ifmap: NO_ACCESS,
-    filter: NO_ACCESS,
-    ofmap: NO_ACCESS,
-    residentSavedBits: 0,
-  };
+  const traffic = dramOnly(8000);
 
   it('1000 B at 16 B/cycle need 63 cycles: with 50 compute cycles DRAM bounds the step', () => {
     const hw = { ...HW, dram: { bandwidthBytesPerCycle: 16 } };
@@ -111,14 +116,9 @@ describe('levels stage', () => {
 describe('energy stage', () => {
   it('MACs, gated MACs, registers, DRAM per bit and on-chip state at the state memory size', () => {
     const hw = { ...HW, stateMemory: { bytes: 8 * 1024, bandwidthBytesPerCycle: 8 } };
-    const traffic: StepTraffic = {
-      dram: { readBits: 640, writeBits: 0, metadataBits: 0 },
-      ifmap: NO_ACCESS,
-      filter: NO_ACCESS,
-      ofmap: NO_ACCESS,
-      residentSavedBits: 0,
+    const traffic = dramOnly(640, {
       stateAccess: { access: { readBits: 128, writeBits: 0, metadataBits: 0 }, onChip: true },
-    };
+    });
     const e = energyStage(hw, { executedMacs: 10, gatedMacs: 2, traffic, cycles: 5 });
     expect(e.mac).toBeCloseTo(8 * 0.3, 12);
     expect(e.gatedMac).toBeCloseTo(2 * 0.3 * 0.02, 12);

@@ -5,7 +5,15 @@
 import { fc } from '@fast-check/vitest';
 import type { Dataflow } from '../../../src/core/array.js';
 import type { OperandSupport } from '../../../src/core/hardware.js';
+import type { LevelName, LevelReport, StorageLevel } from '../../../src/core/levels.js';
 import type { LoweredSparseLayer, SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
+
+/** The named level of a step's or a report's levels (fails the test when it is absent). */
+export function levelNamed<T extends StorageLevel | LevelReport>(levels: readonly T[], name: LevelName): T {
+  const found = levels.find((l) => l.name === name);
+  if (!found) throw new Error(`no level ${name}`);
+  return found;
+}
 
 /** A dense layer [M×K]·[K×N] with its own [K, N] weight. */
 export function denseLayerSpec(m: number, k: number, n: number, name = 'fc'): SparseLayerSpec {
