@@ -1,7 +1,7 @@
 import type { ArrayShape, Dataflow } from './array.js';
 import { type Mapping, mapGemm, mappingEfficiency } from './dataflow-mapping.js';
 import type { EnergyTable, Precision } from './energy-table.js';
-import type { RunEvent } from './events.js';
+import { type RunEvent, runEvents } from './events.js';
 import { cyclesPerFold } from './fold-timing.js';
 import { gemmMacs } from './gemm.js';
 import { summarizeHardware } from './hardware.js';
@@ -159,10 +159,12 @@ export function* simulateDense(
   };
   const reports: LayerReport[] = [];
   for (const [index, lowered] of layers.entries()) {
-    yield { type: 'layer-start', index, name: lowered.name };
+    yield runEvents.layerStart(index, lowered.name);
     const layer = denseRunLayer(lowered, config);
     reports.push(layer);
-    yield { type: 'layer-done', index, layer };
+    // A topology is one step: the same step event a replay sends per trace step.
+    yield runEvents.stepDone(index, 1, 1, layer);
+    yield runEvents.layerDone(index, layer);
   }
   const report: Report = {
     tool: 'deltasim',
@@ -173,7 +175,7 @@ export function* simulateDense(
     layers: reports,
     total: reportTotal(reports, config.array),
   };
-  yield { type: 'run-done', report };
+  yield runEvents.runDone(report);
   return report;
 }
 

@@ -34,3 +34,35 @@ export type RunEvent =
   | { readonly type: 'run-done'; readonly report: Report };
 
 export type RunEventType = RunEvent['type'];
+
+/**
+ * The one emitter of a run's layer and step events: `simulate` (one step per layer) and `replay`
+ * (one per trace step) build them here, so every front end sees the same shapes from both.
+ */
+export const runEvents = {
+  layerStart(index: number, name: string): RunEvent {
+    return { type: 'layer-start', index, name };
+  },
+  /** Step `done` of `total` of layer `index` is finished; its executed fraction feeds sparklines. */
+  stepDone(
+    index: number,
+    done: number,
+    total: number,
+    step: { readonly macs: number; readonly executedMacs: number },
+  ): RunEvent {
+    return {
+      type: 'layer-progress',
+      index,
+      done,
+      total,
+      unit: 'steps',
+      executedFraction: step.macs > 0 ? step.executedMacs / step.macs : 0,
+    };
+  },
+  layerDone(index: number, layer: LayerReport): RunEvent {
+    return { type: 'layer-done', index, layer };
+  },
+  runDone(report: Report): RunEvent {
+    return { type: 'run-done', report };
+  },
+};

@@ -71,3 +71,43 @@ export function weightResidency(
     return 'step';
   });
 }
+
+/** Which operands of a layer are a delta layer's output read densely (see `reconstructedOperands`). */
+export interface ReconstructedOperands {
+  readonly a: boolean;
+  readonly b: boolean;
+}
+
+/**
+ * Operands a non-delta layer reads from a delta layer (docs/model.md, "Temporal (delta) mode"): a
+ * delta layer writes no dense outputs, so such an operand is the reconstructed q, read from the
+ * producer's state. A trace names no producers; an operand's producer is taken to be the nearest
+ * earlier layer with a static weight whose output has the operand's element count (activation ×
+ * activation products and the state products consume projections, never each other's outputs
+ * unchanged).
+ */
+export function reconstructedOperands(
+  layers: readonly {
+    readonly spec: SparseLayerSpec;
+    readonly plan: Pick<LayerPlan, 'bOperand' | 'delta'>;
+  }[],
+): readonly ReconstructedOperands[] {
+  const outputs = layers.map(({ spec }) => spec.gemm.m * spec.gemm.n * spec.gemmCount);
+  const fromDeltaLayer = (i: number, elements: number): boolean => {
+    for (let j = i - 1; j >= 0; j--) {
+      if (layers[j]!.plan.bOperand === 'weight' && outputs[j] === elements) return layers[j]!.plan.delta;
+    }
+    return false;
+  };
+  return layers.map(({ spec, plan }, i) => {
+    if (plan.delta) return { a: false, b: false };
+    const product = (shape: readonly number[]): number => shape.reduce((x, y) => x * y, 1);
+    return {
+      a: fromDeltaLayer(i, product(spec.inputShape)),
+      b:
+        plan.bOperand === 'rhs' &&
+        spec.operandShape !== undefined &&
+        fromDeltaLayer(i, product(spec.operandShape)),
+    };
+  });
+}

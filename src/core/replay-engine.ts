@@ -1,52 +1,22 @@
-import type { Dataflow } from './array.js';
-import { DATAFLOW_ROLES, mapGemm, mappingEfficiency } from './dataflow-mapping.js';
-import type { RunEvent } from './events.js';
-import { createFoldSequence } from './fold-overlap.js';
-import {
-  denseBaselineOf,
-  type HardwareModel,
-  PSUM_BITS,
-  skipsAnything,
-  summarizeHardware,
-} from './hardware.js';
-import { weightResidency } from './layer-plan.js';
-import {
-  LEVEL_NAMES,
-  type LevelName,
-  type LevelReport,
-  levelCycles,
-  type StorageLevel,
-  slowestLevel,
-} from './levels.js';
+import { createComputeStage } from './compute-stage.js';
+import { mapGemm, mappingEfficiency } from './dataflow-mapping.js';
+import { energyStage } from './energy-stage.js';
+import { type RunEvent, runEvents } from './events.js';
+import { denseBaselineOf, type HardwareModel, skipsAnything, summarizeHardware } from './hardware.js';
+import { type ReconstructedOperands, reconstructedOperands, weightResidency } from './layer-plan.js';
+import { levelStage } from './level-stage.js';
+import { LEVEL_NAMES, type LevelName, type LevelReport, levelCycles, type StorageLevel } from './levels.js';
 import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport, type Report } from './report.js';
 import { reportTotal, timingFigures, utilizationOf } from './report-total.js';
-import { packedPopcount } from './sparse/bits.js';
-import { deltaStateCost } from './sparse/delta-state.js';
-import {
-  computeEnergy,
-  type EnergyParts,
-  leakageEnergy,
-  memoryEnergy,
-  wordBits,
-  zeroEnergy,
-} from './sparse/energy.js';
-import { addEventHistogram, addEventInstance, createEventWork, eventCycles } from './sparse/event-timing.js';
-import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
+import { zeroEnergy } from './sparse/energy.js';
 import {
   type BOperand,
   type LoweredSparseLayer,
   lowerSparseLayer,
   type SparseLayerSpec,
 } from './sparse/layer-lowering.js';
-import { denseStats, layerTraffic, maskStats, storedBits, type TensorStats } from './sparse/memory.js';
-import {
-  type OperandPolicy,
-  type PreparedB,
-  type PreparedInstance,
-  prepareB,
-  prepareInstance,
-} from './sparse/operand-bits.js';
 import { createLayerVerifier, type VerifyOutcome, type VerifyValues } from './sparse/verify.js';
+import { createTrafficStage } from './traffic-stage.js';
 
 /**
  * One step of one layer: the packed zero masks of its operands (numpy packbits, little bit order).
@@ -80,6 +50,11 @@ export interface LayerReplayOptions {
    * `sequence`, or once per `run`. Only a weight that fits the filter buffer can stay.
    */
   readonly weightResidency?: WeightResidency;
+  /**
+   * Operands that are a delta layer's output, read densely from its state (layer-plan.ts,
+   * `reconstructedOperands`); default none. The baseline has no delta layers and ignores it.
+   */
+  readonly reconstructed?: ReconstructedOperands;
   /** Also run the dense baseline (same hardware, sparsity off) beside every step; default true. */
   readonly baseline?: boolean;
 }
@@ -117,9 +92,7 @@ export function createLayerReplay(
   const low = lowerSparseLayer(spec, options.bOperand);
   const { array, dataflow } = hw;
   const mapping = mapGemm(low.gemm, array, dataflow);
-  const overlap = hw.overlap ?? 'none';
   const eventDriven = hw.arrayKind === 'event-driven';
-  const pes = array.rows * array.cols;
   const residency = options.bOperand === 'weight' ? (options.weightResidency ?? 'step') : 'step';
   const baseline =
     options.baseline === false
@@ -131,14 +104,17 @@ export function createLayerReplay(
           weightResidency: residency,
         });
   let stepsRun = 0;
-  const bits = wordBits(hw.precision);
-  const structuralSkip = skipsAnything(hw);
-  const bSupport = options.bOperand === 'rhs' ? hw.support.activations : hw.support.weights;
   const bins = options.histogramBins ?? 0;
-  let staticBStats: TensorStats | undefined;
-  // A static weight's bit structures are built once and reused by every step.
-  const staticB = new Map<number, PreparedB>();
-  const verifier = createLayerVerifier(low, dataflow, options.delta, structuralSkip);
+  const compute = createComputeStage(low, hw, {
+    delta: options.delta,
+    histogramBins: bins,
+    ...(options.bitLevel !== undefined ? { bitLevel: options.bitLevel } : {}),
+  });
+  const trafficStage = createTrafficStage(low, hw, mapping, {
+    delta: options.delta,
+    ...(options.reconstructed ? { reconstructed: options.reconstructed } : {}),
+  });
+  const verifier = createLayerVerifier(low, dataflow, options.delta, skipsAnything(hw));
 
   const totals = {
     macs: 0,
@@ -165,199 +141,41 @@ export function createLayerReplay(
   };
 
   function step(input: ReplayStepInput): StepOutcome {
-    const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
-    const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
-    const closedForm = options.bitLevel !== true && isDenseStep(low, policy, input);
-    const timingOptions = {
-      array,
-      dataflow,
-      granularity: hw.granularity,
-      lookaheadSteps: hw.lookaheadSteps,
-      histogramBins: eventDriven ? 0 : bins,
-      sequence: createFoldSequence(array, dataflow, overlap),
-    };
-    const events = createEventWork(eventDriven ? pes : 0);
-    // Only the bit-level path reads masks; an absent one is all ones.
-    const aMask = closedForm ? undefined : (input.aMask ?? allOnesMask(low.inputElements));
-    const bMask = closedForm ? undefined : (input.bMask ?? allOnesMask(low.bElements));
-    let executed = 0;
-    let gated = 0;
-    let computeCycles = 0;
-    let folds = 0;
-    let zeroA = 0;
-    let zeroB = 0;
-    let structural = 0;
-    const verifying = input.values !== undefined;
-    let verify:
+    const values = input.values;
+    const verify:
       | { compared: number; mismatches: number; maxRelativeError: number; first?: VerifyOutcome['first'] }
-      | undefined;
-    if (verifying) verify = { compared: 0, mismatches: 0, maxRelativeError: 0 };
-    const { m: M, n: N } = low.gemm;
-    for (let i = 0; i < low.instances; i++) {
-      let prepared: PreparedInstance;
-      let timing: LaneTiming;
-      if (aMask === undefined || bMask === undefined) {
-        prepared = denseInstance(low, dataflow);
-        timing = denseLaneTiming(prepared.lanes, timingOptions);
-      } else {
-        let preparedB: PreparedB | undefined;
-        if (options.bOperand === 'weight') {
-          preparedB = staticB.get(i) ?? prepareB(low, i, bMask, policy);
-          staticB.set(i, preparedB);
-        }
-        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
-        timing = laneTiming(prepared.lanes, timingOptions);
-      }
-      if (eventDriven) {
-        addEventInstance(events, {
-          low,
-          instance: i,
-          aMask,
-          aSkip: policy.aSupport === 'skip',
-          bSkipBits:
-            policy.bSupport === 'skip' && bMask !== undefined ? prepareB(low, i, bMask, policy).bAct : null,
-          structuralSkip,
-        });
-      }
-      const c = prepared.counts;
-      executed += c.executed;
-      gated += c.gated;
-      zeroA += c.zeroA;
-      zeroB += c.zeroB;
-      structural += c.structural;
-      folds += eventDriven ? 0 : timing.folds;
-      if (!eventDriven) for (let b = 0; b < bins; b++) totals.histogram[b]! += timing.histogram[b]!;
-      if (input.values && verify) {
-        const outcome = verifier.check(i, prepared.lanes, input.values, input.keyFrame);
-        verify.compared += outcome.compared;
-        verify.mismatches += outcome.mismatches;
-        verify.maxRelativeError = Math.max(verify.maxRelativeError, outcome.maxRelativeError);
-        if (!verify.first && outcome.first) verify.first = outcome.first;
-      }
-    }
-    const macs = low.instances * M * N * low.gemm.k;
-    const aStatsForEvents = input.aMask ? packedPopcount(input.aMask, low.inputElements) : low.inputElements;
-    // Every input element the array does not skip is an event; with no A skipping all of them are.
-    const eventCount = policy.aSupport === 'skip' ? aStatsForEvents : low.inputElements;
-    if (eventDriven) {
-      computeCycles = eventCycles(events, eventCount, hw.eventDispatchCycles ?? 1);
-      addEventHistogram(totals.histogram, events);
-    } else {
-      computeCycles = timingOptions.sequence.cycles();
-    }
-
-    // Traffic: stored sizes under the formats, bits per level.
-    const aRunBits = hw.formats.activations === 'rle' ? hw.rleRunBits : undefined;
-    const bFormat = options.bOperand === 'rhs' ? hw.formats.activations : hw.formats.weights;
-    const bRunBits = bFormat === 'rle' ? hw.rleRunBits : undefined;
-    // Stored sizes follow the masks whatever the support (a dense array may still store compressed).
-    const statsOf = (mask: Uint8Array | undefined, elements: number, runBits?: number): TensorStats =>
-      mask ? maskStats(mask, elements, runBits) : denseStats(elements);
-    const aStats = statsOf(input.aMask, low.inputElements, aRunBits);
-    let bStats: TensorStats;
-    if (options.bOperand === 'weight') {
-      staticBStats ??= statsOf(input.bMask, low.bElements, bRunBits);
-      bStats = staticBStats;
-    } else {
-      bStats = statsOf(input.bMask, low.bElements, bRunBits);
-    }
-    const bStored = storedBits(bFormat, bStats, bits, hw.rleRunBits);
-    const bFits = (bStored.payloadBits + bStored.metadataBits) / 8 <= hw.sram.filterBytes;
+      | undefined = values ? { compared: 0, mismatches: 0, maxRelativeError: 0 } : undefined;
+    const work = compute.run(input, totals.histogram, (i, lanes) => {
+      if (!values || !verify) return;
+      const outcome = verifier.check(i, lanes, values, input.keyFrame);
+      verify.compared += outcome.compared;
+      verify.mismatches += outcome.mismatches;
+      verify.maxRelativeError = Math.max(verify.maxRelativeError, outcome.maxRelativeError);
+      if (!verify.first && outcome.first) verify.first = outcome.first;
+    });
+    const { macs, executedMacs: executed, gatedMacs: gated, computeCycles } = work;
     const reload =
       stepsRun === 0 || residency === 'step' || (residency === 'sequence' && input.newSequence === true);
-    const traffic = layerTraffic({
-      dataflow,
-      gemm: low.gemm,
-      instances: low.instances,
-      rowFolds: mapping.rowFolds,
-      colFolds: mapping.colFolds,
-      a: storedBits(hw.formats.activations, aStats, bits, hw.rleRunBits),
-      aElements: low.inputElements,
-      b: bStored,
-      bElements: low.bElements,
-      outputElements: low.outputElements,
-      wordBits: bits,
-      sram: hw.sram,
-      bResident: bFits && !reload,
-      aOnChip: options.delta,
-      outputsToDram: !options.delta,
-      psumsInOfmap: !options.delta,
-      ...(eventDriven ? { eventReads: { aElements: eventCount, bElements: executed } } : {}),
-    });
     stepsRun++;
-    const energy: EnergyParts = {
-      ...zeroEnergy(),
-      ...computeEnergy(hw.energy, { executedMacs: executed, gatedMacs: gated, precision: hw.precision }),
-      ...memoryEnergy(hw.energy, traffic, hw.sram),
-    };
-    let dram = traffic.dram;
-    let state = { readBits: 0, writeBits: 0, metadataBits: 0 };
-    let unitCycles = 0;
-    if (options.delta) {
-      const cost = deltaStateCost({
-        inputElements: low.inputElements,
-        outputElements: low.outputElements,
-        touchedOutputs: touchedOutputs(low, input, executed),
-        changedInputs: aStatsForEvents,
-        psumPasses: dataflow === 'os' ? 1 : mapping.rowFolds,
-        wordBits: bits,
-        keyFrame: input.keyFrame,
-        stateMemory: hw.stateMemory,
-        table: hw.energy,
-        precision: hw.precision,
-        lanes: array.cols,
-      });
-      energy.deltaState = cost.energyPj;
-      if (cost.onChip) state = { ...cost.access };
-      else
-        dram = {
-          readBits: dram.readBits + cost.access.readBits,
-          writeBits: dram.writeBits + cost.access.writeBits,
-          metadataBits: dram.metadataBits,
-        };
-      unitCycles = cost.unitCycles;
-      totals.deltaCharged = true;
-    }
-    const sramBw = hw.sram.bandwidthBytesPerCycle;
-    const levels: StorageLevel[] = [
-      {
-        name: 'dram',
-        capacityBytes: Number.POSITIVE_INFINITY,
-        bandwidthBytesPerCycle: hw.dram.bandwidthBytesPerCycle,
-        ...dram,
-      },
-      { name: 'ifmap', capacityBytes: hw.sram.ifmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ifmap },
-      // Event-driven PEs hold their weights locally (the filter memory split over the PEs): each
-      // reads one weight per cycle, so the weight reads never outpace the PEs themselves.
-      {
-        name: 'filter',
-        capacityBytes: hw.sram.filterBytes,
-        bandwidthBytesPerCycle: eventDriven ? Math.max(sramBw, (pes * bits) / 8) : sramBw,
-        ...traffic.filter,
-      },
-      { name: 'ofmap', capacityBytes: hw.sram.ofmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ofmap },
-    ];
-    if (options.delta) {
-      levels.push({
-        name: 'state',
-        capacityBytes: hw.stateMemory.bytes,
-        bandwidthBytesPerCycle: hw.stateMemory.bandwidthBytesPerCycle,
-        ...state,
-      });
-    }
-    // PE registers: two operand reads and one partial-sum write per ungated MAC, one word each, at
-    // the PEs' own pace (never a bound: they are part of the compute).
-    levels.push({
-      name: 'registers',
-      capacityBytes: Number.POSITIVE_INFINITY,
-      bandwidthBytesPerCycle: Number.POSITIVE_INFINITY,
-      readBits: 2 * (executed - gated) * bits,
-      writeBits: (executed - gated) * PSUM_BITS,
-      metadataBits: 0,
+    const traffic = trafficStage.run({
+      ...(input.aMask ? { aMask: input.aMask } : {}),
+      ...(input.bMask ? { bMask: input.bMask } : {}),
+      keyFrame: input.keyFrame,
+      reloadWeight: reload,
+      executedMacs: executed,
+      aNonzeros: work.aNonzeros,
+      events: work.events,
     });
-    // Timeloop's slowdown rule: the step lasts as long as its slowest level.
-    const { cycles, bound } = slowestLevel(computeCycles, levels, { 'delta-unit': unitCycles });
-    energy.leakage = leakageEnergy(hw.leakageMw, cycles, hw.clockHz);
+    if (traffic.deltaState) totals.deltaCharged = true;
+    const { levels, cycles, bound } = levelStage(hw, {
+      computeCycles,
+      executedMacs: executed,
+      gatedMacs: gated,
+      traffic,
+    });
+    const energy = energyStage(hw, { executedMacs: executed, gatedMacs: gated, traffic, cycles });
+    const dram = levels[0]!;
+    const { zeroA, zeroB, structural, folds } = work;
 
     const base = baseline?.step({ keyFrame: true, ...(input.newSequence ? { newSequence: true } : {}) });
     totals.macs += macs;
@@ -465,77 +283,6 @@ export function createLayerReplay(
   return { lowered: low, step, report };
 }
 
-/**
- * Whether a step's MAC counts and lane timing have the dense closed form: no operand has a zero
- * the array acts on (its support is `none`, or its mask is absent = all ones and no structural zero
- * sits on it), and no structural zero is skipped. Then every MAC executes ungated, nothing is
- * skipped, and every fold streams its whole temporal extent.
- */
-function isDenseStep(low: LoweredSparseLayer, policy: OperandPolicy, input: ReplayStepInput): boolean {
-  const aStructure = low.hasPadding || low.operandCausal;
-  const aDense = policy.aSupport === 'none' || (input.aMask === undefined && !aStructure);
-  const bDense = policy.bSupport === 'none' || input.bMask === undefined;
-  const structureKept = !policy.structuralSkip || !(aStructure || low.outputCausal);
-  return aDense && bDense && structureKept;
-}
-
-/** One instance of a dense step: all MACs executed; lanes all ones (null bit matrices). */
-function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow): PreparedInstance {
-  const { m, n, k } = low.gemm;
-  const roles = DATAFLOW_ROLES[dataflow];
-  const size = { m, n, k };
-  const macs = m * n * k;
-  return {
-    lanes: {
-      spatialRows: size[roles.rows],
-      spatialCols: size[roles.cols],
-      temporal: size[roles.time],
-      rowBits: null,
-      colBits: null,
-      stat: null,
-    },
-    counts: { macs, executed: macs, gated: 0, zeroA: 0, zeroB: 0, structural: 0 },
-  };
-}
-
-/**
- * Outputs at least one event reaches (delta state is read and written only there): per instance,
- * the rows m whose A row has a non-zero, non-structural entry, times the outputs of that row.
- * Exact when the weights have no zero column for that row's events; an upper bound otherwise.
- * No mask (dense) or no MAC executed: every output, or none.
- */
-function touchedOutputs(low: LoweredSparseLayer, input: ReplayStepInput, executed: number): number {
-  if (executed === 0) return 0;
-  const aMask = input.aMask;
-  if (aMask === undefined) return low.outputElements;
-  const { m: M, n: N, k: K } = low.gemm;
-  const aIndex = low.aIndex;
-  let touched = 0;
-  for (let i = 0; i < low.instances; i++) {
-    const base = i * low.aInstanceStride;
-    for (let m = 0; m < M; m++) {
-      for (let k = 0; k < K; k++) {
-        const idx = aIndex[m * K + k]!;
-        if (idx < 0 || (low.operandCausal && k > m)) continue;
-        const bit = base + idx;
-        if ((aMask[bit >>> 3]! >>> (bit & 7)) & 1) {
-          touched += low.outputCausal ? Math.min(m + 1, N) : N;
-          break;
-        }
-      }
-    }
-  }
-  return touched;
-}
-
-/** A packed mask of `elements` ones (the bit-level path's view of an absent mask). */
-export function allOnesMask(elements: number): Uint8Array {
-  const mask = new Uint8Array(Math.ceil(elements / 8)).fill(0xff);
-  const rest = elements & 7;
-  if (rest > 0) mask[mask.length - 1] = (1 << rest) - 1;
-  return mask;
-}
-
 /** One layer of an in-memory replay source. */
 export interface ReplayLayerSource {
   readonly spec: SparseLayerSpec;
@@ -598,30 +345,25 @@ export function* replayRun(
     layers.map((l) => (l.options.bOperand === 'weight' ? l.spec : null)),
     config.hardware,
   );
+  const reconstructed = reconstructedOperands(layers.map((l) => ({ spec: l.spec, plan: l.options })));
   for (const [index, layer] of layers.entries()) {
-    yield { type: 'layer-start', index, name: layer.spec.name };
+    yield runEvents.layerStart(index, layer.spec.name);
     const replay = createLayerReplay(layer.spec, config.hardware, {
       weightResidency: residency[index]!,
+      reconstructed: reconstructed[index]!,
       ...layer.options,
     });
     let done = 0;
     for (const input of layer.steps) {
       const outcome = replay.step(input);
       done++;
-      yield {
-        type: 'layer-progress',
-        index,
-        done,
-        total: config.steps,
-        unit: 'steps',
-        executedFraction: outcome.macs > 0 ? outcome.executedMacs / outcome.macs : 0,
-      };
+      yield runEvents.stepDone(index, done, config.steps, outcome);
     }
     const report = replay.report();
     reports.push(report);
-    yield { type: 'layer-done', index, layer: report };
+    yield runEvents.layerDone(index, report);
   }
   const report = replayReport(reports, config);
-  yield { type: 'run-done', report };
+  yield runEvents.runDone(report);
   return report;
 }

@@ -1,6 +1,13 @@
-import type { RunEvent } from '../core/events.js';
+import { type RunEvent, runEvents } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
-import { isNewSequence, type LayerPlan, planLayer, weightResidency } from '../core/layer-plan.js';
+import {
+  isNewSequence,
+  type LayerPlan,
+  planLayer,
+  type ReconstructedOperands,
+  reconstructedOperands,
+  weightResidency,
+} from '../core/layer-plan.js';
 import type { WeightResidency } from '../core/replay-engine.js';
 import {
   createLayerReplay,
@@ -110,23 +117,34 @@ export async function replayTrace(
     macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
     hw,
   );
+  const reconstructed = reconstructedOperands(
+    macLayers.map(({ layer }, i) => ({ spec: layer, plan: plans[i]! })),
+  );
   const reports: LayerReport[] = [];
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
   for (const [index, { layer }] of macLayers.entries()) {
     options.signal?.throwIfAborted();
-    options.onEvent({ type: 'layer-start', index, name: layer.name });
+    options.onEvent(runEvents.layerStart(index, layer.name));
     const plan = plans[index]!;
     if (plan.delta) deltaLayers.push(layer.name);
-    const report = await replayLayer(reader, layer, index, plan, residency[index]!, options, failures);
+    const report = await replayLayer(
+      reader,
+      layer,
+      index,
+      plan,
+      { weightResidency: residency[index]!, reconstructed: reconstructed[index]! },
+      options,
+      failures,
+    );
     reports.push(report);
-    options.onEvent({ type: 'layer-done', index, layer: report });
+    options.onEvent(runEvents.layerDone(index, report));
   }
   const report = replayReport(reports, config);
   // Counts past 2^53 would print rounded: refused as simulate refuses them (report-total.ts).
   const inexact = inexactReport(report.layers, report.total);
   if (inexact) throw new TraceError(reader.path, ...inexact);
-  options.onEvent({ type: 'run-done', report });
+  options.onEvent(runEvents.runDone(report));
   return { report, verifyFailures: failures, deltaLayers };
 }
 
@@ -135,7 +153,7 @@ async function replayLayer(
   layer: TraceLayer,
   index: number,
   plan: LayerPlan,
-  residency: WeightResidency,
+  placement: { readonly weightResidency: WeightResidency; readonly reconstructed: ReconstructedOperands },
   options: ReplayTraceOptions,
   failures: VerifyFailure[],
 ): Promise<LayerReport> {
@@ -147,7 +165,7 @@ async function replayLayer(
   const replay = createLayerReplay(layer, hw, {
     bOperand,
     delta,
-    weightResidency: residency,
+    ...placement,
     ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
   });
   let bMask: Uint8Array | undefined;
@@ -235,14 +253,7 @@ async function replayLayer(
           : '',
       });
     }
-    options.onEvent({
-      type: 'layer-progress',
-      index,
-      done: t + 1,
-      total: steps.length,
-      unit: 'steps',
-      executedFraction: outcome.macs > 0 ? outcome.executedMacs / outcome.macs : 0,
-    });
+    options.onEvent(runEvents.stepDone(index, t + 1, steps.length, outcome));
     if (options.signal) {
       await yieldTurn();
       options.signal.throwIfAborted();

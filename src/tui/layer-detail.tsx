@@ -123,7 +123,12 @@ function SparsityStrip({ row, width }: { readonly row: LayerRow; readonly width:
         </Text>
       ))}
       <Text dimColor wrap="truncate">
-        {truncate(`step 1${String(fractions.length).padStart(Math.max(1, drawnWidth - 6))}`, width)}
+        {truncate(
+          fractions.length === 1
+            ? 'step 1'
+            : `step 1${String(fractions.length).padStart(Math.max(1, drawnWidth - 6))}`,
+          width,
+        )}
       </Text>
       <Text wrap="truncate">
         {fitParts(

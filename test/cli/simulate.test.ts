@@ -411,7 +411,7 @@ describe('live dashboard run (runLive)', () => {
     const types = log.map((l) => l.split('@')[0]);
     expect(types).toEqual([
       'run-start',
-      ...layers.flatMap(() => ['layer-start', 'layer-done']),
+      ...layers.flatMap(() => ['layer-start', 'layer-progress', 'layer-done']),
       'report 3',
       'run-done',
       'finish',

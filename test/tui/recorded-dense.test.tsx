@@ -31,6 +31,9 @@ test('a dense simulate run renders its layers, totals and the dense-only detail'
   const conv1 = frame.split('\n').find((line) => / 1 conv1 /.test(line));
   expect(conv1).toMatch(/114M\s+100\.0%\s+0\s+158k\s+158k\s+1\.00×\s+1\.00×\s+270 µJ\s+2\.37\s+✓/);
   expect(frame).toContain('not measured (dense run)');
-  expect(frame).toContain('no per-step data, 100.0% overall');
+  // simulate sends the same step event as replay: a topology is one step, all of it executed.
+  expect(frame).toContain('executed per step (1)');
+  expect(frame).toContain('mean 100.0% min 100.0% max 100.0%');
+  expect(frame).not.toContain('step 11');
   expect(frame.split('\n').length).toBeLessThan(45);
 });

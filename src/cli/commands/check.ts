@@ -45,11 +45,11 @@ async function targets(options: CheckCliOptions, cwd: string): Promise<Target[]>
     return [{ flag: `--preset ${options.preset}`, hardware }];
   }
   if (options.hw !== undefined) {
-    const { loadSparseHardwareFile } = await import('../../config/sparse-hardware-file.js');
+    const { loadHardware } = await import('../../config/hardware-file.js');
     return [
       {
         flag: `--hw ${options.hw}`,
-        hardware: await loadSparseHardwareFile(resolve(cwd, options.hw), options.hw),
+        hardware: await loadHardware(resolve(cwd, options.hw), options.hw),
       },
     ];
   }

@@ -1,0 +1,225 @@
+import type { Dataflow } from './array.js';
+import { DATAFLOW_ROLES } from './dataflow-mapping.js';
+import { createFoldSequence } from './fold-overlap.js';
+import { type HardwareModel, skipsAnything } from './hardware.js';
+import { packedPopcount } from './sparse/bits.js';
+import { addEventHistogram, addEventInstance, createEventWork, eventCycles } from './sparse/event-timing.js';
+import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
+import type { LoweredSparseLayer } from './sparse/layer-lowering.js';
+import {
+  type LaneOperands,
+  type OperandPolicy,
+  type PreparedB,
+  type PreparedInstance,
+  prepareB,
+  prepareInstance,
+} from './sparse/operand-bits.js';
+
+/** The masks one step of a layer brings to the array (packed, little bit order; absent = all ones). */
+export interface ComputeStepInput {
+  /** A over all instances: `input` (q_t), or Δ_t in delta mode. */
+  readonly aMask?: Uint8Array;
+  /** B: the static weight or this step's `rhs`. */
+  readonly bMask?: Uint8Array;
+}
+
+/** What the array does in one layer-step (docs/model.md, "Sparse timing"). */
+export interface ComputeResult {
+  readonly macs: number;
+  readonly executedMacs: number;
+  readonly gatedMacs: number;
+  /** Skipped MACs by reason: A zero (activation or Δ), B zero (weight), structural. */
+  readonly zeroA: number;
+  readonly zeroB: number;
+  readonly structural: number;
+  /** Folds timed (0 on an event-driven array). */
+  readonly folds: number;
+  readonly computeCycles: number;
+  /** Non-zero A elements (the events of an A-skipping array; every element without a mask). */
+  readonly aNonzeros: number;
+  /** Input events the array handles: the non-zero A elements if it skips zero A, else every element. */
+  readonly events: number;
+}
+
+export interface ComputeStageOptions {
+  /** The A operand is Δ (delta mode): it uses the `deltas` support. */
+  readonly delta: boolean;
+  /** Always walk the bit-level path, even where the dense closed form applies (the reference). */
+  readonly bitLevel?: boolean;
+  readonly histogramBins?: number;
+}
+
+export interface ComputeStage {
+  /**
+   * Times one step. `histogram` (length = bins) receives the step's lane-work histogram; `onInstance`
+   * sees every instance's lanes (verification walks the same schedule the timing counted).
+   */
+  run(
+    input: ComputeStepInput,
+    histogram: number[],
+    onInstance?: (instance: number, lanes: LaneOperands) => void,
+  ): ComputeResult;
+}
+
+/**
+ * The compute stage: fold schedule (or event dispatch) → compute cycles and executed / gated /
+ * skipped MACs, from the operand masks. Pure; a static weight's bit structures are built once.
+ */
+export function createComputeStage(
+  low: LoweredSparseLayer,
+  hw: HardwareModel,
+  options: ComputeStageOptions,
+): ComputeStage {
+  const { array, dataflow } = hw;
+  const eventDriven = hw.arrayKind === 'event-driven';
+  const pes = array.rows * array.cols;
+  const overlap = hw.overlap ?? 'none';
+  const structuralSkip = skipsAnything(hw);
+  const bSupport = low.bOperand === 'rhs' ? hw.support.activations : hw.support.weights;
+  const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
+  const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
+  const bins = options.histogramBins ?? 0;
+  const staticB = new Map<number, PreparedB>();
+  const rankOne = isRankOneUpdate(low);
+
+  function run(
+    input: ComputeStepInput,
+    histogram: number[],
+    onInstance?: (instance: number, lanes: LaneOperands) => void,
+  ): ComputeResult {
+    const closedForm = options.bitLevel !== true && isDenseStep(low, policy, input);
+    const timingOptions = {
+      array,
+      dataflow,
+      granularity: hw.granularity,
+      lookaheadSteps: hw.lookaheadSteps,
+      histogramBins: eventDriven ? 0 : bins,
+      sequence: createFoldSequence(array, dataflow, overlap),
+    };
+    const events = createEventWork(eventDriven ? pes : 0);
+    // Only the bit-level path reads masks; an absent one is all ones.
+    const aMask = closedForm ? undefined : (input.aMask ?? allOnesMask(low.inputElements));
+    const bMask = closedForm ? undefined : (input.bMask ?? allOnesMask(low.bElements));
+    let executed = 0;
+    let gated = 0;
+    let folds = 0;
+    let zeroA = 0;
+    let zeroB = 0;
+    let structural = 0;
+    for (let i = 0; i < low.instances; i++) {
+      let prepared: PreparedInstance;
+      let timing: LaneTiming;
+      if (aMask === undefined || bMask === undefined) {
+        prepared = denseInstance(low, dataflow);
+        timing = denseLaneTiming(prepared.lanes, timingOptions);
+      } else {
+        let preparedB: PreparedB | undefined;
+        if (low.bOperand === 'weight') {
+          preparedB = staticB.get(i) ?? prepareB(low, i, bMask, policy);
+          staticB.set(i, preparedB);
+        }
+        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
+        timing = laneTiming(prepared.lanes, timingOptions);
+      }
+      if (eventDriven && !rankOne) {
+        addEventInstance(events, {
+          low,
+          instance: i,
+          aMask,
+          aSkip: policy.aSupport === 'skip',
+          bSkipBits:
+            policy.bSupport === 'skip' && bMask !== undefined ? prepareB(low, i, bMask, policy).bAct : null,
+          structuralSkip,
+        });
+      }
+      const c = prepared.counts;
+      executed += c.executed;
+      gated += c.gated;
+      zeroA += c.zeroA;
+      zeroB += c.zeroB;
+      structural += c.structural;
+      folds += eventDriven ? 0 : timing.folds;
+      if (!eventDriven && !rankOne) for (let b = 0; b < bins; b++) histogram[b]! += timing.histogram[b]!;
+      onInstance?.(i, prepared.lanes);
+    }
+    const { m, n, k } = low.gemm;
+    const aNonzeros = input.aMask ? packedPopcount(input.aMask, low.inputElements) : low.inputElements;
+    // Every input element the array does not skip is an event; with no A skipping all of them are.
+    const eventCount = policy.aSupport === 'skip' ? aNonzeros : low.inputElements;
+    let computeCycles: number;
+    if (rankOne) {
+      // No reduction: every executed MAC is an independent multiply-add into one state element,
+      // spread over all PEs (no folds, no fill or drain).
+      computeCycles = Math.ceil(executed / pes);
+      folds = 0;
+    } else if (eventDriven) {
+      computeCycles = eventCycles(events, eventCount, hw.eventDispatchCycles ?? 1);
+      addEventHistogram(histogram, events);
+    } else {
+      computeCycles = timingOptions.sequence.cycles();
+    }
+    return {
+      macs: low.instances * m * n * k,
+      executedMacs: executed,
+      gatedMacs: gated,
+      zeroA,
+      zeroB,
+      structural,
+      folds,
+      computeCycles,
+      aNonzeros,
+      events: eventCount,
+    };
+  }
+
+  return { run };
+}
+
+/**
+ * A delta-rule product with no reduction (K = 1): the rank-1 state update S ← S + k·uᵀ, whose
+ * d_k·d_v MACs are element-wise (docs/model.md, "Dynamic B operands").
+ */
+export function isRankOneUpdate(low: LoweredSparseLayer): boolean {
+  return low.spec.op === 'delta-rule' && low.gemm.k === 1;
+}
+
+/**
+ * Whether a step's MAC counts and lane timing have the dense closed form: no operand has a zero
+ * the array acts on (its support is `none`, or its mask is absent = all ones and no structural zero
+ * sits on it), and no structural zero is skipped. Then every MAC executes ungated, nothing is
+ * skipped, and every fold streams its whole temporal extent.
+ */
+function isDenseStep(low: LoweredSparseLayer, policy: OperandPolicy, input: ComputeStepInput): boolean {
+  const aStructure = low.hasPadding || low.operandCausal;
+  const aDense = policy.aSupport === 'none' || (input.aMask === undefined && !aStructure);
+  const bDense = policy.bSupport === 'none' || input.bMask === undefined;
+  const structureKept = !policy.structuralSkip || !(aStructure || low.outputCausal);
+  return aDense && bDense && structureKept;
+}
+
+/** One instance of a dense step: all MACs executed; lanes all ones (null bit matrices). */
+function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow): PreparedInstance {
+  const { m, n, k } = low.gemm;
+  const roles = DATAFLOW_ROLES[dataflow];
+  const size = { m, n, k };
+  const macs = m * n * k;
+  return {
+    lanes: {
+      spatialRows: size[roles.rows],
+      spatialCols: size[roles.cols],
+      temporal: size[roles.time],
+      rowBits: null,
+      colBits: null,
+      stat: null,
+    },
+    counts: { macs, executed: macs, gated: 0, zeroA: 0, zeroB: 0, structural: 0 },
+  };
+}
+
+/** A packed mask of `elements` ones (the bit-level path's view of an absent mask). */
+export function allOnesMask(elements: number): Uint8Array {
+  const mask = new Uint8Array(Math.ceil(elements / 8)).fill(0xff);
+  const rest = elements & 7;
+  if (rest > 0) mask[mask.length - 1] = (1 << rest) - 1;
+  return mask;
+}

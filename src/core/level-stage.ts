@@ -1,0 +1,84 @@
+import { type HardwareModel, PSUM_BITS } from './hardware.js';
+import { addAccess, type LevelAccess, NO_ACCESS, type StorageLevel, slowestLevel } from './levels.js';
+import { wordBits } from './sparse/energy.js';
+import type { StepTraffic } from './traffic-stage.js';
+
+/** The work of one layer-step the levels are charged with. */
+export interface LevelStepInput {
+  readonly computeCycles: number;
+  readonly executedMacs: number;
+  readonly gatedMacs: number;
+  readonly traffic: StepTraffic;
+}
+
+export interface LevelStepResult {
+  readonly levels: readonly StorageLevel[];
+  readonly cycles: number;
+  /** What set the step's cycles: `compute`, `delta-unit` or a level name. */
+  readonly bound: string;
+}
+
+/**
+ * The levels stage: the step's traffic as named storage levels (capacity, bandwidth, bits), then
+ * Timeloop's slowdown rule — the step lasts as long as the slowest of the array, the delta unit
+ * and the levels (docs/model.md, "Levels and stalls").
+ */
+export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepResult {
+  const { traffic } = input;
+  const sramBw = hw.sram.bandwidthBytesPerCycle;
+  const pes = hw.array.rows * hw.array.cols;
+  const bits = wordBits(hw.precision);
+  // State that does not fit the state memory lives in DRAM.
+  const onChipState: LevelAccess[] = [];
+  let dram = traffic.dram;
+  for (const part of [
+    traffic.deltaState && { access: traffic.deltaState.access, onChip: traffic.deltaState.onChip },
+    traffic.stateAccess,
+  ]) {
+    if (!part) continue;
+    if (part.onChip) onChipState.push(part.access);
+    else dram = addAccess(dram, part.access);
+  }
+  const hasState = traffic.deltaState !== undefined || traffic.stateAccess !== undefined;
+  const levels: StorageLevel[] = [
+    {
+      name: 'dram',
+      capacityBytes: Number.POSITIVE_INFINITY,
+      bandwidthBytesPerCycle: hw.dram.bandwidthBytesPerCycle,
+      ...dram,
+    },
+    { name: 'ifmap', capacityBytes: hw.sram.ifmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ifmap },
+    // Event-driven PEs hold their weights locally (the filter memory split over the PEs): each
+    // reads one weight per cycle, so the weight reads never outpace the PEs themselves.
+    {
+      name: 'filter',
+      capacityBytes: hw.sram.filterBytes,
+      bandwidthBytesPerCycle: hw.arrayKind === 'event-driven' ? Math.max(sramBw, (pes * bits) / 8) : sramBw,
+      ...traffic.filter,
+    },
+    { name: 'ofmap', capacityBytes: hw.sram.ofmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ofmap },
+  ];
+  if (hasState) {
+    levels.push({
+      name: 'state',
+      capacityBytes: hw.stateMemory.bytes,
+      bandwidthBytesPerCycle: hw.stateMemory.bandwidthBytesPerCycle,
+      ...onChipState.reduce(addAccess, NO_ACCESS),
+    });
+  }
+  // PE registers: two operand reads and one partial-sum write per ungated MAC, one word each, at
+  // the PEs' own pace (never a bound: they are part of the compute).
+  const ungated = input.executedMacs - input.gatedMacs;
+  levels.push({
+    name: 'registers',
+    capacityBytes: Number.POSITIVE_INFINITY,
+    bandwidthBytesPerCycle: Number.POSITIVE_INFINITY,
+    readBits: 2 * ungated * bits,
+    writeBits: ungated * PSUM_BITS,
+    metadataBits: 0,
+  });
+  const { cycles, bound } = slowestLevel(input.computeCycles, levels, {
+    'delta-unit': traffic.deltaState?.unitCycles ?? 0,
+  });
+  return { levels, cycles, bound };
+}
