@@ -5,7 +5,9 @@ import { createFoldSequence } from './fold-overlap.js';
 import {
   denseBaselineOf,
   type HardwareModel,
+  type OperandSupport,
   PSUM_BITS,
+  type StorageFormat,
   skipsAnything,
   summarizeHardware,
 } from './hardware.js';
@@ -35,6 +37,7 @@ import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timi
 import {
   type BOperand,
   type LoweredSparseLayer,
+  LoweringError,
   lowerSparseLayer,
   type SparseLayerSpec,
 } from './sparse/layer-lowering.js';
@@ -46,6 +49,7 @@ import {
   prepareB,
   prepareInstance,
 } from './sparse/operand-bits.js';
+import { nmGemm, nmStoredBits, nmViolation } from './sparse/structured-weights.js';
 import { createLayerVerifier, type VerifyOutcome, type VerifyValues } from './sparse/verify.js';
 
 /**
@@ -61,6 +65,12 @@ export interface ReplayStepInput {
   readonly keyFrame: boolean;
   /** The step opens a new sequence (clip); weights resident per clip are reloaded there. */
   readonly newSequence?: boolean;
+  /**
+   * The outputs' zero mask when it is known (the consumer's input, after its activation function):
+   * outputs are then written to DRAM under the activations' format, as a design that compresses
+   * feature maps on the way out does. Absent: outputs are written dense.
+   */
+  readonly outputMask?: Uint8Array;
   /** Values, for verification only: A as above, B, and in delta mode the step's dense input q_t. */
   readonly values?: VerifyValues;
 }
@@ -82,6 +92,12 @@ export interface LayerReplayOptions {
   readonly weightResidency?: WeightResidency;
   /** Also run the dense baseline (same hardware, sparsity off) beside every step; default true. */
   readonly baseline?: boolean;
+  /**
+   * This layer's A operand is stored in this format instead of the activations' (e.g. `dense` for
+   * a network's first layer, whose raw input a design does not compress). Outputs keep the
+   * activations' format.
+   */
+  readonly inputFormat?: StorageFormat;
 }
 
 export type WeightResidency = 'step' | 'sequence' | 'run';
@@ -133,7 +149,15 @@ export function createLayerReplay(
   let stepsRun = 0;
   const bits = wordBits(hw.precision);
   const structuralSkip = skipsAnything(hw);
-  const bSupport = options.bOperand === 'rhs' ? hw.support.activations : hw.support.weights;
+  // N:M weights run their kept slots densely: no per-element weight skipping, compute as for K·N/M.
+  const nm = options.bOperand === 'weight' && hw.support.weights === 'nm' ? hw.support.nm : undefined;
+  let nmChecked = false;
+  const bSupport: OperandSupport =
+    options.bOperand === 'rhs'
+      ? hw.support.activations
+      : hw.support.weights === 'nm'
+        ? 'none'
+        : hw.support.weights;
   const bins = options.histogramBins ?? 0;
   let staticBStats: TensorStats | undefined;
   // A static weight's bit structures are built once and reused by every step.
@@ -167,7 +191,16 @@ export function createLayerReplay(
   function step(input: ReplayStepInput): StepOutcome {
     const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
     const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
-    const closedForm = options.bitLevel !== true && isDenseStep(low, policy, input);
+    if (nm && input.bMask && !nmChecked) {
+      const bad = nmViolation(low, input.bMask, nm);
+      if (bad)
+        throw new LoweringError(
+          'weight',
+          `more than ${nm.n} non-zeros in the ${nm.n}:${nm.m} group at k ${bad.k}, column ${bad.n} of GEMM ${bad.instance}`,
+        );
+      nmChecked = true;
+    }
+    const closedForm = nm !== undefined || (options.bitLevel !== true && isDenseStep(low, policy, input));
     const timingOptions = {
       array,
       dataflow,
@@ -196,7 +229,18 @@ export function createLayerReplay(
     for (let i = 0; i < low.instances; i++) {
       let prepared: PreparedInstance;
       let timing: LaneTiming;
-      if (aMask === undefined || bMask === undefined) {
+      if (nm) {
+        // The kept slots time and count as a dense GEMM with K' = ⌈K/M⌉·N; the dropped slots hold
+        // zero weights, so verification may walk the full dense schedule.
+        const kept = denseInstance(low, dataflow, nmGemm(low.gemm, nm));
+        prepared = denseInstance(low, dataflow);
+        const macs = prepared.counts.macs;
+        timing = denseLaneTiming(kept.lanes, timingOptions);
+        prepared = {
+          lanes: prepared.lanes,
+          counts: { ...kept.counts, macs, zeroB: macs - kept.counts.executed },
+        };
+      } else if (aMask === undefined || bMask === undefined) {
         prepared = denseInstance(low, dataflow);
         timing = denseLaneTiming(prepared.lanes, timingOptions);
       } else {
@@ -253,7 +297,8 @@ export function createLayerReplay(
     // Stored sizes follow the masks whatever the support (a dense array may still store compressed).
     const statsOf = (mask: Uint8Array | undefined, elements: number, runBits?: number): TensorStats =>
       mask ? maskStats(mask, elements, runBits) : denseStats(elements);
-    const aStats = statsOf(input.aMask, low.inputElements, aRunBits);
+    const aFormat = options.inputFormat ?? hw.formats.activations;
+    const aStats = statsOf(input.aMask, low.inputElements, aFormat === 'rle' ? hw.rleRunBits : undefined);
     let bStats: TensorStats;
     if (options.bOperand === 'weight') {
       staticBStats ??= statsOf(input.bMask, low.bElements, bRunBits);
@@ -261,7 +306,9 @@ export function createLayerReplay(
     } else {
       bStats = statsOf(input.bMask, low.bElements, bRunBits);
     }
-    const bStored = storedBits(bFormat, bStats, bits, hw.rleRunBits);
+    const bStored = nm
+      ? nmStoredBits(low.bElements, low.gemm.k, nm, bits)
+      : storedBits(bFormat, bStats, bits, hw.rleRunBits);
     const bFits = (bStored.payloadBits + bStored.metadataBits) / 8 <= hw.sram.filterBytes;
     const reload =
       stepsRun === 0 || residency === 'step' || (residency === 'sequence' && input.newSequence === true);
@@ -271,11 +318,21 @@ export function createLayerReplay(
       instances: low.instances,
       rowFolds: mapping.rowFolds,
       colFolds: mapping.colFolds,
-      a: storedBits(hw.formats.activations, aStats, bits, hw.rleRunBits),
+      a: storedBits(aFormat, aStats, bits, hw.rleRunBits),
       aElements: low.inputElements,
       b: bStored,
       bElements: low.bElements,
       outputElements: low.outputElements,
+      ...(input.outputMask
+        ? {
+            out: storedBits(
+              hw.formats.activations,
+              maskStats(input.outputMask, low.outputElements, aRunBits),
+              bits,
+              hw.rleRunBits,
+            ),
+          }
+        : {}),
       wordBits: bits,
       sram: hw.sram,
       bResident: bFits && !reload,
@@ -480,8 +537,8 @@ function isDenseStep(low: LoweredSparseLayer, policy: OperandPolicy, input: Repl
 }
 
 /** One instance of a dense step: all MACs executed; lanes all ones (null bit matrices). */
-function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow): PreparedInstance {
-  const { m, n, k } = low.gemm;
+function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow, gemm = low.gemm): PreparedInstance {
+  const { m, n, k } = gemm;
   const roles = DATAFLOW_ROLES[dataflow];
   const size = { m, n, k };
   const macs = m * n * k;
