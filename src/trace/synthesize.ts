@@ -43,6 +43,11 @@ export interface SynthesizeOptions {
    * the delta tensors have density 1 − s. Replaces `changeFraction` when given.
    */
   readonly temporalSparsity?: number;
+  /**
+   * Every tensor without a channel spread has exactly round(d · n) non-zeros (placed uniformly at
+   * random) instead of each element being non-zero with probability d.
+   */
+  readonly exactCounts?: boolean;
 }
 
 export interface LayerDensity {
@@ -63,7 +68,7 @@ export interface ChannelSpread {
   readonly correlated: boolean;
 }
 
-interface ConvShape {
+export interface ConvShape {
   readonly name: string;
   readonly h: number;
   readonly w: number;
@@ -75,7 +80,7 @@ interface ConvShape {
   readonly depthwise?: boolean;
 }
 
-function convLayer(l: ConvShape, roles: TraceLayer['roles']): TraceLayer {
+export function convLayer(l: ConvShape, roles: TraceLayer['roles']): TraceLayer {
   const ho = Math.floor((l.h + 2 * l.p - l.f) / l.s) + 1;
   const wo = Math.floor((l.w + 2 * l.p - l.f) / l.s) + 1;
   const nOut = l.depthwise ? 1 : l.n;
@@ -239,6 +244,25 @@ export function randomTensor(
   return out;
 }
 
+/**
+ * A tensor with exactly round(density · length) non-zeros at uniformly random positions (a partial
+ * Fisher–Yates shuffle): Sparseloop's uniform-density model, without the count's own sampling noise.
+ */
+export function exactTensor(prng: Prng, length: number, density: number): Float32Array {
+  const out = new Float32Array(length);
+  const count = Math.round(density * length);
+  const order = new Uint32Array(length);
+  for (let i = 0; i < length; i++) order[i] = i;
+  for (let i = 0; i < count; i++) {
+    const j = i + prng.int(length - i);
+    const pick = order[j]!;
+    order[j] = order[i]!;
+    order[i] = pick;
+    out[pick] = gridValue(prng);
+  }
+  return out;
+}
+
 /** Per-channel densities d·(1 + spread·u_c), capped to [0, 1]; `u` holds the u_c in [−1, 1]. */
 export function channelDensities(density: number, spread: number, u: Float64Array): Float64Array {
   const reach = spread * Math.min(1, density > 0 ? (1 - density) / density : 1);
@@ -308,6 +332,8 @@ export async function synthesizeTrace(
   const prng = createPrng(seed);
   const densityOf = (layer: TraceLayer, role: 'input' | 'weight'): number =>
     options.layerDensities?.[layer.name]?.[role] ?? density;
+  const draw = (length: number, d: number, channels: ReturnType<typeof channelsOf>): Float32Array =>
+    options.exactCounts && !channels ? exactTensor(prng, length, d) : randomTensor(prng, length, d, channels);
   // Per-channel draws (one set per layer, shared by its input and weight when correlated) come from
   // their own stream, so the value stream, and every trace without a spread, is unchanged.
   const channelPrng = createPrng((seed ^ 0x5bd1e995) >>> 0);
@@ -346,12 +372,7 @@ export async function synthesizeTrace(
       await writer.writeStatic(
         layer.name,
         'weight',
-        randomTensor(
-          prng,
-          product(layer.operandShape!),
-          densityOf(layer, 'weight'),
-          channelsOf(layer, 'weight'),
-        ),
+        draw(product(layer.operandShape!), densityOf(layer, 'weight'), channelsOf(layer, 'weight')),
         layer.operandShape!,
       );
     }
@@ -364,13 +385,13 @@ export async function synthesizeTrace(
         const before = previous.get(layer.name);
         let q: Float32Array;
         if (keyFrame || !before) {
-          q = randomTensor(prng, n, densityOf(layer, 'input'), channelsOf(layer, 'input'));
+          q = draw(n, densityOf(layer, 'input'), channelsOf(layer, 'input'));
         } else if (temporal !== undefined) {
           q = temporalStep(prng, before, temporal);
         } else {
           // A fraction of the elements is redrawn; the rest repeat (temporal redundancy).
           q = Float32Array.from(before);
-          const fresh = randomTensor(prng, n, densityOf(layer, 'input'), channelsOf(layer, 'input'));
+          const fresh = draw(n, densityOf(layer, 'input'), channelsOf(layer, 'input'));
           for (let i = 0; i < n; i++) if (prng.next() < change) q[i] = fresh[i]!;
         }
         applyCausal(layer, q);

@@ -124,6 +124,23 @@ describe('synthetic trace controls', () => {
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
   });
 
+  it('exact counts give every tensor exactly round(d · n) non-zeros', async () => {
+    const path = join(dir, 'exact.safetensors');
+    await synthesizeTrace(path, {
+      shape: 'small',
+      layers: [pointwise('a', 100, 7)],
+      density: 0.37,
+      exactCounts: true,
+      steps: 2,
+      seed: 8,
+    });
+    const trace = await openTrace(path);
+    const count = (v: Float32Array) => v.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
+    expect(count(await trace.readValues(tensorName('a', 'weight')))).toBe(Math.round(0.37 * 700));
+    expect(count(await trace.readValues(tensorName('a', 'input', 0)))).toBe(Math.round(0.37 * 1600));
+    await trace.close();
+  });
+
   it('refuses out-of-range controls naming the field', async () => {
     const path = join(dir, 'bad.safetensors');
     await expect(
