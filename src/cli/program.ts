@@ -23,6 +23,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModule>>> = 
   eval: () => import('./commands/eval.js').then((m) => m.evalCommand),
   record: () => import('./commands/record.js').then((m) => m.recordCommand),
   trace: () => import('./commands/trace.js').then((m) => m.traceCommand),
+  validate: () => import('./commands/validate.js').then((m) => m.validateCommand),
 };
 
 /**
