@@ -84,16 +84,8 @@ export function infoRow(
   published: number | null,
   measured: number,
 ): ValidationRow {
-  return {
-    name,
-    metric,
-    published,
-    measured,
-    errorPct: published === null ? null : errorPct(measured, published),
-    tolerancePct: null,
-    pass: null,
-    headline: false,
-  };
+  const { rule: _rule, ...row } = ruleRow(name, metric, published, measured, '', false);
+  return { ...row, pass: null };
 }
 
 /** Mean |error| over the headline rows (published figures that decide the case). */
