@@ -37,7 +37,6 @@ import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timi
 import {
   type BOperand,
   type LoweredSparseLayer,
-  LoweringError,
   lowerSparseLayer,
   type SparseLayerSpec,
 } from './sparse/layer-lowering.js';
@@ -150,7 +149,7 @@ export function createLayerReplay(
   const bits = wordBits(hw.precision);
   const structuralSkip = skipsAnything(hw);
   // N:M weights run their kept slots densely: no per-element weight skipping, compute as for K·N/M.
-  const nm = options.bOperand === 'weight' && hw.support.weights === 'nm' ? hw.support.nm : undefined;
+  let nm = options.bOperand === 'weight' && hw.support.weights === 'nm' ? hw.support.nm : undefined;
   let nmChecked = false;
   const bSupport: OperandSupport =
     options.bOperand === 'rhs'
@@ -191,13 +190,10 @@ export function createLayerReplay(
   function step(input: ReplayStepInput): StepOutcome {
     const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
     const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
+    // A weight that breaks the pattern cannot use the structured path: the layer runs dense, as a
+    // library falls back to its dense kernel for an unpruned weight.
     if (nm && input.bMask && !nmChecked) {
-      const bad = nmViolation(low, input.bMask, nm);
-      if (bad)
-        throw new LoweringError(
-          'weight',
-          `more than ${nm.n} non-zeros in the ${nm.n}:${nm.m} group at k ${bad.k}, column ${bad.n} of GEMM ${bad.instance}`,
-        );
+      if (nmViolation(low, input.bMask, nm)) nm = undefined;
       nmChecked = true;
     }
     const closedForm = nm !== undefined || (options.bitLevel !== true && isDenseStep(low, policy, input));
