@@ -24,6 +24,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModule>>> = 
   record: () => import('./commands/record.js').then((m) => m.recordCommand),
   trace: () => import('./commands/trace.js').then((m) => m.traceCommand),
   check: () => import('./commands/check.js').then((m) => m.checkCommand),
+  validate: () => import('./commands/validate.js').then((m) => m.validateCommand),
 };
 
 /**

@@ -13,6 +13,8 @@ import {
   type SkipGranularity,
   STORAGE_FORMATS,
   type StorageFormat,
+  WEIGHT_SUPPORTS,
+  type WeightSupport,
 } from '../core/hardware.js';
 import { PRESET_NAMES, PRESETS, SCALESIM_DEFAULT } from '../core/presets.js';
 import { parseConfigDocument } from './config-document.js';
@@ -35,6 +37,7 @@ import { readInputText } from './read-text.js';
  * precision: int8
  * clock: 800 MHz
  * support: { activations: skip, weights: skip, deltas: skip }   # none | gate | skip
+ *   # weights may also be `nm` with `nm: { n: 2, m: 4 }` (N:M structured, e.g. a sparse tensor core's 2:4)
  * granularity: element          # element | vector | fold
  * lookahead: 128                # dense steps between lane resyncs, or "unbounded"
  * formats: { activations: bitmask, weights: auto, rleRunBits: 4 }
@@ -88,13 +91,24 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
     field: { type: 'quantity', range: 'leakage', allowZero: true },
     help: 'leakage power of array and buffers, e.g. "5 mW"',
   },
-  ...(['activations', 'weights', 'deltas'] as const).map(
+  ...(['activations', 'deltas'] as const).map(
     (k): FieldSpec => ({
       path: `support.${k}`,
       field: { type: 'enum', values: OPERAND_SUPPORTS },
       help: `what a zero ${k.replace(/s$/, '')} costs: none | gate | skip`,
     }),
   ),
+  {
+    path: 'support.weights',
+    field: { type: 'enum', values: WEIGHT_SUPPORTS },
+    help: 'what a zero weight costs: none | gate | skip, or nm (N:M structured, with support.nm)',
+  },
+  {
+    path: 'support.nm.n',
+    field: { type: 'positiveInt' },
+    help: 'N of N:M structured weights (kept per group)',
+  },
+  { path: 'support.nm.m', field: { type: 'positiveInt' }, help: 'M of N:M structured weights (group size)' },
   {
     path: 'granularity',
     field: { type: 'enum', values: SKIP_GRANULARITIES },
@@ -206,8 +220,16 @@ export async function hardwareFromDocument(
     clockHz: get('clock', base.clockHz),
     support: {
       activations: get<OperandSupport>('support.activations', base.support.activations),
-      weights: get<OperandSupport>('support.weights', base.support.weights),
+      weights: get<WeightSupport>('support.weights', base.support.weights),
       deltas: get<OperandSupport>('support.deltas', base.support.deltas),
+      ...(has('support.nm.n') || has('support.nm.m') || base.support.nm
+        ? {
+            nm: {
+              n: get('support.nm.n', base.support.nm?.n ?? 0),
+              m: get('support.nm.m', base.support.nm?.m ?? 0),
+            },
+          }
+        : {}),
     },
     granularity: get<SkipGranularity>('granularity', base.granularity),
     lookaheadSteps: get('lookahead', base.lookaheadSteps),

@@ -1,7 +1,7 @@
 import type { Dataflow } from './array.js';
 import { DATAFLOW_ROLES } from './dataflow-mapping.js';
 import { createFoldSequence } from './fold-overlap.js';
-import { type HardwareModel, skipsAnything } from './hardware.js';
+import { type HardwareModel, type NmPattern, type OperandSupport, skipsAnything } from './hardware.js';
 import { packedPopcount } from './sparse/bits.js';
 import { addEventHistogram, addEventInstance, createEventWork, eventCycles } from './sparse/event-timing.js';
 import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
@@ -14,6 +14,7 @@ import {
   prepareB,
   prepareInstance,
 } from './sparse/operand-bits.js';
+import { nmGemm, nmViolation } from './sparse/structured-weights.js';
 
 /** The masks one step of a layer brings to the array (packed, little bit order; absent = all ones). */
 export interface ComputeStepInput {
@@ -39,6 +40,8 @@ export interface ComputeResult {
   readonly aNonzeros: number;
   /** Input events the array handles: the non-zero A elements if it skips zero A, else every element. */
   readonly events: number;
+  /** The N:M pattern the step ran its weights under (absent: unstructured, or the weight broke it). */
+  readonly structuredWeights?: NmPattern;
 }
 
 export interface ComputeStageOptions {
@@ -75,7 +78,15 @@ export function createComputeStage(
   const pes = array.rows * array.cols;
   const overlap = hw.overlap ?? 'none';
   const structuralSkip = skipsAnything(hw);
-  const bSupport = low.bOperand === 'rhs' ? hw.support.activations : hw.support.weights;
+  // N:M weights run their kept slots densely: no per-element weight skipping, compute as for K·N/M.
+  let nm = low.bOperand === 'weight' && hw.support.weights === 'nm' ? hw.support.nm : undefined;
+  let nmChecked = false;
+  const bSupport: OperandSupport =
+    low.bOperand === 'rhs'
+      ? hw.support.activations
+      : hw.support.weights === 'nm'
+        ? 'none'
+        : hw.support.weights;
   const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
   const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
   const bins = options.histogramBins ?? 0;
@@ -87,7 +98,13 @@ export function createComputeStage(
     histogram: number[],
     onInstance?: (instance: number, lanes: LaneOperands) => void,
   ): ComputeResult {
-    const closedForm = options.bitLevel !== true && isDenseStep(low, policy, input);
+    // A weight that breaks the pattern cannot use the structured path: the layer runs dense, as a
+    // library falls back to its dense kernel for an unpruned weight.
+    if (nm && input.bMask && !nmChecked) {
+      if (nmViolation(low, input.bMask, nm)) nm = undefined;
+      nmChecked = true;
+    }
+    const closedForm = nm !== undefined || (options.bitLevel !== true && isDenseStep(low, policy, input));
     const timingOptions = {
       array,
       dataflow,
@@ -109,7 +126,18 @@ export function createComputeStage(
     for (let i = 0; i < low.instances; i++) {
       let prepared: PreparedInstance;
       let timing: LaneTiming;
-      if (aMask === undefined || bMask === undefined) {
+      if (nm) {
+        // The kept slots time and count as a dense GEMM with K' = ⌈K/M⌉·N; the dropped slots hold
+        // zero weights, so verification may walk the full dense schedule.
+        const kept = denseInstance(low, dataflow, nmGemm(low.gemm, nm));
+        const full = denseInstance(low, dataflow);
+        const macs = full.counts.macs;
+        timing = denseLaneTiming(kept.lanes, timingOptions);
+        prepared = {
+          lanes: full.lanes,
+          counts: { ...kept.counts, macs, zeroB: macs - kept.counts.executed },
+        };
+      } else if (aMask === undefined || bMask === undefined) {
         prepared = denseInstance(low, dataflow);
         timing = denseLaneTiming(prepared.lanes, timingOptions);
       } else {
@@ -169,6 +197,7 @@ export function createComputeStage(
       computeCycles,
       aNonzeros,
       events: eventCount,
+      ...(nm ? { structuredWeights: nm } : {}),
     };
   }
 
@@ -198,8 +227,8 @@ function isDenseStep(low: LoweredSparseLayer, policy: OperandPolicy, input: Comp
 }
 
 /** One instance of a dense step: all MACs executed; lanes all ones (null bit matrices). */
-function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow): PreparedInstance {
-  const { m, n, k } = low.gemm;
+function denseInstance(low: LoweredSparseLayer, dataflow: Dataflow, gemm = low.gemm): PreparedInstance {
+  const { m, n, k } = gemm;
   const roles = DATAFLOW_ROLES[dataflow];
   const size = { m, n, k };
   const macs = m * n * k;

@@ -47,12 +47,28 @@ export const ARRAY_KINDS: readonly ArrayKind[] = ['systolic', 'event-driven'];
 export type Schedule = 'frame-major' | 'layer-major';
 export const SCHEDULES: readonly Schedule[] = ['frame-major', 'layer-major'];
 
+/**
+ * Weights may also be N:M structured (`nm`, as NVIDIA's sparse tensor core's 2:4): at most N
+ * non-zeros in every group of M consecutive weights along the reduction axis K. The array runs
+ * exactly the N kept slots of each group (compute as for K·N/M) and stores them with a
+ * ⌈log2 M⌉-bit position each (docs/model.md, "Structured N:M weights").
+ */
+export type WeightSupport = OperandSupport | 'nm';
+export const WEIGHT_SUPPORTS: readonly WeightSupport[] = [...OPERAND_SUPPORTS, 'nm'];
+
+export interface NmPattern {
+  readonly n: number;
+  readonly m: number;
+}
+
 export interface OperandSupports {
   /** The streamed activation operand (q_t) outside delta mode; also `rhs` of activation × activation ops. */
   readonly activations: OperandSupport;
-  readonly weights: OperandSupport;
+  readonly weights: WeightSupport;
   /** The activation operand in delta mode (Δ_t). */
   readonly deltas: OperandSupport;
+  /** The N:M pattern when `weights` is `nm`. */
+  readonly nm?: NmPattern;
 }
 
 /**
@@ -135,9 +151,22 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
   if (!DATAFLOWS.includes(hw.dataflow)) problems.push(['dataflow', 'must be os, ws or is']);
   if (!PRECISIONS.includes(hw.precision)) problems.push(['precision', 'must be int8, fp16 or fp32']);
   if (!finitePositive(hw.clockHz)) problems.push(['clock', 'must be a positive frequency']);
-  for (const key of ['activations', 'weights', 'deltas'] as const) {
+  for (const key of ['activations', 'deltas'] as const) {
     if (!OPERAND_SUPPORTS.includes(hw.support[key]))
       problems.push([`support.${key}`, 'must be none, gate or skip']);
+  }
+  if (!WEIGHT_SUPPORTS.includes(hw.support.weights))
+    problems.push(['support.weights', 'must be none, gate, skip or nm']);
+  if (hw.support.weights === 'nm') {
+    const nm = hw.support.nm;
+    if (!nm || !Number.isInteger(nm.m) || nm.m < 2 || nm.m > 64)
+      problems.push(['support.nm.m', 'must be an integer in 2..64 (weights: nm needs n and m)']);
+    else if (!Number.isInteger(nm.n) || nm.n < 1 || nm.n >= nm.m)
+      problems.push(['support.nm.n', 'must be an integer in 1..m − 1']);
+    // The structured datapath runs its kept slots densely; activation skipping is not combined with it.
+    if (hw.support.activations === 'skip' || hw.support.deltas === 'skip')
+      problems.push(['support.weights', 'nm cannot be combined with skipping activations or deltas']);
+    if (hw.arrayKind === 'event-driven') problems.push(['support.weights', 'nm needs a systolic array']);
   }
   if (!SKIP_GRANULARITIES.includes(hw.granularity)) {
     problems.push(['granularity', 'must be element, vector or fold']);

@@ -2,7 +2,13 @@ import { createComputeStage } from './compute-stage.js';
 import { mapGemm, mappingEfficiency } from './dataflow-mapping.js';
 import { energyStage } from './energy-stage.js';
 import { type RunEvent, runEvents } from './events.js';
-import { denseBaselineOf, type HardwareModel, skipsAnything, summarizeHardware } from './hardware.js';
+import {
+  denseBaselineOf,
+  type HardwareModel,
+  type StorageFormat,
+  skipsAnything,
+  summarizeHardware,
+} from './hardware.js';
 import { type ReconstructedOperands, reconstructedOperands, weightResidency } from './layer-plan.js';
 import { levelStage } from './level-stage.js';
 import { LEVEL_NAMES, type LevelName, type LevelReport, levelCycles, type StorageLevel } from './levels.js';
@@ -31,6 +37,11 @@ export interface ReplayStepInput {
   readonly keyFrame: boolean;
   /** The step opens a new sequence (clip); weights resident per clip are reloaded there. */
   readonly newSequence?: boolean;
+  /**
+   * The outputs' zero mask when it is known (the consumer's input, after its activation function):
+   * outputs are then written to DRAM under the activations' format (traffic-stage.ts).
+   */
+  readonly outputMask?: Uint8Array;
   /** Values, for verification only: A as above, B, and in delta mode the step's dense input q_t. */
   readonly values?: VerifyValues;
 }
@@ -57,6 +68,8 @@ export interface LayerReplayOptions {
   readonly reconstructed?: ReconstructedOperands;
   /** Also run the dense baseline (same hardware, sparsity off) beside every step; default true. */
   readonly baseline?: boolean;
+  /** This layer's A operand is stored in this format instead of the activations' (traffic-stage.ts). */
+  readonly inputFormat?: StorageFormat;
 }
 
 export type WeightResidency = 'step' | 'sequence' | 'run';
@@ -113,6 +126,7 @@ export function createLayerReplay(
   const trafficStage = createTrafficStage(low, hw, mapping, {
     delta: options.delta,
     ...(options.reconstructed ? { reconstructed: options.reconstructed } : {}),
+    ...(options.inputFormat ? { inputFormat: options.inputFormat } : {}),
   });
   const verifier = createLayerVerifier(low, dataflow, options.delta, skipsAnything(hw));
 
@@ -165,6 +179,8 @@ export function createLayerReplay(
       executedMacs: executed,
       aNonzeros: work.aNonzeros,
       events: work.events,
+      ...(work.structuredWeights ? { structuredWeights: work.structuredWeights } : {}),
+      ...(input.outputMask ? { outputMask: input.outputMask } : {}),
     });
     if (traffic.deltaState) totals.deltaCharged = true;
     const { levels, cycles, bound } = levelStage(hw, {

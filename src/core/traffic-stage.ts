@@ -1,6 +1,6 @@
 import { isRankOneUpdate } from './compute-stage.js';
 import type { Mapping } from './dataflow-mapping.js';
-import type { HardwareModel } from './hardware.js';
+import type { HardwareModel, NmPattern, StorageFormat } from './hardware.js';
 import { PSUM_BITS } from './hardware.js';
 import { type LevelAccess, NO_ACCESS } from './levels.js';
 import { type DeltaStateCost, deltaStateCost } from './sparse/delta-state.js';
@@ -15,6 +15,7 @@ import {
   type TensorStats,
   type Traffic,
 } from './sparse/memory.js';
+import { nmStoredBits } from './sparse/structured-weights.js';
 
 /** What the traffic of one layer-step depends on besides the layer and the hardware. */
 export interface TrafficStepInput {
@@ -27,6 +28,14 @@ export interface TrafficStepInput {
   readonly executedMacs: number;
   readonly aNonzeros: number;
   readonly events: number;
+  /** The N:M pattern the compute stage ran the weights under: they are stored as its kept slots. */
+  readonly structuredWeights?: NmPattern;
+  /**
+   * The outputs' zero mask when it is known (the consumer's input, after its activation function):
+   * outputs are then written to DRAM under the activations' format, as a design that compresses
+   * feature maps on the way out does. Absent: outputs are written dense.
+   */
+  readonly outputMask?: Uint8Array;
 }
 
 /** Bits moved per level in one layer-step, and the delta unit's share (docs/model.md). */
@@ -53,6 +62,12 @@ export interface TrafficStageOptions {
    * them to DRAM, so the reconstructed q is read from the producer's state memory instead.
    */
   readonly reconstructed?: { readonly a?: boolean; readonly b?: boolean };
+  /**
+   * This layer's A operand is stored in this format instead of the activations' (e.g. `dense` for
+   * a network's first layer, whose raw input a design does not compress). Outputs keep the
+   * activations' format.
+   */
+  readonly inputFormat?: StorageFormat;
 }
 
 export interface TrafficStage {
@@ -71,7 +86,9 @@ export function createTrafficStage(
 ): TrafficStage {
   const bits = wordBits(hw.precision);
   const eventDriven = hw.arrayKind === 'event-driven';
-  const aRunBits = hw.formats.activations === 'rle' ? hw.rleRunBits : undefined;
+  const aFormat = options.inputFormat ?? hw.formats.activations;
+  const aRunBits = aFormat === 'rle' ? hw.rleRunBits : undefined;
+  const outRunBits = hw.formats.activations === 'rle' ? hw.rleRunBits : undefined;
   const bFormat = low.bOperand === 'rhs' ? hw.formats.activations : hw.formats.weights;
   const bRunBits = bFormat === 'rle' ? hw.rleRunBits : undefined;
   let staticBStats: TensorStats | undefined;
@@ -88,7 +105,9 @@ export function createTrafficStage(
     } else {
       bStats = statsOf(input.bMask, low.bElements, bRunBits);
     }
-    const bStored = storedBits(bFormat, bStats, bits, hw.rleRunBits);
+    const bStored = input.structuredWeights
+      ? nmStoredBits(low.bElements, low.gemm.k, input.structuredWeights, bits)
+      : storedBits(bFormat, bStats, bits, hw.rleRunBits);
     const bFits = (bStored.payloadBits + bStored.metadataBits) / 8 <= hw.sram.filterBytes;
     const traffic = layerTraffic({
       dataflow: hw.dataflow,
@@ -96,11 +115,21 @@ export function createTrafficStage(
       instances: low.instances,
       rowFolds: mapping.rowFolds,
       colFolds: mapping.colFolds,
-      a: storedBits(hw.formats.activations, aStats, bits, hw.rleRunBits),
+      a: storedBits(aFormat, aStats, bits, hw.rleRunBits),
       aElements: low.inputElements,
       b: bStored,
       bElements: low.bElements,
       outputElements: low.outputElements,
+      ...(input.outputMask
+        ? {
+            out: storedBits(
+              hw.formats.activations,
+              maskStats(input.outputMask, low.outputElements, outRunBits),
+              bits,
+              hw.rleRunBits,
+            ),
+          }
+        : {}),
       wordBits: bits,
       sram: hw.sram,
       bResident: bFits && !input.reloadWeight,
@@ -148,7 +177,7 @@ export function createTrafficStage(
     bStored: StoredBits,
   ): StepTraffic {
     if (!dynamicB && !reconA && !reconB) return traffic;
-    const aStored = storedBits(hw.formats.activations, aStats, bits, hw.rleRunBits);
+    const aStored = storedBits(aFormat, aStats, bits, hw.rleRunBits);
     const aTotal = aStored.payloadBits + aStored.metadataBits;
     const bTotal = bStored.payloadBits + bStored.metadataBits;
     const metadataShare = (fill: number, stored: StoredBits, total: number): number =>

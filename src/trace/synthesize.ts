@@ -28,9 +28,47 @@ export interface SynthesizeOptions {
   readonly deltas?: boolean;
   /** Awaited after each step is written (progress on a long synthesis; throwing stops it cleanly). */
   readonly onStep?: (done: number, total: number) => void | Promise<void>;
+  /** Layers to synthesize instead of a named shape's (their roles are kept as given). */
+  readonly layers?: readonly TraceLayer[];
+  /** Per-layer densities by layer name, overriding `density` for that layer's input and/or weight. */
+  readonly layerDensities?: Readonly<Record<string, LayerDensity>>;
+  /**
+   * Per-channel correlated densities (0 = i.i.d. masks, the default): see {@link ChannelSpread}.
+   * Real networks have dead and busy channels; i.i.d. masks miss that.
+   */
+  readonly channelSpread?: ChannelSpread;
+  /**
+   * Temporal sparsity s in [0, 1]: on a non-key step exactly the fraction s of each input's elements
+   * (in expectation) repeats its previous value and every other element changes (non-zero Δ), so
+   * the delta tensors have density 1 − s. Replaces `changeFraction` when given.
+   */
+  readonly temporalSparsity?: number;
+  /**
+   * Every tensor without a channel spread has exactly round(d · n) non-zeros (placed uniformly at
+   * random) instead of each element being non-zero with probability d.
+   */
+  readonly exactCounts?: boolean;
 }
 
-interface ConvShape {
+export interface LayerDensity {
+  readonly input?: number;
+  readonly weight?: number;
+}
+
+/**
+ * Relative spread of per-channel densities: channel c of a tensor gets density d·(1 + spread·u_c)
+ * with u_c uniform in [−1, 1] (capped so it stays in [0, 1], keeping the mean d exactly when the
+ * cap does not bite). Channels are the input's last axis (C of NHWC) and the weight's input-channel
+ * axis (C_in of [Fh, Fw, C_in, N], K of a dense [K, N]); one u_c serves both, so a busy input
+ * channel meets denser weights (`correlated`, positive) or the draws are independent.
+ */
+export interface ChannelSpread {
+  readonly input: number;
+  readonly weight: number;
+  readonly correlated: boolean;
+}
+
+export interface ConvShape {
   readonly name: string;
   readonly h: number;
   readonly w: number;
@@ -42,7 +80,7 @@ interface ConvShape {
   readonly depthwise?: boolean;
 }
 
-function convLayer(l: ConvShape, roles: TraceLayer['roles']): TraceLayer {
+export function convLayer(l: ConvShape, roles: TraceLayer['roles']): TraceLayer {
   const ho = Math.floor((l.h + 2 * l.p - l.f) / l.s) + 1;
   const wo = Math.floor((l.w + 2 * l.p - l.f) / l.s) + 1;
   const nOut = l.depthwise ? 1 : l.n;
@@ -177,12 +215,78 @@ function small(roles: TraceLayer['roles']): TraceLayer[] {
 
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Non-zero values come from a small grid (DAL-like quantisation), so deltas are exact. */
-function randomTensor(prng: Prng, length: number, density: number): Float32Array {
+/** A non-zero value of the grid ±0.25 … ±2 (DAL-like quantisation), so deltas are exact. */
+function gridValue(prng: Prng): number {
+  return (1 + prng.int(8)) * (prng.next() < 0.5 ? -0.25 : 0.25);
+}
+
+/**
+ * A tensor whose elements are non-zero with probability `density`, or with the density of their
+ * channel when `channelDensities` is given (channel = flat index mod the channel count, the
+ * innermost axis; `channelStride` > 1 when channels sit on an outer axis, as C_in of a weight).
+ */
+export function randomTensor(
+  prng: Prng,
+  length: number,
+  density: number,
+  channels?: { readonly densities: Float64Array; readonly stride: number },
+): Float32Array {
   const out = new Float32Array(length);
-  for (let i = 0; i < length; i++)
-    if (prng.next() < density) out[i] = (1 + prng.int(8)) * (prng.next() < 0.5 ? -0.25 : 0.25);
+  if (!channels) {
+    for (let i = 0; i < length; i++) if (prng.next() < density) out[i] = gridValue(prng);
+    return out;
+  }
+  const { densities, stride } = channels;
+  const count = densities.length;
+  for (let i = 0; i < length; i++) {
+    if (prng.next() < densities[Math.floor(i / stride) % count]!) out[i] = gridValue(prng);
+  }
   return out;
+}
+
+/**
+ * A tensor with exactly round(density · length) non-zeros at uniformly random positions (a partial
+ * Fisher–Yates shuffle): Sparseloop's uniform-density model, without the count's own sampling noise.
+ */
+export function exactTensor(prng: Prng, length: number, density: number): Float32Array {
+  const out = new Float32Array(length);
+  const count = Math.round(density * length);
+  const order = new Uint32Array(length);
+  for (let i = 0; i < length; i++) order[i] = i;
+  for (let i = 0; i < count; i++) {
+    const j = i + prng.int(length - i);
+    const pick = order[j]!;
+    order[j] = order[i]!;
+    order[i] = pick;
+    out[pick] = gridValue(prng);
+  }
+  return out;
+}
+
+/** Per-channel densities d·(1 + spread·u_c), capped to [0, 1]; `u` holds the u_c in [−1, 1]. */
+export function channelDensities(density: number, spread: number, u: Float64Array): Float64Array {
+  const reach = spread * Math.min(1, density > 0 ? (1 - density) / density : 1);
+  return Float64Array.from(u, (x) => Math.min(1, Math.max(0, density * (1 + reach * x))));
+}
+
+/** Uniform draws in [−1, 1], one per channel. */
+export function channelDraws(prng: Prng, channels: number): Float64Array {
+  return Float64Array.from({ length: channels }, () => 2 * prng.next() - 1);
+}
+
+/**
+ * The next step of an input under temporal sparsity s: each element keeps its value with
+ * probability s, otherwise it moves by a non-zero grid step (reflected to stay within ±8, so
+ * values stay exact in F16), so Δ = q_t − q_{t−1} has density 1 − s.
+ */
+export function temporalStep(prng: Prng, before: Float32Array, sparsity: number): Float32Array {
+  const q = Float32Array.from(before);
+  for (let i = 0; i < q.length; i++) {
+    if (prng.next() < sparsity) continue;
+    const step = gridValue(prng);
+    q[i] = Math.abs(q[i]! + step) > 8 ? q[i]! - step : q[i]! + step;
+  }
+  return q;
 }
 
 /** Causal structure of attention operands: zero where a token would see the future. */
@@ -204,12 +308,53 @@ export async function synthesizeTrace(
   options: SynthesizeOptions,
 ): Promise<{ readonly files: readonly string[]; readonly bytes: number }> {
   const { density, steps, seed } = options;
-  if (!(density >= 0 && density <= 1)) throw new TraceError('--synthetic', 'density', 'must be in [0, 1]');
+  const unit = (value: number): boolean => value >= 0 && value <= 1;
+  if (!unit(density)) throw new TraceError('--synthetic', 'density', 'must be in [0, 1]');
   if (!Number.isSafeInteger(steps) || steps < 1) throw new TraceError('--synthetic', 'steps', 'must be ≥ 1');
   const change = options.changeFraction ?? 0.1;
+  const temporal = options.temporalSparsity;
+  if (temporal !== undefined && !unit(temporal))
+    throw new TraceError('--synthetic', 'temporalSparsity', 'must be in [0, 1]');
+  for (const [name, d] of Object.entries(options.layerDensities ?? {})) {
+    for (const key of ['input', 'weight'] as const) {
+      const value = d[key];
+      if (value !== undefined && !unit(value))
+        throw new TraceError('--synthetic', `layerDensities.${name}.${key}`, 'must be in [0, 1]');
+    }
+  }
+  const spread = options.channelSpread;
+  if (spread && !(spread.input >= 0 && spread.weight >= 0))
+    throw new TraceError('--synthetic', 'channelSpread', 'must be ≥ 0');
   const keyInterval = options.keyInterval ?? Number.POSITIVE_INFINITY;
-  const layers = syntheticLayers(options.shape, options.deltas ?? true);
+  const layers = options.layers
+    ? [...options.layers]
+    : syntheticLayers(options.shape, options.deltas ?? true);
   const prng = createPrng(seed);
+  const densityOf = (layer: TraceLayer, role: 'input' | 'weight'): number =>
+    options.layerDensities?.[layer.name]?.[role] ?? density;
+  const draw = (length: number, d: number, channels: ReturnType<typeof channelsOf>): Float32Array =>
+    options.exactCounts && !channels ? exactTensor(prng, length, d) : randomTensor(prng, length, d, channels);
+  // Per-channel draws (one set per layer, shared by its input and weight when correlated) come from
+  // their own stream, so the value stream, and every trace without a spread, is unchanged.
+  const channelPrng = createPrng((seed ^ 0x5bd1e995) >>> 0);
+  const channelU = new Map<string, { input: Float64Array; weight: Float64Array }>();
+  const channelsOf = (layer: TraceLayer, role: 'input' | 'weight') => {
+    if (!spread || (spread.input === 0 && spread.weight === 0)) return undefined;
+    const count = layer.inputShape[layer.inputShape.length - 1]!;
+    let u = channelU.get(layer.name);
+    if (!u) {
+      const input = channelDraws(channelPrng, count);
+      u = { input, weight: spread.correlated ? input : channelDraws(channelPrng, count) };
+      channelU.set(layer.name, u);
+    }
+    const densities = channelDensities(densityOf(layer, role), spread[role], u[role]);
+    if (role === 'input') return { densities, stride: 1 };
+    // Weight [.., C_in, N]: C_in is the second-to-last axis; a depthwise [Fh, Fw, C, 1] likewise.
+    const shape = layer.operandShape!;
+    return shape.length >= 2 && shape[shape.length - 2] === count
+      ? { densities, stride: shape[shape.length - 1]! }
+      : undefined;
+  };
   const writer = await createTraceWriter(path, {
     manifest: {
       format: TRACE_FORMAT,
@@ -227,7 +372,7 @@ export async function synthesizeTrace(
       await writer.writeStatic(
         layer.name,
         'weight',
-        randomTensor(prng, product(layer.operandShape!), density),
+        draw(product(layer.operandShape!), densityOf(layer, 'weight'), channelsOf(layer, 'weight')),
         layer.operandShape!,
       );
     }
@@ -240,11 +385,13 @@ export async function synthesizeTrace(
         const before = previous.get(layer.name);
         let q: Float32Array;
         if (keyFrame || !before) {
-          q = randomTensor(prng, n, density);
+          q = draw(n, densityOf(layer, 'input'), channelsOf(layer, 'input'));
+        } else if (temporal !== undefined) {
+          q = temporalStep(prng, before, temporal);
         } else {
           // A fraction of the elements is redrawn; the rest repeat (temporal redundancy).
           q = Float32Array.from(before);
-          const fresh = randomTensor(prng, n, density);
+          const fresh = draw(n, densityOf(layer, 'input'), channelsOf(layer, 'input'));
           for (let i = 0; i < n; i++) if (prng.next() < change) q[i] = fresh[i]!;
         }
         applyCausal(layer, q);

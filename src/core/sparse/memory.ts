@@ -110,6 +110,8 @@ export interface TrafficInput {
   readonly b: StoredBits;
   readonly bElements: number;
   readonly outputElements: number;
+  /** The outputs as written to DRAM (compressed when their zeros are known); absent = dense words. */
+  readonly out?: StoredBits;
   readonly wordBits: number;
   readonly sram: { readonly ifmapBytes: number; readonly filterBytes: number; readonly ofmapBytes: number };
   /** B is already in the filter buffer from an earlier step (resident weights): no DRAM read, no fill. */
@@ -210,14 +212,16 @@ export function layerTraffic(t: TrafficInput): Traffic {
   const aFill = aFromDram ? dramA : { p: t.a.payloadBits, md: t.a.metadataBits };
   const bRead = { p: t.b.payloadBits * bRefetch, md: t.b.metadataBits * bRefetch };
   const dramB = t.bResident === true ? { p: 0, md: 0 } : bRead;
-  const outWrite = t.outputsToDram === false ? 0 : outBits;
+  const outStored = t.out ?? { payloadBits: outBits, metadataBits: 0 };
+  const outWrite = t.outputsToDram === false ? 0 : outStored.payloadBits + outStored.metadataBits;
+  const outMetadata = t.outputsToDram === false ? 0 : outStored.metadataBits;
   const psums =
     t.psumsInOfmap === false ? NO_ACCESS : { readBits: psumReads, writeBits: psumWrites, metadataBits: 0 };
   return {
     dram: {
       readBits: dramA.p + dramA.md + dramB.p + dramB.md,
       writeBits: outWrite + aSpill.p + aSpill.md,
-      metadataBits: dramA.md + dramB.md + aSpill.md,
+      metadataBits: dramA.md + dramB.md + aSpill.md + outMetadata,
     },
     ifmap: {
       readBits: aStreamed * aPerElem(aTotal),

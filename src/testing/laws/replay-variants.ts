@@ -24,7 +24,7 @@ export async function replayVariants(
 export function mapSupport(hw: HardwareModel, f: (s: OperandSupport) => OperandSupport): HardwareModel {
   const support: OperandSupports = {
     activations: f(hw.support.activations),
-    weights: f(hw.support.weights),
+    weights: hw.support.weights === 'nm' ? 'nm' : f(hw.support.weights),
     deltas: f(hw.support.deltas),
   };
   return { ...hw, support };
