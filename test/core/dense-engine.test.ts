@@ -114,7 +114,7 @@ describe('denseLayerReport', () => {
 });
 
 describe('simulateDense', () => {
-  test('yields run-start, layer-start/layer-done per layer, run-done carrying the returned report', () => {
+  test('yields run-start, layer-start/layer-progress/layer-done per layer, run-done carrying the returned report', () => {
     const layers: LoweredLayer[] = [
       lowerLayer(inc5b),
       lowerLayer({ ...inc5b, name: 'second', numFilters: 10 }),
@@ -123,8 +123,10 @@ describe('simulateDense', () => {
     expect(events.map((e) => e.type)).toEqual([
       'run-start',
       'layer-start',
+      'layer-progress',
       'layer-done',
       'layer-start',
+      'layer-progress',
       'layer-done',
       'run-done',
     ]);
