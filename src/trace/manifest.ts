@@ -7,6 +7,7 @@
 
 import type { Gemm } from '../core/gemm.js';
 import { MAC_OPS, type MacOp, type SparseLayerSpec } from '../core/sparse/layer-lowering.js';
+import type { ChunkwiseSchedule } from './chunk-schedule.js';
 
 export const TRACE_FORMAT = 'deltasim-trace';
 export const TRACE_FORMAT_VERSION = 1;
@@ -75,6 +76,8 @@ export interface TraceManifest {
   readonly seed: number;
   readonly layers: readonly TraceLayer[];
   readonly steps: readonly TraceStep[];
+  /** Optional: the chunked schedule of the trace's delta-rule layers (src/trace/chunk-schedule.ts). */
+  readonly chunkwise?: ChunkwiseSchedule;
 }
 
 /**
