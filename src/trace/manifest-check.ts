@@ -6,6 +6,7 @@
  */
 import type { LayerOperands } from '../core/layer-plan.js';
 import { isMacOp, LoweringError, lowerSparseLayer } from '../core/sparse/layer-lowering.js';
+import { checkChunkwise } from './chunk-schedule.js';
 import {
   LAYER_OPS,
   type LayerOp,
@@ -68,6 +69,10 @@ export function checkManifest(source: string, value: unknown): TraceManifest {
   });
   const steps = array(source, 'manifest.steps', m.steps);
   for (const [i, raw] of steps.entries()) checkStep(source, `manifest.steps[${i}]`, raw, i);
+  if (m.chunkwise !== undefined) {
+    const stateLayers = (layers as TraceLayer[]).filter((l) => l.op === 'delta-rule').map((l) => l.name);
+    checkChunkwise(source, m.chunkwise, new Set(stateLayers));
+  }
   return value as TraceManifest;
 }
 

@@ -11,6 +11,8 @@
  * old version.
  */
 
+import type { ChunkwiseSchedule } from './chunk-schedule.js';
+
 export const TRACE_FORMAT = 'deltasim-trace';
 export const TRACE_FORMAT_VERSION = 1;
 /** Key of the manifest inside the safetensors `__metadata__` string map. */
@@ -117,6 +119,8 @@ export interface TraceManifest {
   readonly seed: number;
   readonly layers: readonly TraceLayer[];
   readonly steps: readonly TraceStep[];
+  /** Optional: the chunked schedule of the trace's delta-rule layers (src/trace/chunk-schedule.ts). */
+  readonly chunkwise?: ChunkwiseSchedule;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * DeltaNet training throughput: one optimizer step of the same model (d_model 64, 2 heads, one
- * block, MQAR batch) with the delta rule evaluated chunkwise (chunk 16, the UT form) and token by
- * token, at sequence lengths 128 and 512, in one run. Tokens/s = batch · T / median step time.
+ * block, MQAR batch) with the delta rule evaluated chunkwise (the UT form, chunk 16 and 32) and token
+ * by token, at sequence lengths 128 and 512, in one run. Tokens/s = batch · T / median step time.
  */
 import type { Tensor, Variable } from '@tensorflow/tfjs';
 import { generateMqar } from '../../src/nn/data/mqar.js';
@@ -19,8 +19,21 @@ export default async function (): Promise<void> {
   const rows: Measurement[] = [];
   for (const seqLen of [128, 512]) {
     const batch = generateMqar({ vocab: 1024, seqLen, pairs: seqLen / 8, count: BATCH, seed: 1 });
-    for (const form of ['chunkwise', 'recurrent'] as const) {
-      const model = buildDeltaNet({ vocab: 1024, dModel: 64, layers: 1, heads: 2, mixer: 'delta', seed: 1 });
+    const cases = [
+      { form: 'chunkwise', chunk: 16, name: 'chunkwise' },
+      { form: 'chunkwise', chunk: 32, name: 'chunkwise C=32' },
+      { form: 'recurrent', chunk: 16, name: 'recurrent' },
+    ] as const;
+    for (const { form, chunk, name } of cases) {
+      const model = buildDeltaNet({
+        vocab: 1024,
+        dModel: 64,
+        layers: 1,
+        heads: 2,
+        mixer: 'delta',
+        chunk,
+        seed: 1,
+      });
       setMixerForm(model, form);
       const optimizer = tf.train.adam(1e-3);
       const trainable = model.trainableWeights.map((w) => w.read() as Variable);
@@ -35,7 +48,7 @@ export default async function (): Promise<void> {
         loss?.dispose();
       };
       rows.push(
-        await measure(`train step T=${seqLen}, ${form}`, step, {
+        await measure(`train step T=${seqLen}, ${name}`, step, {
           iterations: form === 'recurrent' && seqLen > 128 ? 3 : 5,
           warmup: 1,
           unitsPerRun: BATCH * seqLen,

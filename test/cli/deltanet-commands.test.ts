@@ -87,6 +87,38 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
     for (const x of summary.results) expect(x.accuracy).toBeGreaterThanOrEqual(0);
   }, 600_000); // four fresh tfjs processes: minutes on a loaded 2-core machine
 
+  it('records a model with an MLP and DAL thresholds; the trace replays with --verify', () => {
+    const trained = deltasim(['train', 'deltanet', ...tiny, ...budget, '--mlp', '--out', 'mlp']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const recorded = deltasim([
+      'record',
+      'deltanet',
+      '--model',
+      'mlp',
+      '--delta-threshold',
+      '0.1',
+      '--backend',
+      'wasm',
+      '--out',
+      'mlp.safetensors',
+    ]);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect(recorded.stderr).toMatch(/accuracy on the recorded sequences .* with θ = 0\.1 \(exact inputs: /);
+    const replayed = deltasim([
+      'replay',
+      'mlp.safetensors',
+      '--preset',
+      'sparten-like',
+      '--verify',
+      '--ui',
+      'plain',
+    ]);
+    expect(replayed.code, replayed.stderr).toBe(0);
+    expect(replayed.stdout).toContain('block0_mlp_down');
+    expect(replayed.stdout).toContain('block0_conv_v');
+    expect(replayed.stderr).toContain('every layer matches the dense product');
+  }, 600_000);
+
   it('bad flags: one line naming the flag, exit 2, no output directory', () => {
     const cases: [string[], string][] = [
       [['train', 'deltanet', '--task', 'nope', '--out', 'x'], '--task'],
@@ -94,6 +126,9 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
       [['train', 'deltanet', '--seq', '64', '--pairs', '17', '--out', 'x'], 'pairs'],
       [['train', 'deltanet', '--dmodel', '64', '--heads', '3', '--out', 'x'], '--heads'],
       [['eval', 'deltanet', '--sequences', '0'], '--sequences'],
+      [['record', 'deltanet', '--model', 'x', '--delta-threshold', '0'], '--delta-threshold'],
+      [['record', 'deltanet', '--model', 'x', '--delta-threshold', 'big'], '--delta-threshold'],
+      [['record', 'delta-cnn', '--model', 'x', '--delta-threshold', '0.1'], '--delta-threshold'],
     ];
     for (const [args, flag] of cases) {
       const r = deltasim(args);

@@ -345,6 +345,8 @@ export interface DeltaNetRecordRequest {
   readonly model: string;
   readonly sequences: number;
   readonly seed: number;
+  /** DAL step θ of every projection input (record deltas), if any. */
+  readonly deltaThreshold?: number;
   /** Absolute path of the trace. */
   readonly out: string;
   readonly dtype: 'F32' | 'F16' | 'I8';
@@ -375,6 +377,7 @@ export async function runDeltaNetRecord(io: CliIo, r: DeltaNetRecordRequest): Pr
     out: r.out,
     batch: taskBatch(settings, r.sequences, r.seed),
     seed: r.seed,
+    ...(r.deltaThreshold === undefined ? {} : { deltaThreshold: r.deltaThreshold }),
     modelName: loaded.card.name,
     cardPath,
     producer: `deltasim ${VERSION}`,
@@ -382,5 +385,11 @@ export async function runDeltaNetRecord(io: CliIo, r: DeltaNetRecordRequest): Pr
     overwrite: r.overwrite,
     log: (line) => io.stderr.write(`${line}\n`),
   });
+  const percent = (a: number) => `${(100 * a).toFixed(2)} %`;
+  io.stderr.write(
+    r.deltaThreshold === undefined
+      ? `accuracy on the recorded sequences ${percent(result.accuracy)}\n`
+      : `accuracy on the recorded sequences ${percent(result.accuracy)} with θ = ${r.deltaThreshold} (exact inputs: ${percent(result.exactAccuracy)})\n`,
+  );
   io.stderr.write(`wrote ${result.files.join(', ')}: ${result.steps} steps, ${result.bytes} bytes\n`);
 }

@@ -1,7 +1,7 @@
 import { basename, join, relative, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { EXIT_OK } from '../io.js';
-import { backendFlag, intFlag, modelFamilyArg, seedFlag } from '../nn-flags.js';
+import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
 import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
@@ -19,6 +19,10 @@ export const recordCommand: CommandModule = {
       .option(
         '--sequences <n>',
         "deltanet: sequences of the model's task to record, one step per token (default 1)",
+      )
+      .option(
+        '--delta-threshold <θ>',
+        'deltanet: quantise every projection input to multiples of θ (a DAL) and record token-to-token deltas',
       )
       .option('--seed <n>', 'seed of the recorded held-out clips / sequences', '1')
       .option('--out <file>', 'trace file (.safetensors; default out/<model directory name>.safetensors)')
@@ -44,12 +48,24 @@ export const recordCommand: CommandModule = {
           force,
           log: (line) => io.stderr.write(`deltasim: ${line}\n`),
         });
+        if (family !== 'deltanet' && options.deltaThreshold !== undefined) {
+          throw new UsageError(
+            '--delta-threshold',
+            options.deltaThreshold,
+            'applies to deltanet only (delta-cnn models carry their own DALs)',
+          );
+        }
         if (family === 'deltanet') {
+          const deltaThreshold =
+            options.deltaThreshold === undefined
+              ? undefined
+              : numberFlag('--delta-threshold', options.deltaThreshold, 0, Number.MIN_VALUE);
           const sequences = intFlag('--sequences', options.sequences, 1, 1, SIZE_LIMITS.recordSequences);
           await runDeltaNetRecord(io, {
             model: options.model,
             sequences,
             seed,
+            ...(deltaThreshold === undefined ? {} : { deltaThreshold }),
             out,
             dtype,
             overwrite: force,

@@ -26,6 +26,14 @@ function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));
 }
 
+/**
+ * round(x/θ)·θ: a projection input quantised as a delta activation layer would (docs/deltanet.md,
+ * "Trace"); `undefined` leaves it exact. Recording only, hence no gradient path.
+ */
+function dalQuantise(x: tf.Tensor, theta: number | undefined): tf.Tensor {
+  return theta === undefined ? x : tf.mul(tf.round(tf.div(x, theta)), theta);
+}
+
 /** [B, T, K]·[K, N] as one 2-D matmul (the broadcast matMul gradient is broken in tfjs 4.22). */
 function project(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
   const [b, t, k] = x.shape as [number, number, number];
@@ -41,6 +49,8 @@ function seededGlorot(seed: number | undefined): Initializer {
 export class RmsNorm extends tf.layers.Layer {
   static className = 'RmsNorm';
   readonly epsilon: number;
+  /** Recording only, not serialised: quantise the output (a projection's input) to multiples of θ. */
+  dalTheta: number | undefined;
   private gain: tf.LayerVariable | undefined;
 
   constructor(args: { name?: string; epsilon?: number; trainable?: boolean } = {}) {
@@ -58,7 +68,7 @@ export class RmsNorm extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    return rmsNormalise(x, this.gain!.read(), this.epsilon);
+    return dalQuantise(rmsNormalise(x, this.gain!.read(), this.epsilon), this.dalTheta);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
@@ -92,6 +102,10 @@ export interface DeltaNetMixerArgs {
 export interface MixerOperands {
   /** Input of the q/k/v/β projections (after the block's pre-norm), `[B, T, D]`. */
   readonly input: tf.Tensor3D;
+  /** The q, k, v projections before the short convolution (the convolutions' inputs), `[B, T, H·d]`. */
+  readonly preConvQ: tf.Tensor3D;
+  readonly preConvK: tf.Tensor3D;
+  readonly preConvV: tf.Tensor3D;
   /** Per head, heads folded into the batch: `[B·H, T, d]` and β `[B·H, T]`. */
   readonly q: tf.Tensor3D;
   readonly k: tf.Tensor3D;
@@ -122,6 +136,8 @@ export class DeltaNetMixer extends tf.layers.Layer {
   form: MixerForm = 'chunkwise';
   /** When set, the next call hands its operands here (kept tensors; the caller disposes them). */
   captureOperands: ((operands: MixerOperands) => void) | undefined;
+  /** Recording only, not serialised: quantise the output projection's input to multiples of θ. */
+  dalTheta: number | undefined;
   private weightsByName = new Map<string, tf.LayerVariable>();
 
   constructor(args: DeltaNetMixerArgs) {
@@ -210,9 +226,12 @@ export class DeltaNetMixer extends tf.layers.Layer {
     const d = this.headDim;
     const phi = this.featureMap === 'relu' ? tf.relu : silu;
     // L2 norm per head (after the split): each head's key must have unit length.
-    const q = l2Normalise(this.splitHeads(phi(this.shortConv(project(x, this.weight('w_q')), 'conv_q'))));
-    const k = l2Normalise(this.splitHeads(phi(this.shortConv(project(x, this.weight('w_k')), 'conv_k'))));
-    const v = this.splitHeads(silu(this.shortConv(project(x, this.weight('w_v')), 'conv_v')));
+    const preQ = project(x, this.weight('w_q'));
+    const preK = project(x, this.weight('w_k'));
+    const preV = project(x, this.weight('w_v'));
+    const q = l2Normalise(this.splitHeads(phi(this.shortConv(preQ, 'conv_q'))));
+    const k = l2Normalise(this.splitHeads(phi(this.shortConv(preK, 'conv_k'))));
+    const v = this.splitHeads(silu(this.shortConv(preV, 'conv_v')));
     let beta: tf.Tensor2D;
     if (this.usesBeta) {
       const gate = tf.sigmoid(project(x, this.weight('w_beta'))); // [B, T, H]
@@ -227,10 +246,16 @@ export class DeltaNetMixer extends tf.layers.Layer {
         ? deltaRuleRecurrent(rule, { rule: this.rule })
         : deltaRuleChunkwise(rule, { rule: this.rule, chunk: this.chunk });
     const normed = rmsNormalise(output, this.weight('norm_gain'), RMS_EPSILON);
-    const merged = tf.reshape(tf.transpose(tf.reshape(normed, [b, h, t, d]), [0, 2, 1, 3]), [b, t, h * d]);
+    const merged = dalQuantise(
+      tf.reshape(tf.transpose(tf.reshape(normed, [b, h, t, d]), [0, 2, 1, 3]), [b, t, h * d]),
+      this.dalTheta,
+    );
     if (this.captureOperands) {
       this.captureOperands({
         input: tf.keep(x.clone()),
+        preConvQ: tf.keep(preQ as tf.Tensor3D),
+        preConvK: tf.keep(preK as tf.Tensor3D),
+        preConvV: tf.keep(preV as tf.Tensor3D),
         q: tf.keep(q),
         k: tf.keep(k),
         v: tf.keep(v),
@@ -266,6 +291,10 @@ export class SwiGlu extends tf.layers.Layer {
   static className = 'SwiGlu';
   readonly hidden: number;
   readonly seed: number | undefined;
+  /** When set, the next call hands its matmul inputs here (kept tensors; the caller disposes them). */
+  captureOperands: ((operands: { input: tf.Tensor3D; gated: tf.Tensor3D }) => void) | undefined;
+  /** Recording only, not serialised: quantise the down projection's input to multiples of θ. */
+  dalTheta: number | undefined;
   private w1: tf.LayerVariable | undefined;
   private w2: tf.LayerVariable | undefined;
   private w3: tf.LayerVariable | undefined;
@@ -289,7 +318,16 @@ export class SwiGlu extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const gated = tf.mul(silu(project(x, this.w1!.read())), project(x, this.w3!.read()));
+    const gated = dalQuantise(
+      tf.mul(silu(project(x, this.w1!.read())), project(x, this.w3!.read())),
+      this.dalTheta,
+    );
+    if (this.captureOperands) {
+      this.captureOperands({
+        input: tf.keep(x.clone()) as tf.Tensor3D,
+        gated: tf.keep(gated) as tf.Tensor3D,
+      });
+    }
     return project(gated, this.w2!.read());
   }
 

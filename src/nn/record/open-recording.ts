@@ -1,4 +1,9 @@
-import { TRACE_FORMAT, TRACE_FORMAT_VERSION, type TraceLayer } from '../../trace/manifest.js';
+import {
+  TRACE_FORMAT,
+  TRACE_FORMAT_VERSION,
+  type TraceLayer,
+  type TraceManifest,
+} from '../../trace/manifest.js';
 import { createTraceWriter, type TraceWriter, type ValueDtype } from '../../trace/writer.js';
 
 /** What every recorder is told about the trace it writes: where, by whom, of which model. */
@@ -19,6 +24,8 @@ export function openRecording(
   family: string,
   layers: readonly TraceLayer[],
   options: RecordingOptions,
+  /** Optional manifest sections a family adds (the chunked schedule of delta-rule layers). */
+  extra: Pick<TraceManifest, 'chunkwise'> = {},
 ): Promise<TraceWriter> {
   return createTraceWriter(options.out, {
     manifest: {
@@ -32,6 +39,7 @@ export function openRecording(
       },
       seed: options.seed,
       layers,
+      ...extra,
     },
     overwrite: options.overwrite === true,
     ...(options.dtype ? { dtype: options.dtype } : {}),

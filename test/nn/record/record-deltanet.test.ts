@@ -7,9 +7,10 @@ import { generateMqar } from '../../../src/nn/data/mqar.js';
 import { tokenTensor } from '../../../src/nn/eval/sequence-accuracy.js';
 import { deltaRuleRecurrent } from '../../../src/nn/layers/delta-rule.js';
 import type { MixerOperands } from '../../../src/nn/layers/deltanet-layers.js';
-import { buildDeltaNet, deltaNetMixers } from '../../../src/nn/models/deltanet.js';
+import { buildDeltaNet, deltaNetMixers, swiGluHidden } from '../../../src/nn/models/deltanet.js';
 import { recordDeltaNet } from '../../../src/nn/record/record-deltanet.js';
 import { loadTf, type TfRuntime } from '../../../src/nn/runtime.js';
+import { chunkProducts } from '../../../src/trace/chunk-schedule.js';
 import { tensorName } from '../../../src/trace/manifest.js';
 import { openTrace } from '../../../src/trace/reader.js';
 
@@ -22,6 +23,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
+
+const BLOCK_LAYERS = [
+  'wq',
+  'wk',
+  'wv',
+  'wbeta',
+  'conv_q',
+  'conv_k',
+  'conv_v',
+  'retrieve',
+  'update',
+  'readout',
+  'wo',
+];
 
 describe('recordDeltaNet', () => {
   it('records the three state products per head and token (3·d_k·d_v MACs), the projections and the head', async () => {
@@ -42,8 +57,8 @@ describe('recordDeltaNet', () => {
     try {
       const { manifest } = trace;
       expect(manifest.layers.map((l) => l.name)).toEqual([
-        ...['wq', 'wk', 'wv', 'wbeta', 'retrieve', 'update', 'readout', 'wo'].map((n) => `block0_${n}`),
-        ...['wq', 'wk', 'wv', 'wbeta', 'retrieve', 'update', 'readout', 'wo'].map((n) => `block1_${n}`),
+        ...BLOCK_LAYERS.map((n) => `block0_${n}`),
+        ...BLOCK_LAYERS.map((n) => `block1_${n}`),
         'lm_head',
       ]);
       const stateMacs = manifest.layers
@@ -83,5 +98,94 @@ describe('recordDeltaNet', () => {
     } finally {
       await trace.close();
     }
+  });
+
+  it('describes the chunked schedule of every block; the reader checks it', async () => {
+    const model = buildDeltaNet({
+      vocab: 24,
+      dModel: 8,
+      layers: 2,
+      heads: 2,
+      mixer: 'linear',
+      chunk: 4,
+      seed: 5,
+    });
+    const batch = generateMqar({ vocab: 24, seqLen: 12, pairs: 2, count: 1, seed: 3 });
+    const out = join(root, 'linear.safetensors');
+    await recordDeltaNet(runtime, model, {
+      out,
+      batch,
+      seed: 3,
+      modelName: 'tiny',
+      producer: 'deltasim test',
+    });
+    const trace = await openTrace(out);
+    try {
+      const { chunkwise } = trace.manifest;
+      expect(chunkwise?.chunk).toBe(4);
+      expect(chunkwise?.blocks.map((b) => b.replaces)).toEqual([
+        ['block0_update', 'block0_readout'],
+        ['block1_update', 'block1_readout'],
+      ]);
+      expect(chunkwise?.blocks[0]?.products).toEqual(chunkProducts('linear', 4, 4, 4));
+      // Linear attention has no retrieve: the trace has no layer for it.
+      expect(trace.manifest.layers.some((l) => l.name.endsWith('_retrieve'))).toBe(false);
+    } finally {
+      await trace.close();
+    }
+  });
+
+  it('with a DAL threshold θ and an MLP: projection inputs are multiples of θ, deltas sum to them, MLP matmuls recorded', async () => {
+    const heads = 2;
+    const d = 4;
+    const dModel = heads * d;
+    const theta = 0.25;
+    const model = buildDeltaNet({ vocab: 24, dModel, layers: 1, heads, mixer: 'delta', mlp: true, seed: 4 });
+    const batch = generateMqar({ vocab: 24, seqLen: 12, pairs: 2, count: 1, seed: 6 });
+    const out = join(root, 'dal.safetensors');
+    const result = await recordDeltaNet(runtime, model, {
+      out,
+      batch,
+      seed: 6,
+      modelName: 'tiny',
+      producer: 'deltasim test',
+      deltaThreshold: theta,
+    });
+    expect(result.accuracy).toBeGreaterThanOrEqual(0);
+    const trace = await openTrace(out);
+    try {
+      const byName = new Map(trace.manifest.layers.map((l) => [l.name, l]));
+      const hidden = swiGluHidden(dModel);
+      expect(byName.get('block0_mlp_gate')?.gemm).toEqual({ m: 1, n: hidden, k: dModel });
+      expect(byName.get('block0_mlp_down')?.gemm).toEqual({ m: 1, n: dModel, k: hidden });
+      const conv = byName.get('block0_conv_q')!;
+      expect(conv.gemm.m * conv.gemm.n * conv.gemm.k * conv.gemmCount).toBe(4 * dModel);
+      const projections = trace.manifest.layers.filter((l) => l.op === 'dense');
+      expect(projections.map((l) => l.name)).toContain('block0_mlp_up');
+      for (const layer of projections) {
+        expect(layer.roles).toEqual(['input', 'delta', 'weight']);
+        expect(layer.deltaThreshold).toEqual(new Array(layer.gemm.k).fill(theta));
+        const sum = new Float64Array(layer.gemm.k);
+        for (const step of trace.manifest.steps) {
+          const input = await trace.readValues(tensorName(layer.name, 'input', step.index));
+          const delta = await trace.readValues(tensorName(layer.name, 'delta', step.index));
+          delta.forEach((v, i) => {
+            sum[i]! += v;
+          });
+          input.forEach((v, i) => {
+            expect(Math.abs(v / theta - Math.round(v / theta))).toBeLessThan(1e-4);
+            expect(Math.abs(sum[i]! - v)).toBeLessThan(1e-5);
+          });
+        }
+      }
+      // The short convolution's window at a sequence start holds three zero tokens, then the projection.
+      const window = await trace.readValues(tensorName('block0_conv_k', 'input', 0));
+      expect(window.subarray(0, 3 * dModel).every((v) => v === 0)).toBe(true);
+      expect(window.subarray(3 * dModel).some((v) => v !== 0)).toBe(true);
+    } finally {
+      await trace.close();
+    }
+    // The thresholds are recording-only: the model computes exactly again afterwards.
+    expect(deltaNetMixers(model).every((m) => m.dalTheta === undefined)).toBe(true);
   });
 });
