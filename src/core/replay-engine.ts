@@ -40,6 +40,7 @@ import {
 } from './sparse/layer-lowering.js';
 import { denseStats, layerTraffic, maskStats, storedBits, type TensorStats } from './sparse/memory.js';
 import {
+  createOperandCache,
   type OperandPolicy,
   type PreparedB,
   type PreparedInstance,
@@ -138,6 +139,8 @@ export function createLayerReplay(
   let staticBStats: TensorStats | undefined;
   // A static weight's bit structures are built once and reused by every step.
   const staticB = new Map<number, PreparedB>();
+  // Per-layer operand setup (gather plan, padding counts, scratch bits) reused by every step.
+  const operandCache = createOperandCache(low);
   const verifier = createLayerVerifier(low, dataflow, options.delta, structuralSkip);
 
   const totals = {
@@ -205,7 +208,7 @@ export function createLayerReplay(
           preparedB = staticB.get(i) ?? prepareB(low, i, bMask, policy);
           staticB.set(i, preparedB);
         }
-        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
+        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB, operandCache);
         timing = laneTiming(prepared.lanes, timingOptions);
       }
       if (eventDriven) {
