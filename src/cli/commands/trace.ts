@@ -99,7 +99,8 @@ export const traceCommand: CommandModule = {
           ...(temporal !== undefined ? { changeFraction: 1 - temporal } : {}),
           overwrite: Boolean(options.force),
         });
-        io.stdout.write(`${written.bytes} bytes, ${parsed.steps} steps → ${relative(io.cwd, out)}\n`);
+        const steps = `${parsed.steps} step${parsed.steps === 1 ? '' : 's'}`;
+        io.stdout.write(`${written.bytes} bytes, ${steps} → ${relative(io.cwd, out)}\n`);
         setExitCode(EXIT_OK);
       });
 
