@@ -100,7 +100,7 @@ export function scanTensorPortable(bytes: Uint8Array, options: ScanOptions): Ten
   return options.crc32 ? { crc32: crc32(bytes), finite } : { finite };
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Index of the first NaN/Inf element of little-endian `dtype` values in `bytes`, or −1. */
 export function firstNonFinite(bytes: Uint8Array, dtype: FiniteCheck): number {

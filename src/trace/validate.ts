@@ -5,7 +5,7 @@
  */
 import { maskMatches } from './mask.js';
 import { openTrace, type TraceReader } from './reader.js';
-import { rawMaskMatches, scanTensor } from './tensor-scan.js';
+import { LITTLE_ENDIAN, rawMaskMatches, scanTensor } from './tensor-scan.js';
 import { TraceError } from './trace-error.js';
 
 /** Past this many problems in one trace the rest are summarised: the first ones say what is wrong. */
@@ -36,8 +36,6 @@ export async function checkTensorData(reader: TraceReader, name: string): Promis
   if (!rawMaskMatches(mask, raw, dtype, reader.scaleOf(name) ?? 1)) throw maskMismatch(reader, name);
   return mask;
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function maskMismatch(reader: TraceReader, name: string): TraceError {
   return new TraceError(reader.path, `tensor "${name}#mask"`, 'mask disagrees with the values');
