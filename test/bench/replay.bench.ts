@@ -160,7 +160,16 @@ export default async function (): Promise<void> {
     const current = await replayerFrom(undefined);
     const baselineDir = process.env.DELTASIM_BENCH_BASELINE;
     const baseline = baselineDir ? await replayerFrom(resolve(baselineDir)) : undefined;
+    // Each row is also printed as it is measured: a long run interrupted still shows what it got.
     const rows: Measurement[] = [];
+    const push = rows.push.bind(rows);
+    rows.push = (...added: Measurement[]): number => {
+      for (const r of added)
+        console.log(
+          `  ${r.name}: median ${r.medianMs.toFixed(0)} ms [${r.samplesMs.map((v) => v.toFixed(0)).join(', ')}]`,
+        );
+      return push(...added);
+    };
     const executed: Record<string, number> = {};
     for (const [label, r] of [
       ['', current],
@@ -282,6 +291,7 @@ export default async function (): Promise<void> {
       rss.push(
         `${steps} step${steps > 1 ? 's' : ''} ${(peakRss(trace(0.5, steps)) / 2 ** 20).toFixed(0)} MiB`,
       );
+      console.log(`  peak RSS ${rss[rss.length - 1]}`);
       if (steps !== 1) rmSync(trace(0.5, steps), { force: true });
     }
 
