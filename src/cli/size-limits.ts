@@ -10,6 +10,8 @@ export const SIZE_LIMITS = {
   seed: 0xffff_ffff,
   /** `--synthetic NAME:DENSITY:STEPS`: resnet18 writes ≈ 22 MB of temporary trace per step. */
   syntheticSteps: 64,
+  /** `replay --workers`: each thread holds its own trace reader and layer state. */
+  workers: 64,
   /** Training/evaluation clips: 32 KiB of frames each, all held in memory (10,000 ≈ 330 MB). */
   clips: 10_000,
   /** Recorded clips: ≈ 0.9 MB of trace each at F32 (256 ≈ 230 MB). */

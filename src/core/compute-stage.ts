@@ -7,6 +7,7 @@ import { addEventHistogram, addEventInstance, createEventWork, eventCycles } fro
 import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
 import type { LoweredSparseLayer } from './sparse/layer-lowering.js';
 import {
+  createOperandCache,
   type LaneOperands,
   type OperandPolicy,
   type PreparedB,
@@ -91,6 +92,8 @@ export function createComputeStage(
   const policy: OperandPolicy = { aSupport, bSupport, structuralSkip, dataflow };
   const bins = options.histogramBins ?? 0;
   const staticB = new Map<number, PreparedB>();
+  // Per-layer operand setup (gather plan, padding counts, scratch bits) reused by every step.
+  const operandCache = createOperandCache(low);
   const rankOne = isRankOneUpdate(low);
 
   function run(
@@ -146,7 +149,7 @@ export function createComputeStage(
           preparedB = staticB.get(i) ?? prepareB(low, i, bMask, policy);
           staticB.set(i, preparedB);
         }
-        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB);
+        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB, operandCache);
         timing = laneTiming(prepared.lanes, timingOptions);
       }
       if (eventDriven && !rankOne) {

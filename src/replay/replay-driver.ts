@@ -1,7 +1,7 @@
 import type { RunEvent } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
 import { openTrace } from '../trace/reader.js';
-import { parseSyntheticSpec, synthesizeTrace } from '../trace/synthesize.js';
+import { parseSyntheticSpec, type SynthesizeOptions, synthesizeTrace } from '../trace/synthesize.js';
 import { replayTrace, type VerifyFailure, yieldTurn } from './replay-trace.js';
 
 /** A trace to replay, and the name reports show for it (what the user typed). */
@@ -22,6 +22,8 @@ export interface ReplayPlan {
   readonly verify: boolean;
   readonly toolVersion: string;
   readonly histogramBins: number;
+  /** Only these runs (indices in trace-major order); all when absent. How `--workers` splits a plan. */
+  readonly runs?: readonly number[];
 }
 
 export interface ReplayDriverHooks {
@@ -34,6 +36,8 @@ export interface ReplayDriverHooks {
 }
 
 export interface RunVerifyFailure {
+  /** The run it belongs to (trace-major order), so failures from several workers sort as one run would. */
+  readonly runIndex: number;
   readonly label: string;
   readonly hardware: string;
   readonly failure: VerifyFailure;
@@ -41,6 +45,17 @@ export interface RunVerifyFailure {
 
 /** The `--synthetic` trace's label in reports. */
 export const syntheticLabel = (spec: string): string => `synthetic:${spec}`;
+
+/**
+ * The options `--synthetic` synthesizes with, shared with `trace synth` so both write the same bytes.
+ * F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
+ */
+export function syntheticTraceOptions(
+  spec: ReturnType<typeof parseSyntheticSpec>,
+  seed: number,
+): SynthesizeOptions {
+  return { ...spec, seed, dtype: 'F16' };
+}
 
 /** Synthesizes (if asked), then replays every trace on every hardware model, in plan order. */
 export async function driveReplays(
@@ -53,11 +68,8 @@ export async function driveReplays(
     const { spec, seed, path } = plan.synthetic;
     const label = syntheticLabel(spec);
     hooks.onPhase?.(`synthesizing trace ${label}…`);
-    // F16 holds the synthetic values (multiples of 0.25) exactly, so Σ Δ = q and --verify holds.
     await synthesizeTrace(path, {
-      ...parseSyntheticSpec(spec),
-      seed,
-      dtype: 'F16',
+      ...syntheticTraceOptions(parseSyntheticSpec(spec), seed),
       onStep: async (done, total) => {
         hooks.onPhase?.(`synthesizing trace ${label}: step ${done}/${total}`);
         if (signal) {
@@ -69,14 +81,18 @@ export async function driveReplays(
     sources.push({ path, label });
   }
   const failures: RunVerifyFailure[] = [];
-  let runIndex = 0;
-  for (const source of sources) {
+  const wanted = plan.runs ? new Set(plan.runs) : undefined;
+  const count = plan.hardware.length;
+  for (const [sourceIndex, source] of sources.entries()) {
+    const indices = plan.hardware.map((_, h) => sourceIndex * count + h);
+    if (wanted && !indices.some((i) => wanted.has(i))) continue;
     signal?.throwIfAborted();
     hooks.onPhase?.(`reading trace ${source.label}…`);
     const reader = await openTrace(source.path);
     try {
-      for (const hardware of plan.hardware) {
-        const index = runIndex++;
+      for (const [h, hardware] of plan.hardware.entries()) {
+        const index = indices[h]!;
+        if (wanted && !wanted.has(index)) continue;
         const result = await replayTrace(labelled(reader, source.label), {
           hardware,
           toolVersion: plan.toolVersion,
@@ -86,7 +102,7 @@ export async function driveReplays(
           ...(signal ? { signal } : {}),
         });
         for (const failure of result.verifyFailures)
-          failures.push({ label: source.label, hardware: hardware.name, failure });
+          failures.push({ runIndex: index, label: source.label, hardware: hardware.name, failure });
       }
     } finally {
       await reader.close();

@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../common/input-error.js';
 import type { RunEvent } from '../core/events.js';
-import type { ReplayDriverHooks, ReplayPlan, RunVerifyFailure } from './replay-driver.js';
+import {
+  type ReplayDriverHooks,
+  type ReplayPlan,
+  type RunVerifyFailure,
+  syntheticLabel,
+} from './replay-driver.js';
 
 /** What the worker posts, in order: events and phases, then one `done` or `error`. */
 export type WorkerMessage =
@@ -76,4 +81,64 @@ function rebuildError(error: Extract<WorkerMessage, { type: 'error' }>['error'])
     return rebuilt;
   }
   return new Error(error.message);
+}
+
+/**
+ * `--workers N`: the plan's runs (each trace on each hardware model) split over up to N worker
+ * threads, round-robin in run order. Events reach `hooks` exactly as one worker would send them: the
+ * lowest unfinished run streams live, later runs are held until every earlier one is done, so reports
+ * and `--json` output do not depend on N. The synthetic trace, if any, is written once first.
+ */
+export async function driveReplaysInWorkers(
+  url: URL,
+  plan: ReplayPlan,
+  hooks: ReplayDriverHooks,
+  workers: number,
+): Promise<readonly RunVerifyFailure[]> {
+  const traces = [...plan.traces];
+  if (plan.synthetic) {
+    await driveReplaysInWorker(url, { ...plan, traces: [], hardware: [] }, hooks);
+    traces.push({ path: plan.synthetic.path, label: syntheticLabel(plan.synthetic.spec) });
+  }
+  const base: ReplayPlan = { ...plan, traces, synthetic: undefined };
+  const runs = traces.length * plan.hardware.length;
+  const threads = Math.max(1, Math.min(workers, runs));
+  if (threads === 1) return driveReplaysInWorker(url, base, hooks);
+  const held = new Map<number, RunEvent[]>();
+  const finished = new Set<number>();
+  let live = 0;
+  const onEvent = (event: RunEvent, runIndex: number): void => {
+    if (runIndex !== live) {
+      const queue = held.get(runIndex) ?? [];
+      queue.push(event);
+      held.set(runIndex, queue);
+      if (event.type === 'run-done') finished.add(runIndex);
+      return;
+    }
+    hooks.onEvent(event, runIndex);
+    if (event.type !== 'run-done') return;
+    // The live run is over: release the next ones, in order, as far as they are complete.
+    for (live++; live < runs; live++) {
+      for (const e of held.get(live) ?? []) hooks.onEvent(e, live);
+      held.delete(live);
+      if (!finished.has(live)) break;
+    }
+  };
+  const shares = Array.from({ length: threads }, (_, w) =>
+    Array.from({ length: runs }, (_, i) => i).filter((i) => i % threads === w),
+  );
+  // One failing worker stops the others (an abort already terminates each through the signal).
+  const stop = new AbortController();
+  const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
+  const results = await Promise.all(
+    shares.map((share) =>
+      driveReplaysInWorker(url, { ...base, runs: share }, { ...hooks, onEvent, signal }).catch(
+        (error: unknown) => {
+          stop.abort(error);
+          throw error;
+        },
+      ),
+    ),
+  );
+  return results.flat().sort((a, b) => a.runIndex - b.runIndex);
 }

@@ -26,6 +26,8 @@ export interface SynthesizeOptions {
   readonly dtype?: ValueDtype;
   /** Store per-step `delta` tensors besides `input` (default true). */
   readonly deltas?: boolean;
+  /** Replace an existing file at `path` (`trace synth --force`). */
+  readonly overwrite?: boolean;
   /** Awaited after each step is written (progress on a long synthesis; throwing stops it cleanly). */
   readonly onStep?: (done: number, total: number) => void | Promise<void>;
   /** Layers to synthesize instead of a named shape's (their roles are kept as given). */
@@ -365,6 +367,7 @@ export async function synthesizeTrace(
       layers,
     },
     ...(options.dtype ? { dtype: options.dtype } : {}),
+    ...(options.overwrite ? { overwrite: true } : {}),
   });
   try {
     for (const layer of layers) {

@@ -100,7 +100,7 @@ export function scanTensorPortable(bytes: Uint8Array, options: ScanOptions): Ten
   return options.crc32 ? { crc32: crc32(bytes), finite } : { finite };
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Index of the first NaN/Inf element of little-endian `dtype` values in `bytes`, or −1. */
 export function firstNonFinite(bytes: Uint8Array, dtype: FiniteCheck): number {
@@ -426,4 +426,78 @@ function buildKernel(): Kernel | null {
   } catch {
     return null;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Masks against stored bits
+
+export type MaskedDtype = 'F32' | 'F16' | 'I8' | 'U8';
+
+/**
+ * Whether `mask` is exactly the packed non-zero mask (padding bits 0) of the little-endian values
+ * stored in `raw`, read from their bits without decoding: F32 / F16 are non-zero iff a bit other
+ * than the sign is set (±0 are zero; NaN/Inf are rejected before this), I8 iff `q · scale` rounded to
+ * f32 is non-zero (a 256-entry table, so a zero or underflowing scale is judged as decoding would),
+ * U8 iff the byte is non-zero. Branch-free per element; `raw` must be little-endian.
+ */
+export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedDtype, scale = 1): boolean {
+  const width = dtype === 'F32' ? 4 : dtype === 'F16' ? 2 : 1;
+  const n = Math.floor(raw.length / width);
+  const full = n >>> 3;
+  if (mask.length !== Math.ceil(n / 8)) return false;
+  // Typed views need alignment; a misaligned tensor (allowed by the format) is copied once.
+  const data = raw.byteOffset % 4 === 0 ? raw : raw.slice();
+  const words = new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4));
+  let expected = 0;
+  if (dtype === 'F32') {
+    for (let b = 0; b < full; b++) {
+      const i = b * 8;
+      expected = 0;
+      for (let j = 0; j < 8; j++) expected |= (((words[i + j]! & 0x7fffffff) + 0x7fffffff) >>> 31) << j;
+      if (expected !== mask[b]) return false;
+    }
+  } else if (dtype === 'F16') {
+    for (let b = 0; b < full; b++) {
+      const i = b * 4;
+      expected = 0;
+      for (let j = 0; j < 4; j++) {
+        const w = words[i + j]!;
+        expected |= (((w & 0x7fff) + 0x7fff) >>> 15) << (2 * j);
+        expected |= ((((w >>> 16) & 0x7fff) + 0x7fff) >>> 15) << (2 * j + 1);
+      }
+      if (expected !== mask[b]) return false;
+    }
+  } else {
+    const table = byteNonZero(dtype, scale);
+    for (let b = 0; b < full; b++) {
+      const i = b * 8;
+      expected = 0;
+      for (let j = 0; j < 8; j++) expected |= table[data[i + j]!]! << j;
+      if (expected !== mask[b]) return false;
+    }
+  }
+  if ((n & 7) === 0) return true;
+  expected = 0;
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
+  const table = width === 1 ? byteNonZero(dtype, scale) : undefined;
+  for (let i = full * 8; i < n; i++) {
+    const nonzero =
+      dtype === 'F32'
+        ? (view.getUint32(4 * i, true) & 0x7fffffff) !== 0
+        : dtype === 'F16'
+          ? (view.getUint16(2 * i, true) & 0x7fff) !== 0
+          : table![data[i]!] === 1;
+    if (nonzero) expected |= 1 << (i & 7);
+  }
+  return expected === mask[full];
+}
+
+/** 1 where a stored byte decodes to a non-zero value. */
+function byteNonZero(dtype: 'I8' | 'U8' | 'F16' | 'F32', scale: number): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    const value = dtype === 'I8' ? Math.fround(((b << 24) >> 24) * scale) : b;
+    table[b] = value !== 0 ? 1 : 0;
+  }
+  return table;
 }

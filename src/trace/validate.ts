@@ -5,6 +5,7 @@
  */
 import { maskMatches } from './mask.js';
 import { openTrace, type TraceReader } from './reader.js';
+import { LITTLE_ENDIAN, rawMaskMatches, scanTensor } from './tensor-scan.js';
 import { TraceError } from './trace-error.js';
 
 /** Past this many problems in one trace the rest are summarised: the first ones say what is wrong. */
@@ -16,13 +17,28 @@ export const MAX_REPORTED_ERRORS = 50;
  * validate`, `trace export` and `replay` (for every operand it uses) all apply it.
  */
 export async function checkTensorData(reader: TraceReader, name: string): Promise<Uint8Array> {
-  // Values in recycled memory (valid until the next transient read), the small mask in its own.
-  const values = await reader.readValues(name, { transient: true });
-  const mask = await reader.readMask(name);
-  if (!maskMatches(mask, values)) {
-    throw new TraceError(reader.path, `tensor "${name}#mask"`, 'mask disagrees with the values');
+  const { dtype } = reader.info(name);
+  if (!LITTLE_ENDIAN || dtype === 'U8') {
+    // Values in recycled memory (valid until the next transient read), the small mask in its own.
+    const values = await reader.readValues(name, { transient: true });
+    const mask = await reader.readMask(name);
+    if (!maskMatches(mask, values)) throw maskMismatch(reader, name);
+    return mask;
   }
+  // The stored bits, checksum-verified, judged without decoding them (F16 decoding cost most of it).
+  const raw = await reader.readBytes(name, { transient: true });
+  if ((dtype === 'F32' || dtype === 'F16') && !scanTensor(raw, { crc32: false, finite: dtype }).finite) {
+    // The decoding read names the first bad element, in the reader's own words.
+    await reader.readValues(name);
+    throw new TraceError(reader.path, `tensor "${name}"`, 'holds NaN or Infinity');
+  }
+  const mask = await reader.readMask(name);
+  if (!rawMaskMatches(mask, raw, dtype, reader.scaleOf(name) ?? 1)) throw maskMismatch(reader, name);
   return mask;
+}
+
+function maskMismatch(reader: TraceReader, name: string): TraceError {
+  return new TraceError(reader.path, `tensor "${name}#mask"`, 'mask disagrees with the values');
 }
 
 /** Every rule the trace breaks, as TraceErrors (empty when valid). A structural error stops the scan. */

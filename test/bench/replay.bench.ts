@@ -1,20 +1,29 @@
 /**
- * Replay throughput (simulated MACs/s) on a ResNet-18-sized synthetic trace at 50 % random
- * two-sided sparsity, against a straightforward per-MAC loop over the same masks; the time to read
- * the masks alone; peak RSS of a 1-step vs a 10-step trace. `npm run bench replay`.
+ * Replay at the counting limit, one process, medians, side by side (`npm run bench replay`):
+ * deltasim's sparten-like replay of a synthetic ResNet-18 trace (the file `trace synth` writes)
+ * against numpy's per-PE counting of the same file (0/1 float32 matmuls; same executed MACs asserted
+ * equal), a naive per-MAC loop, and the AND+popcount counting limit measured here; density 0.1 vs
+ * 0.5; 1 vs 2 workers; peak RSS over trace length; `trace validate` throughput.
+ * DELTASIM_BENCH_BASELINE=DIR (a `dist/` of an earlier build) also measures that build's replay and
+ * validate in the same run: before and after on the same machine. BENCH_RSS_STEPS (default
+ * 1,16,64) sets the trace lengths of the RSS rows.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SPARTEN_LIKE } from '../../src/core/presets.js';
+import { popcount32 } from '../../src/core/sparse/bits.js';
 import { isMacOp, lowerSparseLayer } from '../../src/core/sparse/layer-lowering.js';
 import { replayTrace } from '../../src/replay/replay-trace.js';
 import { tensorName } from '../../src/trace/manifest.js';
 import { openTrace, type TraceReader } from '../../src/trace/reader.js';
 import { synthesizeTrace } from '../../src/trace/synthesize.js';
-import { measure, printTable } from './harness.js';
+import { validateTrace } from '../../src/trace/validate.js';
+import { type Measurement, measure, median, printTable } from './harness.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** The per-MAC loop: for every (m, n, k) test both mask bits (two-sided skipping, OS, element). */
 function perMacExecuted(reader: TraceReader, layerName: string, a: Uint8Array, b: Uint8Array): number {
@@ -41,83 +50,270 @@ function perMacExecuted(reader: TraceReader, layerName: string, a: Uint8Array, b
   return executed;
 }
 
-async function readAllMasks(path: string): Promise<number> {
-  const reader = await openTrace(path);
-  let bytes = 0;
-  for (const layer of reader.manifest.layers) {
-    if (!isMacOp(layer.op)) continue;
-    bytes += (await reader.readMask(tensorName(layer.name, 'weight'))).length;
-    for (const step of reader.manifest.steps)
-      bytes += (await reader.readMask(tensorName(layer.name, 'input', step.index))).length;
+/** The AND + popcount word operations an OS replay of the trace needs at the least: M·N·⌈K/32⌉ per layer-step. */
+function countingWords(reader: TraceReader): number {
+  let words = 0;
+  for (const l of reader.manifest.layers) {
+    if (isMacOp(l.op)) words += l.gemm.m * l.gemm.n * Math.ceil(l.gemm.k / 32) * l.gemmCount;
   }
-  await reader.close();
-  return bytes;
+  return words * reader.manifest.steps.length;
+}
+
+/** AND + popcount over `total` word pairs of random data in L1-sized rows: the counting limit. */
+function andPopcount(total: number): number {
+  const a = new Uint32Array(4096);
+  const b = new Uint32Array(4096);
+  for (let i = 0; i < a.length; i++) {
+    a[i] = (Math.random() * 2 ** 32) >>> 0;
+    b[i] = (Math.random() * 2 ** 32) >>> 0;
+  }
+  let count = 0;
+  for (let done = 0; done < total; done += a.length) {
+    for (let i = 0; i < a.length; i++) count += popcount32(a[i]! & b[i]!);
+  }
+  return count;
+}
+
+interface Replayer {
+  replay(path: string): Promise<{ executed: number }>;
+  validate(path: string): Promise<number>;
+}
+
+async function replayerFrom(dist: string | undefined): Promise<Replayer> {
+  const load = async <T>(local: T, file: string): Promise<T> =>
+    dist ? ((await import(pathToFileURL(join(dist, file)).href)) as T) : local;
+  const { replayTrace: replay } = await load({ replayTrace }, 'replay/replay-trace.js');
+  const { openTrace: open } = await load({ openTrace }, 'trace/reader.js');
+  const { validateTrace: validate } = await load({ validateTrace }, 'trace/validate.js');
+  const { SPARTEN_LIKE: hardware } = await load({ SPARTEN_LIKE }, 'core/presets.js');
+  return {
+    async replay(path) {
+      const reader = await open(path);
+      try {
+        const { report } = await replay(reader, {
+          hardware,
+          toolVersion: 'bench',
+          verify: false,
+          onEvent: () => {},
+        });
+        return { executed: report.total.executedMacs };
+      } finally {
+        await reader.close();
+      }
+    },
+    validate: async (path) => (await validate(path)).length,
+  };
+}
+
+function runNumpy(path: string): {
+  executed: number;
+  matmulSeconds: number;
+  scriptSeconds: number;
+  wallMs: number;
+} {
+  const start = performance.now();
+  const out = execFileSync('/usr/bin/python3', [join(ROOT, 'test/bench/numpy_counts.py'), path], {
+    encoding: 'utf8',
+  });
+  const wallMs = performance.now() - start;
+  return {
+    ...(JSON.parse(out) as { executed: number; matmulSeconds: number; scriptSeconds: number }),
+    wallMs,
+  };
+}
+
+function wallOfCli(args: readonly string[]): number {
+  const start = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`deltasim ${args.join(' ')} failed: ${r.stderr}`);
+  return performance.now() - start;
 }
 
 function peakRss(path: string): number {
   const child = fileURLToPath(new URL('./replay-rss-child.ts', import.meta.url));
-  const out = execFileSync(process.execPath, ['--import', 'tsx', child, path], { encoding: 'utf8' });
-  return Number(out.trim());
+  return Number(
+    execFileSync(process.execPath, ['--import', 'tsx', child, path], { encoding: 'utf8' }).trim(),
+  );
 }
+
+const row = (name: string, samplesMs: readonly number[], units?: number, unit?: string): Measurement => ({
+  name,
+  samplesMs,
+  medianMs: median(samplesMs),
+  minMs: Math.min(...samplesMs),
+  ...(units !== undefined && unit !== undefined ? { unitsPerRun: units, unit } : {}),
+});
 
 export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'deltasim-bench-replay-'));
   try {
-    const one = join(dir, 'resnet18-1.safetensors');
-    const ten = join(dir, 'resnet18-10.safetensors');
-    const common = { shape: 'resnet18', density: 0.5, seed: 1, dtype: 'I8', deltas: false } as const;
-    await synthesizeTrace(one, { ...common, steps: 1 });
-    await synthesizeTrace(ten, { ...common, steps: 10 });
-
-    const reader = await openTrace(one);
+    const trace = (density: number, steps: number) => join(dir, `resnet18-d${density}-s${steps}.safetensors`);
+    // What `deltasim trace synth resnet18:D:S` writes (F16, deltas stored).
+    const synth = (density: number, steps: number) =>
+      synthesizeTrace(trace(density, steps), { shape: 'resnet18', density, steps, seed: 1, dtype: 'F16' });
+    await synth(0.5, 1);
+    await synth(0.1, 1);
+    const reader = await openTrace(trace(0.5, 1));
     const macs = reader.manifest.layers.reduce((s, l) => s + l.gemm.m * l.gemm.n * l.gemm.k * l.gemmCount, 0);
-    const replay = await measure(
-      'replay (sparten-like, masks read + timing + memory + energy)',
-      () =>
-        replayTrace(reader, {
-          hardware: SPARTEN_LIKE,
-          toolVersion: 'bench',
-          verify: false,
-          onEvent: () => {},
-        }),
-      { iterations: 5, unitsPerRun: macs, unit: 'MAC' },
+    const words = countingWords(reader);
+
+    const current = await replayerFrom(undefined);
+    const baselineDir = process.env.DELTASIM_BENCH_BASELINE;
+    const baseline = baselineDir ? await replayerFrom(resolve(baselineDir)) : undefined;
+    // Each row is also printed as it is measured: a long run interrupted still shows what it got.
+    const rows: Measurement[] = [];
+    const push = rows.push.bind(rows);
+    rows.push = (...added: Measurement[]): number => {
+      for (const r of added)
+        console.log(
+          `  ${r.name}: median ${r.medianMs.toFixed(0)} ms [${r.samplesMs.map((v) => v.toFixed(0)).join(', ')}]`,
+        );
+      return push(...added);
+    };
+    const executed: Record<string, number> = {};
+    for (const [label, r] of [
+      ['', current],
+      ['baseline ', baseline],
+    ] as const) {
+      if (!r) continue;
+      for (const density of [0.5, 0.1]) {
+        rows.push(
+          await measure(
+            `${label}replay sparten-like d${density}`,
+            async () => {
+              executed[`${label}${density}`] = (await r.replay(trace(density, 1))).executed;
+            },
+            { iterations: 3, unitsPerRun: macs, unit: 'MAC' },
+          ),
+        );
+      }
+    }
+    if (baseline && executed['baseline 0.5'] !== executed['0.5'])
+      throw new Error('baseline and current counts differ');
+
+    // numpy's per-PE counting of the same file: matmuls alone, and the whole script (gathers included).
+    const numpy = [runNumpy(trace(0.5, 1)), runNumpy(trace(0.5, 1)), runNumpy(trace(0.5, 1))];
+    for (const n of numpy) {
+      if (n.executed !== executed['0.5'])
+        throw new Error(`numpy counts ${n.executed} executed MACs, deltasim ${executed['0.5']}`);
+    }
+    rows.push(
+      row(
+        'numpy 0/1 float32 matmuls only d0.5',
+        numpy.map((n) => n.matmulSeconds * 1000),
+        macs,
+        'MAC',
+      ),
     );
-    const masks = await measure('read the masks alone', () => readAllMasks(one), { iterations: 5 });
+    rows.push(
+      row(
+        'numpy whole script (python start incl.) d0.5',
+        numpy.map((n) => n.wallMs),
+        macs,
+        'MAC',
+      ),
+    );
+
+    const limit = await measure('AND+popcount counting limit (same word count)', () => andPopcount(words), {
+      iterations: 3,
+      unitsPerRun: macs,
+      unit: 'MAC',
+    });
+    rows.push(limit);
 
     // The per-MAC loop on two layers (the whole network would take minutes): compared as a rate.
     const sample = ['layer2.0.downsample', 'layer4.1.conv2'];
-    const loaded: { name: string; a: Uint8Array; b: Uint8Array }[] = [];
-    let sampleMacs = 0;
-    for (const name of sample) {
-      const layer = reader.manifest.layers.find((l) => l.name === name)!;
-      loaded.push({
-        name,
-        a: await reader.readMask(tensorName(name, 'input', 0)),
-        b: await reader.readMask(tensorName(name, 'weight')),
-      });
-      sampleMacs += layer.gemm.m * layer.gemm.n * layer.gemm.k * layer.gemmCount;
+    const loopRates: Record<number, number> = {};
+    for (const density of [0.5, 0.1]) {
+      const r = density === 0.5 ? reader : await openTrace(trace(density, 1));
+      let sampleMacs = 0;
+      const loaded: { name: string; a: Uint8Array; b: Uint8Array }[] = [];
+      for (const name of sample) {
+        const layer = r.manifest.layers.find((l) => l.name === name)!;
+        loaded.push({
+          name,
+          a: await r.readMask(tensorName(name, 'input', 0)),
+          b: await r.readMask(tensorName(name, 'weight')),
+        });
+        sampleMacs += layer.gemm.m * layer.gemm.n * layer.gemm.k * layer.gemmCount;
+      }
+      const loop = await measure(
+        `per-MAC loop d${density}, ${sample.length} layers (${(sampleMacs / 1e6).toFixed(0)} M MACs)`,
+        () => {
+          for (const l of loaded) perMacExecuted(r, l.name, l.a, l.b);
+        },
+        { iterations: 3, warmup: 0, unitsPerRun: sampleMacs, unit: 'MAC' },
+      );
+      loopRates[density] = sampleMacs / (loop.medianMs / 1000);
+      rows.push(loop);
+      if (r !== reader) await r.close();
     }
-    const loop = await measure(
-      `per-MAC loop, ${sample.length} layers (${(sampleMacs / 1e6).toFixed(0)} M MACs)`,
-      () => {
-        for (const l of loaded) perMacExecuted(reader, l.name, l.a, l.b);
-      },
-      { iterations: 3, warmup: 0, unitsPerRun: sampleMacs, unit: 'MAC' },
-    );
     await reader.close();
 
-    const rss1 = peakRss(one);
-    const rss10 = peakRss(ten);
-    const replayRate = macs / (replay.medianMs / 1000);
-    const loopRate = sampleMacs / (loop.medianMs / 1000);
+    // All cores: a two-preset comparison through the built CLI, 1 vs 2 worker threads.
+    const twoPresets = [
+      'replay',
+      trace(0.5, 1),
+      '--preset',
+      'sparten-like',
+      '--preset',
+      'eyeriss-like',
+      '--json',
+    ];
+    for (const workers of ['1', '2']) {
+      const samples = [0, 1, 2].map(() => wallOfCli([...twoPresets, '--workers', workers]));
+      rows.push(row(`CLI replay sparten-like + eyeriss-like, --workers ${workers}`, samples));
+    }
+
+    const bytes = statSync(trace(0.5, 1)).size;
+    for (const [label, r] of [
+      ['', current],
+      ['baseline ', baseline],
+    ] as const) {
+      if (!r) continue;
+      rows.push(
+        await measure(
+          `${label}trace validate (${(bytes / 2 ** 20).toFixed(0)} MiB)`,
+          () => r.validate(trace(0.5, 1)),
+          {
+            iterations: 3,
+            unitsPerRun: bytes,
+            unit: 'B',
+          },
+        ),
+      );
+    }
+
+    const rssSteps = (process.env.BENCH_RSS_STEPS ?? '1,16,64').split(',').map(Number);
+    const rss: string[] = [];
+    for (const steps of rssSteps) {
+      if (steps !== 1) await synth(0.5, steps);
+      rss.push(
+        `${steps} step${steps > 1 ? 's' : ''} ${(peakRss(trace(0.5, steps)) / 2 ** 20).toFixed(0)} MiB`,
+      );
+      console.log(`  peak RSS ${rss[rss.length - 1]}`);
+      if (steps !== 1) rmSync(trace(0.5, steps), { force: true });
+    }
+
+    const ms = (name: string) => rows.find((r) => r.name.startsWith(name))!.medianMs;
+    const rate = (name: string) => macs / (ms(name) / 1000);
     printTable(
-      'replay (ResNet-18, 1.81 G MACs/step, 50 % two-sided random sparsity)',
-      [replay, masks, loop],
+      'replay at the counting limit (synthetic ResNet-18, 1.81 G MACs/step, 1 step, two-sided random sparsity)',
+      rows,
       [
-        `replay vs per-MAC loop: ${(replayRate / loopRate).toFixed(1)}x (goal ≥ 20x); replay ${replayRate.toExponential(2)} MAC/s (goal ≥ 1e9)`,
-        `replay / mask read: ${(replay.medianMs / masks.medianMs).toFixed(1)}x (goal ≤ 10x)`,
-        `per-MAC loop measured on ${sample.join(', ')} and compared as a rate (extrapolated to the network: ${((macs / loopRate) * 1000).toFixed(0)} ms)`,
-        `peak RSS: 1 step ${(rss1 / 2 ** 20).toFixed(0)} MiB, 10 steps ${(rss10 / 2 ** 20).toFixed(0)} MiB (ratio ${(rss10 / rss1).toFixed(2)})`,
+        `executed MACs d0.5: deltasim ${executed['0.5']} = numpy ${numpy[0]!.executed} (asserted equal)`,
+        `replay / numpy matmuls: ${(ms('replay sparten-like d0.5') / ms('numpy 0/1')).toFixed(2)}x (goal ≤ 3x); replay / numpy whole script: ${(ms('replay sparten-like d0.5') / ms('numpy whole')).toFixed(2)}x (goal < 1x)`,
+        `d0.1 / d0.5 time: ${(ms('replay sparten-like d0.1') / ms('replay sparten-like d0.5')).toFixed(2)} (goal ≤ 1)`,
+        `replay vs per-MAC loop: d0.5 ${(rate('replay sparten-like d0.5') / loopRates[0.5]!).toFixed(1)}x, d0.1 ${(rate('replay sparten-like d0.1') / loopRates[0.1]!).toFixed(1)}x (goal ≥ 20x)`,
+        `replay / counting limit: ${(ms('replay sparten-like d0.5') / limit.medianMs).toFixed(2)}x (goal ≤ 2x; ${words.toExponential(2)} AND+popcount words)`,
+        `2 workers speed-up: ${(ms('CLI replay sparten-like + eyeriss-like, --workers 1') / ms('CLI replay sparten-like + eyeriss-like, --workers 2')).toFixed(2)}x (goal ≥ 1.7x)`,
+        `trace validate: ${(bytes / (ms('trace validate') / 1000) / 1e9).toFixed(2)} GB/s (goal ≥ 1 GB/s)`,
+        `peak RSS (replay sparten-like, fresh process): ${rss.join(', ')} (goal: within 10 %)`,
+        ...(baseline
+          ? [
+              `before → after (baseline ${baselineDir}): replay d0.5 ${(ms('baseline replay sparten-like d0.5') / ms('replay sparten-like d0.5')).toFixed(2)}x, d0.1 ${(ms('baseline replay sparten-like d0.1') / ms('replay sparten-like d0.1')).toFixed(2)}x, validate ${(ms('baseline trace validate') / ms('trace validate')).toFixed(2)}x faster`,
+            ]
+          : []),
       ],
     );
   } finally {

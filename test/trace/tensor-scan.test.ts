@@ -2,6 +2,8 @@ import { crc32 } from 'node:zlib';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { createPrng } from '../../src/common/prng.js';
+import { decodeFloat16 } from '../../src/trace/float16.js';
+import { packMask } from '../../src/trace/mask.js';
 import {
   borrowKernelBuffer,
   crc32OfZeros,
@@ -11,6 +13,7 @@ import {
   firstNonFinite,
   KERNEL_BUFFER_BYTES,
   MIN_FOLD_BYTES,
+  rawMaskMatches,
   scanTensor,
   scanTensorPortable,
   xPowModP,
@@ -142,4 +145,54 @@ describe('scanTensor', () => {
     }
     expect(scanTensor(bytes, { crc32: true }).crc32).toBe(before);
   });
+});
+
+describe('rawMaskMatches: the mask judged from the stored bits, without decoding', () => {
+  /** Elements drawn to hit zeros, −0, subnormals and ordinary values of each dtype. */
+  const elementArb = fc.oneof(
+    fc.constant(0),
+    fc.constant(0x80000000),
+    fc.integer({ min: 0, max: 0xffffffff }),
+    fc.integer({ min: 0, max: 3 }),
+  );
+  test.prop(
+    [
+      fc.constantFrom('F32', 'F16', 'I8', 'U8' as const),
+      fc.array(elementArb, { maxLength: 70 }),
+      fc.constantFrom(1, 0.5, 0, 1e-46, 3.25),
+      fc.integer({ min: 0, max: 3 }),
+      fc.option(fc.nat(), { nil: undefined }),
+    ],
+    { numRuns: 400 },
+  )(
+    'equals packMask of the decoded values; any flipped bit is caught',
+    (dtype, elements, scale, offset, flip) => {
+      const width = dtype === 'F32' ? 4 : dtype === 'F16' ? 2 : 1;
+      const raw = new Uint8Array(elements.length * width + offset).subarray(offset);
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const values = new Float32Array(elements.length);
+      elements.forEach((e, i) => {
+        if (dtype === 'F32') {
+          // Keep it finite (NaN/Inf are rejected before the mask is looked at).
+          const bits = (e & 0x7f800000) === 0x7f800000 ? e & 0xbfffffff : e;
+          view.setUint32(4 * i, bits, true);
+          values[i] = view.getFloat32(4 * i, true);
+        } else if (dtype === 'F16') {
+          const bits = (e & 0x7c00) === 0x7c00 ? e & 0xbfff : e & 0xffff;
+          view.setUint16(2 * i, bits, true);
+          values[i] = decodeFloat16(new Uint16Array([bits]))[0]!;
+        } else {
+          raw[i] = e & 0xff;
+          values[i] = dtype === 'I8' ? ((e << 24) >> 24) * scale : e & 0xff;
+        }
+      });
+      const mask = packMask(values);
+      expect(rawMaskMatches(mask, raw, dtype, scale)).toBe(true);
+      if (flip !== undefined && mask.length > 0) {
+        const bit = flip % (mask.length * 8);
+        mask[bit >>> 3]! ^= 1 << (bit & 7);
+        expect(rawMaskMatches(mask, raw, dtype, scale)).toBe(false);
+      }
+    },
+  );
 });

@@ -10,7 +10,7 @@ import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
-import { seedFlag } from '../nn-flags.js';
+import { intFlag, seedFlag } from '../nn-flags.js';
 import type { CommandModule } from '../program.js';
 import type { Reporter } from '../reporters/reporter.js';
 import { SIZE_LIMITS } from '../size-limits.js';
@@ -28,6 +28,8 @@ export interface ReplayOptions {
   readonly ui?: string;
   readonly synthetic?: string;
   readonly seed?: string;
+  /** `--workers N`: worker threads sharing the runs (default: the core count). */
+  readonly workers?: string;
   /** `--hw` and `--preset` interleaved as typed; without it, the `--hw` files come first. */
   readonly hardwareOrder?: readonly HardwareChoice[];
 }
@@ -88,6 +90,8 @@ export async function runReplay(
     throw new UsageError('replay', '', 'give at least one TRACE file, or --synthetic NAME[:DENSITY[:STEPS]]');
   }
   const seed = seedFlag('--seed', options.seed, 1);
+  const { availableParallelism } = await import('node:os');
+  const workers = intFlag('--workers', options.workers, availableParallelism(), 1, SIZE_LIMITS.workers);
   const { openTrace } = await import('../../trace/reader.js');
   const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
   const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
@@ -169,10 +173,12 @@ export async function runReplay(
     // The work runs in a worker thread (from the compiled dist/; in-thread from sources, yielding
     // after every step): the main thread only draws, reads keys and takes Ctrl-C, whatever one step
     // of a layer or of a synthesis costs, and an abort ends the work at once.
-    const { replayWorkerUrl, driveReplaysInWorker } = await import('../../replay/worker-driver.js');
+    // With --workers N the runs (traces × configurations) are shared by N threads; the output is the
+    // same for every N (./replay/worker-driver.ts).
+    const { replayWorkerUrl, driveReplaysInWorkers } = await import('../../replay/worker-driver.js');
     const workerUrl = replayWorkerUrl();
     failures = workerUrl
-      ? await driveReplaysInWorker(workerUrl, plan, hooks)
+      ? await driveReplaysInWorkers(workerUrl, plan, hooks, workers)
       : await driveReplays(plan, hooks);
   } finally {
     dispose();
@@ -221,6 +227,10 @@ export const replayCommand: CommandModule = {
       .option('--ui <mode>', 'auto | tui | plain', 'auto')
       .option('--synthetic <spec>', 'also replay a synthetic trace NAME[:DENSITY[:STEPS]] (resnet18, small)')
       .option('--seed <n>', 'seed of --synthetic (default 1)')
+      .option(
+        '--workers <n>',
+        'worker threads sharing the runs (traces × configurations); default the core count, same output for every N',
+      )
       // commander keeps --hw and --preset in separate lists; these listeners see them as typed.
       .on('option:hw', (value: string) => hardwareOrder.push({ flag: '--hw', value }))
       .on('option:preset', (value: string) => hardwareOrder.push({ flag: '--preset', value }))

@@ -1,13 +1,17 @@
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
+import { UsageError } from '../../common/input-error.js';
 import { type CliIo, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
-import { checkOutputPath } from '../output-path.js';
+import { numberFlag, seedFlag } from '../nn-flags.js';
+import { checkOutputPath, DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 
-/** `deltasim trace inspect|validate|export`: look into, check and unpack trace files. */
+/** `deltasim trace inspect|validate|export|synth`: look into, check, unpack and generate trace files. */
 export const traceCommand: CommandModule = {
   register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
-    const trace = program.command('trace').description('inspect, validate and export trace files');
+    const trace = program
+      .command('trace')
+      .description('inspect, validate, export and synthesize trace files');
 
     trace
       .command('inspect')
@@ -41,6 +45,63 @@ export const traceCommand: CommandModule = {
           code = unreadable ? EXIT_BAD_INPUT : Math.max(code, EXIT_CHECK_FAILED);
         }
         setExitCode(code);
+      });
+
+    trace
+      .command('synth')
+      .description(
+        'write the seeded synthetic trace `replay --synthetic` builds (F16, streamed step by step)',
+      )
+      .argument('<spec>', 'MODEL:DENSITY[:STEPS], e.g. resnet18:0.5:16 (models: resnet18, small)')
+      .option('--seed <n>', 'seed of the masks and values (default 1)')
+      .option(
+        '--temporal <s>',
+        'temporal sparsity: fraction of activations equal to the previous step (default 0.9)',
+      )
+      .option('--out <file>', 'trace file (default out/synthetic-MODEL-dDENSITY-sSTEPS.safetensors)')
+      .option('--force', 'replace an existing --out file')
+      .action(async (spec, options) => {
+        const { parseSyntheticSpec, synthesizeTrace } = await import('../../trace/synthesize.js');
+        const { TraceError } = await import('../../trace/trace-error.js');
+        const { SIZE_LIMITS } = await import('../size-limits.js');
+        let parsed: ReturnType<typeof parseSyntheticSpec>;
+        try {
+          parsed = parseSyntheticSpec(spec);
+        } catch (error) {
+          if (error instanceof TraceError) throw new UsageError('trace synth', spec, error.rule);
+          throw error;
+        }
+        if (parsed.steps > SIZE_LIMITS.syntheticSteps)
+          throw new UsageError(
+            'trace synth',
+            spec,
+            `${parsed.steps} steps is more than ${SIZE_LIMITS.syntheticSteps}`,
+          );
+        const seed = seedFlag('--seed', options.seed, 1);
+        // Absent: the synthesizer's own default, so the file is byte for byte `replay --synthetic`'s.
+        const temporal =
+          options.temporal === undefined ? undefined : numberFlag('--temporal', options.temporal, 0.9, 0, 1);
+        const out = resolve(
+          io.cwd,
+          options.out ??
+            join(
+              DEFAULT_OUTPUT_DIR,
+              `synthetic-${parsed.shape}-d${parsed.density}-s${parsed.steps}.safetensors`,
+            ),
+        );
+        await checkOutputPath('--out', out, 'file', {
+          force: Boolean(options.force),
+          log: (line) => io.stderr.write(`deltasim: ${line}\n`),
+        });
+        const { syntheticTraceOptions } = await import('../../replay/replay-driver.js');
+        const written = await synthesizeTrace(out, {
+          ...syntheticTraceOptions(parsed, seed),
+          ...(temporal !== undefined ? { changeFraction: 1 - temporal } : {}),
+          overwrite: Boolean(options.force),
+        });
+        const steps = `${parsed.steps} step${parsed.steps === 1 ? '' : 's'}`;
+        io.stdout.write(`${written.bytes} bytes, ${steps} → ${relative(io.cwd, out)}\n`);
+        setExitCode(EXIT_OK);
       });
 
     trace

@@ -93,8 +93,8 @@ export function andTotal(a: BitMatrix, ra: number, b: BitMatrix, rb: number): nu
   const wb = b.words;
   let count = 0;
   for (let i = 0; i < n; i++) {
+    // Branch-free: a data-dependent zero test mispredicts at every density but the extremes.
     let v = wa[baseA + i]! & wb[baseB + i]!;
-    if (v === 0) continue;
     v = v - ((v >>> 1) & 0x55555555);
     v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
     count += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;

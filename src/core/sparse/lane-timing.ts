@@ -193,8 +193,8 @@ function elementFold(
             const end = Math.min(i + wordsPerWindow, words);
             let count = 0;
             for (; i < end; i++) {
-              const v = rw[baseR + i]! & cw[baseC + i]!;
-              if (v !== 0) count += popcount32(v);
+              // No branch on v: at low density a zero test mispredicts more than it saves.
+              count += popcount32(rw[baseR + i]! & cw[baseC + i]!);
             }
             if (count > windowMax[w]!) windowMax[w] = count;
             total += count;

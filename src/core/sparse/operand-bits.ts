@@ -1,7 +1,15 @@
 import type { Dataflow } from '../array.js';
 import { DATAFLOW_ROLES } from '../dataflow-mapping.js';
 import type { OperandSupport } from '../hardware.js';
-import { type BitMatrix, createBitMatrix, packedBit, rowCount, setBit } from './bits.js';
+import {
+  type BitMatrix,
+  createBitMatrix,
+  packedBit,
+  popcount32,
+  rowCount,
+  rowTotal,
+  setBit,
+} from './bits.js';
 import type { LoweredSparseLayer } from './layer-lowering.js';
 
 /** How the array treats each operand of one GEMM instance. */
@@ -122,6 +130,23 @@ export function prepareInstance(
   bMask: Uint8Array,
   policy: OperandPolicy,
   preparedB?: PreparedB,
+  cache?: OperandCache,
+): PreparedInstance {
+  // Causal structure varies along k per row: only the per-element walk handles it.
+  if (low.outputCausal || low.operandCausal)
+    return prepareByIndex(low, instance, aMask, bMask, policy, preparedB);
+  const pb = preparedB ?? prepareB(low, instance, bMask, policy);
+  return prepareGathered(low, instance, aMask, policy, pb, cache ?? createOperandCache(low));
+}
+
+/** The per-element walk over `aIndex` (any lowering, causal structure included): the reference. */
+export function prepareByIndex(
+  low: LoweredSparseLayer,
+  instance: number,
+  aMask: Uint8Array,
+  bMask: Uint8Array,
+  policy: OperandPolicy,
+  preparedB?: PreparedB,
 ): PreparedInstance {
   const { m: M, n: N, k: K } = low.gemm;
   const aSkip = policy.aSupport === 'skip';
@@ -214,19 +239,345 @@ export function prepareInstance(
     }
   }
   const counts: MacCounts = { macs: M * N * K, executed, gated: executed - useful, zeroA, zeroB, structural };
+  return { lanes: laneOperands(low, flow, aBits, pb), counts };
+}
 
+/** The lane operands of one instance from its A timing bits (oriented for the dataflow) and B side. */
+function laneOperands(
+  low: LoweredSparseLayer,
+  flow: Dataflow,
+  aBits: BitMatrix | null,
+  pb: PreparedB,
+): LaneOperands {
   const roles = DATAFLOW_ROLES[flow];
-  const size = { m: M, n: N, k: K };
+  const size = low.gemm;
   const spatial = {
     spatialRows: size[roles.rows],
     spatialCols: size[roles.cols],
     temporal: size[roles.time],
   };
-  let lanes: LaneOperands;
-  if (flow === 'os') lanes = { ...spatial, rowBits: aBits, colBits: pb.rowOrColBits, stat: pb.stat };
-  else if (flow === 'ws') lanes = { ...spatial, rowBits: aBits, colBits: pb.colBits, stat: pb.stat };
-  else lanes = { ...spatial, rowBits: pb.rowOrColBits, colBits: pb.colBits, stat: aBits };
-  return { lanes, counts };
+  if (flow === 'os') return { ...spatial, rowBits: aBits, colBits: pb.rowOrColBits, stat: pb.stat };
+  if (flow === 'ws') return { ...spatial, rowBits: aBits, colBits: pb.colBits, stat: pb.stat };
+  return { ...spatial, rowBits: pb.rowOrColBits, colBits: pb.colBits, stat: aBits };
+}
+
+/**
+ * Per-layer state reused by every step and instance (one per layer replay): how A rows gather from
+ * the input (whole 32-bit words when possible), the non-structural entries per k, the timing bits of
+ * a data-independent A operand, and scratch matrices. The lanes `prepareInstance` returns with a
+ * cache point into its scratch: they are valid until the next call with the same cache.
+ */
+export interface OperandCache {
+  readonly low: LoweredSparseLayer;
+  plan?: GatherPlan;
+  /** Non-structural (non-padding) A entries of each column k. */
+  validPerK?: Float64Array;
+  /** Timing bits of an A the array does not skip on but whose padding it does, per orientation. */
+  validBits?: { os?: BitMatrix; km?: BitMatrix };
+  gathered?: BitMatrix;
+  transposed?: BitMatrix;
+  nonzeroPerK?: Float64Array;
+  /** An aligned copy of a mask whose bytes do not start on a 4-byte boundary. */
+  alignedWords?: Uint32Array;
+}
+
+export function createOperandCache(low: LoweredSparseLayer): OperandCache {
+  return { low };
+}
+
+/**
+ * How row m of the A operand is read from the input. `words`: the row is `taps` runs of
+ * `wordsPerTap` whole 32-bit words starting at input word `tapWord[m·taps + t]` (−1: padding), which
+ * holds when the channels of a conv tap (or a whole dense row) are a multiple of 32 and so start on a
+ * word boundary. `bits`: one bit per entry through `aIndex`.
+ */
+type GatherPlan =
+  | {
+      readonly kind: 'words';
+      readonly taps: number;
+      readonly wordsPerTap: number;
+      readonly tapWord: Int32Array;
+      readonly instanceWords: number;
+    }
+  | { readonly kind: 'bits' };
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function gatherPlan(low: LoweredSparseLayer): GatherPlan {
+  const spec = low.spec;
+  const { m: M, k: K } = low.gemm;
+  if (!LITTLE_ENDIAN || K % 32 !== 0 || low.aInstanceStride % 32 !== 0) return { kind: 'bits' };
+  if (spec.op === 'conv2d') {
+    const [h, w, c] = spec.inputShape as [number, number, number];
+    if (c % 32 !== 0) return { kind: 'bits' };
+    const [fh, fw] = spec.kernel ?? [1, 1];
+    const [sh, sw] = spec.stride ?? [1, 1];
+    const [pt, , pl] = spec.padding ?? [0, 0, 0, 0];
+    const [dh, dw] = spec.dilation ?? [1, 1];
+    const wo = outputWidth(spec);
+    const ho = M / wo;
+    const taps = fh * fw;
+    const tapWord = new Int32Array(M * taps);
+    for (let oh = 0; oh < ho; oh++) {
+      for (let ow = 0; ow < wo; ow++) {
+        const base = (oh * wo + ow) * taps;
+        for (let y = 0; y < fh; y++) {
+          const ih = oh * sh - pt + y * dh;
+          for (let x = 0; x < fw; x++) {
+            const iw = ow * sw - pl + x * dw;
+            const inside = ih >= 0 && ih < h && iw >= 0 && iw < w;
+            tapWord[base + y * fw + x] = inside ? ((ih * w + iw) * c) / 32 : -1;
+          }
+        }
+      }
+    }
+    return { kind: 'words', taps, wordsPerTap: c / 32, tapWord, instanceWords: 0 };
+  }
+  if (spec.op === 'conv2d' || spec.op === 'depthwise') return { kind: 'bits' };
+  // Every other lowering reads row m as input elements [m·K, (m + 1)·K) of its instance.
+  const tapWord = new Int32Array(M);
+  for (let m = 0; m < M; m++) tapWord[m] = (m * K) / 32;
+  return { kind: 'words', taps: 1, wordsPerTap: K / 32, tapWord, instanceWords: low.aInstanceStride / 32 };
+}
+
+/** Output width of a conv (the lowering checked the geometry). */
+function outputWidth(spec: LoweredSparseLayer['spec']): number {
+  const w = spec.inputShape[1]!;
+  const [, fw] = spec.kernel ?? [1, 1];
+  const [, sw] = spec.stride ?? [1, 1];
+  const [, , pl, pr] = spec.padding ?? [0, 0, 0, 0];
+  const [, dw] = spec.dilation ?? [1, 1];
+  return Math.floor((w + pl + pr - dw * (fw - 1) - 1) / sw) + 1;
+}
+
+function validPerK(cache: OperandCache, plan: GatherPlan): Float64Array {
+  if (cache.validPerK) return cache.validPerK;
+  const low = cache.low;
+  const { m: M, k: K } = low.gemm;
+  const out = new Float64Array(K);
+  if (plan.kind === 'words') {
+    const { taps, wordsPerTap, tapWord } = plan;
+    const perTap = new Float64Array(taps);
+    for (let i = 0; i < M * taps; i++) if (tapWord[i]! >= 0) perTap[i % taps]!++;
+    const perTapK = wordsPerTap * 32;
+    for (let kk = 0; kk < K; kk++) out[kk] = perTap[Math.floor(kk / perTapK)]!;
+  } else {
+    const aIndex = low.aIndex;
+    for (let mm = 0; mm < M; mm++) {
+      const row = mm * K;
+      for (let kk = 0; kk < K; kk++) if (aIndex[row + kk]! >= 0) out[kk]!++;
+    }
+  }
+  cache.validPerK = out;
+  return out;
+}
+
+/**
+ * Fills `dst` (M × K) with A's bits gathered from the input: entry (m, k) is the mask bit A(m, k)
+ * reads, 0 on padding; with `mask` null, 1 wherever A is not padding.
+ */
+function gatherRows(
+  low: LoweredSparseLayer,
+  plan: GatherPlan,
+  instance: number,
+  maskWords: Uint32Array | null,
+  mask: Uint8Array | null,
+  dst: BitMatrix,
+): void {
+  const { m: M, k: K } = low.gemm;
+  const out = dst.words;
+  const wpr = dst.wordsPerRow;
+  if (plan.kind === 'words') {
+    const { taps, wordsPerTap, tapWord } = plan;
+    const instanceBase = instance * plan.instanceWords;
+    for (let mm = 0; mm < M; mm++) {
+      let d = mm * wpr;
+      for (let t = 0; t < taps; t++) {
+        const src = tapWord[mm * taps + t]!;
+        if (src < 0) {
+          for (let j = 0; j < wordsPerTap; j++) out[d++] = 0;
+        } else if (maskWords) {
+          const s = instanceBase + src;
+          for (let j = 0; j < wordsPerTap; j++) out[d++] = maskWords[s + j]!;
+        } else {
+          for (let j = 0; j < wordsPerTap; j++) out[d++] = 0xffffffff;
+        }
+      }
+    }
+    return;
+  }
+  const aIndex = low.aIndex;
+  const aBase = instance * low.aInstanceStride;
+  for (let mm = 0; mm < M; mm++) {
+    const row = mm * K;
+    let d = mm * wpr;
+    let acc = 0;
+    for (let kk = 0; kk < K; kk++) {
+      const idx = aIndex[row + kk]!;
+      // No branch on the data: a padding entry (idx < 0) reads bit aBase and is masked off.
+      const valid = ~idx >>> 31;
+      const bit = aBase + (idx & ~(idx >> 31));
+      const value = mask ? (mask[bit >>> 3]! >>> (bit & 7)) & valid : valid;
+      acc |= value << (kk & 31);
+      if ((kk & 31) === 31) {
+        out[d++] = acc >>> 0;
+        acc = 0;
+      }
+    }
+    if ((K & 31) !== 0) out[d] = acc >>> 0;
+  }
+}
+
+/** The mask as 32-bit words (little-endian bit order is the packbits order), copied only if misaligned. */
+function maskAsWords(cache: OperandCache, mask: Uint8Array): Uint32Array {
+  const words = mask.length >>> 2;
+  if (mask.byteOffset % 4 === 0) return new Uint32Array(mask.buffer, mask.byteOffset, words);
+  if (!cache.alignedWords || cache.alignedWords.length < words) cache.alignedWords = new Uint32Array(words);
+  const out = cache.alignedWords;
+  new Uint8Array(out.buffer, 0, words * 4).set(mask.subarray(0, words * 4));
+  return out;
+}
+
+function scratch(existing: BitMatrix | undefined, rows: number, cols: number): BitMatrix {
+  return existing && existing.rows === rows && existing.cols === cols
+    ? existing
+    : createBitMatrix(rows, cols);
+}
+
+/**
+ * `prepareInstance` without causal structure: A's bits are gathered row by row (whole words where
+ * the plan allows), and every count comes from column counts of those bits, since each (m, k) meets
+ * the same B row k: executed = Σ_k (A entries that run at k) · (B non-zeros of row k the array runs).
+ */
+function prepareGathered(
+  low: LoweredSparseLayer,
+  instance: number,
+  aMask: Uint8Array,
+  policy: OperandPolicy,
+  pb: PreparedB,
+  cache: OperandCache,
+): PreparedInstance {
+  const { m: M, n: N, k: K } = low.gemm;
+  const aSkip = policy.aSupport === 'skip';
+  const aSees = policy.aSupport !== 'none';
+  const bSkip = policy.bSupport === 'skip';
+  const bSees = policy.bSupport !== 'none';
+  const structSkip = policy.structuralSkip;
+  const flow = policy.dataflow;
+  const os = flow === 'os';
+  cache.plan ??= gatherPlan(low);
+  const plan = cache.plan;
+  const valid = validPerK(cache, plan);
+
+  let aBits: BitMatrix | null = null;
+  let nonzero: Float64Array | null = null;
+  if (aSkip || aSees) {
+    cache.gathered = scratch(cache.gathered, M, K);
+    const g = cache.gathered;
+    gatherRows(low, plan, instance, plan.kind === 'words' ? maskAsWords(cache, aMask) : null, aMask, g);
+    cache.nonzeroPerK ??= new Float64Array(K);
+    nonzero = cache.nonzeroPerK;
+    if (os) {
+      columnCounts(g, nonzero);
+      if (aSkip) aBits = g;
+    } else {
+      cache.transposed = scratch(cache.transposed, K, M);
+      transposeInto(g, cache.transposed);
+      for (let kk = 0; kk < K; kk++) nonzero[kk] = rowTotal(cache.transposed, kk);
+      if (aSkip) aBits = cache.transposed;
+    }
+  }
+  if (!aSkip && structSkip && low.hasPadding) {
+    // The array skips padding but not zeros: A's timing bits are the padding pattern, fixed per layer.
+    cache.validBits ??= {};
+    const key = os ? 'os' : 'km';
+    let bits = cache.validBits[key];
+    if (!bits) {
+      const rows = createBitMatrix(M, K);
+      gatherRows(low, plan, instance, null, null, rows);
+      bits = os ? rows : transposeInto(rows, createBitMatrix(K, M));
+      cache.validBits[key] = bits;
+    }
+    aBits = bits;
+  }
+
+  let executed = 0;
+  let useful = 0;
+  let zeroA = 0;
+  let zeroB = 0;
+  let structural = 0;
+  for (let kk = 0; kk < K; kk++) {
+    // Entries that may run at k: all M, or the non-padding ones when the array skips padding.
+    const eligible = structSkip ? valid[kk]! : M;
+    structural += (M - eligible) * N;
+    const aOk = aSkip ? nonzero![kk]! : eligible;
+    zeroA += (eligible - aOk) * N;
+    const bOk = bSkip ? pb.bNz[kk]! : N;
+    executed += aOk * bOk;
+    zeroB += aOk * (N - bOk);
+    useful += (aSees ? nonzero![kk]! : eligible) * (bSees ? pb.bNz[kk]! : N);
+  }
+  const counts: MacCounts = { macs: M * N * K, executed, gated: executed - useful, zeroA, zeroB, structural };
+  return { lanes: laneOperands(low, flow, aBits, pb), counts };
+}
+
+/**
+ * Transposes a 32 × 32 bit block in place (row r, bit c → row c, bit r; bits LSB first): five rounds
+ * swapping ever smaller off-diagonal sub-blocks (Hacker's Delight, 7–3).
+ */
+export function transpose32(block: Uint32Array): void {
+  let j = 16;
+  let m = 0x0000ffff;
+  while (j !== 0) {
+    for (let k = 0; k < 32; k = (k + j + 1) & ~j) {
+      const t = ((block[k]! >>> j) ^ block[k + j]!) & m;
+      block[k] = (block[k]! ^ (t << j)) >>> 0;
+      block[k + j] = (block[k + j]! ^ t) >>> 0;
+    }
+    j >>>= 1;
+    m = (m ^ (m << j)) >>> 0;
+  }
+}
+
+const BLOCK = new Uint32Array(32);
+
+/** Loads the 32 × 32 block of `src` at row block rb, word column wc (rows past the end are zero). */
+function loadBlock(src: BitMatrix, rb: number, wc: number): void {
+  const r0 = rb * 32;
+  const rows = Math.min(32, src.rows - r0);
+  const w = src.words;
+  const wpr = src.wordsPerRow;
+  for (let r = 0; r < rows; r++) BLOCK[r] = w[(r0 + r) * wpr + wc]!;
+  BLOCK.fill(0, rows);
+  transpose32(BLOCK);
+}
+
+/** dst (src.cols × src.rows) = srcᵀ, by 32 × 32 blocks; every word of dst is written. */
+export function transposeInto(src: BitMatrix, dst: BitMatrix): BitMatrix {
+  const rowBlocks = Math.ceil(src.rows / 32);
+  const dw = dst.words;
+  const dwpr = dst.wordsPerRow;
+  for (let rb = 0; rb < rowBlocks; rb++) {
+    for (let wc = 0; wc < src.wordsPerRow; wc++) {
+      loadBlock(src, rb, wc);
+      const cols = Math.min(32, src.cols - wc * 32);
+      for (let j = 0; j < cols; j++) dw[(wc * 32 + j) * dwpr + rb] = BLOCK[j]!;
+    }
+  }
+  return dst;
+}
+
+/** out[c] = set bits of column c of `src`, by 32 × 32 block transposes. */
+function columnCounts(src: BitMatrix, out: Float64Array): void {
+  out.fill(0);
+  const rowBlocks = Math.ceil(src.rows / 32);
+  for (let rb = 0; rb < rowBlocks; rb++) {
+    for (let wc = 0; wc < src.wordsPerRow; wc++) {
+      loadBlock(src, rb, wc);
+      const cols = Math.min(32, src.cols - wc * 32);
+      for (let j = 0; j < cols; j++) out[wc * 32 + j]! += popcount32(BLOCK[j]!);
+    }
+  }
 }
 
 /** M × N matrix of outputs a causal mask keeps: (m, n) with n ≤ m. */

@@ -1,0 +1,128 @@
+import { fc, test } from '@fast-check/vitest';
+import { expect } from 'vitest';
+import { type BitMatrix, createBitMatrix, setBit } from '../../../src/core/sparse/bits.js';
+import { lowerSparseLayer, type SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
+import {
+  createOperandCache,
+  type LaneOperands,
+  prepareByIndex,
+  prepareInstance,
+  transpose,
+  transposeInto,
+} from '../../../src/core/sparse/operand-bits.js';
+import { bitsArb, dataflowArb, packBits, supportArb } from './helpers.js';
+
+const bitMatrixArb = fc
+  .record({ rows: fc.integer({ min: 1, max: 80 }), cols: fc.integer({ min: 1, max: 80 }) })
+  .chain(({ rows, cols }) =>
+    bitsArb(rows * cols).map((bits) => {
+      const bm = createBitMatrix(rows, cols);
+      for (let i = 0; i < bits.length; i++) if (bits[i]) setBit(bm, Math.floor(i / cols), i % cols);
+      return bm;
+    }),
+  );
+
+test.prop([bitMatrixArb])('the 32 × 32 block transpose equals the bit-by-bit one', (bm) => {
+  // A dirty destination: every word must be overwritten.
+  const dst = createBitMatrix(bm.cols, bm.rows);
+  dst.words.fill(0xffffffff);
+  expect(transposeInto(bm, dst).words).toEqual(transpose(bm).words);
+});
+
+/** Layers whose A rows are whole 32-bit words of the input (the word-level gather). */
+const wordLayerArb: fc.Arbitrary<{ spec: SparseLayerSpec; aElements: number; bElements: number }> = fc.oneof(
+  fc
+    .record({
+      h: fc.integer({ min: 1, max: 6 }),
+      w: fc.integer({ min: 1, max: 6 }),
+      c: fc.constantFrom(32, 64),
+      n: fc.integer({ min: 1, max: 5 }),
+      f: fc.integer({ min: 1, max: 3 }),
+      s: fc.integer({ min: 1, max: 2 }),
+      d: fc.integer({ min: 1, max: 2 }),
+      p: fc.integer({ min: 0, max: 2 }),
+    })
+    .filter(({ h, w, f, d, p }) => h + 2 * p >= d * (f - 1) + 1 && w + 2 * p >= d * (f - 1) + 1)
+    .map(({ h, w, c, n, f, s, d, p }) => {
+      const ho = Math.floor((h + 2 * p - d * (f - 1) - 1) / s) + 1;
+      const wo = Math.floor((w + 2 * p - d * (f - 1) - 1) / s) + 1;
+      const spec: SparseLayerSpec = {
+        name: 'conv',
+        op: 'conv2d',
+        inputShape: [h, w, c],
+        operandShape: [f, f, c, n],
+        kernel: [f, f],
+        stride: [s, s],
+        padding: [p, p, p, p],
+        dilation: [d, d],
+        gemm: { m: ho * wo, n, k: f * f * c },
+        gemmCount: 1,
+      };
+      return { spec, aElements: h * w * c, bElements: f * f * c * n };
+    }),
+  fc
+    .record({
+      m: fc.integer({ min: 1, max: 40 }),
+      n: fc.integer({ min: 1, max: 6 }),
+      k: fc.constantFrom(32, 64, 96),
+      count: fc.integer({ min: 1, max: 3 }),
+    })
+    .map(({ m, n, k, count }) => ({
+      spec: {
+        name: 'mm',
+        op: 'matmul',
+        inputShape: [count, m, k],
+        operandShape: [count, k, n],
+        gemm: { m, n, k },
+        gemmCount: count,
+      },
+      aElements: count * m * k,
+      bElements: count * k * n,
+    })),
+);
+
+const words = (bm: BitMatrix | null): number[] | null => (bm ? [...bm.words] : null);
+const laneWords = (l: LaneOperands) => ({
+  ...l,
+  rowBits: words(l.rowBits),
+  colBits: words(l.colBits),
+  stat: words(l.stat),
+});
+
+test.prop(
+  [
+    wordLayerArb.chain((layer) =>
+      fc.record({
+        layer: fc.constant(layer),
+        steps: fc.array(bitsArb(layer.aElements), { minLength: 1, maxLength: 3 }),
+        b: bitsArb(layer.bElements),
+        aSupport: supportArb,
+        bSupport: supportArb,
+        dataflow: dataflowArb,
+        // A mask that starts off a 4-byte boundary must be read the same.
+        offset: fc.integer({ min: 0, max: 3 }),
+      }),
+    ),
+  ],
+  { numRuns: 200 },
+)(
+  'word-level gather with a cache reused across steps: same counts and lane bits as the per-element walk',
+  ({ layer, steps, b, aSupport, bSupport, dataflow, offset }) => {
+    const low = lowerSparseLayer(layer.spec, layer.spec.op === 'conv2d' ? 'weight' : 'rhs');
+    const structuralSkip = aSupport === 'skip' || bSupport === 'skip';
+    const policy = { aSupport, bSupport, structuralSkip, dataflow };
+    const cache = createOperandCache(low);
+    const bMask = packBits(b);
+    for (const a of steps) {
+      const packed = packBits(a);
+      const shifted = new Uint8Array(packed.length + offset).subarray(offset);
+      shifted.set(packed);
+      for (let i = 0; i < low.instances; i++) {
+        const fast = prepareInstance(low, i, shifted, bMask, policy, undefined, cache);
+        const reference = prepareByIndex(low, i, packed, bMask, policy);
+        expect(fast.counts).toEqual(reference.counts);
+        expect(laneWords(fast.lanes)).toEqual(laneWords(reference.lanes));
+      }
+    }
+  },
+);

@@ -1,0 +1,122 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { ROOT, runBuiltCli, stderrLines } from '../cli/built-cli.js';
+
+const cwd = mkdtempSync(join(tmpdir(), 'deltasim-workers-'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+const dal = join(ROOT, 'traces/delta-cnn-dal.safetensors');
+const mqar = join(ROOT, 'traces/deltanet-mqar.safetensors');
+
+test('replay --workers N: the same NDJSON, byte for byte, for N = 1, 2 and 5 over traces × configurations', async () => {
+  const args = [
+    'replay',
+    dal,
+    mqar,
+    '--synthetic',
+    'small:0.3:3',
+    '--preset',
+    'sparten-like',
+    '--preset',
+    'eyeriss-like',
+    '--json',
+    '--ui',
+    'plain',
+  ];
+  const runs = await Promise.all(
+    ['1', '2', '5'].map((n) => runBuiltCli([...args, '--workers', n], { cwd, timeoutMs: 300_000 })),
+  );
+  for (const r of runs) {
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  }
+  const [one, two, five] = runs.map((r) => r.stdout);
+  expect(JSON.parse(one!.trimEnd().split('\n').pop()!).runs).toHaveLength(6);
+  expect(two).toBe(one);
+  expect(five).toBe(one);
+}, 600_000);
+
+test('replay --workers refuses 0 and non-integers with one line, exit 2', async () => {
+  for (const bad of ['0', '1.5', 'x']) {
+    const r = await runBuiltCli(['replay', dal, '--workers', bad], { cwd, timeoutMs: 60_000 });
+    expect(r.code).toBe(2);
+    expect(stderrLines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain('--workers');
+  }
+}, 300_000);
+
+test('trace synth writes the trace replay --synthetic builds: same report; refuses to overwrite without --force', async () => {
+  const out = join(cwd, 'small.safetensors');
+  const synth = await runBuiltCli(['trace', 'synth', 'small:0.4:3', '--seed', '7', '--out', out], {
+    cwd,
+    timeoutMs: 120_000,
+  });
+  expect(synth.stderr).toBe('');
+  expect(synth.code).toBe(0);
+  expect(synth.stdout).toMatch(/bytes, 3 steps → small\.safetensors\n$/);
+  const fromFile = await runBuiltCli(
+    ['replay', out, '--preset', 'sparten-like', '--json', '--workers', '1'],
+    {
+      cwd,
+      timeoutMs: 120_000,
+    },
+  );
+  const inline = await runBuiltCli(
+    [
+      'replay',
+      '--synthetic',
+      'small:0.4:3',
+      '--seed',
+      '7',
+      '--preset',
+      'sparten-like',
+      '--json',
+      '--workers',
+      '1',
+    ],
+    { cwd, timeoutMs: 120_000 },
+  );
+  const last = (s: string) =>
+    JSON.parse(s.trimEnd().split('\n').pop()!) as { sources: unknown; layers: unknown };
+  expect(last(fromFile.stdout).layers).toEqual(last(inline.stdout).layers);
+  const before = readFileSync(out);
+  const again = await runBuiltCli(['trace', 'synth', 'small:0.4:3', '--out', out], {
+    cwd,
+    timeoutMs: 60_000,
+  });
+  expect(again.code).toBe(2);
+  expect(stderrLines(again.stderr)).toEqual([expect.stringContaining('pass --force')]);
+  expect(readFileSync(out).equals(before)).toBe(true);
+  // --temporal 1: nothing changes after the key frame, so a different trace from the default 0.9.
+  const still = await runBuiltCli(
+    ['trace', 'synth', 'small:0.4:3', '--temporal', '1', '--out', out, '--force'],
+    {
+      cwd,
+      timeoutMs: 60_000,
+    },
+  );
+  expect(still.code).toBe(0);
+  expect(readFileSync(out).equals(before)).toBe(false);
+  const validate = await runBuiltCli(['trace', 'validate', out], { cwd, timeoutMs: 60_000 });
+  expect(validate.stdout).toContain('valid');
+  expect(validate.code).toBe(0);
+}, 600_000);
+
+test('trace synth rejects a bad spec or flag with one line, exit 2', async () => {
+  for (const args of [
+    ['nope:0.5'],
+    ['small:2'],
+    ['small:0.5:0'],
+    ['small:0.5', '--temporal', '-0.1'],
+    ['small:0.5', '--seed', 'x'],
+  ]) {
+    const r = await runBuiltCli(['trace', 'synth', ...args, '--out', join(cwd, 'bad.safetensors')], {
+      cwd,
+      timeoutMs: 60_000,
+    });
+    expect(r.code).toBe(2);
+    expect(stderrLines(r.stderr)).toHaveLength(1);
+  }
+}, 300_000);
