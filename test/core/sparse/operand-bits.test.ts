@@ -10,7 +10,12 @@ import {
   transpose,
   transposeInto,
 } from '../../../src/core/sparse/operand-bits.js';
-import { bitsArb, dataflowArb, packBits, supportArb } from './helpers.js';
+import {
+  arbitraryPattern as bitsArb,
+  arbitraryDataflow as dataflowArb,
+  packBits,
+  arbitrarySupport as supportArb,
+} from '../../../src/testing/index.js';
 
 const bitMatrixArb = fc
   .record({ rows: fc.integer({ min: 1, max: 80 }), cols: fc.integer({ min: 1, max: 80 }) })
