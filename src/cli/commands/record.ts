@@ -13,21 +13,22 @@ export const recordCommand: CommandModule = {
     program
       .command('record')
       .description('record a trace of a trained model on held-out clips (inputs, deltas, masks, weights)')
-      .argument('<model>', 'model family: delta-cnn or deltanet')
+      .argument('<model>', 'model family: delta-cnn, deltanet or iformer')
       .requiredOption('--model <dir>', 'trained model directory')
       .option('--clips <n>', 'clips to record (each one key frame + T−1 delta frames)', '4')
       .option(
         '--sequences <n>',
         "deltanet: sequences of the model's task to record, one step per token (default 1)",
       )
-      .option('--seed <n>', 'seed of the recorded held-out clips / sequences', '1')
+      .option('--images <n>', 'iformer: held-out images to record, one step each (image models)')
+      .option('--seed <n>', 'seed of the recorded held-out clips / sequences / images', '1')
       .option('--out <file>', 'trace file (.safetensors; default out/<model directory name>.safetensors)')
       .option('--force', 'replace an existing trace file')
       .option('--dtype <d>', 'value storage: F32, F16 or I8', 'F32')
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        const family = modelFamilyArg(model, ['delta-cnn', 'deltanet']);
+        const family = modelFamilyArg(model, ['delta-cnn', 'deltanet', 'iformer']);
         const dtype = options.dtype;
         if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
           throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');
@@ -44,6 +45,22 @@ export const recordCommand: CommandModule = {
           force,
           log: (line) => io.stderr.write(`deltasim: ${line}\n`),
         });
+        if (family === 'iformer') {
+          const { runIFormerRecord } = await import('./iformer-actions.js');
+          await runIFormerRecord(io, {
+            model: options.model,
+            images: options.images,
+            clips: command.getOptionValueSource('clips') === 'default' ? undefined : options.clips,
+            seed,
+            out,
+            dtype,
+            overwrite: force,
+            prefer,
+            verbose,
+          });
+          setExitCode(EXIT_OK);
+          return;
+        }
         if (family === 'deltanet') {
           const sequences = intFlag('--sequences', options.sequences, 1, 1, SIZE_LIMITS.recordSequences);
           await runDeltaNetRecord(io, {
