@@ -291,6 +291,8 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
 
 /** `deltasim train iformer …`: trains, checkpoints every epoch, saves the model with its card. */
 export async function trainIFormerAction(io: CliIo, flags: IFormerTrainFlags): Promise<void> {
+  if (flags.data !== undefined)
+    choiceFlag('--data', flags.data, [...IMAGE_DATASETS, IFORMER_VIDEO_DATA], 'mnist');
   if (flags.data === IFORMER_VIDEO_DATA) {
     await trainIFormerVideo(io, flags);
     return;

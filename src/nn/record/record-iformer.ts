@@ -363,6 +363,17 @@ export function iformerTraceLayers(model: tfTypes.LayersModel, video: boolean): 
   return layers;
 }
 
+/** Which of a set's `available` images a recording takes: `count` distinct ones in a seeded order. */
+export function recordedImages(available: number, count: number, seed: number): number[] {
+  const prng = createPrng(seed);
+  const order = Array.from({ length: available }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = prng.int(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order.slice(0, count);
+}
+
 /** Kᵀ per head: [heads, N, d] → [heads, d, N]. */
 function transposeHeads(values: Float32Array, heads: number, tokens: number, dim: number): Float32Array {
   const out = new Float32Array(values.length);
@@ -479,13 +490,7 @@ export async function recordIFormer(
     if (input.kind === 'images') {
       const { set } = input;
       const count = Math.min(input.count, set.count);
-      // The seed picks which held-out images (distinct, in a seeded order).
-      const prng = createPrng(options.seed);
-      const order = Array.from({ length: set.count }, (_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = prng.int(i + 1);
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
+      const order = recordedImages(set.count, count, options.seed);
       const per = set.size * set.size;
       for (let s = 0; s < count; s++) {
         const example = order[s]!;
