@@ -241,6 +241,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
     `--epochs ${o.epochs}`,
     `--clips ${o.clips}`,
     `--batch-size ${o.batchSize}`,
+    `--lr ${o.learningRate}`,
     `--sp-rate ${o.spRate}`,
     `--out ${o.out}`,
   ].join(' ');
