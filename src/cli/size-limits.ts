@@ -16,6 +16,8 @@ export const SIZE_LIMITS = {
   clips: 10_000,
   /** Recorded clips: ≈ 0.9 MB of trace each at F32 (256 ≈ 230 MB). */
   recordClips: 256,
+  /** Recorded iFormer images (`record iformer --images`): ≈ 0.25 MB of trace each at F32. */
+  recordImages: 1_000,
   /** Recorded DeltaNet sequences: one trace step per token. */
   recordSequences: 256,
   /** iFormer training images (`--examples`): 1 KiB each as float32, all held in memory. */

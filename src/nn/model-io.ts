@@ -85,8 +85,7 @@ export async function loadModel(
   const { tf } = runtime;
   const modelPath = join(dir, MODEL_JSON);
   const weightsPath = join(dir, WEIGHTS_BIN);
-  const cardPath = join(dir, CARD_JSON);
-  const card = parseModelCard(await readJson(cardPath), cardPath);
+  const card = await readModelCard(dir);
   const modelJson = checkModelJson(await readJson(modelPath), modelPath);
   const weightSpecs = modelJson.weightsManifest.flatMap((group) => group.weights);
   const weights = await readBytes(weightsPath);
@@ -115,6 +114,12 @@ export async function loadModel(
     throw new ModelError(modelPath, 'modelTopology', `cannot be built: ${message}`);
   }
   return { model, card };
+}
+
+/** Reads and validates a model directory's `card.json` alone (no tfjs: flags are checked first). */
+export async function readModelCard(dir: string): Promise<ModelCard> {
+  const cardPath = join(dir, CARD_JSON);
+  return parseModelCard(await readJson(cardPath), cardPath);
 }
 
 /** Validates a parsed `card.json`; `source` names the file in errors. */

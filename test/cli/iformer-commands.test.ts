@@ -75,10 +75,13 @@ describe('train / eval iformer', { timeout: 300_000 }, () => {
   it('bad flags are one-line usage errors (exit 2) before any training', async () => {
     for (const [argv, needle] of [
       [['train', 'iformer'], '--data'],
-      [['train', 'iformer', '--data', 'cifar'], 'must be mnist or shapes'],
+      [['train', 'iformer', '--data', 'cifar'], 'must be mnist, shapes or video'],
       [['train', 'iformer', '--data', 'mnist', '--mixer', 'mlp'], 'must be inception, attention or conv'],
       [['train', 'iformer', '--data', 'mnist', '--activation', 'tanh'], '--activation'],
-      [['record', 'iformer', '--model', 'x'], 'unknown model'],
+      [['record', 'iformer', '--model', 'x'], 'give exactly one of --images N'],
+      [['record', 'iformer', '--model', 'x', '--images', '2', '--clips', '1'], 'give exactly one of'],
+      [['record', 'iformer', '--model', 'x', '--images', '0'], '--images: 0: must be an integer'],
+      [['train', 'iformer', '--data', 'video', '--sp-rate', '-1'], '--sp-rate'],
     ] as const) {
       const { code, stderr } = await run([...argv]);
       expect(code).toBe(2);
@@ -97,5 +100,120 @@ describe('train / eval iformer', { timeout: 300_000 }, () => {
     expect(code).toBe(2);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toContain('not iformer');
+  });
+});
+
+describe('record iformer', { timeout: 600_000 }, () => {
+  const replayVerify = (trace: string) =>
+    spawnSync(
+      process.execPath,
+      [main, 'replay', trace, '--preset', 'neuronflow-like', '--verify', '--ui', 'plain'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+
+  it('an image model records held-out images; a fresh process replays the trace with --verify', async () => {
+    const trained = await run([
+      'train',
+      'iformer',
+      '--data',
+      'shapes',
+      '--activation',
+      'relu',
+      '--examples',
+      '8',
+      '--batch-size',
+      '8',
+      '--epochs',
+      '1',
+      '--backend',
+      'wasm',
+      '--out',
+      'tiny-image',
+    ]);
+    expect(trained.code).toBe(0);
+    assertBuiltCli();
+    const recorded = spawnSync(
+      process.execPath,
+      [
+        main,
+        'record',
+        'iformer',
+        '--model',
+        'tiny-image',
+        '--images',
+        '2',
+        '--dtype',
+        'F16',
+        '--out',
+        'image.safetensors',
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(recorded.stderr).toContain('2 steps');
+    expect(recorded.status).toBe(0);
+    const clips = await run([
+      'record',
+      'iformer',
+      '--model',
+      'tiny-image',
+      '--clips',
+      '1',
+      '--out',
+      'x.safetensors',
+    ]);
+    expect(clips.code).toBe(2);
+    expect(clips.stderr).toContain('record it with --images N');
+    expect(existsSync(join(root, 'x.safetensors'))).toBe(false);
+    const replayed = replayVerify('image.safetensors');
+    expect(replayed.stderr).toContain('every layer matches the dense product');
+    expect(replayed.status).toBe(0);
+  });
+
+  it('a video-mode model (DALs) trains on clips, records one step per frame, and replays with --verify', async () => {
+    const trained = await run([
+      'train',
+      'iformer',
+      '--data',
+      'video',
+      '--activation',
+      'relu',
+      '--clips',
+      '2',
+      '--batch-size',
+      '2',
+      '--validation-clips',
+      '2',
+      '--epochs',
+      '1',
+      '--backend',
+      'wasm',
+      '--out',
+      'tiny-video',
+    ]);
+    expect(trained.stderr).toContain('saved tiny-video');
+    expect(trained.code).toBe(0);
+    const card = JSON.parse(await readFile(join(root, 'tiny-video', 'card.json'), 'utf8')) as {
+      data: { dataset: string; thresholds: Record<string, number[]> };
+      command: string;
+    };
+    expect(card.data.dataset).toBe('video');
+    expect(Object.keys(card.data.thresholds)).toContain('stage1_block1_dal_hidden');
+    expect(card.command).toContain('--data video');
+    const images = await run(['record', 'iformer', '--model', 'tiny-video', '--images', '1']);
+    expect(images.code).toBe(2);
+    expect(images.stderr).toContain('record it with --clips N');
+    const recorded = spawnSync(
+      process.execPath,
+      [main, 'record', 'iformer', '--model', 'tiny-video', '--clips', '1', '--out', 'video.safetensors'],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(recorded.stderr).toContain('8 steps');
+    expect(recorded.status).toBe(0);
+    const replayed = replayVerify('video.safetensors');
+    expect(replayed.stderr).toContain('every layer matches the dense product');
+    expect(replayed.status).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
 import { IMAGE_DATASETS, type ImageDatasetName } from '../../nn/data/image-datasets.js';
 import {
@@ -9,6 +9,7 @@ import {
   MIXER_KINDS,
   type MixerKind,
 } from '../../nn/models/iformer-config.js';
+import type { ValueDtype } from '../../trace/writer.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, backendFlag, choiceFlag, intFlag, numberFlag, seedFlag } from '../nn-flags.js';
 import { SIZE_LIMITS } from '../size-limits.js';
@@ -35,7 +36,18 @@ export interface IFormerTrainFlags {
   readonly resume?: boolean;
   readonly backend?: string;
   readonly force?: boolean;
+  /** Video mode (`--data video`) only. */
+  readonly clips?: string;
+  readonly spRate?: string;
+  readonly thresholdInit?: string;
+  readonly inputThresholdInit?: string;
+  readonly validationClips?: string;
 }
+
+/** `--data video`: the model per frame on the synthetic action clips, with Delta Activation Layers. */
+export const IFORMER_VIDEO_DATA = 'video';
+/** Held-out clips the video model's card accuracy is measured on (seed = the training seed). */
+export const IFORMER_VIDEO_HELDOUT_CLIPS = 200;
 
 interface IFormerTrainSettings {
   readonly data: ImageDatasetName;
@@ -66,7 +78,11 @@ export function defaultIFormerOut(data: string, mixer: string, activation: strin
 
 export function parseIFormerTrainFlags(flags: IFormerTrainFlags): IFormerTrainSettings {
   if (flags.data === undefined)
-    throw new UsageError('--data', '', `is required for iformer (${IMAGE_DATASETS.join(' or ')})`);
+    throw new UsageError(
+      '--data',
+      '',
+      `is required for iformer (${[...IMAGE_DATASETS, IFORMER_VIDEO_DATA].join(', ')})`,
+    );
   const data = choiceFlag('--data', flags.data, IMAGE_DATASETS, 'mnist');
   const mixer = choiceFlag('--mixer', flags.mixer, MIXER_KINDS, 'inception');
   const activation = choiceFlag('--activation', flags.activation, ACTIVATION_KINDS, 'gelu');
@@ -95,8 +111,193 @@ export function parseIFormerTrainFlags(flags: IFormerTrainFlags): IFormerTrainSe
   };
 }
 
+interface IFormerVideoSettings {
+  readonly mixer: MixerKind;
+  readonly activation: ActivationKind;
+  readonly arch: IFormerVariantName;
+  readonly seed: number;
+  readonly epochs: number;
+  readonly clips: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly spRate: number;
+  readonly thresholdInit: number;
+  readonly inputThresholdInit: number;
+  readonly validationClips: number;
+  readonly out: string;
+  readonly resume: boolean;
+  readonly prefer: BackendChoice;
+}
+
+/** Video-mode flags: the delta-cnn training flags (clips, DAL settings) plus the iFormer's own. */
+export function parseIFormerVideoFlags(flags: IFormerTrainFlags): IFormerVideoSettings {
+  const mixer = choiceFlag('--mixer', flags.mixer, MIXER_KINDS, 'inception');
+  const activation = choiceFlag('--activation', flags.activation, ACTIVATION_KINDS, 'gelu');
+  return {
+    mixer,
+    activation,
+    arch: choiceFlag('--arch', flags.arch, Object.keys(IFORMER_VARIANTS) as IFormerVariantName[], 'mini'),
+    seed: seedFlag('--seed', flags.seed, 1),
+    epochs: intFlag('--epochs', flags.epochs, 4, 1, SIZE_LIMITS.epochs),
+    clips: intFlag('--clips', flags.clips, 800, 1, SIZE_LIMITS.clips),
+    batchSize: intFlag('--batch-size', flags.batchSize, 8, 1, SIZE_LIMITS.batchSize),
+    learningRate: numberFlag('--lr', flags.lr, 2e-3, 0),
+    spRate: numberFlag('--sp-rate', flags.spRate, 2e-4, 0),
+    thresholdInit: numberFlag('--threshold-init', flags.thresholdInit, 0.05, 1e-6),
+    inputThresholdInit: numberFlag('--input-threshold-init', flags.inputThresholdInit, 0.1, 1e-6),
+    validationClips: intFlag('--validation-clips', flags.validationClips, 100, 0, SIZE_LIMITS.clips),
+    out: flags.out ?? defaultIFormerOut(IFORMER_VIDEO_DATA, mixer, activation),
+    resume: Boolean(flags.resume),
+    prefer: backendFlag(flags.backend),
+  };
+}
+
+/**
+ * `deltasim train iformer --data video …`: the iFormer per frame on the action clips with DALs,
+ * trained by the delta-cnn loop (cross-entropy on time-averaged logits + every DAL's penalty).
+ */
+async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<void> {
+  const o = parseIFormerVideoFlags(flags);
+  const outDir = resolve(io.cwd, o.out);
+  await prepareTrainOutput(io, outDir, { resume: o.resume, force: flags.force === true });
+  const { loadTf } = await import('../../nn/runtime.js');
+  const { saveModel } = await import('../../nn/model-io.js');
+  const { trainDeltaCnn, accuracyOn } = await import('../../nn/train/train-loop.js');
+  const { buildIFormer, iformerDeltaActivations, resolvedVariant } = await import(
+    '../../nn/models/iformer.js'
+  );
+  const { attentionShares, iformerMacs } = await import('../../nn/models/iformer-config.js');
+  const { DEFAULT_FRAMES, DEFAULT_NOISE_STD, DEFAULT_SIZE, NUM_MOTION_CLASSES, generateVideoClips } =
+    await import('../../nn/data/video-clips.js');
+  const { InterruptedError, stopRequested, withGracefulStop } = await import('../../common/shutdown.js');
+  const log = (line: string): void => {
+    io.stderr.write(`${line}\n`);
+  };
+  const runtime = await loadTf({ prefer: o.prefer, verbose: log });
+  const video = {
+    frames: DEFAULT_FRAMES,
+    thresholdInit: o.thresholdInit,
+    inputThresholdInit: o.inputThresholdInit,
+    spRate: o.spRate,
+  };
+  const build = () =>
+    buildIFormer({
+      variant: o.arch,
+      mixer: o.mixer,
+      activation: o.activation,
+      classes: NUM_MOTION_CLASSES,
+      seed: o.seed,
+      video,
+    });
+  const started = Date.now();
+  const result = await withGracefulStop(() =>
+    trainDeltaCnn(runtime, {
+      variant: 'dal',
+      seed: o.seed,
+      epochs: o.epochs,
+      clips: o.clips,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      frames: DEFAULT_FRAMES,
+      spRate: o.spRate,
+      thresholdInit: o.thresholdInit,
+      inputThresholdInit: o.inputThresholdInit,
+      validationClips: o.validationClips,
+      model: { build, deltaActivations: iformerDeltaActivations },
+      checkpointDir: outDir,
+      resume: o.resume,
+      shouldStop: () => stopRequested() !== undefined,
+      log,
+      now: () => Date.now(),
+    }),
+  );
+  const signal = stopRequested();
+  if (result.stoppedAt && signal) {
+    throw new InterruptedError(
+      signal,
+      `checkpoint saved in ${o.out}; continue with the same command and --resume`,
+    );
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const heldOut = generateVideoClips({
+    seed: o.seed,
+    count: IFORMER_VIDEO_HELDOUT_CLIPS,
+    split: 'heldout',
+    frames: DEFAULT_FRAMES,
+  });
+  const heldOutAccuracy = accuracyOn(runtime.tf, result.model, heldOut);
+  log(`held-out accuracy ${(100 * heldOutAccuracy).toFixed(2)}% on ${heldOut.count} clips`);
+  const variant = resolvedVariant({ variant: o.arch, mixer: o.mixer, classes: NUM_MOTION_CLASSES });
+  const last = result.history[result.history.length - 1];
+  const thresholds = Object.fromEntries(
+    iformerDeltaActivations(result.model).map((d) => [d.name, d.thetaValues()]),
+  );
+  const flagsText = [
+    `--data ${IFORMER_VIDEO_DATA}`,
+    `--mixer ${o.mixer}`,
+    `--activation ${o.activation}`,
+    ...(o.arch !== 'mini' ? [`--arch ${o.arch}`] : []),
+    `--seed ${o.seed}`,
+    `--epochs ${o.epochs}`,
+    `--clips ${o.clips}`,
+    `--batch-size ${o.batchSize}`,
+    `--lr ${o.learningRate}`,
+    `--sp-rate ${o.spRate}`,
+    `--out ${o.out}`,
+  ].join(' ');
+  await saveModel(runtime, result.model, outDir, {
+    name: basename(outDir),
+    family: 'iformer',
+    variant: o.mixer,
+    seed: o.seed,
+    epochs: o.epochs,
+    backend: runtime.backend,
+    data: {
+      dataset: IFORMER_VIDEO_DATA,
+      generator: 'src/nn/data/video-clips.ts',
+      clips: o.clips,
+      clipSeed: o.seed,
+      frames: DEFAULT_FRAMES,
+      size: DEFAULT_SIZE,
+      classes: NUM_MOTION_CLASSES,
+      noiseStd: DEFAULT_NOISE_STD,
+      heldOutClips: heldOut.count,
+      arch: o.arch,
+      activation: o.activation,
+      widths: variant.stages.map((s) => s.width),
+      attentionShares: attentionShares(variant, o.mixer),
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      spRate: o.spRate,
+      thresholdInit: o.thresholdInit,
+      inputThresholdInit: o.inputThresholdInit,
+      thresholds,
+      params: result.model.countParams(),
+      // Per frame: the first layer reads a frame pair (2 channels), the rest is the image model's.
+      macs: iformerMacs(variant, o.mixer, NUM_MOTION_CLASSES) + 16 * 16 * 9 * variant.stemWidth,
+      trainSeconds: Math.round(seconds),
+    },
+    metrics: {
+      trainLoss: last?.loss ?? Number.NaN,
+      trainAccuracy: last?.trainAccuracy ?? Number.NaN,
+      validationAccuracy: last?.validationAccuracy ?? Number.NaN,
+      heldOutAccuracy,
+    },
+    createdBy: 'deltasim train',
+    command: `deltasim train iformer ${flagsText}`,
+  });
+  await removeTrainCheckpoint(outDir);
+  log(`saved ${o.out} (${seconds.toFixed(0)} s, backend ${runtime.backend})`);
+}
+
 /** `deltasim train iformer …`: trains, checkpoints every epoch, saves the model with its card. */
 export async function trainIFormerAction(io: CliIo, flags: IFormerTrainFlags): Promise<void> {
+  if (flags.data !== undefined)
+    choiceFlag('--data', flags.data, [...IMAGE_DATASETS, IFORMER_VIDEO_DATA], 'mnist');
+  if (flags.data === IFORMER_VIDEO_DATA) {
+    await trainIFormerVideo(io, flags);
+    return;
+  }
   const o = parseIFormerTrainFlags(flags);
   const outDir = resolve(io.cwd, o.out);
   await prepareTrainOutput(io, outDir, { resume: o.resume, force: flags.force === true });
@@ -260,4 +461,86 @@ export async function evalIFormerAction(
     );
   }
   io.stdout.write(`(${((Date.now() - started) / 1000).toFixed(0)} s, backend ${runtime.backend})\n`);
+}
+
+export interface IFormerRecordRequest {
+  readonly model: string;
+  /** Exactly one of the two, as given on the command line. */
+  readonly images: string | undefined;
+  readonly clips: string | undefined;
+  readonly seed: number;
+  readonly out: string;
+  readonly dtype: ValueDtype;
+  readonly overwrite: boolean;
+  readonly prefer: BackendChoice;
+  readonly verbose: boolean;
+}
+
+/**
+ * `deltasim record iformer --model DIR --images N | --clips N`: an image model records held-out
+ * images of its dataset, a video-mode model held-out action clips (docs/iformer.md, "Recording").
+ */
+export async function runIFormerRecord(io: CliIo, r: IFormerRecordRequest): Promise<void> {
+  if ((r.images === undefined) === (r.clips === undefined)) {
+    throw new UsageError(
+      '--images',
+      r.images ?? '',
+      'give exactly one of --images N (image models) and --clips N (video models)',
+    );
+  }
+  const images =
+    r.images !== undefined ? intFlag('--images', r.images, 8, 1, SIZE_LIMITS.recordImages) : undefined;
+  const clips =
+    r.clips !== undefined ? intFlag('--clips', r.clips, 1, 1, SIZE_LIMITS.recordClips) : undefined;
+  const dir = resolve(io.cwd, r.model);
+  const cardPath = join(dir, 'card.json');
+  const { readModelCard } = await import('../../nn/model-io.js');
+  const card = await readModelCard(dir);
+  if (card.family !== 'iformer')
+    throw new UsageError('--model', r.model, `card.json family is ${card.family}, not iformer`);
+  const dataset = String(card.data.dataset);
+  const video = dataset === IFORMER_VIDEO_DATA;
+  if (video && images !== undefined)
+    throw new UsageError('--images', r.images!, `${r.model} is a video model: record it with --clips N`);
+  if (!video && clips !== undefined)
+    throw new UsageError(
+      '--clips',
+      r.clips!,
+      `${r.model} is a ${dataset} image model: record it with --images N`,
+    );
+  const { loadTf } = await import('../../nn/runtime.js');
+  const { loadModel } = await import('../../nn/model-io.js');
+  const { recordIFormer } = await import('../../nn/record/record-iformer.js');
+  const { VERSION } = await import('../version.js');
+  const runtime = await loadTf({
+    prefer: r.prefer,
+    ...(r.verbose ? { verbose: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+  });
+  const loaded = await loadModel(runtime, dir);
+  let input: import('../../nn/record/record-iformer.js').IFormerRecordInput;
+  if (video) {
+    const { generateVideoClips } = await import('../../nn/data/video-clips.js');
+    const frames = loaded.model.inputs[0]!.shape[1] as number;
+    input = {
+      kind: 'clips',
+      set: generateVideoClips({ seed: r.seed, count: clips!, split: 'heldout', frames }),
+    };
+  } else {
+    const { imageDataset } = await import('../../nn/data/image-datasets.js');
+    const name = choiceFlag(`${cardPath} data.dataset`, dataset, IMAGE_DATASETS, 'mnist');
+    const splitSeed = typeof card.data.splitSeed === 'number' ? card.data.splitSeed : card.seed;
+    input = { kind: 'images', set: imageDataset({ name, role: 'heldout', seed: splitSeed }), count: images! };
+  }
+  const result = await recordIFormer(runtime, loaded.model, {
+    out: r.out,
+    input,
+    seed: r.seed,
+    modelName: loaded.card.name,
+    cardPath: relative(io.cwd, cardPath).split('\\').join('/'),
+    producer: `deltasim ${VERSION}`,
+    dtype: r.dtype,
+    overwrite: r.overwrite,
+    log: (line) => io.stderr.write(`${line}\n`),
+  });
+  io.stderr.write(`wrote ${result.files.join(', ')}: ${result.steps} steps, ${result.bytes} bytes\n`);
 }

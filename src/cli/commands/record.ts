@@ -13,7 +13,7 @@ export const recordCommand: CommandModule = {
     program
       .command('record')
       .description('record a trace of a trained model on held-out clips (inputs, deltas, masks, weights)')
-      .argument('<model>', 'model family: delta-cnn or deltanet')
+      .argument('<model>', 'model family: delta-cnn, deltanet or iformer')
       .requiredOption('--model <dir>', 'trained model directory')
       .option('--clips <n>', 'clips to record (each one key frame + T−1 delta frames)', '4')
       .option(
@@ -24,14 +24,15 @@ export const recordCommand: CommandModule = {
         '--delta-threshold <θ>',
         'deltanet: quantise every projection input to multiples of θ (a DAL) and record token-to-token deltas',
       )
-      .option('--seed <n>', 'seed of the recorded held-out clips / sequences', '1')
+      .option('--images <n>', 'iformer: held-out images to record, one step each (image models)')
+      .option('--seed <n>', 'seed of the recorded held-out clips / sequences / images', '1')
       .option('--out <file>', 'trace file (.safetensors; default out/<model directory name>.safetensors)')
       .option('--force', 'replace an existing trace file')
       .option('--dtype <d>', 'value storage: F32, F16 or I8', 'F32')
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
       .action(async (model, options, command) => {
         const verbose = Boolean((command.optsWithGlobals() as { verbose?: boolean }).verbose);
-        const family = modelFamilyArg(model, ['delta-cnn', 'deltanet']);
+        const family = modelFamilyArg(model, ['delta-cnn', 'deltanet', 'iformer']);
         const dtype = options.dtype;
         if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
           throw new UsageError('--dtype', dtype, 'must be F32, F16 or I8');
@@ -52,8 +53,24 @@ export const recordCommand: CommandModule = {
           throw new UsageError(
             '--delta-threshold',
             options.deltaThreshold,
-            'applies to deltanet only (delta-cnn models carry their own DALs)',
+            'applies to deltanet only (delta-cnn and iformer video models carry their own DALs)',
           );
+        }
+        if (family === 'iformer') {
+          const { runIFormerRecord } = await import('./iformer-actions.js');
+          await runIFormerRecord(io, {
+            model: options.model,
+            images: options.images,
+            clips: command.getOptionValueSource('clips') === 'default' ? undefined : options.clips,
+            seed,
+            out,
+            dtype,
+            overwrite: force,
+            prefer,
+            verbose,
+          });
+          setExitCode(EXIT_OK);
+          return;
         }
         if (family === 'deltanet') {
           const deltaThreshold =

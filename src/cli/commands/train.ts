@@ -39,7 +39,7 @@ export const trainCommand: CommandModule = {
         '25',
       )
       .option('--backend <name>', 'tfjs backend: auto, tensorflow, wasm or cpu', 'auto')
-      .option('--data <name>', 'iformer: mnist or shapes')
+      .option('--data <name>', 'iformer: mnist, shapes or video (action clips, Delta Activation Layers)')
       .option('--activation <fn>', 'iformer: gelu or relu', 'gelu')
       .option('--arch <name>', 'iformer: stage table, mini or small', 'mini')
       .option(
@@ -77,6 +77,11 @@ export const trainCommand: CommandModule = {
           resume: Boolean(options.resume),
           force: Boolean(options.force),
           backend: options.backend,
+          clips: given('clips'),
+          spRate: given('spRate'),
+          thresholdInit: given('thresholdInit'),
+          inputThresholdInit: given('inputThresholdInit'),
+          validationClips: given('validationClips'),
         });
         setExitCode(EXIT_OK);
         return;

@@ -5,7 +5,16 @@ import {
   LAYER_SCALE_INIT,
   MLP_RATIO,
 } from '../models/iformer-config.js';
-import { activate, inceptionMixer, type MixerSpec, type MixerWeights, pointwise } from './inception-mixer.js';
+import { DeltaActivation } from './delta-activation.js';
+import {
+  activate,
+  inceptionMixer,
+  type MixerHooks,
+  type MixerSite,
+  type MixerSpec,
+  type MixerWeights,
+  pointwise,
+} from './inception-mixer.js';
 
 const LN_EPSILON = 1e-6;
 
@@ -31,7 +40,33 @@ export interface IFormerBlockArgs {
   /** Seeds the initialisers (weights are overwritten when a saved model loads). */
   readonly seed: number;
   readonly trainable?: boolean;
+  /** Video mode: Delta Activation Layers inside the block (see `BLOCK_DAL_SITES`). */
+  readonly dal?: BlockDalConfig;
 }
+
+/** How a video-mode block quantises: clip length (the DALs see time) and the DALs' settings. */
+export interface BlockDalConfig {
+  readonly frames: number;
+  readonly thresholdInit: number;
+  readonly spRate: number;
+}
+
+/**
+ * Where a video-mode block puts a Delta Activation Layer: after both LayerNorms (the inputs of the
+ * mixer's 1×1 convs, max-pool and attention pool, and of the first MLP matmul), after the
+ * activations of paths A and B and after the MLP's hidden activation. Every MAC-bearing op that
+ * reads one of these values sees temporally sparse changes; the residual stream stays exact.
+ */
+export const BLOCK_DAL_SITES = ['norm1', 'a', 'b', 'norm2', 'hidden'] as const;
+export type BlockDalSite = (typeof BLOCK_DAL_SITES)[number];
+
+/** Name of a block's DAL at a site (unique in a model: it carries the block's name). */
+export function blockDalName(block: string, site: BlockDalSite): string {
+  return `${block}_dal_${site}`;
+}
+
+/** What a block lets a recorder see: the mixer's operands and the block's own (norm inputs, MLP). */
+export type BlockSite = MixerSite | 'norm1' | 'norm2' | 'fc1' | 'fc2';
 
 /** The values a block computes with, read from its variables (for the recorder and the tests). */
 export interface BlockWeights {
@@ -56,6 +91,11 @@ export class IFormerBlock extends tf.layers.Layer {
   readonly width: number;
   readonly layerScale: boolean;
   readonly seed: number;
+  readonly dal: BlockDalConfig | undefined;
+  /** Video mode's DALs by site (empty for an image model). Their θ are weights of this block. */
+  readonly dals = new Map<BlockDalSite, DeltaActivation>();
+  /** While set, every operand the block computes is shown to it (recording). */
+  captureOperands: ((site: BlockSite, value: tf.Tensor) => void) | undefined;
   private readonly vars = new Map<string, tf.LayerVariable>();
 
   constructor(args: IFormerBlockArgs) {
@@ -65,6 +105,22 @@ export class IFormerBlock extends tf.layers.Layer {
     this.width = args.width;
     this.layerScale = args.layerScale;
     this.seed = args.seed;
+    this.dal = args.dal;
+    if (args.dal) {
+      const fanOut = blockDalFanOut(split, args.pool);
+      for (const site of BLOCK_DAL_SITES) {
+        if (split.high === 0 && (site === 'a' || site === 'b')) continue;
+        this.dals.set(
+          site,
+          new DeltaActivation({
+            name: blockDalName(this.name, site),
+            thresholdInit: args.dal.thresholdInit,
+            spRate: args.dal.spRate,
+            fanOut: fanOut[site],
+          }),
+        );
+      }
+    }
   }
 
   override build(): void {
@@ -104,7 +160,32 @@ export class IFormerBlock extends tf.layers.Layer {
       add('scale1', [c], tf.initializers.constant({ value: LAYER_SCALE_INIT }));
       add('scale2', [c], tf.initializers.constant({ value: LAYER_SCALE_INIT }));
     }
+    // Each DAL builds its θ under its own name scope (inside this block's): a concrete call does it.
+    for (const [site, dal] of this.dals) {
+      tf.tidy(() => {
+        dal.apply(tf.zeros([1, 1, this.dalChannels(site)]));
+      });
+      this._trainableWeights.push(...dal.trainableWeights);
+    }
     this.built = true;
+  }
+
+  private dalChannels(site: BlockDalSite): number {
+    if (site === 'a' || site === 'b') return this.spec.split.high;
+    return site === 'hidden' ? MLP_RATIO * this.width : this.width;
+  }
+
+  /**
+   * The DAL of a site on a time-folded [B·T, H, W, C] tensor: unfolds time for it (its penalty is on
+   * temporal deltas), folds back. Identity without video mode.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs-layers types call() kwargs as {[key: string]: any}
+  private quantise(site: BlockDalSite, x: tf.Tensor, kwargs: { [key: string]: any }): tf.Tensor {
+    const dal = this.dals.get(site);
+    if (!dal || !this.dal) return x;
+    const channels = x.shape[x.shape.length - 1]!;
+    const unfolded = tf.reshape(x, [-1, this.dal.frames, x.size / (x.shape[0]! * channels), channels]);
+    return tf.reshape(dal.call(unfolded, kwargs), x.shape);
   }
 
   /** The block's current weights (views of its variables: do not dispose). */
@@ -135,17 +216,33 @@ export class IFormerBlock extends tf.layers.Layer {
     };
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  // biome-ignore lint/suspicious/noExplicitAny: tfjs-layers types call() kwargs as {[key: string]: any}
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: any } = {}): tf.Tensor {
+    // Penalties are kept outside the tidy (the training step disposes them).
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
       const w = this.blockWeights();
-      let mixed: tf.Tensor = inceptionMixer(layerNorm(x, ...w.norm1) as tf.Tensor4D, w.mixer, this.spec);
+      const tap = this.captureOperands;
+      tap?.('norm1', x);
+      const hooks: MixerHooks = {
+        ...(tap ? { tap } : {}),
+        ...(this.dals.size > 0
+          ? { afterActivation: (path, value) => this.quantise(path, value, kwargs) as tf.Tensor4D }
+          : {}),
+      };
+      const normed = this.quantise('norm1', layerNorm(x, ...w.norm1), kwargs) as tf.Tensor4D;
+      let mixed: tf.Tensor = inceptionMixer(normed, w.mixer, this.spec, hooks);
       if (w.scale1) mixed = tf.mul(mixed, w.scale1);
       const y = tf.add(x, mixed) as tf.Tensor4D;
-      const hidden = activate(
-        pointwise(layerNorm(y, ...w.norm2) as tf.Tensor4D, w.fc1, w.fc1Bias),
-        this.spec.activation,
+      tap?.('norm2', y);
+      const normed2 = this.quantise('norm2', layerNorm(y, ...w.norm2), kwargs) as tf.Tensor4D;
+      tap?.('fc1', normed2);
+      const hidden = this.quantise(
+        'hidden',
+        activate(pointwise(normed2, w.fc1, w.fc1Bias), this.spec.activation),
+        kwargs,
       );
+      tap?.('fc2', hidden);
       let mlp: tf.Tensor = pointwise(hidden as tf.Tensor4D, w.fc2, w.fc2Bias);
       if (w.scale2) mlp = tf.mul(mlp, w.scale2);
       return tf.add(y, mlp);
@@ -169,8 +266,27 @@ export class IFormerBlock extends tf.layers.Layer {
       activation,
       layerScale: this.layerScale,
       seed: this.seed,
+      ...(this.dal ? { dal: { ...this.dal } } : {}),
     };
   }
+}
+
+/**
+ * MACs one changed value at each DAL site triggers in the ops that read it, per value (the DAL
+ * penalty's weight, as delta-cnn's fan-out): norm1 feeds the two 1×1 convs and the q/k/v projection,
+ * paths A and B the fusion depthwise conv (9) and the projection (C), norm2 the first MLP matmul (4C),
+ * the hidden activation the second (C).
+ */
+export function blockDalFanOut(split: ChannelSplit, pool: number): Record<BlockDalSite, number> {
+  const c = split.channels;
+  const perPixelMixerIn = split.high * (split.high / 2) + (3 * split.low * split.low) / (pool * pool);
+  return {
+    norm1: perPixelMixerIn / c,
+    a: 9 + c,
+    b: 9 + c,
+    norm2: MLP_RATIO * c,
+    hidden: c,
+  };
 }
 
 export interface PositionalEmbeddingArgs {

@@ -29,6 +29,37 @@ export interface MixerWeights {
   readonly projBias: tf.Tensor1D;
 }
 
+/**
+ * Where the mixer lets a caller look or step in. `tap` sees the operand each op consumes (recording);
+ * `afterActivation` replaces a high-frequency path's activation output (video mode puts a Delta
+ * Activation Layer there). Sites name the op whose input they carry.
+ */
+export interface MixerHooks {
+  readonly tap?: (site: MixerSite, value: tf.Tensor) => void;
+  readonly afterActivation?: (path: 'a' | 'b', value: tf.Tensor4D) => tf.Tensor4D;
+}
+
+/**
+ * conv_a, dw_a, maxpool_b, conv_b, avgpool, qkv, upsample, fuse, proj: NHWC inputs of those ops;
+ * queries (already scaled by 1/√d) and keys [B·heads, N, d] are QKᵀ's operands; scores the softmax
+ * input and weights its output (AV's A operand), values AV's B operand, all [B·heads, N, ·].
+ */
+export type MixerSite =
+  | 'conv_a'
+  | 'dw_a'
+  | 'maxpool_b'
+  | 'conv_b'
+  | 'avgpool'
+  | 'qkv'
+  | 'queries'
+  | 'keys'
+  | 'scores'
+  | 'weights'
+  | 'values'
+  | 'upsample'
+  | 'fuse'
+  | 'proj';
+
 export interface MixerSpec {
   readonly split: ChannelSplit;
   readonly headDim: number;
@@ -61,32 +92,46 @@ export function pointwise(x: tf.Tensor4D, w: tf.Tensor2D, bias?: tf.Tensor1D): t
 }
 
 /** High-frequency path A: 1×1 conv, 3×3 depthwise conv, activation. */
-export function pathA(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec): tf.Tensor4D {
-  return tf.tidy(
-    () =>
-      activate(tf.depthwiseConv2d(pointwise(x, w.convA!), w.dwA!, 1, 'same'), spec.activation) as tf.Tensor4D,
-  );
+export function pathA(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec, hooks: MixerHooks = {}): tf.Tensor4D {
+  return tf.tidy(() => {
+    hooks.tap?.('conv_a', x);
+    const expanded = pointwise(x, w.convA!);
+    hooks.tap?.('dw_a', expanded);
+    const out = activate(tf.depthwiseConv2d(expanded, w.dwA!, 1, 'same'), spec.activation) as tf.Tensor4D;
+    return hooks.afterActivation ? hooks.afterActivation('a', out) : out;
+  });
 }
 
 /** High-frequency path B: 3×3 max-pool (stride 1), 1×1 conv, activation. */
-export function pathB(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec): tf.Tensor4D {
-  return tf.tidy(
-    () => activate(pointwise(tf.maxPool(x, 3, 1, 'same'), w.convB!, w.biasB), spec.activation) as tf.Tensor4D,
-  );
+export function pathB(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec, hooks: MixerHooks = {}): tf.Tensor4D {
+  return tf.tidy(() => {
+    hooks.tap?.('maxpool_b', x);
+    const pooled = tf.maxPool(x, 3, 1, 'same');
+    hooks.tap?.('conv_b', pooled);
+    const out = activate(pointwise(pooled, w.convB!, w.biasB), spec.activation) as tf.Tensor4D;
+    return hooks.afterActivation ? hooks.afterActivation('b', out) : out;
+  });
 }
 
 /**
  * Low-frequency path: average-pool by `spec.pool`, multi-head self-attention over the pooled
  * tokens (softmax(QKᵀ/√d)·V per head), nearest-neighbour upsampling back to the input grid.
  */
-export function lowPath(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec): tf.Tensor4D {
+export function lowPath(
+  x: tf.Tensor4D,
+  w: MixerWeights,
+  spec: MixerSpec,
+  hooks: MixerHooks = {},
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, wd, c] = x.shape;
+    if (spec.pool > 1) hooks.tap?.('avgpool', x);
     const pooled = spec.pool > 1 ? tf.avgPool(x, spec.pool, spec.pool, 'same') : x;
     const [, ph, pw] = pooled.shape;
     const tokens = ph * pw;
     const heads = spec.split.heads;
     const d = spec.headDim;
+    hooks.tap?.('qkv', pooled);
     const qkv = tf.add(tf.matMul(tf.reshape(pooled, [b * tokens, c]), w.qkv!), w.qkvBias!);
     // [B, N, 3·heads, d] → [B, 3·heads, N, d]: q, k, v of each head as contiguous blocks.
     const perHead = tf.transpose(tf.reshape(qkv, [b, tokens, 3 * heads, d]), [0, 2, 1, 3]);
@@ -95,20 +140,33 @@ export function lowPath(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec): tf.Te
       tf.Tensor3D,
       tf.Tensor3D,
     ];
-    const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(d)), k, false, true);
-    const attended = tf.matMul(tf.softmax(scores), v);
+    const queries = tf.mul(q, 1 / Math.sqrt(d));
+    hooks.tap?.('queries', queries);
+    hooks.tap?.('keys', k);
+    const scores = tf.matMul(queries, k, false, true);
+    hooks.tap?.('scores', scores);
+    const weights = tf.softmax(scores);
+    hooks.tap?.('weights', weights);
+    hooks.tap?.('values', v);
+    const attended = tf.matMul(weights, v);
     const merged = tf.reshape(tf.transpose(tf.reshape(attended, [b, heads, tokens, d]), [0, 2, 1, 3]), [
       b,
       ph,
       pw,
       c,
     ]) as tf.Tensor4D;
+    if (spec.pool > 1) hooks.tap?.('upsample', merged);
     return spec.pool > 1 ? tf.image.resizeNearestNeighbor(merged, [h, wd]) : merged;
   });
 }
 
 /** The whole mixer: split, three paths, concatenation, Y + DW3×3(Y), 1×1 projection. */
-export function inceptionMixer(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec): tf.Tensor4D {
+export function inceptionMixer(
+  x: tf.Tensor4D,
+  w: MixerWeights,
+  spec: MixerSpec,
+  hooks: MixerHooks = {},
+): tf.Tensor4D {
   return tf.tidy(() => {
     const { high, low } = spec.split;
     const sizes = [high / 2, high / 2, low].filter((n) => n > 0);
@@ -116,12 +174,14 @@ export function inceptionMixer(x: tf.Tensor4D, w: MixerWeights, spec: MixerSpec)
     const outs: tf.Tensor4D[] = [];
     let at = 0;
     if (high > 0) {
-      outs.push(pathA(parts[at++] as tf.Tensor4D, w, spec));
-      outs.push(pathB(parts[at++] as tf.Tensor4D, w, spec));
+      outs.push(pathA(parts[at++] as tf.Tensor4D, w, spec, hooks));
+      outs.push(pathB(parts[at++] as tf.Tensor4D, w, spec, hooks));
     }
-    if (low > 0) outs.push(lowPath(parts[at] as tf.Tensor4D, w, spec));
+    if (low > 0) outs.push(lowPath(parts[at] as tf.Tensor4D, w, spec, hooks));
     const y = outs.length > 1 ? tf.concat(outs, 3) : outs[0]!;
+    hooks.tap?.('fuse', y);
     const fused = tf.add(y, tf.depthwiseConv2d(y, w.fuse, 1, 'same')) as tf.Tensor4D;
+    hooks.tap?.('proj', fused);
     return pointwise(fused, w.proj, w.projBias);
   });
 }

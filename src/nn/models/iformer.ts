@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { IFormerActivation, IFormerBlock, PositionalEmbedding } from '../layers/iformer-layers.js';
+import { DeltaActivation } from '../layers/delta-activation.js';
+import {
+  type BlockDalConfig,
+  IFormerActivation,
+  IFormerBlock,
+  PositionalEmbedding,
+} from '../layers/iformer-layers.js';
+import { FoldTime, FramePair, UnfoldTime } from '../layers/time-folding.js';
 import {
   type ActivationKind,
   type ChannelSplit,
@@ -21,7 +28,22 @@ export interface IFormerOptions {
   /** Seeds every initialiser. */
   readonly seed: number;
   readonly size?: number;
+  /** Video mode: clips of frames, Delta Activation Layers after the activations (see buildIFormer). */
+  readonly video?: IFormerVideoOptions;
 }
+
+export interface IFormerVideoOptions {
+  readonly frames: number;
+  /** Initial θ of the DAL on the input pixels. */
+  readonly inputThresholdInit: number;
+  /** Initial θ of every other DAL. */
+  readonly thresholdInit: number;
+  readonly spRate: number;
+}
+
+/** Names of the video model's two DALs outside the blocks: on the frame pairs and after the stem's activation. */
+export const IFORMER_INPUT_DAL = 'dal_input';
+export const IFORMER_STEM_DAL = 'dal_stem';
 
 /** The stage table a model of these options is built from (ablation mixers: widths matched). */
 export function resolvedVariant(
@@ -38,6 +60,12 @@ export function resolvedVariant(
  * The mini iFormer as a chain of layers on [B, 32, 32, 1] images: two 3×3 stride-2 stem convs,
  * then per stage (a 3×3 stride-2 downsampling conv from the second on) a learned positional
  * embedding and its pre-LN blocks; global average pool, LayerNorm, linear classifier (logits).
+ *
+ * Video mode (`video`) runs the same network on every frame of [B, T, 32, 32, 1] clips, paired with
+ * its predecessor ([x_t, x_{t−1}], 2 input channels: a per-frame model needs two frames to tell
+ * left from right), with time folded into the batch, and averages the per-frame logits over time
+ * (the delta-cnn recipe). Delta Activation Layers quantise the input pixels, the stem's activation
+ * and, inside every block, both LayerNorm outputs and the three activations (BLOCK_DAL_SITES).
  */
 export function buildIFormer(options: IFormerOptions): tf.LayersModel {
   const mixer = options.mixer ?? 'inception';
@@ -58,18 +86,56 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
       padding: 'same',
       kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
     });
-  const input = tf.input({ shape: [size, size, 1], name: 'image' });
-  let x = conv('stem1', variant.stemWidth).apply(input) as tf.SymbolicTensor;
+  const video = options.video;
+  const apply = (layer: tf.layers.Layer, t: tf.SymbolicTensor) => layer.apply(t) as tf.SymbolicTensor;
+  // A top-level DAL on folded [B·T, …] values: unfold for it (it sees time), fold back.
+  const quantise = (t: tf.SymbolicTensor, name: string, init: number, fanOut: number) => {
+    if (!video) return t;
+    const unfolded = apply(new UnfoldTime({ name: `unfold_${name}`, frames: video.frames }), t);
+    const q = apply(
+      new DeltaActivation({ name, thresholdInit: init, spRate: video.spRate, fanOut }),
+      unfolded,
+    );
+    return apply(new FoldTime({ name: `fold_${name}` }), q);
+  };
+  const input = video
+    ? tf.input({ shape: [video.frames, size, size, 1], name: 'frames' })
+    : tf.input({ shape: [size, size, 1], name: 'image' });
+  let x = input;
+  if (video) {
+    x = apply(new FramePair({ name: 'pair' }), x);
+    x = apply(new FoldTime({ name: 'fold_pair' }), x);
+  }
+  const half = Math.ceil(size / 2);
+  const first = variant.stages[0]!.width;
+  // Fan-outs: MACs of the next conv per value of its input (stride 2 → a value feeds 9/4 windows).
+  x = quantise(
+    x,
+    IFORMER_INPUT_DAL,
+    video?.inputThresholdInit ?? 0,
+    (half * half * 9 * variant.stemWidth) / (size * size),
+  );
+  x = conv('stem1', variant.stemWidth).apply(x) as tf.SymbolicTensor;
   x = new IFormerActivation({ name: 'stem_act', activation }).apply(x) as tf.SymbolicTensor;
-  x = conv('stem2', variant.stages[0]!.width).apply(x) as tf.SymbolicTensor;
+  const quarter = Math.ceil(half / 2);
+  x = quantise(
+    x,
+    IFORMER_STEM_DAL,
+    video?.thresholdInit ?? 0,
+    (quarter * quarter * 9 * first) / (half * half),
+  );
+  x = conv('stem2', first).apply(x) as tf.SymbolicTensor;
   variant.stages.forEach((stage, s) => {
     const id = s + 1;
     if (s > 0) x = conv(`down${id}`, stage.width).apply(x) as tf.SymbolicTensor;
     x = new PositionalEmbedding({ name: `pos${id}`, seed: nextSeed() }).apply(x) as tf.SymbolicTensor;
     const split = channelSplit(stage, variant.headDim, mixer);
+    const dal: BlockDalConfig | undefined = video
+      ? { frames: video.frames, thresholdInit: video.thresholdInit, spRate: video.spRate }
+      : undefined;
     for (let b = 0; b < stage.depth; b++) {
       const name = `stage${id}_block${b + 1}`;
-      x = stageBlock(stage, split, variant.headDim, activation, nextSeed(), name).apply(
+      x = stageBlock(stage, split, variant.headDim, activation, nextSeed(), name, dal).apply(
         x,
       ) as tf.SymbolicTensor;
     }
@@ -83,7 +149,17 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
       kernelInitializer: tf.initializers.truncatedNormal({ stddev: 0.02, seed: nextSeed() }),
     })
     .apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: logits, name: `iformer-${mixer}` });
+  if (!video) return tf.model({ inputs: input, outputs: logits, name: `iformer-${mixer}` });
+  const perFrame = apply(new UnfoldTime({ name: 'unfold_time', frames: video.frames }), logits);
+  const output = apply(tf.layers.globalAveragePooling1d({ name: 'time_mean' }), perFrame);
+  return tf.model({ inputs: input, outputs: output, name: `iformer-${mixer}-video` });
+}
+
+/** Every Delta Activation Layer of an iFormer model: the top-level ones and those inside its blocks. */
+export function iformerDeltaActivations(model: tf.LayersModel): DeltaActivation[] {
+  return model.layers.flatMap((l) =>
+    l instanceof DeltaActivation ? [l] : l instanceof IFormerBlock ? [...l.dals.values()] : [],
+  );
 }
 
 /** One block of a stage, its mixer split as given. */
@@ -94,9 +170,11 @@ export function stageBlock(
   activation: ActivationKind,
   seed: number,
   name?: string,
+  dal?: BlockDalConfig,
 ): IFormerBlock {
   return new IFormerBlock({
     ...(name ? { name } : {}),
+    ...(dal ? { dal } : {}),
     width: stage.width,
     high: split.high,
     low: split.low,

@@ -218,6 +218,8 @@ export async function trainIFormer(
           `epoch ${epoch + 1}/${options.epochs} batch ${step + 1}/${order.length} loss ${(sumLoss / seen).toFixed(4)} train acc ${((100 * correct) / seen).toFixed(1)}% lr ${rate.toExponential(2)}`,
         );
       }
+      // A signal (Ctrl-C, SIGTERM) is handled between batches, not only at the end of an epoch.
+      await new Promise((done) => setImmediate(done));
     }
     const record: IFormerEpochRecord = {
       epoch: epoch + 1,

@@ -1,5 +1,6 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { generateVideoClips, NUM_MOTION_CLASSES, type VideoClipSet } from '../data/video-clips.js';
+import type { DeltaActivation } from '../layers/delta-activation.js';
 import { buildDeltaCnn, type DeltaCnnVariant, deltaActivationLayers } from '../models/delta-cnn.js';
 import type { TfRuntime } from '../runtime.js';
 import { restoreAdam, snapshotAdam } from './adam-state.js';
@@ -34,6 +35,14 @@ export interface TrainDeltaCnnOptions {
   readonly validationClips?: number;
   /** Weights to start from (dense → DAL fine-tuning, the paper's refinement phase). */
   readonly initWeightsFrom?: tfTypes.LayersModel;
+  /**
+   * Another video model to train in place of the delta-cnn of `variant` (iFormer's video mode), with
+   * every Delta Activation Layer whose penalty joins the loss (also ones nested inside layers).
+   */
+  readonly model?: {
+    readonly build: () => tfTypes.LayersModel;
+    readonly deltaActivations: (model: tfTypes.LayersModel) => DeltaActivation[];
+  };
   /** Directory for the per-epoch checkpoint; with `resume`, training continues from it. */
   readonly checkpointDir?: string;
   readonly resume?: boolean;
@@ -144,8 +153,8 @@ export async function trainDeltaCnn(runtime: TfRuntime, options: TrainDeltaCnnOp
   const hardFraction = options.hardFraction ?? 1;
   const frames = options.frames ?? 8;
   const checkpointEvery = options.checkpointEveryBatches ?? 0;
-  const model = buildDeltaCnn(modelOptions(options));
-  const dals = deltaActivationLayers(model);
+  const model = options.model ? options.model.build() : buildDeltaCnn(modelOptions(options));
+  const dals = options.model ? options.model.deltaActivations(model) : deltaActivationLayers(model);
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
   // Explicit: without a list, minimize differentiates every trainable variable in the process.
   const trainable = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
