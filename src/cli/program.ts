@@ -23,6 +23,9 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModule>>> = 
   eval: () => import('./commands/eval.js').then((m) => m.evalCommand),
   record: () => import('./commands/record.js').then((m) => m.recordCommand),
   trace: () => import('./commands/trace.js').then((m) => m.traceCommand),
+  sweep: () => import('./commands/sweep.js').then((m) => m.sweepCommand),
+  merge: () => import('./commands/sweep.js').then((m) => m.mergeCommand),
+  'sweep-worker': () => import('./commands/sweep.js').then((m) => m.sweepWorkerCommand),
 };
 
 /**
