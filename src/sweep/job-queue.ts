@@ -40,6 +40,16 @@ export function parseRedisUrl(text: string, flag: string): RedisConnection {
   };
 }
 
+/**
+ * Job payloads and results cross Redis as JSON, which has no Infinity (an unbounded buffer or
+ * bandwidth): it travels as a marker string and is restored on the other side.
+ */
+const INFINITY = '∞';
+export const encodeForQueue = (value: unknown): string =>
+  JSON.stringify(value, (_key, v) => (v === Number.POSITIVE_INFINITY ? INFINITY : v));
+export const decodeFromQueue = <T>(text: string): T =>
+  JSON.parse(text, (_key, v) => (v === INFINITY ? Number.POSITIVE_INFINITY : v)) as T;
+
 /** Jobs a coordinator keeps queued and waited on at once. */
 const IN_FLIGHT = 256;
 
@@ -53,17 +63,26 @@ export async function createQueueExecutor(connection: RedisConnection): Promise<
   const queue = new Queue(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
   await events.waitUntilReady();
+  // Every job in flight listens on both for its end; Node would warn past 10 listeners.
+  queue.setMaxListeners(IN_FLIGHT * 2);
+  events.setMaxListeners(IN_FLIGHT * 2);
   return {
     parallelism: IN_FLIGHT,
     async run(key: string, task: PointTask): Promise<Metrics> {
-      const job = await queue.add('point', task, {
-        jobId: key,
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: 7 * 24 * 3600 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      });
-      return (await job.waitUntilFinished(events)) as Metrics;
+      const job = await queue.add(
+        'point',
+        { task: encodeForQueue(task) },
+        {
+          jobId: key,
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: { age: 7 * 24 * 3600 },
+          removeOnFail: { age: 7 * 24 * 3600 },
+        },
+      );
+      const result: unknown = await job.waitUntilFinished(events);
+      if (typeof result !== 'string') throw new Error(`queue job ${key} returned no result`);
+      return decodeFromQueue<Metrics>(result);
     },
     async close() {
       await events.close();
@@ -92,9 +111,9 @@ export async function startQueueWorker(
   const worker = new Worker(
     QUEUE_NAME,
     async (job) => {
-      const metrics = await pool.run(job.data as PointTask);
+      const metrics = await pool.run(decodeFromQueue<PointTask>((job.data as { task: string }).task));
       processed++;
-      return metrics;
+      return encodeForQueue(metrics);
     },
     { connection, concurrency: pool.threads, lockDuration: 10_000, stalledInterval: 5_000 },
   );
