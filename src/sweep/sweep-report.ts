@@ -2,6 +2,7 @@ import { alignedTable } from '../cli/reporters/aligned-table.js';
 import { groupThousands } from '../cli/reporters/plain.js';
 import type { ShardSpec } from './enumerate.js';
 import { OBJECTIVES } from './objectives.js';
+import { type ParamValue, SWEEP_PARAMETERS } from './parameters.js';
 import { ResultStore } from './result-store.js';
 import type { SweepRunSummary } from './run-sweep.js';
 import type { SweepSpec } from './spec.js';
@@ -95,6 +96,29 @@ function formatMetric(value: number): string {
   return Number(value.toPrecision(4)).toString();
 }
 
+const SCALED: Readonly<Record<string, readonly (readonly [string, number])[]>> = {
+  clock: [
+    ['GHz', 1e9],
+    ['MHz', 1e6],
+    ['kHz', 1e3],
+  ],
+  size: [
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+    ['B', 1],
+  ],
+};
+
+/** A parameter value as a spec would write it: clocks in MHz/GHz, sizes in KiB/MiB, bandwidths in B/cycle. */
+export function formatParamValue(name: string, value: ParamValue): string {
+  const kind = SWEEP_PARAMETERS[name]?.kind;
+  if (typeof value !== 'number' || kind?.type !== 'quantity') return String(value);
+  if (kind.range === 'bandwidth') return `${formatMetric(value)} B/cycle`;
+  const units = SCALED[kind.range] ?? [];
+  const [unit, scale] = units.find(([, s]) => value >= s) ?? units[units.length - 1] ?? ['', 1];
+  return `${formatMetric(value / scale)} ${unit}`;
+}
+
 export function formatSweepSummary(
   spec: SweepSpec,
   summary: SweepRunSummary,
@@ -118,10 +142,7 @@ export function formatSweepSummary(
   ];
   const rows = outputs.front.map((p) => [
     String(p.index),
-    ...params.map((name) => {
-      const v = p.params[name];
-      return typeof v === 'number' ? formatMetric(v) : String(v);
-    }),
+    ...params.map((name) => formatParamValue(name, p.params[name]!)),
     ...spec.objectives.map((o) => formatMetric(p.metrics[OBJECTIVES[o].metric])),
   ]);
   return `${[...lines, '', ...alignedTable(columns, rows)].join('\n')}\n`;
