@@ -1,3 +1,4 @@
+import { largest } from '../common/extremes.js';
 import type { ParamValue } from './parameters.js';
 
 /** One design on the plot: its summed figures over the workloads, and whether it is on the front. */
@@ -54,8 +55,20 @@ export async function plotLatencyEnergy(points: readonly PlotPoint[], options: P
   const Plot = await import('@observablehq/plot');
   const { parseHTML } = await import('linkedom');
   const { document } = parseHTML('<!DOCTYPE html><html><body></body></html>');
-  const [timeUnit, timeScale] = scaleFor(Math.max(0, ...points.map((p) => p.latencySeconds)), TIME_UNITS);
-  const [energyUnit, energyScale] = scaleFor(Math.max(0, ...points.map((p) => p.energyPj)), ENERGY_UNITS);
+  const [timeUnit, timeScale] = scaleFor(
+    largest(
+      points.map((p) => p.latencySeconds),
+      0,
+    ),
+    TIME_UNITS,
+  );
+  const [energyUnit, energyScale] = scaleFor(
+    largest(
+      points.map((p) => p.energyPj),
+      0,
+    ),
+    ENERGY_UNITS,
+  );
   const data = points.map((p) => ({
     x: p.latencySeconds / timeScale,
     y: p.energyPj / energyScale,
