@@ -25,6 +25,9 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModule>>> = 
   trace: () => import('./commands/trace.js').then((m) => m.traceCommand),
   check: () => import('./commands/check.js').then((m) => m.checkCommand),
   validate: () => import('./commands/validate.js').then((m) => m.validateCommand),
+  sweep: () => import('./commands/sweep.js').then((m) => m.sweepCommand),
+  merge: () => import('./commands/sweep.js').then((m) => m.mergeCommand),
+  'sweep-worker': () => import('./commands/sweep.js').then((m) => m.sweepWorkerCommand),
 };
 
 /**

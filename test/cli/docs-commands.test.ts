@@ -44,7 +44,7 @@ const TABLE = (
 ).commands;
 
 /** What gets copied into each run's directory (dist/ and node_modules/ are linked, read-only use). */
-const COPIED = ['package.json', 'configs', 'models', 'traces', 'test/golden/traces'];
+const COPIED = ['package.json', 'configs', 'models', 'traces', 'test/golden/traces', 'docs/examples'];
 const CLI = 'node dist/cli/main.js';
 const COMMAND_START = /^(npx deltasim|deltasim|npm)(\s|$)/;
 const PROCESS_TIMEOUT_MS = 150_000;

@@ -1,0 +1,283 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { UsageError } from '../../common/input-error.js';
+import { interruptSignal } from '../../common/interrupt.js';
+import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import type { CommandModule } from '../program.js';
+import { VERSION } from '../version.js';
+
+export interface SweepOptions {
+  readonly out: string;
+  readonly db?: string;
+  readonly plot?: string;
+  readonly color?: string;
+  readonly workers?: string;
+  readonly shard?: string;
+  readonly shardCount?: string;
+  readonly queue?: string;
+  readonly json?: boolean;
+  readonly ui?: string;
+}
+
+/** The database file of a sweep writing `out`: `sweep.duckdb` beside it. */
+export const SWEEP_DB_FILE = 'sweep.duckdb';
+
+export function parseWorkers(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[1-9]\d{0,3}$/.test(text))
+    throw new UsageError('--workers', '', `"${text}" is not a thread count in 1..9999`);
+  return Number(text);
+}
+
+function checkTableOut(out: string): void {
+  if (!/\.(parquet|csv)$/i.test(out))
+    throw new UsageError('--out', '', `"${out}" must end in .parquet or .csv`);
+}
+
+export async function runSweepCommand(specPath: string, options: SweepOptions, io: CliIo): Promise<number> {
+  const { parseUiMode, chooseReporterKind } = await import('../reporters/select-reporter.js');
+  const ui = parseUiMode(options.ui);
+  checkTableOut(options.out);
+  if (options.plot !== undefined && !/\.svg$/i.test(options.plot))
+    throw new UsageError('--plot', '', `"${options.plot}" must end in .svg`);
+  const { resolveShard } = await import('../../sweep/shard.js');
+  const shard = resolveShard(options.shard, options.shardCount, io.env);
+  const { defaultWorkers, createPointPool } = await import('../../sweep/point-pool.js');
+  const workers = parseWorkers(options.workers, defaultWorkers());
+  const redis =
+    options.queue === undefined
+      ? undefined
+      : (await import('../../sweep/job-queue.js')).parseRedisUrl(options.queue, '--queue');
+  const { loadSweepSpec } = await import('../../sweep/spec.js');
+  const spec = await loadSweepSpec(resolve(io.cwd, specPath), specPath);
+  if (options.color !== undefined && !spec.parameters.some((p) => p.name === options.color))
+    throw new UsageError('--color', '', `"${options.color}" is not one of the swept parameters`);
+  const out = resolve(io.cwd, options.out);
+  const dbPath =
+    options.db !== undefined ? resolve(io.cwd, options.db) : resolve(dirname(out), SWEEP_DB_FILE);
+  await mkdir(dirname(out), { recursive: true });
+  await mkdir(dirname(dbPath), { recursive: true });
+  const { enumeratePoints } = await import('../../sweep/enumerate.js');
+  const { OBJECTIVES } = await import('../../sweep/objectives.js');
+  const objectives = spec.objectives.map((o) => ({ metric: OBJECTIVES[o].metric, goal: OBJECTIVES[o].goal }));
+  const kind = chooseReporterKind({ ui, json: options.json === true, io });
+  const totalPoints = (await enumeratePoints(spec)).points.filter(
+    (p) => !shard || p.index % shard.count === shard.index,
+  ).length;
+  const executor = redis
+    ? await (await import('../../sweep/job-queue.js')).createQueueExecutor(redis)
+    : await (async () => {
+        const pool = await createPointPool(workers);
+        return {
+          parallelism: workers,
+          run: (_key: string, task: Parameters<typeof pool.run>[0]) => pool.run(task),
+          close: () => pool.close(),
+        };
+      })();
+  const { controller, dispose } = interruptSignal();
+  const tui =
+    kind === 'tui'
+      ? (await import('../../sweep/sweep-tui.js')).startSweepTui(
+          io.stdout as NodeJS.WriteStream,
+          objectives,
+          totalPoints,
+        )
+      : undefined;
+  let finished = 0;
+  let lastLine = 0;
+  const { runSweep } = await import('../../sweep/run-sweep.js');
+  let summary: Awaited<ReturnType<typeof runSweep>>;
+  try {
+    summary = await runSweep({
+      spec,
+      dbPath,
+      toolVersion: VERSION,
+      executor,
+      ...(shard ? { shard } : {}),
+      signal: controller.signal,
+      onEvent: (event) => {
+        if (kind === 'json') io.stdout.write(`${JSON.stringify(event)}\n`);
+        else if (tui) tui.onEvent(event);
+        else if (event.type === 'point-done') {
+          finished++;
+          const now = Date.now();
+          if (now - lastLine >= 2000 || finished === totalPoints) {
+            lastLine = now;
+            io.stderr.write(`deltasim: sweep: ${finished}/${totalPoints} points\n`);
+          }
+        }
+      },
+    });
+  } finally {
+    dispose();
+    await executor.close();
+    await tui?.finish();
+  }
+  const { writeSweepOutputs } = await import('../../sweep/sweep-report.js');
+  const result = await writeSweepOutputs({
+    spec,
+    dbPath,
+    out,
+    ...(options.plot !== undefined ? { plot: resolve(io.cwd, options.plot) } : {}),
+    ...(options.color !== undefined ? { colorBy: options.color } : {}),
+    toolVersion: VERSION,
+  });
+  const { formatSweepSummary } = await import('../../sweep/sweep-report.js');
+  if (kind === 'json')
+    io.stdout.write(`${JSON.stringify({ type: 'sweep-summary', ...result.json(summary, shard) })}\n`);
+  else io.stdout.write(formatSweepSummary(spec, summary, result, shard));
+  return EXIT_OK;
+}
+
+export async function runSweepQuery(
+  dbPath: string,
+  sql: string,
+  options: { json?: boolean },
+  io: CliIo,
+): Promise<number> {
+  const { queryDatabase } = await import('../../sweep/merge.js');
+  const { columns, rows } = await queryDatabase(resolve(io.cwd, dbPath), dbPath, sql);
+  if (options.json) {
+    for (const row of rows)
+      io.stdout.write(`${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))}\n`);
+    return EXIT_OK;
+  }
+  const { alignedTable } = await import('../reporters/aligned-table.js');
+  const text = rows.map((r) => r.map((v) => (v === null ? '' : String(v))));
+  io.stdout.write(
+    `${alignedTable(
+      columns.map((title) => ({ title })),
+      text,
+    ).join('\n')}\n`,
+  );
+  return EXIT_OK;
+}
+
+export async function runMerge(
+  inputs: readonly string[],
+  options: { out: string; force?: boolean },
+  io: CliIo,
+): Promise<number> {
+  if (inputs.length === 0)
+    throw new UsageError(
+      'merge',
+      '',
+      'give the shard databases (.duckdb) or tables (.parquet, .csv) to merge',
+    );
+  if (!/\.(duckdb|parquet|csv)$/i.test(options.out))
+    throw new UsageError('--out', '', `"${options.out}" must end in .duckdb, .parquet or .csv`);
+  const { mergeResults } = await import('../../sweep/merge.js');
+  const report = await mergeResults(
+    inputs.map((p) => ({ path: resolve(io.cwd, p), label: p })),
+    resolve(io.cwd, options.out),
+  );
+  for (const line of report.problems) io.stderr.write(`deltasim: merge: ${line}\n`);
+  io.stdout.write(
+    `merged ${report.inputs} inputs: ${report.rows} results${report.expected !== undefined ? ` of ${report.expected} expected` : ''}, ${report.missing} missing, ${report.duplicates} duplicate → ${options.out}\n`,
+  );
+  return report.missing > 0 || report.duplicates > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
+}
+
+export async function runSweepWorker(
+  url: string,
+  options: { workers?: string; exitWhenIdle?: string },
+  io: CliIo,
+): Promise<number> {
+  const { parseRedisUrl, startQueueWorker } = await import('../../sweep/job-queue.js');
+  const connection = parseRedisUrl(url, 'sweep-worker');
+  const { defaultWorkers, createPointPool } = await import('../../sweep/point-pool.js');
+  const workers = parseWorkers(options.workers, defaultWorkers());
+  let idleSeconds: number | undefined;
+  if (options.exitWhenIdle !== undefined) {
+    if (!/^\d{1,5}(\.\d+)?$/.test(options.exitWhenIdle))
+      throw new UsageError('--exit-when-idle', '', `"${options.exitWhenIdle}" is not a number of seconds`);
+    idleSeconds = Number(options.exitWhenIdle);
+  }
+  const pool = await createPointPool(workers);
+  const handle = await startQueueWorker(connection, pool);
+  io.stderr.write(`deltasim: sweep-worker: ${workers} thread${workers > 1 ? 's' : ''} on ${url}\n`);
+  const { controller, dispose } = interruptSignal();
+  try {
+    await new Promise<void>((resolveWait) => {
+      controller.signal.addEventListener('abort', () => resolveWait());
+      if (idleSeconds !== undefined) void handle.idle(idleSeconds * 1000).then(resolveWait);
+    });
+  } finally {
+    dispose();
+    await handle.close();
+    await pool.close();
+  }
+  io.stderr.write(`deltasim: sweep-worker: ran ${handle.processed()} jobs\n`);
+  return EXIT_OK;
+}
+
+export const sweepCommand: CommandModule = {
+  register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    const sweep = program
+      .command('sweep')
+      .description(
+        'Hardware design-space sweep: every design of a spec on its workloads, into a DuckDB file, Parquet/CSV and a Pareto plot',
+      )
+      .argument('<spec>', 'sweep spec (YAML or JSON, docs/sweeps.md)')
+      .option(
+        '--out <file>',
+        'results table (.parquet or .csv; the other format is written beside it)',
+        'results.parquet',
+      )
+      .option('--db <file>', `results database (default: ${SWEEP_DB_FILE} beside --out)`)
+      .option('--plot <file.svg>', 'latency vs energy scatter with the Pareto front')
+      .option(
+        '--color <param>',
+        "parameter the plot colours by (default: the spec's plot.color, else the first)",
+      )
+      .option('--workers <n>', 'worker threads (default: the core count)')
+      .option('--shard <i/n>', 'run only shard i of n (also SLURM_ARRAY_TASK_ID/COUNT, JOB_COMPLETION_INDEX)')
+      .option('--shard-count <n>', 'shard count for a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)')
+      .option(
+        '--queue <redis-url>',
+        'enqueue the jobs in Redis (BullMQ) for `deltasim sweep-worker` processes',
+      )
+      .option('--json', 'NDJSON point events on stdout; the last line is the summary')
+      .option('--ui <mode>', 'auto | tui | plain', 'auto')
+      .action(async (spec, options) => {
+        setExitCode(await runSweepCommand(spec, options, io));
+      });
+    sweep
+      .command('query')
+      .description('Run SQL on a sweep database (table `results`, one row per design and workload)')
+      .argument('<db>', 'sweep.duckdb')
+      .argument('<sql>', 'a query, e.g. "SELECT rows, cols, min(energyPj) FROM results GROUP BY ALL"')
+      .option('--json', 'one JSON object per row')
+      .action(async (db, sql, options) => {
+        setExitCode(await runSweepQuery(db, sql, options, io));
+      });
+  },
+};
+
+export const mergeCommand: CommandModule = {
+  register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    program
+      .command('merge')
+      .description('Join sweep shards (databases or tables) into one, naming missing and duplicate points')
+      .argument('<inputs...>', 'shard sweep.duckdb files, or .parquet/.csv tables')
+      .requiredOption('--out <file>', 'merged .duckdb, .parquet or .csv')
+      .action(async (inputs, options) => {
+        setExitCode(await runMerge(inputs, options, io));
+      });
+  },
+};
+
+export const sweepWorkerCommand: CommandModule = {
+  register(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+    program
+      .command('sweep-worker')
+      .description('Run queued sweep jobs from Redis (a `sweep --queue` coordinator collects the results)')
+      .argument('<redis-url>', 'redis://HOST:PORT')
+      .option('--workers <n>', 'worker threads (default: the core count)')
+      .option('--exit-when-idle <seconds>', 'stop once the queue has been empty this long')
+      .action(async (url, options) => {
+        setExitCode(await runSweepWorker(url, options, io));
+      });
+  },
+};

@@ -1,0 +1,99 @@
+import { areaOf } from '../core/area.js';
+import { collectRun, simulateDense } from '../core/dense-engine.js';
+import type { HardwareModel } from '../core/hardware.js';
+import { type LoweredLayer, lowerTopology } from '../core/lowering.js';
+import type { Report } from '../core/report.js';
+import { modelDenseLayer } from '../core/sparse/dense-workload.js';
+import type { Metrics } from './objectives.js';
+
+/** What a worker needs to run one job: plain data (it crosses a thread, or a Redis queue). */
+export interface PointTask {
+  readonly hardware: HardwareModel;
+  readonly workload: {
+    readonly kind: 'trace' | 'topology';
+    readonly path: string;
+    readonly label: string;
+    readonly gemm: boolean;
+  };
+  readonly toolVersion: string;
+}
+
+/** Lowered topologies by path and kind: a worker runs many designs on the same few workloads. */
+const topologies = new Map<string, readonly LoweredLayer[]>();
+
+async function loweredTopology(path: string, label: string, gemm: boolean): Promise<readonly LoweredLayer[]> {
+  const cacheKey = `${gemm ? 'gemm' : 'conv'} ${path}`;
+  let lowered = topologies.get(cacheKey);
+  if (!lowered) {
+    const { loadTopology } = await import('../config/topology.js');
+    const kind = gemm ? 'gemm' : 'conv';
+    lowered = lowerTopology(await loadTopology(path, kind, label), kind);
+    topologies.set(cacheKey, lowered);
+  }
+  return lowered;
+}
+
+/** The report `replay` (a trace) or `simulate` (a topology, dense timing through the replay memory model) gives. */
+async function reportOf(task: PointTask): Promise<Report> {
+  const { hardware: hw, workload, toolVersion } = task;
+  if (workload.kind === 'topology') {
+    const lowered = await loweredTopology(workload.path, workload.label, workload.gemm);
+    return collectRun(
+      simulateDense(lowered, {
+        array: hw.array,
+        dataflow: hw.dataflow,
+        precision: hw.precision,
+        energyTable: hw.energy,
+        clockHz: hw.clockHz,
+        hardwareName: hw.name,
+        toolVersion,
+        sources: [workload.label],
+        layerModel: (layer) => modelDenseLayer(layer, hw),
+      }),
+    ).report;
+  }
+  const { driveReplays } = await import('../replay/replay-driver.js');
+  let report: Report | undefined;
+  await driveReplays(
+    {
+      traces: [{ path: workload.path, label: workload.label }],
+      hardware: [hw],
+      verify: false,
+      toolVersion,
+      histogramBins: 0,
+    },
+    {
+      onEvent: (event) => {
+        if (event.type === 'run-done') report = event.report;
+      },
+    },
+  );
+  if (!report) throw new Error(`replay of ${workload.label} ended without a report`);
+  return report;
+}
+
+/** One design on one workload → its figures. Deterministic: the same task gives the same numbers. */
+export async function evaluatePoint(task: PointTask): Promise<Metrics> {
+  const { total } = await reportOf(task);
+  const latencySeconds = total.cycles / task.hardware.clockHz;
+  const energyPj = total.energyPj.total;
+  return {
+    cycles: total.cycles,
+    baselineCycles: total.baselineCycles,
+    stallCycles: total.stallCycles,
+    macs: total.macs,
+    executedMacs: total.executedMacs,
+    computeCycles: total.computeCycles,
+    baselineComputeCycles: total.baselineComputeCycles,
+    speedup: total.speedup,
+    computeSpeedup: total.computeSpeedup,
+    latencySeconds,
+    energyPj,
+    baselineEnergyPj: total.baselineEnergyPj,
+    edpPjSeconds: energyPj * latencySeconds,
+    pjPerMac: total.macs > 0 ? energyPj / total.macs : 0,
+    dramBytes: total.dramBytes,
+    areaMm2: areaOf(task.hardware).total,
+    utilization: total.utilization,
+  };
+}

@@ -1,0 +1,219 @@
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import { InputError } from '../common/input-error.js';
+import { METRIC_NAMES, type MetricName, type Metrics } from './objectives.js';
+import { type ParamValue, SWEEP_PARAMETERS } from './parameters.js';
+
+/** The results database could not be opened or does not hold this sweep. */
+export class ResultStoreError extends InputError {}
+
+/** One result: a design point on one workload. */
+export interface ResultRow {
+  readonly key: string;
+  readonly pointIndex: number;
+  readonly workloadIndex: number;
+  readonly workload: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly metrics: Metrics;
+}
+
+/** A job the sweep expects a row for (the whole space, every shard's share). */
+export interface ExpectedRow {
+  readonly key: string;
+  readonly pointIndex: number;
+  readonly workloadIndex: number;
+  readonly workload: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+}
+
+export const RESULTS_TABLE = 'results';
+export const EXPECTED_TABLE = 'sweep_points';
+export const META_TABLE = 'sweep_meta';
+
+/** A DuckDB identifier, quoted (parameter names carry dots). */
+export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+/** A DuckDB string literal. */
+export const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+
+function paramColumnType(name: string): string {
+  const kind = SWEEP_PARAMETERS[name]?.kind;
+  if (!kind) return 'VARCHAR';
+  if (kind.type === 'boolean') return 'BOOLEAN';
+  if (kind.type === 'quantity' || (kind.type === 'int' && !kind.unbounded)) return 'DOUBLE';
+  return 'VARCHAR';
+}
+
+function paramValue(name: string, value: ParamValue): DuckDBValue {
+  return paramColumnType(name) === 'VARCHAR' ? String(value) : value;
+}
+
+/** The columns of the results table, in order: key, position, workload, one per parameter, one per metric. */
+export function resultColumns(parameterNames: readonly string[]): { name: string; type: string }[] {
+  return [
+    { name: 'key', type: 'VARCHAR PRIMARY KEY' },
+    { name: 'point_index', type: 'INTEGER' },
+    { name: 'workload_index', type: 'INTEGER' },
+    { name: 'workload', type: 'VARCHAR' },
+    ...parameterNames.map((name) => ({ name, type: paramColumnType(name) })),
+    ...METRIC_NAMES.map((name) => ({ name, type: 'DOUBLE' })),
+    { name: 'tool_version', type: 'VARCHAR' },
+  ];
+}
+
+/**
+ * The sweep's DuckDB file: one row per result, written (and committed) the moment it finishes, so a
+ * killed run loses nothing it finished and a rerun skips what is there.
+ */
+export class ResultStore {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+    readonly path: string,
+    private readonly parameterNames: readonly string[],
+    private readonly toolVersion: string,
+  ) {}
+
+  /** Opens (or creates) the database for a sweep over `parameterNames`. */
+  static async open(
+    path: string,
+    sweep: {
+      readonly name: string;
+      readonly parameterNames: readonly string[];
+      readonly toolVersion: string;
+    },
+  ): Promise<ResultStore> {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (error) {
+      throw new ResultStoreError(path, '', `cannot open the results database: ${firstLine(error)}`);
+    }
+    const connection = await instance.connect();
+    const store = new ResultStore(instance, connection, path, sweep.parameterNames, sweep.toolVersion);
+    await connection.run(
+      `CREATE TABLE IF NOT EXISTS ${META_TABLE} (name VARCHAR, parameters VARCHAR, points INTEGER, workloads INTEGER)`,
+    );
+    const meta = (await connection.runAndReadAll(`SELECT parameters FROM ${META_TABLE}`)).getRowObjects();
+    const wanted = JSON.stringify(sweep.parameterNames);
+    if (meta.length > 0 && meta[0]!.parameters !== wanted) {
+      store.close();
+      throw new ResultStoreError(
+        path,
+        '',
+        `holds a sweep over ${String(meta[0]!.parameters)}, not ${wanted}: give another --out directory`,
+      );
+    }
+    const columns = resultColumns(sweep.parameterNames)
+      .map((c) => `${quoteIdent(c.name)} ${c.type}`)
+      .join(', ');
+    await connection.run(`CREATE TABLE IF NOT EXISTS ${RESULTS_TABLE} (${columns})`);
+    await connection.run(
+      `CREATE TABLE IF NOT EXISTS ${EXPECTED_TABLE} (key VARCHAR PRIMARY KEY, point_index INTEGER, workload_index INTEGER, workload VARCHAR, params VARCHAR)`,
+    );
+    return store;
+  }
+
+  /** Records the whole space (once): merge names missing points from it. */
+  async recordSpace(
+    name: string,
+    expected: readonly ExpectedRow[],
+    points: number,
+    workloads: number,
+  ): Promise<void> {
+    const count = Number(
+      (await this.connection.runAndReadAll(`SELECT count(*) AS n FROM ${EXPECTED_TABLE}`)).getRowObjects()[0]!
+        .n,
+    );
+    if (count === expected.length) return;
+    await this.connection.run(`DELETE FROM ${EXPECTED_TABLE}`);
+    await this.connection.run(`DELETE FROM ${META_TABLE}`);
+    const appender = await this.connection.createAppender(EXPECTED_TABLE);
+    for (const row of expected) {
+      appender.appendVarchar(row.key);
+      appender.appendInteger(row.pointIndex);
+      appender.appendInteger(row.workloadIndex);
+      appender.appendVarchar(row.workload);
+      appender.appendVarchar(JSON.stringify(row.params));
+      appender.endRow();
+    }
+    appender.closeSync();
+    await this.connection.run(`INSERT INTO ${META_TABLE} VALUES ($1, $2, $3, $4)`, [
+      name,
+      JSON.stringify(this.parameterNames),
+      points,
+      workloads,
+    ]);
+  }
+
+  async existingKeys(): Promise<Set<string>> {
+    const reader = await this.connection.runAndReadAll(`SELECT key FROM ${RESULTS_TABLE}`);
+    return new Set(reader.getColumns()[0]?.map(String) ?? []);
+  }
+
+  /** Inserts one result (ignored when its key is there), committed before the promise resolves. */
+  insert(row: ResultRow): Promise<void> {
+    const values: DuckDBValue[] = [
+      row.key,
+      row.pointIndex,
+      row.workloadIndex,
+      row.workload,
+      ...this.parameterNames.map((name) => paramValue(name, row.params[name]!)),
+      ...METRIC_NAMES.map((name) => row.metrics[name]),
+      this.toolVersion,
+    ];
+    const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
+    const next = this.queue.then(() =>
+      this.connection.run(`INSERT OR IGNORE INTO ${RESULTS_TABLE} VALUES (${placeholders})`, values),
+    );
+    this.queue = next.catch(() => undefined);
+    return next.then(() => undefined);
+  }
+
+  /** Every result, in point then workload order. */
+  async rows(): Promise<ResultRow[]> {
+    const reader = await this.connection.runAndReadAll(
+      `SELECT * FROM ${RESULTS_TABLE} ORDER BY point_index, workload_index`,
+    );
+    return reader
+      .getRowObjectsJS()
+      .map((r) => rowFromRecord(r as Record<string, unknown>, this.parameterNames));
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+export function rowFromRecord(r: Record<string, unknown>, parameterNames: readonly string[]): ResultRow {
+  const metrics = Object.fromEntries(METRIC_NAMES.map((m) => [m, Number(r[m])])) as Record<
+    MetricName,
+    number
+  >;
+  return {
+    key: String(r.key),
+    pointIndex: Number(r.point_index),
+    workloadIndex: Number(r.workload_index),
+    workload: String(r.workload),
+    params: Object.fromEntries(parameterNames.map((p) => [p, r[p] as ParamValue])),
+    metrics,
+  };
+}
+
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/**
+ * Writes the results of `connection`'s `source` (a table or a SELECT) as Parquet or CSV — DuckDB's
+ * own writers — to a temporary name, then renames it into place.
+ */
+export async function exportTable(connection: DuckDBConnection, source: string, path: string): Promise<void> {
+  const { commitFile, temporaryPathFor } = await import('../common/atomic-write.js');
+  const format = path.toLowerCase().endsWith('.csv') ? "(HEADER, DELIMITER ',')" : '(FORMAT parquet)';
+  const tmp = temporaryPathFor(path);
+  await connection.run(`COPY (${source}) TO ${quoteString(tmp)} ${format}`);
+  await commitFile(tmp, path, { overwrite: true });
+}

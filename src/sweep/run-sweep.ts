@@ -1,0 +1,129 @@
+import type { SweepEvent } from '../tui/sweep-events.js';
+import {
+  type DesignPoint,
+  type Enumeration,
+  enumeratePoints,
+  jobsOf,
+  type ShardSpec,
+  type SweepJob,
+} from './enumerate.js';
+import type { PointTask } from './evaluate-point.js';
+import { combineMetrics, type Metrics } from './objectives.js';
+import { type ResultRow, ResultStore } from './result-store.js';
+import type { SweepSpec } from './spec.js';
+
+/** Where jobs run: the local worker pool, or a queue other machines drain. */
+export interface JobExecutor {
+  run(key: string, task: PointTask): Promise<Metrics>;
+  /** Jobs worth keeping in flight at once. */
+  readonly parallelism: number;
+  close(): Promise<void>;
+}
+
+export interface SweepRunOptions {
+  readonly spec: SweepSpec;
+  readonly dbPath: string;
+  readonly toolVersion: string;
+  readonly executor: JobExecutor;
+  readonly shard?: ShardSpec;
+  readonly onEvent?: (event: SweepEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface SweepRunSummary {
+  readonly enumeration: Enumeration;
+  /** Jobs (design × workload) of the whole space, and of this shard. */
+  readonly jobsTotal: number;
+  readonly jobsInShard: number;
+  /** Jobs of this shard found in the database from an earlier run. */
+  readonly reused: number;
+  readonly computed: number;
+}
+
+export function taskOf(job: SweepJob, toolVersion: string): PointTask {
+  const { kind, path, label, gemm } = job.workload;
+  return { hardware: job.point.hardware, workload: { kind, path, label, gemm }, toolVersion };
+}
+
+/**
+ * Runs a sweep into its database: every job of the (shard of the) space whose key is not already
+ * there is computed once and committed the moment it finishes. A point's event goes out when all
+ * its workloads have results.
+ */
+export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummary> {
+  const { spec, toolVersion, executor, signal } = options;
+  const enumeration = await enumeratePoints(spec);
+  const allJobs = jobsOf(enumeration.points, spec.workloads, toolVersion);
+  const jobs = options.shard
+    ? jobsOf(enumeration.points, spec.workloads, toolVersion, options.shard)
+    : allJobs;
+  const store = await ResultStore.open(options.dbPath, {
+    name: spec.name,
+    parameterNames: spec.parameters.map((p) => p.name),
+    toolVersion,
+  });
+  try {
+    await store.recordSpace(
+      spec.name,
+      allJobs.map((j) => ({
+        key: j.key,
+        pointIndex: j.point.index,
+        workloadIndex: j.workloadIndex,
+        workload: j.workload.label,
+        params: j.point.params,
+      })),
+      enumeration.points.length,
+      spec.workloads.length,
+    );
+    const byPoint = new Map<number, (Metrics | undefined)[]>();
+    const emitIfComplete = (point: DesignPoint): void => {
+      const list = byPoint.get(point.index);
+      if (!list || list.some((m) => m === undefined)) return;
+      options.onEvent?.({
+        type: 'point-done',
+        index: point.index,
+        params: point.params,
+        metrics: combineMetrics(list as Metrics[]),
+      });
+    };
+    for (const job of jobs) byPoint.set(job.point.index, new Array(spec.workloads.length).fill(undefined));
+    const done = new Map((await store.rows()).map((row) => [row.key, row.metrics]));
+    const pending: SweepJob[] = [];
+    let reused = 0;
+    for (const job of jobs) {
+      const metrics = done.get(job.key);
+      if (metrics) {
+        reused++;
+        byPoint.get(job.point.index)![job.workloadIndex] = metrics;
+      } else pending.push(job);
+    }
+    for (const point of enumeration.points) if (byPoint.has(point.index)) emitIfComplete(point);
+    let computed = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < pending.length) {
+        signal?.throwIfAborted();
+        const job = pending[next++]!;
+        const metrics = await executor.run(job.key, taskOf(job, toolVersion));
+        const row: ResultRow = {
+          key: job.key,
+          pointIndex: job.point.index,
+          workloadIndex: job.workloadIndex,
+          workload: job.workload.label,
+          params: job.point.params,
+          metrics,
+        };
+        await store.insert(row);
+        computed++;
+        byPoint.get(job.point.index)![job.workloadIndex] = metrics;
+        emitIfComplete(job.point);
+      }
+    };
+    const lanes = Math.max(1, Math.min(executor.parallelism, pending.length));
+    await Promise.all(Array.from({ length: lanes }, worker));
+    options.onEvent?.({ type: 'sweep-done', points: [...byPoint.keys()].length });
+    return { enumeration, jobsTotal: allJobs.length, jobsInShard: jobs.length, reused, computed };
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { mergeResults } from '../../src/sweep/merge.js';
+import { runSweep } from '../../src/sweep/run-sweep.js';
+import { directExecutor, gemmSpec, storedRows, tempDir } from './sweep-helpers.js';
+
+const byKey = <T extends { key: string }>(rows: readonly T[]): T[] =>
+  [...rows].sort((a, b) => (a.key < b.key ? -1 : 1));
+
+describe('sweep runner', () => {
+  test.prop(
+    [
+      fc.subarray([4, 8, 16, 32], { minLength: 1 }),
+      fc.subarray(['os', 'ws', 'is'], { minLength: 1 }),
+      fc.integer({ min: 1, max: 4 }),
+    ],
+    { numRuns: 6 },
+  )('shards 0..n−1 merged = the unsharded sweep', async (rows, dataflows, n) => {
+    const spec = await gemmSpec({ rows, dataflow: dataflows, cols: [8] });
+    const dir = tempDir();
+    await runSweep({
+      spec,
+      dbPath: join(dir, 'all.duckdb'),
+      toolVersion: 'test',
+      executor: directExecutor(),
+    });
+    const shardDbs: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const dbPath = join(dir, `shard-${i}.duckdb`);
+      await runSweep({
+        spec,
+        dbPath,
+        toolVersion: 'test',
+        executor: directExecutor(),
+        shard: { index: i, count: n },
+      });
+      shardDbs.push(dbPath);
+    }
+    const report = await mergeResults(
+      shardDbs.map((path) => ({ path, label: path })),
+      join(dir, 'merged.duckdb'),
+    );
+    expect(report).toMatchObject({ missing: 0, duplicates: 0, rows: rows.length * dataflows.length });
+    const merged = await storedRows(join(dir, 'merged.duckdb'), spec);
+    expect(byKey(merged)).toEqual(byKey(await storedRows(join(dir, 'all.duckdb'), spec)));
+  });
+
+  it('merge names a missing shard and a duplicated one', async () => {
+    const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8] });
+    const dir = tempDir();
+    const dbs = [0, 1].map((i) => join(dir, `s${i}.duckdb`));
+    for (const [i, dbPath] of dbs.entries())
+      await runSweep({
+        spec,
+        dbPath,
+        toolVersion: 'test',
+        executor: directExecutor(),
+        shard: { index: i, count: 3 },
+      });
+    const report = await mergeResults(
+      [...dbs, dbs[0]!].map((path) => ({ path, label: path })),
+      join(dir, 'merged.parquet'),
+    );
+    // Shard 2 of 3 holds point #2 only; shard 0 (#0, #3) was given twice.
+    expect(report.missing).toBe(1);
+    expect(report.problems.filter((p) => p.startsWith('missing: point #2 '))).toHaveLength(1);
+    expect(report.duplicates).toBe(2);
+    expect(report.problems.filter((p) => /^duplicate: point #[03] /.test(p))).toHaveLength(2);
+  });
+
+  it('an aborted run resumed = a clean run: nothing lost, nothing computed twice', async () => {
+    const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8, 16], dataflow: ['os', 'ws'] });
+    const dir = tempDir();
+    const clean = join(dir, 'clean.duckdb');
+    await runSweep({ spec, dbPath: clean, toolVersion: 'test', executor: directExecutor() });
+    const resumed = join(dir, 'resumed.duckdb');
+    const first = directExecutor();
+    const controller = new AbortController();
+    let seen = 0;
+    await expect(
+      runSweep({
+        spec,
+        dbPath: resumed,
+        toolVersion: 'test',
+        executor: first,
+        signal: controller.signal,
+        onEvent: (event) => {
+          if (event.type === 'point-done' && ++seen === 5) controller.abort(new Error('stop'));
+        },
+      }),
+    ).rejects.toThrow('stop');
+    expect(first.calls).toHaveLength(5);
+    const second = directExecutor();
+    const summary = await runSweep({ spec, dbPath: resumed, toolVersion: 'test', executor: second });
+    expect(summary).toMatchObject({ reused: 5, computed: 11 });
+    expect(new Set([...first.calls, ...second.calls]).size).toBe(16);
+    expect(await storedRows(resumed, spec)).toEqual(await storedRows(clean, spec));
+  });
+});
