@@ -72,7 +72,8 @@ export function areaOf(hw: HardwareModel): AreaMm2 {
   const sparsityLogic =
     (pes *
       (supportLogicUm2(streamed, wordBits, hw.lookaheadSteps) +
-        supportLogicUm2(weights, wordBits, hw.lookaheadSteps))) /
+        // N:M weights select their activation by a stored index, as element skipping does (assumption).
+        supportLogicUm2(weights === 'nm' ? 'skip' : weights, wordBits, hw.lookaheadSteps))) /
     UM2_PER_MM2;
   return {
     total: macs + registers + sram + stateMemory + sparsityLogic,

@@ -170,8 +170,8 @@ async function loadBase(
       'hardware',
       `"${value}" is neither a preset (${PRESET_NAMES.join(', ')}) nor a .yaml/.json file`,
     );
-  const { loadSparseHardwareFile } = await import('../config/sparse-hardware-file.js');
-  return loadSparseHardwareFile(resolve(dir, value), value);
+  const { loadHardwareFile } = await import('../config/hardware-file.js');
+  return loadHardwareFile(resolve(dir, value), value);
 }
 
 async function loadWorkloads(
