@@ -67,8 +67,8 @@ describe('a long topology as a fresh process', () => {
     const json = await runBuiltCli(['simulate', '--gemm', '--topology', path, '--json']);
     expect(json.stderr).toBe('');
     const lines = json.stdout.trimEnd().split('\n');
-    // run-start, a start and a done event per layer, run-done, the summary.
-    expect(lines.length).toBe(1 + 2 * 20_000 + 2);
+    // run-start, a start, a one-step progress and a done event per layer, run-done, the summary line
+    expect(lines.length).toBe(1 + 3 * 20_000 + 2);
     const report = lastJsonLine(json.stdout) as { layers: { macs: number }[]; total: { macs: number } };
     expect(report.layers.length).toBe(20_000);
     const macs = rows.reduce((sum, _, i) => sum + (1 + (i % 7)) * 64 * (8 + (i % 3)), 0);

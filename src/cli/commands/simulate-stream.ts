@@ -2,7 +2,7 @@ import { UsageError } from '../../common/input-error.js';
 import { readTopology, TopologyError } from '../../config/topology.js';
 import type { ArrayShape, Dataflow } from '../../core/array.js';
 import { type DenseRunConfig, denseRunLayer, hardwareSummary } from '../../core/dense-engine.js';
-import type { RunEvent } from '../../core/events.js';
+import { type RunEvent, runEvents } from '../../core/events.js';
 import { gemmMacs } from '../../core/gemm.js';
 import { expandTopology, type LoweredLayer, lowerLayer } from '../../core/lowering.js';
 import type { HardwareSummary, LayerReport, Report, ReportTotal } from '../../core/report.js';
@@ -203,9 +203,13 @@ async function writeJson(
   await out.write(`${startTail}\n`);
   let index = 0;
   for await (const { layer } of layerPass(run)) {
-    const started: RunEvent = { type: 'layer-start', index, name: layer.name };
-    const done: RunEvent = { type: 'layer-done', index, layer };
-    await out.write(`${JSON.stringify(started)}\n${JSON.stringify(done)}\n`);
+    // The events simulateDense sends, from the one emitter: a topology layer is one step.
+    const events = [
+      runEvents.layerStart(index, layer.name),
+      runEvents.stepDone(index, 1, 1, layer),
+      runEvents.layerDone(index, layer),
+    ];
+    for (const event of events) await out.write(`${JSON.stringify(event)}\n`);
     index++;
   }
   const report: Report = {
@@ -218,7 +222,7 @@ async function writeJson(
     total: checked.total,
   };
   const [reportHead, reportTail] = aroundArray(report, 'layers');
-  const done: RunEvent = { type: 'run-done', report };
+  const done = runEvents.runDone(report);
   const [doneHead, doneTail] = aroundArray(done, 'layers');
   // The run-done event carries the report, then the summary line is the report itself.
   for (const [head, tail] of [
