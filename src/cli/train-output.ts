@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists } from '../common/atomic-write.js';
 import { UsageError } from '../common/input-error.js';
+import { InterruptedError, stopRequested } from '../common/shutdown.js';
 import type { CliIo } from './io.js';
 import { checkOutputPath } from './output-path.js';
 
@@ -35,4 +36,18 @@ export async function prepareTrainOutput(
 export async function removeTrainCheckpoint(outDir: string): Promise<void> {
   const { CHECKPOINT_FILE } = await import('../nn/train/checkpoint.js');
   await rm(join(outDir, CHECKPOINT_FILE), { force: true });
+}
+
+/**
+ * A training run that stopped early because of Ctrl-C / SIGTERM ends as an interruption (exit 130)
+ * that tells how to continue; a run that stopped for any other reason is finished.
+ */
+export function throwIfInterrupted(stoppedEarly: unknown, out: string): void {
+  const signal = stopRequested();
+  if (stoppedEarly && signal) {
+    throw new InterruptedError(
+      signal,
+      `checkpoint saved in ${out}; continue with the same command and --resume`,
+    );
+  }
 }

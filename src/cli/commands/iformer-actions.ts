@@ -13,7 +13,7 @@ import type { ValueDtype } from '../../trace/writer.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, backendFlag, choiceFlag, intFlag, numberFlag, seedFlag } from '../nn-flags.js';
 import { SIZE_LIMITS } from '../size-limits.js';
-import { prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
+import { prepareTrainOutput, removeTrainCheckpoint, throwIfInterrupted } from '../train-output.js';
 
 // Tfjs-free imports only at the top: the flags are checked before a backend starts.
 
@@ -169,7 +169,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
   const { attentionShares, iformerMacs } = await import('../../nn/models/iformer-config.js');
   const { DEFAULT_FRAMES, DEFAULT_NOISE_STD, DEFAULT_SIZE, NUM_MOTION_CLASSES, generateVideoClips } =
     await import('../../nn/data/video-clips.js');
-  const { InterruptedError, stopRequested, withGracefulStop } = await import('../../common/shutdown.js');
+  const { stopRequested, withGracefulStop } = await import('../../common/shutdown.js');
   const log = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };
@@ -211,13 +211,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
       now: () => Date.now(),
     }),
   );
-  const signal = stopRequested();
-  if (result.stoppedAt && signal) {
-    throw new InterruptedError(
-      signal,
-      `checkpoint saved in ${o.out}; continue with the same command and --resume`,
-    );
-  }
+  throwIfInterrupted(result.stoppedAt, o.out);
   const seconds = (Date.now() - started) / 1000;
   const heldOut = generateVideoClips({
     seed: o.seed,

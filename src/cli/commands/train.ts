@@ -1,13 +1,13 @@
 import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../../common/input-error.js';
-import { InterruptedError, stopRequested, withGracefulStop } from '../../common/shutdown.js';
+import { stopRequested, withGracefulStop } from '../../common/shutdown.js';
 import type { CliIo } from '../io.js';
 import { EXIT_OK } from '../io.js';
 import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../nn-flags.js';
 import { DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
-import { prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
+import { prepareTrainOutput, removeTrainCheckpoint, throwIfInterrupted } from '../train-output.js';
 import { addDeltaNetTrainOptions, deltaNetTrainPlan, runDeltaNetTrain } from './deltanet-commands.js';
 
 export const trainCommand: CommandModule = {
@@ -165,13 +165,7 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
       now: () => Date.now(),
     }),
   );
-  const signal = stopRequested();
-  if (result.stoppedAt && signal) {
-    throw new InterruptedError(
-      signal,
-      `checkpoint saved in ${o.out}; continue with the same command and --resume`,
-    );
-  }
+  throwIfInterrupted(result.stoppedAt, o.out);
   const seconds = (Date.now() - started) / 1000;
   const last = result.history[result.history.length - 1];
   const { deltaActivationLayers } = await import('../../nn/models/delta-cnn.js');
