@@ -51,3 +51,16 @@ export function throwIfInterrupted(stoppedEarly: unknown, out: string): void {
     );
   }
 }
+
+/** A model card's training metrics from the last logged epoch or step (NaN when none ran). */
+export function lastTrainingMetrics(
+  last:
+    | { readonly loss: number; readonly trainAccuracy?: number; readonly validationAccuracy?: number }
+    | undefined,
+): { trainLoss: number; trainAccuracy: number; validationAccuracy: number } {
+  return {
+    trainLoss: last?.loss ?? Number.NaN,
+    trainAccuracy: last?.trainAccuracy ?? Number.NaN,
+    validationAccuracy: last?.validationAccuracy ?? Number.NaN,
+  };
+}

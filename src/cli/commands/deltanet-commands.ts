@@ -7,7 +7,7 @@ import { EVAL_SEED } from '../../nn/eval/eval-defaults.js';
 import { ModelError } from '../../nn/model-io.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, intFlag, numberFlag } from '../nn-flags.js';
-import { prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
+import { lastTrainingMetrics, prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
 
 /** The flags `train deltanet` adds to the train command (delta-cnn ignores them). */
 export function addDeltaNetTrainOptions<C extends Command<[string], Record<string, unknown>>>(command: C): C {
@@ -207,9 +207,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
       ...(last?.seconds !== undefined ? { trainSeconds: Math.round(last.seconds) } : {}),
     },
     metrics: {
-      trainLoss: last?.loss ?? Number.NaN,
-      trainAccuracy: last?.trainAccuracy ?? Number.NaN,
-      validationAccuracy: last?.validationAccuracy ?? Number.NaN,
+      ...lastTrainingMetrics(last),
     },
     createdBy: 'deltasim train',
     command: deltaNetTrainCommand(p),

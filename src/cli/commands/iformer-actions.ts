@@ -13,7 +13,12 @@ import type { ValueDtype } from '../../trace/writer.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, backendFlag, choiceFlag, intFlag, numberFlag, seedFlag } from '../nn-flags.js';
 import { SIZE_LIMITS } from '../size-limits.js';
-import { prepareTrainOutput, removeTrainCheckpoint, throwIfInterrupted } from '../train-output.js';
+import {
+  lastTrainingMetrics,
+  prepareTrainOutput,
+  removeTrainCheckpoint,
+  throwIfInterrupted,
+} from '../train-output.js';
 
 // Tfjs-free imports only at the top: the flags are checked before a backend starts.
 
@@ -272,9 +277,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
       trainSeconds: Math.round(seconds),
     },
     metrics: {
-      trainLoss: last?.loss ?? Number.NaN,
-      trainAccuracy: last?.trainAccuracy ?? Number.NaN,
-      validationAccuracy: last?.validationAccuracy ?? Number.NaN,
+      ...lastTrainingMetrics(last),
       heldOutAccuracy,
     },
     createdBy: 'deltasim train',
@@ -362,9 +365,7 @@ export async function trainIFormerAction(io: CliIo, flags: IFormerTrainFlags): P
       trainSeconds: Math.round(seconds),
     },
     metrics: {
-      trainLoss: last?.loss ?? Number.NaN,
-      trainAccuracy: last?.trainAccuracy ?? Number.NaN,
-      validationAccuracy: last?.validationAccuracy ?? Number.NaN,
+      ...lastTrainingMetrics(last),
       heldOutAccuracy,
     },
     createdBy: 'deltasim train',

@@ -7,7 +7,12 @@ import { backendFlag, intFlag, modelFamilyArg, numberFlag, seedFlag } from '../n
 import { DEFAULT_OUTPUT_DIR } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { SIZE_LIMITS } from '../size-limits.js';
-import { prepareTrainOutput, removeTrainCheckpoint, throwIfInterrupted } from '../train-output.js';
+import {
+  lastTrainingMetrics,
+  prepareTrainOutput,
+  removeTrainCheckpoint,
+  throwIfInterrupted,
+} from '../train-output.js';
 import { addDeltaNetTrainOptions, deltaNetTrainPlan, runDeltaNetTrain } from './deltanet-commands.js';
 
 export const trainCommand: CommandModule = {
@@ -204,9 +209,7 @@ async function runTrain(io: CliIo, o: RunTrainOptions): Promise<void> {
       trainSeconds: Math.round(seconds),
     },
     metrics: {
-      trainLoss: last?.loss ?? Number.NaN,
-      trainAccuracy: last?.trainAccuracy ?? Number.NaN,
-      validationAccuracy: last?.validationAccuracy ?? Number.NaN,
+      ...lastTrainingMetrics(last),
     },
     createdBy: 'deltasim train',
     command: `deltasim train delta-cnn --variant ${o.variant} --seed ${o.seed} --epochs ${o.epochs} --clips ${o.clips}${o.init ? ` --init ${o.init}` : ''}${o.variant === 'dal' ? ` --sp-rate ${o.spRate}` : ''} --out ${o.out}`,
