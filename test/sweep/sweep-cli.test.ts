@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertBuiltCli, BUILT_MAIN, ROOT, runBuiltCli } from '../cli/built-cli.js';
@@ -129,5 +129,46 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
       ),
     ]);
     expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
+  });
+
+  it("never replaces a user's table, plot or merged file without --force", async () => {
+    const dir = tempDir();
+    const mine = (name: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, 'mine\n');
+      return path;
+    };
+    const expectRefused = (r: { code: number | null; stderr: string }, flag: string, path: string): void => {
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        `deltasim: UsageError: ${flag}: ${path}: exists; pass --force to replace it`,
+      ]);
+      expect(readFileSync(path, 'utf8')).toBe('mine\n');
+    };
+    const csv = mine('results.csv');
+    const table = await runBuiltCli([
+      'sweep',
+      GEMM_SPEC,
+      '--out',
+      join(dir, 'results.parquet'),
+      '--ui',
+      'plain',
+    ]);
+    expectRefused(table, '--out', csv);
+    const plot = mine('front.svg');
+    const plotRun = await runBuiltCli([
+      'sweep',
+      GEMM_SPEC,
+      '--out',
+      join(dir, 'other.parquet'),
+      '--plot',
+      plot,
+      '--ui',
+      'plain',
+    ]);
+    expectRefused(plotRun, '--plot', plot);
+    expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
+    const merged = mine('merged.parquet');
+    expectRefused(await runBuiltCli(['merge', join(dir, 'none.duckdb'), '--out', merged]), '--out', merged);
   });
 });

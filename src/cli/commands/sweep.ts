@@ -3,7 +3,9 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
 import { interruptSignal } from '../../common/interrupt.js';
+import { tableOutputs } from '../../sweep/sweep-outputs.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
+import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
 import { VERSION } from '../version.js';
 
@@ -18,6 +20,8 @@ export interface SweepOptions {
   readonly queue?: string;
   readonly json?: boolean;
   readonly ui?: string;
+  /** Replace existing result tables and plot (the database is resumed, never replaced). */
+  readonly force?: boolean;
 }
 
 /** The database file of a sweep writing `out`: `sweep.duckdb` beside it. */
@@ -56,6 +60,12 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
   const out = resolve(io.cwd, options.out);
   const dbPath =
     options.db !== undefined ? resolve(io.cwd, options.db) : resolve(dirname(out), SWEEP_DB_FILE);
+  // Before any design runs: the tables and the plot never replace a user's file without --force.
+  const log = (line: string): void => void io.stderr.write(`deltasim: ${line}\n`);
+  for (const file of tableOutputs(out))
+    await checkOutputPath('--out', file, 'file', { force: options.force, log });
+  if (options.plot !== undefined)
+    await checkOutputPath('--plot', resolve(io.cwd, options.plot), 'file', { force: options.force, log });
   await mkdir(dirname(out), { recursive: true });
   await mkdir(dirname(dbPath), { recursive: true });
   const { enumeratePoints } = await import('../../sweep/enumerate.js');
@@ -167,6 +177,10 @@ export async function runMerge(
     );
   if (!/\.(duckdb|parquet|csv)$/i.test(options.out))
     throw new UsageError('--out', '', `"${options.out}" must end in .duckdb, .parquet or .csv`);
+  await checkOutputPath('--out', resolve(io.cwd, options.out), 'file', {
+    force: options.force,
+    log: (line) => void io.stderr.write(`deltasim: ${line}\n`),
+  });
   const { mergeResults } = await import('../../sweep/merge.js');
   const report = await mergeResults(
     inputs.map((p) => ({ path: resolve(io.cwd, p), label: p })),
@@ -240,6 +254,7 @@ export const sweepCommand: CommandModule = {
       )
       .option('--json', 'NDJSON point events on stdout; the last line is the summary')
       .option('--ui <mode>', 'auto | tui | plain', 'auto')
+      .option('--force', 'replace existing result tables and plot (the database is always resumed)')
       .action(async (spec, options) => {
         setExitCode(await runSweepCommand(spec, options, io));
       });
@@ -262,6 +277,7 @@ export const mergeCommand: CommandModule = {
       .description('Join sweep shards (databases or tables) into one, naming missing and duplicate points')
       .argument('<inputs...>', 'shard sweep.duckdb files, or .parquet/.csv tables')
       .requiredOption('--out <file>', 'merged .duckdb, .parquet or .csv')
+      .option('--force', 'replace an existing --out file')
       .action(async (inputs, options) => {
         setExitCode(await runMerge(inputs, options, io));
       });
