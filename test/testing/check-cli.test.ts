@@ -112,6 +112,10 @@ describe('deltasim check (built CLI, fresh process)', () => {
         /--engine: .*must export default a function/,
       ],
       [['check', '--engine', 'test/testing/fixtures/missing.mjs'], /--engine: .*cannot load/],
+      [
+        ['check', '--hw', 'configs/hw/stc-2of4.yaml'],
+        /--hw: .*support\.weights: nm \(N:M structured\) is outside the laws/,
+      ],
     ] as const) {
       const r = await runBuiltCli(args);
       expect(r.code, args.join(' ')).toBe(2);
