@@ -13,6 +13,7 @@ import {
   type SkipGranularity,
   STORAGE_FORMATS,
   type StorageFormat,
+  WEIGHT_FETCHES,
   WEIGHT_SUPPORTS,
   type WeightSupport,
 } from '../core/hardware.js';
@@ -128,6 +129,11 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
   ),
   { path: 'formats.rleRunBits', field: { type: 'positiveInt' }, help: 'bits of a run-length field' },
   {
+    path: 'formats.rlePackBits',
+    field: { type: 'positiveInt', max: 4096 },
+    help: 'DRAM word bits rle entries are packed into (absent: back to back)',
+  },
+  {
     path: 'stateMemory.size',
     field: { type: 'quantity', range: 'size', unlimited: true },
     help: 'delta state memory, e.g. "4 MiB"',
@@ -158,6 +164,11 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
     help: 'systolic (folds) | event-driven (events dispatched to output-owning PEs)',
   },
   { path: 'eventDispatch', field: { type: 'cycles' }, help: 'dispatcher cycles per input event' },
+  {
+    path: 'weightFetch',
+    field: { type: 'enum', values: WEIGHT_FETCHES },
+    help: 'whole (the whole weight per DRAM read) | nonzero-inputs (only weights of non-zero inputs/Δ)',
+  },
 ];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -257,6 +268,8 @@ export async function hardwareFromDocument(
     ...optional('schedule', values.get('schedule')),
     ...optional('arrayKind', values.get('arrayKind')),
     ...optional('eventDispatchCycles', eventDispatchCycles),
+    ...optional('rlePackBits', values.get('formats.rlePackBits')),
+    ...optional('weightFetch', values.get('weightFetch')),
   };
   const problem = hardwareProblems(hw)[0];
   if (problem) throw new ConfigError(source, problem[0], problem[1]);
@@ -264,10 +277,9 @@ export async function hardwareFromDocument(
 }
 
 /** `{ [key]: value }` when the file gave it; else nothing, so the base preset's value (or absence) stays. */
-function optional<K extends 'overlap' | 'schedule' | 'arrayKind' | 'eventDispatchCycles'>(
-  key: K,
-  value: FieldValue | undefined,
-): Partial<Pick<HardwareModel, K>> {
+function optional<
+  K extends 'overlap' | 'schedule' | 'arrayKind' | 'eventDispatchCycles' | 'rlePackBits' | 'weightFetch',
+>(key: K, value: FieldValue | undefined): Partial<Pick<HardwareModel, K>> {
   return value === undefined ? {} : ({ [key]: value } as Partial<Pick<HardwareModel, K>>);
 }
 

@@ -1,7 +1,7 @@
 import type { ArrayShape, Dataflow } from './array.js';
 import { DATAFLOWS } from './array.js';
 import type { EnergyTable, Precision } from './energy-table.js';
-import { PRECISIONS } from './energy-table.js';
+import { PRECISION_BITS, PRECISIONS } from './energy-table.js';
 import { FOLD_OVERLAPS, type FoldOverlap } from './fold-overlap.js';
 import type { HardwareSummary } from './report.js';
 
@@ -46,6 +46,16 @@ export const ARRAY_KINDS: readonly ArrayKind[] = ['systolic', 'event-driven'];
  */
 export type Schedule = 'frame-major' | 'layer-major';
 export const SCHEDULES: readonly Schedule[] = ['frame-major', 'layer-major'];
+
+/**
+ * Which part of a static weight a DRAM read brings in (docs/model.md, "Weight fetch"): `whole` —
+ * the whole weight, as often as the mapping and residency say; `nonzero-inputs` — only the
+ * weights that meet a non-zero input (Δ in delta mode) this step, as EdgeDRNN (Gao et al., IEEE
+ * JETCAS 2020) streams the weight columns of non-zero Δ from DRAM. It needs `skip` support on that
+ * input; without it every weight is used and fetched.
+ */
+export type WeightFetch = 'whole' | 'nonzero-inputs';
+export const WEIGHT_FETCHES: readonly WeightFetch[] = ['whole', 'nonzero-inputs'];
 
 /**
  * Weights may also be N:M structured (`nm`, as NVIDIA's sparse tensor core's 2:4): at most N
@@ -108,6 +118,11 @@ export interface HardwareModel {
   readonly formats: StorageFormats;
   /** Bits of one run-length field in the `rle` format. */
   readonly rleRunBits: number;
+  /**
+   * `rle` entries are packed into DRAM words of this many bits, ⌊bits / (word + run)⌋ entries per
+   * word (Eyeriss v1: 3 pairs of 5 + 16 bits in 64). Absent = entries stored back to back.
+   */
+  readonly rlePackBits?: number;
   readonly sram: SramModel;
   readonly dram: { readonly bandwidthBytesPerCycle: number };
   readonly stateMemory: StateMemoryModel;
@@ -123,6 +138,8 @@ export interface HardwareModel {
   readonly arrayKind?: ArrayKind;
   /** Event-driven arrays: cycles the dispatcher spends per input event (absent = 1). */
   readonly eventDispatchCycles?: number;
+  /** Absent = `whole`. */
+  readonly weightFetch?: WeightFetch;
 }
 
 /** Bits of a stored partial sum (int32 accumulators for int8, fp32 otherwise). */
@@ -187,6 +204,17 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
   if (!Number.isInteger(hw.rleRunBits) || hw.rleRunBits < 1 || hw.rleRunBits > 30) {
     problems.push(['formats.rleRunBits', 'must be an integer in 1..30']);
   }
+  if (
+    hw.rlePackBits !== undefined &&
+    !(
+      Number.isInteger(hw.rlePackBits) &&
+      hw.rlePackBits >= PRECISION_BITS[hw.precision] + hw.rleRunBits &&
+      hw.rlePackBits <= 4096
+    )
+  )
+    problems.push(['formats.rlePackBits', 'must be an integer ≥ one entry (word + run bits) and ≤ 4096']);
+  if (hw.weightFetch !== undefined && !WEIGHT_FETCHES.includes(hw.weightFetch))
+    problems.push(['weightFetch', 'must be whole or nonzero-inputs']);
   for (const key of ['ifmapBytes', 'filterBytes', 'ofmapBytes'] as const) {
     if (!positiveOrInfinite(hw.sram[key])) problems.push([`sram.${key}`, 'must be a positive size']);
   }

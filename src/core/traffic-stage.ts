@@ -96,6 +96,26 @@ export function createTrafficStage(
   const statsOf = (mask: Uint8Array | undefined, elements: number, runBits?: number): TensorStats =>
     mask ? maskStats(mask, elements, runBits) : denseStats(elements);
 
+  // Residency, like the rest of the mapping, is decided on the weight's dense size (memory.ts).
+  const bFits = (low.bElements * bits) / 8 <= hw.sram.filterBytes;
+  const aSupport = options.delta ? hw.support.deltas : hw.support.activations;
+  const rowFetch =
+    hw.weightFetch === 'nonzero-inputs' && low.bOperand === 'weight' && aSupport === 'skip'
+      ? createWeightRowFetch(low)
+      : undefined;
+
+  /**
+   * The share of B this step reads from DRAM and the share residency spared (docs/model.md,
+   * "Weight fetch"). `whole`: all of B unless it stays resident. `nonzero-inputs`: the rows of B
+   * that meet a non-zero input this step, less those a resident B already holds (a B that fits
+   * keeps the rows it fetched until the residency rule reloads it).
+   */
+  function weightFetch(input: TrafficStepInput): { fetchedShare: number; savedShare: number } {
+    const keep = bFits && !input.reloadWeight;
+    if (!rowFetch) return keep ? { fetchedShare: 0, savedShare: 1 } : { fetchedShare: 1, savedShare: 0 };
+    return rowFetch.step(input.aMask, keep);
+  }
+
   function run(input: TrafficStepInput): StepTraffic {
     const aStats = statsOf(input.aMask, low.inputElements, aRunBits);
     let bStats: TensorStats;
@@ -107,15 +127,14 @@ export function createTrafficStage(
     }
     const bStored = input.structuredWeights
       ? nmStoredBits(low.bElements, low.gemm.k, input.structuredWeights, bits)
-      : storedBits(bFormat, bStats, bits, hw.rleRunBits);
-    const bFits = (bStored.payloadBits + bStored.metadataBits) / 8 <= hw.sram.filterBytes;
+      : storedBits(bFormat, bStats, bits, hw.rleRunBits, hw.rlePackBits);
     const traffic = layerTraffic({
       dataflow: hw.dataflow,
       gemm: low.gemm,
       instances: low.instances,
       rowFolds: mapping.rowFolds,
       colFolds: mapping.colFolds,
-      a: storedBits(aFormat, aStats, bits, hw.rleRunBits),
+      a: storedBits(aFormat, aStats, bits, hw.rleRunBits, hw.rlePackBits),
       aElements: low.inputElements,
       b: bStored,
       bElements: low.bElements,
@@ -127,12 +146,13 @@ export function createTrafficStage(
               maskStats(input.outputMask, low.outputElements, outRunBits),
               bits,
               hw.rleRunBits,
+              hw.rlePackBits,
             ),
           }
         : {}),
       wordBits: bits,
       sram: hw.sram,
-      bResident: bFits && !input.reloadWeight,
+      bFetch: weightFetch(input),
       aOnChip: options.delta,
       outputsToDram: !options.delta,
       psumsInOfmap: !options.delta,
@@ -177,7 +197,7 @@ export function createTrafficStage(
     bStored: StoredBits,
   ): StepTraffic {
     if (!dynamicB && !reconA && !reconB) return traffic;
-    const aStored = storedBits(aFormat, aStats, bits, hw.rleRunBits);
+    const aStored = storedBits(aFormat, aStats, bits, hw.rleRunBits, hw.rlePackBits);
     const aTotal = aStored.payloadBits + aStored.metadataBits;
     const bTotal = bStored.payloadBits + bStored.metadataBits;
     const metadataShare = (fill: number, stored: StoredBits, total: number): number =>
@@ -273,4 +293,59 @@ export function touchedOutputs(
     }
   }
   return touched;
+}
+
+/**
+ * Row-wise weight fetch (`weightFetch: nonzero-inputs`): a row k of B (per instance, unless the
+ * instances share B) is needed at a step iff some non-zero, non-structural A entry of column k meets
+ * it. Rows already in the filter buffer from earlier steps (when B is kept) are not fetched again.
+ */
+export function createWeightRowFetch(low: LoweredSparseLayer): {
+  step(aMask: Uint8Array | undefined, keep: boolean): { fetchedShare: number; savedShare: number };
+} {
+  const { m: M, k: K } = low.gemm;
+  const shared = low.bInstanceStride === 0;
+  const rows = shared ? K : low.instances * K;
+  const needed = new Uint8Array(rows);
+  const loaded = new Uint8Array(rows);
+  function markNeeded(aMask: Uint8Array | undefined): void {
+    if (aMask === undefined) {
+      needed.fill(1);
+      return;
+    }
+    needed.fill(0);
+    for (let i = 0; i < low.instances; i++) {
+      const base = i * low.aInstanceStride;
+      const rowBase = shared ? 0 : i * K;
+      for (let m = 0; m < M; m++) {
+        const kEnd = low.operandCausal ? Math.min(K, m + 1) : K;
+        for (let k = 0; k < kEnd; k++) {
+          if (needed[rowBase + k]) continue;
+          const idx = low.aIndex[m * K + k]!;
+          if (idx < 0) continue;
+          const bit = base + idx;
+          if ((aMask[bit >>> 3]! >>> (bit & 7)) & 1) needed[rowBase + k] = 1;
+        }
+      }
+    }
+  }
+  return {
+    step(aMask, keep) {
+      markNeeded(aMask);
+      if (!keep) loaded.fill(0);
+      let fetched = 0;
+      let saved = 0;
+      for (let r = 0; r < rows; r++) {
+        if (!needed[r]) continue;
+        if (loaded[r]) saved++;
+        else {
+          fetched++;
+          loaded[r] = 1;
+        }
+      }
+      return rows > 0
+        ? { fetchedShare: fetched / rows, savedShare: saved / rows }
+        : { fetchedShare: 0, savedShare: 0 };
+    },
+  };
 }

@@ -56,7 +56,9 @@ export interface StoredBits {
 }
 
 /**
- * dense: every element; bitmask: non-zeros + 1 bit per element; rle: (value + run field) per entry;
+ * dense: every element; bitmask: non-zeros + 1 bit per element; rle: (value + run field) per entry,
+ * or, with `rlePackBits`, whole words of that size holding ⌊rlePackBits / (value + run)⌋ entries
+ * each (Eyeriss v1 packs three 21-bit pairs in a 64-bit word; the spare bits are metadata);
  * coordinate: non-zeros + ⌈log2(elements)⌉ bits of flat index each; auto: bitmask if smaller than
  * dense, else dense.
  */
@@ -65,6 +67,7 @@ export function storedBits(
   stats: TensorStats,
   wordBits: number,
   runBits: number,
+  rlePackBits?: number,
 ): StoredBits {
   switch (format) {
     case 'auto': {
@@ -78,8 +81,12 @@ export function storedBits(
       return { payloadBits: stats.elements * wordBits, metadataBits: 0 };
     case 'bitmask':
       return { payloadBits: stats.nonzeros * wordBits, metadataBits: stats.elements };
-    case 'rle':
-      return { payloadBits: stats.rleEntries * wordBits, metadataBits: stats.rleEntries * runBits };
+    case 'rle': {
+      const payloadBits = stats.rleEntries * wordBits;
+      if (rlePackBits === undefined) return { payloadBits, metadataBits: stats.rleEntries * runBits };
+      const perWord = Math.floor(rlePackBits / (wordBits + runBits));
+      return { payloadBits, metadataBits: Math.ceil(stats.rleEntries / perWord) * rlePackBits - payloadBits };
+    }
     case 'coordinate':
       return {
         payloadBits: stats.nonzeros * wordBits,
@@ -114,8 +121,13 @@ export interface TrafficInput {
   readonly out?: StoredBits;
   readonly wordBits: number;
   readonly sram: { readonly ifmapBytes: number; readonly filterBytes: number; readonly ofmapBytes: number };
-  /** B is already in the filter buffer from an earlier step (resident weights): no DRAM read, no fill. */
-  readonly bResident?: boolean;
+  /**
+   * Which share of B this step's DRAM reads of B move (default: all of it, nothing saved):
+   * `fetched` — the share read from DRAM (0 when B stays resident from an earlier step; below 1
+   * when only the weights of non-zero inputs are fetched); `saved` — the share a resident B spared
+   * (reported as residentSavedBits).
+   */
+  readonly bFetch?: { readonly fetchedShare: number; readonly savedShare: number };
   /**
    * A arrives on chip as events from the delta unit (delta mode): it is written into the ifmap
    * buffer, not read from DRAM, unless it overflows the buffer (then it is spilled: written to DRAM
@@ -135,6 +147,10 @@ export interface TrafficInput {
 
 /**
  * SCALE-Sim-like operand reuse (docs/model.md, "Memory traffic").
+ * The mapping — fold order, which tensor fits its buffer, how often each is re-read — is decided on
+ * the tensors' dense (uncompressed) sizes, so a compressed run uses the same mapping as its dense
+ * baseline and a format changes only the bits each access moves (as Timeloop and Sparseloop keep
+ * dataflow apart from format).
  * DRAM: each tensor is read once if it fits its buffer. Otherwise:
  * - OS: of the two fold orders the cheaper one is taken (as a mapper would) — row folds outer:
  *   a row fold's A tile is reused across column folds (re-read per column fold if the tile does
@@ -155,6 +171,9 @@ export function layerTraffic(t: TrafficInput): Traffic {
   const aTotal = t.a.payloadBits + t.a.metadataBits;
   const bTotal = t.b.payloadBits + t.b.metadataBits;
   const outBits = t.outputElements * t.wordBits;
+  // The mapping sees dense tiles: a format that shrinks a tensor does not change the loop nest.
+  const aDense = t.aElements * t.wordBits;
+  const bDense = t.bElements * t.wordBits;
   const fits = (bits: number, bytes: number): boolean => bits / 8 <= bytes;
   let aRefetch = 1;
   let bRefetch = 1;
@@ -164,14 +183,14 @@ export function layerTraffic(t: TrafficInput): Traffic {
   let psumWrites: number;
   if (t.dataflow === 'os') {
     const rowMajor = {
-      a: fits(aTotal / t.rowFolds, t.sram.ifmapBytes) ? 1 : t.colFolds,
-      b: fits(bTotal, t.sram.filterBytes) ? 1 : t.rowFolds,
+      a: fits(aDense / t.rowFolds, t.sram.ifmapBytes) ? 1 : t.colFolds,
+      b: fits(bDense, t.sram.filterBytes) ? 1 : t.rowFolds,
     };
     const colMajor = {
-      a: fits(aTotal, t.sram.ifmapBytes) ? 1 : t.colFolds,
-      b: fits(bTotal / t.colFolds, t.sram.filterBytes) ? 1 : t.rowFolds,
+      a: fits(aDense, t.sram.ifmapBytes) ? 1 : t.colFolds,
+      b: fits(bDense / t.colFolds, t.sram.filterBytes) ? 1 : t.rowFolds,
     };
-    const cost = (o: { a: number; b: number }): number => o.a * aTotal + o.b * bTotal;
+    const cost = (o: { a: number; b: number }): number => o.a * aDense + o.b * bDense;
     const order = cost(colMajor) < cost(rowMajor) ? colMajor : rowMajor;
     aRefetch = order.a;
     bRefetch = order.b;
@@ -185,11 +204,11 @@ export function layerTraffic(t: TrafficInput): Traffic {
     const tileBits = streamed * columnsPerFold * PSUM_BITS;
     const chunks = Math.max(1, Math.ceil(tileBits / 8 / t.sram.ofmapBytes));
     if (t.dataflow === 'ws') {
-      aRefetch = fits(aTotal, t.sram.ifmapBytes) ? 1 : t.colFolds;
+      aRefetch = fits(aDense, t.sram.ifmapBytes) ? 1 : t.colFolds;
       aStreams = t.colFolds;
       bStreams = chunks;
     } else {
-      bRefetch = fits(bTotal, t.sram.filterBytes) ? 1 : t.colFolds;
+      bRefetch = fits(bDense, t.sram.filterBytes) ? 1 : t.colFolds;
       aStreams = chunks;
       bStreams = t.colFolds;
     }
@@ -202,6 +221,7 @@ export function layerTraffic(t: TrafficInput): Traffic {
   // Shared weights are still streamed once per instance that uses them.
   const aStreamed = t.eventReads ? t.eventReads.aElements : I * m * k * aStreams;
   const bStreamed = t.eventReads ? t.eventReads.bElements : I * k * n * bStreams;
+  // The delta unit's events occupy the buffer at their stored size (a queue, not a mapped tile).
   const aSpilled = t.aOnChip === true && !fits(aTotal, t.sram.ifmapBytes);
   const aFromDram = t.aOnChip !== true || aSpilled;
   const dramA = aFromDram
@@ -211,7 +231,8 @@ export function layerTraffic(t: TrafficInput): Traffic {
   // Delivered by the delta unit straight into the buffer, or filled from DRAM.
   const aFill = aFromDram ? dramA : { p: t.a.payloadBits, md: t.a.metadataBits };
   const bRead = { p: t.b.payloadBits * bRefetch, md: t.b.metadataBits * bRefetch };
-  const dramB = t.bResident === true ? { p: 0, md: 0 } : bRead;
+  const { fetchedShare, savedShare } = t.bFetch ?? { fetchedShare: 1, savedShare: 0 };
+  const dramB = { p: bRead.p * fetchedShare, md: bRead.md * fetchedShare };
   const outStored = t.out ?? { payloadBits: outBits, metadataBits: 0 };
   const outWrite = t.outputsToDram === false ? 0 : outStored.payloadBits + outStored.metadataBits;
   const outMetadata = t.outputsToDram === false ? 0 : outStored.metadataBits;
@@ -234,6 +255,6 @@ export function layerTraffic(t: TrafficInput): Traffic {
       metadataBits: bStreamed * bPerElem(t.b.metadataBits) + dramB.md,
     },
     ofmap: psums,
-    residentSavedBits: t.bResident === true ? bRead.p + bRead.md : 0,
+    residentSavedBits: (bRead.p + bRead.md) * savedShare,
   };
 }
