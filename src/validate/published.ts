@@ -69,7 +69,7 @@ export const STC_2OF4 = { n: 2, m: 4, computeRatio: 0.5, indexBits: 2 } as const
 export const SCNN_TREND = { speedupAtDense: 0.79, breakEvenDensity: 0.85, speedupAtTenth: 24 } as const;
 
 /**
- * Temporal sparsity: compute-bound speedup 1 / (1 − s) (DeltaRNN, Neil et al., FPGA 2018: 5.7x from
+ * Temporal sparsity: compute-bound speedup 1 / (1 − s) (DeltaRNN, Gao et al., FPGA 2018: 5.7x from
  * delta updates), memory-bound weight traffic 1 − s (EdgeDRNN, Gao et al., IEEE JETCAS 2020: up to
  * 10x less DRAM weight traffic).
  */
