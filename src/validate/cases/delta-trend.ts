@@ -1,6 +1,7 @@
 import { createPrng } from '../../common/prng.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import type { ReplayStepInput } from '../../core/replay-engine.js';
+import { wordBits } from '../../core/sparse/energy.js';
 import { packMask } from '../../trace/mask.js';
 import { convLayer, exactTensor, temporalStep } from '../../trace/synthesize.js';
 import type { ValidationCase } from '../case-context.js';
@@ -36,16 +37,14 @@ function deltaSteps(seed: number, inputs: number, sparsity: number, steps: numbe
 function weightTrafficRows(name: CaseName, hw: HardwareModel, seed: number, steps: number): ValidationRow[] {
   const inputs = 2 * 1024;
   const outputs = 3 * 1024;
-  const weightBits = inputs * outputs * 8;
+  const weightBits = inputs * outputs * wordBits(hw.precision);
   const rows: ValidationRow[] = [];
   const share = (tokens: number, s: number, stepSeed: number): number => {
     const run = replayLayer(
       gemmSpec('gru', tokens, inputs, outputs),
       hw,
       deltaSteps(stepSeed, tokens * inputs, s, steps),
-      {
-        delta: true,
-      },
+      { delta: true },
     );
     const later = run.outcomes.slice(1);
     return (
