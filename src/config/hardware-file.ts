@@ -169,6 +169,21 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
     field: { type: 'enum', values: WEIGHT_FETCHES },
     help: 'whole (the whole weight per DRAM read) | nonzero-inputs (only weights of non-zero inputs/Δ)',
   },
+  // Condensed outer-product datapath (docs/model.md, "Condensed outer-product datapaths").
+  ...(['rows', 'cols'] as const).map(
+    (k): FieldSpec => ({
+      path: `condensed.unit.${k}`,
+      field: { type: 'positiveInt', max: ARRAY_SIDE_MAX },
+      help: `multipliers along ${k === 'rows' ? 'M' : 'N'} in one condensing unit`,
+    }),
+  ),
+  ...(['rows', 'cols'] as const).map(
+    (k): FieldSpec => ({
+      path: `condensed.tile.${k}`,
+      field: { type: 'positiveInt', unbounded: true },
+      help: `output ${k} per unit tile, or "unbounded" (${k === 'rows' ? 'M dealt evenly over the units' : 'all of N'})`,
+    }),
+  ),
 ];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -222,6 +237,7 @@ export async function hardwareFromDocument(
   const base = PRESETS[get('preset', 'scalesim-default')] ?? SCALESIM_DEFAULT;
   const { table, leakageMw } = await readEnergy(energy, source, baseDir, base);
   const eventDispatchCycles = values.get('eventDispatch') as number | undefined;
+  const condensed = readCondensed(values, source);
   const hw: HardwareModel = {
     ...base,
     name: get('name', defaultName),
@@ -270,10 +286,30 @@ export async function hardwareFromDocument(
     ...optional('eventDispatchCycles', eventDispatchCycles),
     ...optional('rlePackBits', values.get('formats.rlePackBits')),
     ...optional('weightFetch', values.get('weightFetch')),
+    ...(condensed ? { condensed } : {}),
   };
   const problem = hardwareProblems(hw)[0];
   if (problem) throw new ConfigError(source, problem[0], problem[1]);
   return hw;
+}
+
+/** The `condensed` block: all four keys or none (no preset has one to inherit from). */
+function readCondensed(
+  values: ReadonlyMap<string, FieldValue>,
+  source: string,
+): HardwareModel['condensed'] | undefined {
+  const keys = ['condensed.unit.rows', 'condensed.unit.cols', 'condensed.tile.rows', 'condensed.tile.cols'];
+  const given = keys.filter((k) => values.has(k));
+  if (given.length === 0) return undefined;
+  const missing = keys.find((k) => !values.has(k));
+  if (missing)
+    throw new ConfigError(source, missing, 'missing (a condensed datapath needs unit and tile sizes)');
+  const n = (k: string): number => values.get(k) as number;
+  return {
+    unit: { rows: n('condensed.unit.rows'), cols: n('condensed.unit.cols') },
+    tileRows: n('condensed.tile.rows'),
+    tileCols: n('condensed.tile.cols'),
+  };
 }
 
 /** `{ [key]: value }` when the file gave it; else nothing, so the base preset's value (or absence) stays. */

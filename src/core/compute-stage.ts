@@ -3,6 +3,7 @@ import { DATAFLOW_ROLES } from './dataflow-mapping.js';
 import { createFoldSequence } from './fold-overlap.js';
 import { type HardwareModel, type NmPattern, type OperandSupport, skipsAnything } from './hardware.js';
 import { packedPopcount } from './sparse/bits.js';
+import { condensedTiming, condensedUnits } from './sparse/condensed-timing.js';
 import { addEventHistogram, addEventInstance, createEventWork, eventCycles } from './sparse/event-timing.js';
 import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
 import type { LoweredSparseLayer } from './sparse/layer-lowering.js';
@@ -95,6 +96,9 @@ export function createComputeStage(
   // Per-layer operand setup (gather plan, padding counts, scratch bits) reused by every step.
   const operandCache = createOperandCache(low);
   const rankOne = isRankOneUpdate(low);
+  // A condensed datapath times the instance from its lanes instead of the systolic fold schedule.
+  const condensed = hw.condensed && !eventDriven && !rankOne ? hw.condensed : undefined;
+  const units = condensed ? condensedUnits(array, condensed) : 0;
 
   function run(
     input: ComputeStepInput,
@@ -123,12 +127,13 @@ export function createComputeStage(
     let executed = 0;
     let gated = 0;
     let folds = 0;
+    let condensedCycles = 0;
     let zeroA = 0;
     let zeroB = 0;
     let structural = 0;
     for (let i = 0; i < low.instances; i++) {
       let prepared: PreparedInstance;
-      let timing: LaneTiming;
+      let timing: LaneTiming | undefined;
       if (nm) {
         // The kept slots time and count as a dense GEMM with K' = ⌈K/M⌉·N; the dropped slots hold
         // zero weights, so verification may walk the full dense schedule.
@@ -150,7 +155,8 @@ export function createComputeStage(
           staticB.set(i, preparedB);
         }
         prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB, operandCache);
-        timing = laneTiming(prepared.lanes, timingOptions);
+        // The condensed datapath has its own timing (below): no lane schedule to walk.
+        if (!condensed) timing = laneTiming(prepared.lanes, timingOptions);
       }
       if (eventDriven && !rankOne) {
         addEventInstance(events, {
@@ -169,8 +175,15 @@ export function createComputeStage(
       zeroA += c.zeroA;
       zeroB += c.zeroB;
       structural += c.structural;
-      folds += eventDriven ? 0 : timing.folds;
-      if (!eventDriven && !rankOne) for (let b = 0; b < bins; b++) histogram[b]! += timing.histogram[b]!;
+      if (condensed) {
+        const c = condensedTiming(prepared.lanes, condensed, units, bins);
+        condensedCycles += c.cycles;
+        folds += c.folds;
+        for (let b = 0; b < bins; b++) histogram[b]! += c.histogram[b]!;
+      } else if (timing) {
+        folds += eventDriven ? 0 : timing.folds;
+        if (!eventDriven && !rankOne) for (let b = 0; b < bins; b++) histogram[b]! += timing.histogram[b]!;
+      }
       onInstance?.(i, prepared.lanes);
     }
     const { m, n, k } = low.gemm;
@@ -186,6 +199,8 @@ export function createComputeStage(
     } else if (eventDriven) {
       computeCycles = eventCycles(events, eventCount, hw.eventDispatchCycles ?? 1);
       addEventHistogram(histogram, events);
+    } else if (condensed) {
+      computeCycles = condensedCycles;
     } else {
       computeCycles = timingOptions.sequence.cycles();
     }

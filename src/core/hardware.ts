@@ -4,6 +4,7 @@ import type { EnergyTable, Precision } from './energy-table.js';
 import { PRECISION_BITS, PRECISIONS } from './energy-table.js';
 import { FOLD_OVERLAPS, type FoldOverlap } from './fold-overlap.js';
 import type { HardwareSummary } from './report.js';
+import { type CondensedDatapath, condensedUnits } from './sparse/condensed-timing.js';
 
 /**
  * What the array does with a zero operand (Timeloop/Sparseloop's vocabulary):
@@ -140,6 +141,11 @@ export interface HardwareModel {
   readonly eventDispatchCycles?: number;
   /** Absent = `whole`. */
   readonly weightFetch?: WeightFetch;
+  /**
+   * The skipping datapath condenses operands and deals them to units in whole passes
+   * (sparse/condensed-timing.ts); absent = the lane timing of a systolic array.
+   */
+  readonly condensed?: CondensedDatapath;
 }
 
 /** Bits of a stored partial sum (int32 accumulators for int8, fp32 otherwise). */
@@ -239,6 +245,7 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
     !(Number.isFinite(hw.eventDispatchCycles) && hw.eventDispatchCycles >= 0)
   )
     problems.push(['eventDispatch', 'must be ≥ 0 cycles per event']);
+  if (hw.condensed) condensedProblems(hw, hw.condensed, problems);
   const e = hw.energy;
   for (const p of PRECISIONS) {
     if (!(Number.isFinite(e.macPj[p]) && e.macPj[p] >= 0))
@@ -249,6 +256,29 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
   }
   if (e.sram.length === 0) problems.push(['energy.sram', 'needs at least one size point']);
   return problems;
+}
+
+function condensedProblems(hw: HardwareModel, cd: CondensedDatapath, problems: [string, string][]): void {
+  const before = problems.length;
+  for (const side of ['rows', 'cols'] as const) {
+    const v = cd.unit[side];
+    if (!Number.isInteger(v) || v < 1) problems.push([`condensed.unit.${side}`, 'must be an integer ≥ 1']);
+  }
+  for (const [key, v] of [
+    ['rows', cd.tileRows],
+    ['cols', cd.tileCols],
+  ] as const) {
+    if (!(v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && v >= 1)))
+      problems.push([`condensed.tile.${key}`, 'must be an integer ≥ 1 or unbounded']);
+  }
+  if (problems.length === before && condensedUnits(hw.array, cd) === 0)
+    problems.push(['condensed.unit', 'the array must hold a whole number of units (rows·cols a multiple)']);
+  // The units keep their output tiles and walk the reduction: the output-stationary lane roles.
+  if (hw.dataflow !== 'os') problems.push(['condensed', 'needs dataflow os (units keep output tiles)']);
+  if (hw.arrayKind === 'event-driven') problems.push(['condensed', 'needs a systolic array kind']);
+  if (hw.support.weights === 'nm') problems.push(['condensed', 'cannot be combined with nm weights']);
+  if ((hw.overlap ?? 'none') !== 'none')
+    problems.push(['condensed', 'times its rounds itself: overlap must be none']);
 }
 
 /** True when some operand can be skipped: the array then also skips structural zeros it knows statically. */
@@ -262,8 +292,10 @@ export function skipsAnything(hw: HardwareModel): boolean {
  * Every speedup a report prints compares with this, through the same levels.
  */
 export function denseBaselineOf(hw: HardwareModel): HardwareModel {
+  // The dense design has no condensing datapath: the same multipliers as a plain array.
+  const { condensed: _condensed, ...rest } = hw;
   return {
-    ...hw,
+    ...rest,
     support: { activations: 'none', weights: 'none', deltas: 'none' },
     formats: { activations: 'dense', weights: 'dense' },
     deltaMode: false,

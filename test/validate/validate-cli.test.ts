@@ -79,6 +79,18 @@ describe('deltasim validate (built CLI, --quick, seed 1)', () => {
     expect(report.cases.find((r) => r.metric === 'compute cycles 2:4 / dense')!.measured).toBe(0.5);
     expect(report.summary.find((s) => s.name === 'dstc')!.sparseloopMeanErrorPct).toBe(7.6);
   });
+
+  it('the condensed datapaths: scnn-trend passes; dstc beats Sparseloop on mean error, its trend rules hold', () => {
+    const summary = (name: string) => report.summary.find((s) => s.name === name)!;
+    expect(summary('scnn-trend').pass).toBe(true);
+    const dstc = summary('dstc');
+    expect(dstc.meanErrorPct!).toBeLessThan(dstc.sparseloopMeanErrorPct!);
+    for (const metric of ['latency monotone in dA', 'dB 0.4 below dB 1 at every dA'])
+      expect(report.cases.find((r) => r.name === 'dstc' && r.metric === metric)!.pass, metric).toBe(true);
+    // Every low-density point (dA = 0.3, where the ideal skip under-predicted by a quarter) within ±10 %.
+    for (const row of report.cases.filter((r) => r.name === 'dstc' && r.metric.startsWith('latency dA 0.3')))
+      expect(Math.abs(row.errorPct!), row.metric).toBeLessThan(10);
+  });
 });
 
 describe('deltasim validate: table and bad input', () => {

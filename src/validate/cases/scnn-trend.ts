@@ -1,4 +1,5 @@
 import { createPrng } from '../../common/prng.js';
+import type { SparseLayerSpec } from '../../core/sparse/layer-lowering.js';
 import { syntheticLayers } from '../../trace/synthesize.js';
 import type { ValidationCase } from '../case-context.js';
 import { SCNN_TREND } from '../published.js';
@@ -7,8 +8,17 @@ import { exactMask, replayLayer } from '../workload.js';
 
 /** Densities of the sweep (weights and activations alike), densest first. */
 const DENSITIES = [1, 0.9, 0.85, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1] as const;
-/** Middle and late ResNet-18 convolutions (3×3): the sweep's workload (quick: the last one only). */
-const LAYERS = ['layer2.1.conv1', 'layer3.1.conv1', 'layer4.1.conv1'];
+/**
+ * ResNet-18 3×3 convolutions whose output plane gives each of SCNN's 8×8 PEs a planar tile of
+ * several positions (28×28, 14×14): the sweep's workload (quick: the 14×14 one only).
+ */
+const LAYERS = ['layer2.1.conv1', 'layer3.1.conv1'];
+/**
+ * A 7×7 plane leaves 49 of the 64 PEs one output position each (a quarter of each 4×4 array busy):
+ * SCNN's planar tiling at its worst. Reported beside the sweep (info rows), not part of it.
+ */
+const SMALL_PLANE = 'layer4.1.conv1';
+const SMALL_PLANE_DENSITIES = [1, 0.5, 0.1] as const;
 
 /**
  * The highest density at which the speedup reaches 1, interpolated linearly between sweep points
@@ -37,12 +47,13 @@ export const scnnTrendCase: ValidationCase = {
     const hw = await hardware('scnn-like');
     const prng = createPrng(seed);
     const all = syntheticLayers('resnet18', false);
-    const layers = (quick ? LAYERS.slice(-1) : LAYERS).map((name) => all.find((l) => l.name === name)!);
-    const curve: { density: number; speedup: number }[] = [];
-    for (const density of DENSITIES) {
+    const byName = (name: string): SparseLayerSpec => all.find((l) => l.name === name)!;
+    const layers = (quick ? LAYERS.slice(-1) : LAYERS).map(byName);
+    /** Dense baseline cycles / sparse cycles over `specs`, with A and B at `density`. */
+    const speedup = (specs: readonly SparseLayerSpec[], density: number): number => {
       let cycles = 0;
       let baseline = 0;
-      for (const layer of layers) {
+      for (const layer of specs) {
         const inputs = layer.inputShape.reduce((a, b) => a * b, 1);
         const weights = layer.operandShape!.reduce((a, b) => a * b, 1);
         const run = replayLayer(layer, hw, [
@@ -55,8 +66,19 @@ export const scnnTrendCase: ValidationCase = {
         cycles += run.report.cycles;
         baseline += run.report.baselineCycles;
       }
-      curve.push({ density, speedup: baseline / cycles });
-    }
+      return baseline / cycles;
+    };
+    const curve = DENSITIES.map((density) => ({ density, speedup: speedup(layers, density) }));
+    const smallPlane = quick
+      ? []
+      : SMALL_PLANE_DENSITIES.map((d) =>
+          infoRow(
+            this.name,
+            `7×7 plane (${SMALL_PLANE}) speedup at density ${d}`,
+            null,
+            speedup([byName(SMALL_PLANE)], d),
+          ),
+        );
     const at = (d: number): number => curve.find((p) => p.density === d)!.speedup;
     const breakEven = breakEvenDensity(curve);
     const rows: ValidationRow[] = [
@@ -82,6 +104,7 @@ export const scnnTrendCase: ValidationCase = {
       ...curve
         .filter((p) => p.density !== 1 && p.density !== 0.1)
         .map((p) => infoRow(this.name, `speedup at density ${p.density}`, null, p.speedup)),
+      ...smallPlane,
     ];
     return { name: this.name, rows };
   },
