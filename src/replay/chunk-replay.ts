@@ -285,6 +285,33 @@ export async function chunkCheckSummary(
   return [...out.values()];
 }
 
+/**
+ * Every chunk of one block with its layers' operands as the replay feeds them (`a`, `b`; zero values
+ * are the zero mask bits): for tests that count MACs by brute force on a recorded trace.
+ */
+export async function* traceChunkOperands(
+  reader: TraceReader,
+  blockIndex: number,
+): AsyncGenerator<{ layer: ChunkLayer; a: Float32Array; b: Float32Array }[]> {
+  const schedule = reader.manifest.chunkwise;
+  const block = schedule?.blocks[blockIndex];
+  if (!schedule || !block)
+    throw new TraceError(reader.path, 'manifest.chunkwise.blocks', `has no block ${blockIndex}`);
+  const src = blockSources(reader, block, `manifest.chunkwise.blocks[${blockIndex}]`, schedule.chunk);
+  for await (const chunk of readChunks(
+    reader,
+    src,
+    chunkSteps(reader.manifest.steps, schedule.chunk),
+    false,
+  )) {
+    const values = chunkValues(src.shape, chunk.input);
+    yield chunkLayers(src.prefix, src.shape).map((layer) => ({
+      layer,
+      ...chunkOperands(layer.product, src.shape, chunk.input, values),
+    }));
+  }
+}
+
 /** One step (chunk) of a chunk layer: its operands, masks from the values (structural zeros are zero). */
 function chunkStep(layer: ChunkLayer, src: BlockSources, chunk: Chunk, verify: boolean) {
   const values = chunkValues(src.shape, chunk.input);
@@ -296,11 +323,6 @@ function chunkStep(layer: ChunkLayer, src: BlockSources, chunk: Chunk, verify: b
     newSequence: chunk.newSequence,
     ...(verify ? { values: { a, b } } : {}),
   };
-}
-
-/** Steps (chunks) of the chunked schedule: per sequence ⌈T/C⌉. */
-export function chunkCount(steps: readonly TraceStep[], chunk: number): number {
-  return chunkSteps(steps, chunk).length;
 }
 
 type Unit =
