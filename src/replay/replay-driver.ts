@@ -24,6 +24,8 @@ export interface ReplayPlan {
   readonly histogramBins: number;
   /** Only these runs (indices in trace-major order); all when absent. How `--workers` splits a plan. */
   readonly runs?: readonly number[];
+  /** `--schedule chunkwise`: delta-rule blocks replay their chunked schedule (./chunk-replay.ts). */
+  readonly schedule?: 'recurrent' | 'chunkwise';
 }
 
 export interface ReplayDriverHooks {
@@ -81,6 +83,8 @@ export async function driveReplays(
     sources.push({ path, label });
   }
   const failures: RunVerifyFailure[] = [];
+  const replay =
+    plan.schedule === 'chunkwise' ? (await import('./chunk-replay.js')).replayTraceChunkwise : replayTrace;
   const wanted = plan.runs ? new Set(plan.runs) : undefined;
   const count = plan.hardware.length;
   for (const [sourceIndex, source] of sources.entries()) {
@@ -93,7 +97,7 @@ export async function driveReplays(
       for (const [h, hardware] of plan.hardware.entries()) {
         const index = indices[h]!;
         if (wanted && !wanted.has(index)) continue;
-        const result = await replayTrace(labelled(reader, source.label), {
+        const result = await replay(labelled(reader, source.label), {
           hardware,
           toolVersion: plan.toolVersion,
           verify: plan.verify,

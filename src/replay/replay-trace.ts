@@ -148,7 +148,8 @@ export async function replayTrace(
   return { report, verifyFailures: failures, deltaLayers };
 }
 
-async function replayLayer(
+/** One trace layer over every step (exported for the chunkwise schedule's other layers). */
+export async function replayLayer(
   reader: TraceReader,
   layer: TraceLayer,
   index: number,

@@ -30,6 +30,8 @@ export interface ReplayOptions {
   readonly seed?: string;
   /** `--workers N`: worker threads sharing the runs (default: the core count). */
   readonly workers?: string;
+  /** `--schedule recurrent|chunkwise` (default recurrent): how delta-rule blocks are replayed. */
+  readonly schedule?: string;
   /** `--hw` and `--preset` interleaved as typed; without it, the `--hw` files come first. */
   readonly hardwareOrder?: readonly HardwareChoice[];
 }
@@ -108,8 +110,29 @@ export async function runReplay(
       `${synthetic.steps} is more than ${SIZE_LIMITS.syntheticSteps}`,
     );
   }
+  const schedule = options.schedule ?? 'recurrent';
+  if (schedule !== 'recurrent' && schedule !== 'chunkwise')
+    throw new UsageError('--schedule', '', `unknown schedule "${schedule}" (use recurrent, chunkwise)`);
+  if (schedule === 'chunkwise' && synthetic)
+    throw new UsageError(
+      '--synthetic',
+      '',
+      'a synthetic trace has no chunked schedule (--schedule chunkwise)',
+    );
   // Open every trace before any output, so a bad file fails with nothing half-printed.
-  for (const source of sources) await (await openTrace(source.path)).close();
+  for (const source of sources) {
+    const reader = await openTrace(source.path);
+    const chunked = reader.manifest.chunkwise !== undefined;
+    await reader.close();
+    if (schedule === 'chunkwise' && !chunked) {
+      const { TraceError } = await import('../../trace/trace-error.js');
+      throw new TraceError(
+        source.label,
+        'manifest.chunkwise',
+        'is absent: --schedule chunkwise needs a trace recorded with the chunked schedule',
+      );
+    }
+  }
   const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;
   const kind = chooseReporterKind({ ui, json: options.json === true, io });
   // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
@@ -162,6 +185,7 @@ export async function runReplay(
         : {}),
       hardware,
       verify: options.verify === true,
+      ...(schedule === 'chunkwise' ? { schedule: 'chunkwise' as const } : {}),
       toolVersion: VERSION,
       histogramBins: 10,
     };
@@ -223,6 +247,10 @@ export const replayCommand: CommandModule = {
       .option(
         '--verify',
         'recompute outputs through the skipping schedule and compare with the dense product (exit 1 on mismatch)',
+      )
+      .option(
+        '--schedule <s>',
+        'recurrent | chunkwise: replay delta-rule blocks token by token (default) or as their chunked schedule',
       )
       .option('--ui <mode>', 'auto | tui | plain', 'auto')
       .option('--synthetic <spec>', 'also replay a synthetic trace NAME[:DENSITY[:STEPS]] (resnet18, small)')
