@@ -171,7 +171,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
   const { buildIFormer, iformerDeltaActivations, resolvedVariant } = await import(
     '../../nn/models/iformer.js'
   );
-  const { attentionShares, iformerMacs } = await import('../../nn/models/iformer-config.js');
+  const { attentionShares, iformerVideoMacs } = await import('../../nn/models/iformer-config.js');
   const { DEFAULT_FRAMES, DEFAULT_NOISE_STD, DEFAULT_SIZE, NUM_MOTION_CLASSES, generateVideoClips } =
     await import('../../nn/data/video-clips.js');
   const { stopRequested, withGracefulStop } = await import('../../common/shutdown.js');
@@ -184,6 +184,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
     thresholdInit: o.thresholdInit,
     inputThresholdInit: o.inputThresholdInit,
     spRate: o.spRate,
+    frameDifference: true,
   };
   const build = () =>
     buildIFormer({
@@ -272,8 +273,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
       inputThresholdInit: o.inputThresholdInit,
       thresholds,
       params: result.model.countParams(),
-      // Per frame: the first layer reads a frame pair (2 channels), the rest is the image model's.
-      macs: iformerMacs(variant, o.mixer, NUM_MOTION_CLASSES) + 16 * 16 * 9 * variant.stemWidth,
+      macs: iformerVideoMacs(variant, o.mixer, NUM_MOTION_CLASSES),
       trainSeconds: Math.round(seconds),
     },
     metrics: {
