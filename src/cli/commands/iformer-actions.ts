@@ -227,6 +227,11 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
   });
   const heldOutAccuracy = accuracyOn(runtime.tf, result.model, heldOut);
   log(`held-out accuracy ${(100 * heldOutAccuracy).toFixed(2)}% on ${heldOut.count} clips`);
+  const { iformerDalDensity } = await import('../../nn/eval/iformer-dal-density.js');
+  const density = iformerDalDensity(runtime.tf, result.model, heldOut);
+  log(
+    `DAL deltas on the held-out clips: MAC-weighted density ${density.macWeightedDensity.toFixed(4)} (first frames ${density.keyFrameDensity.toFixed(4)}, later frames ${density.deltaFrameDensity.toFixed(4)})`,
+  );
   const variant = resolvedVariant({ variant: o.arch, mixer: o.mixer, classes: NUM_MOTION_CLASSES });
   const last = result.history[result.history.length - 1];
   const thresholds = Object.fromEntries(
@@ -272,6 +277,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
       thresholdInit: o.thresholdInit,
       inputThresholdInit: o.inputThresholdInit,
       thresholds,
+      dalDensity: density.perDal,
       params: result.model.countParams(),
       macs: iformerVideoMacs(variant, o.mixer, NUM_MOTION_CLASSES),
       trainSeconds: Math.round(seconds),
@@ -279,6 +285,9 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
     metrics: {
       ...lastTrainingMetrics(last),
       heldOutAccuracy,
+      macWeightedDensity: density.macWeightedDensity,
+      keyFrameDensity: density.keyFrameDensity,
+      deltaFrameDensity: density.deltaFrameDensity,
     },
     createdBy: 'deltasim train',
     command: `deltasim train iformer ${flagsText}`,
