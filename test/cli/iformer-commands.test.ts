@@ -196,10 +196,15 @@ describe('record iformer', { timeout: 600_000 }, () => {
     expect(trained.stderr).toContain('saved tiny-video');
     expect(trained.code).toBe(0);
     const card = JSON.parse(await readFile(join(root, 'tiny-video', 'card.json'), 'utf8')) as {
-      data: { dataset: string; thresholds: Record<string, number[]> };
+      data: { dataset: string; thresholds: Record<string, number[]>; dalDensity: Record<string, number> };
+      metrics: { macWeightedDensity: number; keyFrameDensity: number; deltaFrameDensity: number };
       command: string;
     };
     expect(card.data.dataset).toBe('video');
+    // The DAL deltas' density on the held-out clips: later frames send fewer changes than the first.
+    expect(card.metrics.macWeightedDensity).toBeGreaterThan(0);
+    expect(card.metrics.deltaFrameDensity).toBeLessThan(card.metrics.keyFrameDensity);
+    expect(Object.keys(card.data.dalDensity)).toEqual(Object.keys(card.data.thresholds));
     expect(Object.keys(card.data.thresholds)).toContain('stage1_block1_dal_hidden');
     expect(card.command).toContain('--data video');
     const images = await run(['record', 'iformer', '--model', 'tiny-video', '--images', '1']);
