@@ -82,12 +82,30 @@ describe('train / eval iformer', { timeout: 300_000 }, () => {
       [['record', 'iformer', '--model', 'x', '--images', '2', '--clips', '1'], 'give exactly one of'],
       [['record', 'iformer', '--model', 'x', '--images', '0'], '--images: 0: must be an integer'],
       [['train', 'iformer', '--data', 'video', '--sp-rate', '-1'], '--sp-rate'],
+      [['train', 'iformer', '--data', 'mnist', '--init', 'x'], '--init: x: is for --data video only'],
     ] as const) {
       const { code, stderr } = await run([...argv]);
       expect(code).toBe(2);
       expect(stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(stderr).toContain(needle);
     }
+  });
+
+  it('a video fine-tune refuses an --init that is not a video model, before writing anything', async () => {
+    const init = join(repo, 'models', 'iformer-mnist');
+    const { code, stderr } = await run([
+      'train',
+      'iformer',
+      '--data',
+      'video',
+      '--init',
+      init,
+      '--out',
+      'refused',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('is not an iformer video model');
+    expect(existsSync(join(root, 'refused'))).toBe(false);
   });
 
   it('eval refuses a model of another family with one line', async () => {
