@@ -82,12 +82,30 @@ describe('train / eval iformer', { timeout: 300_000 }, () => {
       [['record', 'iformer', '--model', 'x', '--images', '2', '--clips', '1'], 'give exactly one of'],
       [['record', 'iformer', '--model', 'x', '--images', '0'], '--images: 0: must be an integer'],
       [['train', 'iformer', '--data', 'video', '--sp-rate', '-1'], '--sp-rate'],
+      [['train', 'iformer', '--data', 'mnist', '--init', 'x'], '--init: x: is for --data video only'],
     ] as const) {
       const { code, stderr } = await run([...argv]);
       expect(code).toBe(2);
       expect(stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(stderr).toContain(needle);
     }
+  });
+
+  it('a video fine-tune refuses an --init that is not a video model, before writing anything', async () => {
+    const init = join(repo, 'models', 'iformer-mnist');
+    const { code, stderr } = await run([
+      'train',
+      'iformer',
+      '--data',
+      'video',
+      '--init',
+      init,
+      '--out',
+      'refused',
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('is not an iformer video model');
+    expect(existsSync(join(root, 'refused'))).toBe(false);
   });
 
   it('eval refuses a model of another family with one line', async () => {
@@ -196,10 +214,15 @@ describe('record iformer', { timeout: 600_000 }, () => {
     expect(trained.stderr).toContain('saved tiny-video');
     expect(trained.code).toBe(0);
     const card = JSON.parse(await readFile(join(root, 'tiny-video', 'card.json'), 'utf8')) as {
-      data: { dataset: string; thresholds: Record<string, number[]> };
+      data: { dataset: string; thresholds: Record<string, number[]>; dalDensity: Record<string, number> };
+      metrics: { macWeightedDensity: number; keyFrameDensity: number; deltaFrameDensity: number };
       command: string;
     };
     expect(card.data.dataset).toBe('video');
+    // The DAL deltas' density on the held-out clips: later frames send fewer changes than the first.
+    expect(card.metrics.macWeightedDensity).toBeGreaterThan(0);
+    expect(card.metrics.deltaFrameDensity).toBeLessThan(card.metrics.keyFrameDensity);
+    expect(Object.keys(card.data.dalDensity)).toEqual(Object.keys(card.data.thresholds));
     expect(Object.keys(card.data.thresholds)).toContain('stage1_block1_dal_hidden');
     expect(card.command).toContain('--data video');
     const images = await run(['record', 'iformer', '--model', 'tiny-video', '--images', '1']);

@@ -47,6 +47,8 @@ export interface IFormerTrainFlags {
   readonly thresholdInit?: string;
   readonly inputThresholdInit?: string;
   readonly validationClips?: string;
+  /** Video mode: start from this saved video model (the DAL fine-tune at a higher sp_rate). */
+  readonly init?: string;
 }
 
 /** `--data video`: the model per frame on the synthetic action clips, with Delta Activation Layers. */
@@ -129,6 +131,7 @@ interface IFormerVideoSettings {
   readonly thresholdInit: number;
   readonly inputThresholdInit: number;
   readonly validationClips: number;
+  readonly init: string | undefined;
   readonly out: string;
   readonly resume: boolean;
   readonly prefer: BackendChoice;
@@ -151,6 +154,7 @@ export function parseIFormerVideoFlags(flags: IFormerTrainFlags): IFormerVideoSe
     thresholdInit: numberFlag('--threshold-init', flags.thresholdInit, 0.05, 1e-6),
     inputThresholdInit: numberFlag('--input-threshold-init', flags.inputThresholdInit, 0.1, 1e-6),
     validationClips: intFlag('--validation-clips', flags.validationClips, 100, 0, SIZE_LIMITS.clips),
+    init: flags.init,
     out: flags.out ?? defaultIFormerOut(IFORMER_VIDEO_DATA, mixer, activation),
     resume: Boolean(flags.resume),
     prefer: backendFlag(flags.backend),
@@ -163,15 +167,13 @@ export function parseIFormerVideoFlags(flags: IFormerTrainFlags): IFormerVideoSe
  */
 async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<void> {
   const o = parseIFormerVideoFlags(flags);
-  const outDir = resolve(io.cwd, o.out);
-  await prepareTrainOutput(io, outDir, { resume: o.resume, force: flags.force === true });
   const { loadTf } = await import('../../nn/runtime.js');
-  const { saveModel } = await import('../../nn/model-io.js');
+  const { loadModel, saveModel } = await import('../../nn/model-io.js');
   const { trainDeltaCnn, accuracyOn } = await import('../../nn/train/train-loop.js');
   const { buildIFormer, iformerDeltaActivations, resolvedVariant } = await import(
     '../../nn/models/iformer.js'
   );
-  const { attentionShares, iformerMacs } = await import('../../nn/models/iformer-config.js');
+  const { attentionShares, iformerVideoMacs } = await import('../../nn/models/iformer-config.js');
   const { DEFAULT_FRAMES, DEFAULT_NOISE_STD, DEFAULT_SIZE, NUM_MOTION_CLASSES, generateVideoClips } =
     await import('../../nn/data/video-clips.js');
   const { stopRequested, withGracefulStop } = await import('../../common/shutdown.js');
@@ -179,11 +181,19 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
     io.stderr.write(`${line}\n`);
   };
   const runtime = await loadTf({ prefer: o.prefer, verbose: log });
+  // Checked before the output directory is touched: a bad --init leaves nothing behind.
+  const initial = o.init !== undefined ? await loadModel(runtime, resolve(io.cwd, o.init)) : undefined;
+  if (initial && (initial.card.family !== 'iformer' || initial.card.data.dataset !== IFORMER_VIDEO_DATA))
+    throw new UsageError('--init', o.init!, 'is not an iformer video model (card.json family/data.dataset)');
+  const initWeightsFrom = initial?.model;
+  const outDir = resolve(io.cwd, o.out);
+  await prepareTrainOutput(io, outDir, { resume: o.resume, force: flags.force === true });
   const video = {
     frames: DEFAULT_FRAMES,
     thresholdInit: o.thresholdInit,
     inputThresholdInit: o.inputThresholdInit,
     spRate: o.spRate,
+    frameDifference: true,
   };
   const build = () =>
     buildIFormer({
@@ -197,6 +207,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
   const started = Date.now();
   const result = await withGracefulStop(() =>
     trainDeltaCnn(runtime, {
+      ...(initWeightsFrom ? { initWeightsFrom } : {}),
       variant: 'dal',
       seed: o.seed,
       epochs: o.epochs,
@@ -226,6 +237,11 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
   });
   const heldOutAccuracy = accuracyOn(runtime.tf, result.model, heldOut);
   log(`held-out accuracy ${(100 * heldOutAccuracy).toFixed(2)}% on ${heldOut.count} clips`);
+  const { iformerDalDensity } = await import('../../nn/eval/iformer-dal-density.js');
+  const density = iformerDalDensity(runtime.tf, result.model, heldOut);
+  log(
+    `DAL deltas on the held-out clips: MAC-weighted density ${density.macWeightedDensity.toFixed(4)} (first frames ${density.keyFrameDensity.toFixed(4)}, later frames ${density.deltaFrameDensity.toFixed(4)})`,
+  );
   const variant = resolvedVariant({ variant: o.arch, mixer: o.mixer, classes: NUM_MOTION_CLASSES });
   const last = result.history[result.history.length - 1];
   const thresholds = Object.fromEntries(
@@ -242,6 +258,7 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
     `--batch-size ${o.batchSize}`,
     `--lr ${o.learningRate}`,
     `--sp-rate ${o.spRate}`,
+    ...(o.init !== undefined ? [`--init ${o.init}`] : []),
     `--out ${o.out}`,
   ].join(' ');
   await saveModel(runtime, result.model, outDir, {
@@ -270,15 +287,19 @@ async function trainIFormerVideo(io: CliIo, flags: IFormerTrainFlags): Promise<v
       spRate: o.spRate,
       thresholdInit: o.thresholdInit,
       inputThresholdInit: o.inputThresholdInit,
+      ...(o.init !== undefined ? { initFrom: o.init } : {}),
       thresholds,
+      dalDensity: density.perDal,
       params: result.model.countParams(),
-      // Per frame: the first layer reads a frame pair (2 channels), the rest is the image model's.
-      macs: iformerMacs(variant, o.mixer, NUM_MOTION_CLASSES) + 16 * 16 * 9 * variant.stemWidth,
+      macs: iformerVideoMacs(variant, o.mixer, NUM_MOTION_CLASSES),
       trainSeconds: Math.round(seconds),
     },
     metrics: {
       ...lastTrainingMetrics(last),
       heldOutAccuracy,
+      macWeightedDensity: density.macWeightedDensity,
+      keyFrameDensity: density.keyFrameDensity,
+      deltaFrameDensity: density.deltaFrameDensity,
     },
     createdBy: 'deltasim train',
     command: `deltasim train iformer ${flagsText}`,
@@ -295,6 +316,7 @@ export async function trainIFormerAction(io: CliIo, flags: IFormerTrainFlags): P
     await trainIFormerVideo(io, flags);
     return;
   }
+  if (flags.init !== undefined) throw new UsageError('--init', flags.init, 'is for --data video only');
   const o = parseIFormerTrainFlags(flags);
   const outDir = resolve(io.cwd, o.out);
   await prepareTrainOutput(io, outDir, { resume: o.resume, force: flags.force === true });

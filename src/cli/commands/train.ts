@@ -87,6 +87,7 @@ export const trainCommand: CommandModule = {
           thresholdInit: given('thresholdInit'),
           inputThresholdInit: given('inputThresholdInit'),
           validationClips: given('validationClips'),
+          init: options.init,
         });
         setExitCode(EXIT_OK);
         return;

@@ -88,6 +88,8 @@ export class DeltaActivation extends tf.layers.Layer {
   private threshold: tf.LayerVariable | undefined;
   /** The sparsity penalty of the last training call, to be consumed by the training step. */
   pendingPenalty: tf.Scalar | undefined;
+  /** While set, every output q ([B, T, …, C]) is shown to it (measuring how sparse the deltas are). */
+  observeOutput: ((q: tf.Tensor) => void) | undefined;
 
   constructor(args: DeltaActivationArgs = {}) {
     super(args);
@@ -124,6 +126,7 @@ export class DeltaActivation extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: any }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const q = quantiseSte(x, this.thetaTensor());
+    this.observeOutput?.(q);
     if (kwargs.training === true && this.spRate > 0) {
       // Kept: the model's apply runs layers inside tidies; the training step disposes it.
       this.pendingPenalty?.dispose();

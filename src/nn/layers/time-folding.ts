@@ -55,8 +55,23 @@ export class UnfoldTime extends tf.layers.Layer {
  * (the same frames in reverse order), but one that sees two consecutive frames can, like the
  * paper's two-frame training clips.
  */
+export interface FramePairArgs {
+  readonly name?: string;
+  /**
+   * Pair each frame with its temporal difference instead ([x_t, x_t − x_{t−1}], the same information
+   * as [x_t, x_{t−1}] but with the motion signal explicit; the iFormer's video mode, docs/iformer.md).
+   */
+  readonly difference?: boolean;
+}
+
 export class FramePair extends tf.layers.Layer {
   static className = 'FramePair';
+  readonly difference: boolean;
+
+  constructor(args: FramePairArgs = {}) {
+    super(args);
+    this.difference = args.difference ?? false;
+  }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
@@ -69,7 +84,7 @@ export class FramePair extends tf.layers.Layer {
       const shifted =
         frames > 1 ? tf.concat([first, tf.slice(flat, [0, 0], [batch, (frames - 1) * perFrame])], 1) : first;
       const previous = tf.reshape(shifted, x.shape);
-      return tf.concat([x, previous], x.rank - 1);
+      return tf.concat([x, this.difference ? tf.sub(x, previous) : previous], x.rank - 1);
     });
   }
 
@@ -78,5 +93,9 @@ export class FramePair extends tf.layers.Layer {
     const last = shape[shape.length - 1];
     shape[shape.length - 1] = typeof last === 'number' ? last * 2 : null;
     return shape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...(this.difference ? { difference: true } : {}) };
   }
 }

@@ -148,6 +148,46 @@ export function iformerParams(
 }
 
 /**
+ * Video mode's head reads, per frame, every position of the last stage and its change since the
+ * previous frame (2·side²·C values) instead of the pooled C channels; the stem reads frame pairs.
+ */
+function videoHeadInputs(variant: IFormerVariant, size: number): number {
+  const sides = stageSides(variant, size);
+  const side = sides[sides.length - 1]!;
+  return 2 * side * side * variant.stages[variant.stages.length - 1]!.width;
+}
+
+/** Trainable weights of a video-mode model, DAL thresholds excluded. */
+export function iformerVideoParams(
+  variant: IFormerVariant,
+  mixer: MixerKind,
+  classes: number,
+  size: number = IMAGE_SIZE,
+): number {
+  const last = variant.stages[variant.stages.length - 1]!.width;
+  const head = videoHeadInputs(variant, size);
+  const imageHead = 2 * last + last * classes;
+  const videoHead = head + head * classes; // LN over side²·C (γ, β), then the classifier
+  return iformerParams(variant, mixer, classes, size) + 9 * variant.stemWidth - imageHead + videoHead;
+}
+
+/** MACs per frame of a video-mode model: the image MACs plus the frame pair's channel and the wider head. */
+export function iformerVideoMacs(
+  variant: IFormerVariant,
+  mixer: MixerKind,
+  classes: number,
+  size: number = IMAGE_SIZE,
+): number {
+  const half = Math.ceil(size / 2);
+  const last = variant.stages[variant.stages.length - 1]!.width;
+  return (
+    iformerMacs(variant, mixer, classes, size) +
+    half * half * 9 * variant.stemWidth +
+    (videoHeadInputs(variant, size) - last) * classes
+  );
+}
+
+/**
  * MACs of one inference on one image: convolutions, depthwise convolutions, the 1×1 (matmul)
  * layers, QKᵀ and AV of every head. Pooling, norms and activations are element-wise, not MACs.
  */

@@ -39,6 +39,8 @@ export interface IFormerVideoOptions {
   /** Initial θ of every other DAL. */
   readonly thresholdInit: number;
   readonly spRate: number;
+  /** Feed [x_t, x_t − x_{t−1}] instead of [x_t, x_{t−1}] (FramePair's `difference`). */
+  readonly frameDifference?: boolean;
 }
 
 /** Names of the video model's two DALs outside the blocks: on the frame pairs and after the stem's activation. */
@@ -61,11 +63,15 @@ export function resolvedVariant(
  * then per stage (a 3×3 stride-2 downsampling conv from the second on) a learned positional
  * embedding and its pre-LN blocks; global average pool, LayerNorm, linear classifier (logits).
  *
- * Video mode (`video`) runs the same network on every frame of [B, T, 32, 32, 1] clips, paired with
- * its predecessor ([x_t, x_{t−1}], 2 input channels: a per-frame model needs two frames to tell
- * left from right), with time folded into the batch, and averages the per-frame logits over time
- * (the delta-cnn recipe). Delta Activation Layers quantise the input pixels, the stem's activation
- * and, inside every block, both LayerNorm outputs and the three activations (BLOCK_DAL_SITES).
+ * Video mode (`video`) runs the same network on every frame of [B, T, 32, 32, 1] clips, each frame
+ * next to its change since the previous one ([x_t, x_t − x_{t−1}] with `frameDifference`, else
+ * [x_t, x_{t−1}]), with time folded into the batch. Its head is temporal: the last stage's features
+ * at every position (flattened, not averaged: where the digit is matters) are normalised and paired
+ * with their change since the previous frame, classified per frame, and the logits averaged over
+ * time, so the clip's logits see the whole trajectory (a time average of per-frame logits of pooled
+ * features did not learn the task; docs/iformer.md). Delta Activation Layers quantise the input, the
+ * stem's activation and, inside every block, both LayerNorm outputs and the three activations
+ * (BLOCK_DAL_SITES).
  */
 export function buildIFormer(options: IFormerOptions): tf.LayersModel {
   const mixer = options.mixer ?? 'inception';
@@ -103,7 +109,7 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
     : tf.input({ shape: [size, size, 1], name: 'image' });
   let x = input;
   if (video) {
-    x = apply(new FramePair({ name: 'pair' }), x);
+    x = apply(new FramePair({ name: 'pair', difference: video.frameDifference ?? false }), x);
     x = apply(new FoldTime({ name: 'fold_pair' }), x);
   }
   const half = Math.ceil(size / 2);
@@ -140,8 +146,17 @@ export function buildIFormer(options: IFormerOptions): tf.LayersModel {
       ) as tf.SymbolicTensor;
     }
   });
-  x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
+  // Video: every position of the last stage (the digit's place), not their average, and the frame's
+  // features next to their change since the previous frame (the temporal head, docs/iformer.md).
+  x = (
+    video ? tf.layers.flatten({ name: 'flatten' }) : tf.layers.globalAveragePooling2d({ name: 'pool' })
+  ).apply(x) as tf.SymbolicTensor;
   x = tf.layers.layerNormalization({ name: 'head_norm', epsilon: 1e-6 }).apply(x) as tf.SymbolicTensor;
+  if (video) {
+    x = apply(new UnfoldTime({ name: 'unfold_head', frames: video.frames }), x);
+    x = apply(new FramePair({ name: 'head_pair', difference: true }), x);
+    x = apply(new FoldTime({ name: 'fold_head' }), x);
+  }
   const logits = tf.layers
     .dense({
       name: 'head',

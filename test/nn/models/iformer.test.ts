@@ -1,12 +1,18 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildIFormer, iformerBlocks, resolvedVariant } from '../../../src/nn/models/iformer.js';
+import {
+  buildIFormer,
+  iformerBlocks,
+  iformerDeltaActivations,
+  resolvedVariant,
+} from '../../../src/nn/models/iformer.js';
 import {
   attentionShares,
   channelSplit,
   IFORMER_VARIANTS,
   iformerMacs,
   iformerParams,
+  iformerVideoParams,
   MATCH_TOLERANCE,
   MIXER_KINDS,
   matchedVariant,
@@ -71,6 +77,31 @@ describe('buildIFormer', () => {
       model.dispose();
     });
   }
+
+  it('video mode: the temporal head reads every last-stage position and its change; weights as predicted', () => {
+    const { tf } = runtime;
+    const frames = 3;
+    const model = buildIFormer({
+      classes: 10,
+      seed: 4,
+      activation: 'relu',
+      video: { frames, inputThresholdInit: 0.1, thresholdInit: 0.05, spRate: 0, frameDifference: true },
+    });
+    const thresholds = iformerDeltaActivations(model).reduce((n, d) => n + d.thetaValues().length, 0);
+    expect(model.countParams() - thresholds).toBe(iformerVideoParams(IFORMER_VARIANTS.mini, 'inception', 10));
+    // 2×2 positions × 64 channels, twice (features and their temporal difference).
+    expect(model.getLayer('head').getWeights()[0]!.shape).toEqual([512, 10]);
+    tf.tidy(() => {
+      const clip = tf.randomUniform([2, frames, 32, 32, 1], 0, 1, 'float32', 3);
+      const out = model.predict(clip) as Tensor;
+      expect(out.shape).toEqual([2, 10]);
+      // Time order matters to the clip's logits (a time average of per-frame logits of single
+      // frames would not see it; the head and the input pairs do).
+      const reversed = model.predict(tf.reverse(clip, 1)) as Tensor;
+      expect(tf.max(tf.abs(tf.sub(out, reversed))).dataSync()[0]).toBeGreaterThan(1e-4);
+    });
+    model.dispose();
+  });
 
   it('the same seed gives the same weights, another seed others', () => {
     const weights = (seed: number) => {

@@ -9,7 +9,7 @@ import type { ImageSet } from '../../../src/nn/data/mnist-digits.js';
 import { generateVideoClips } from '../../../src/nn/data/video-clips.js';
 import { blockDalName } from '../../../src/nn/layers/iformer-layers.js';
 import { buildIFormer, iformerBlocks, iformerDeltaActivations } from '../../../src/nn/models/iformer.js';
-import { IFORMER_VARIANTS, iformerMacs } from '../../../src/nn/models/iformer-config.js';
+import { IFORMER_VARIANTS, iformerMacs, iformerVideoMacs } from '../../../src/nn/models/iformer-config.js';
 import { recordedImages, recordIFormer } from '../../../src/nn/record/record-iformer.js';
 import { loadTf, type TfRuntime } from '../../../src/nn/runtime.js';
 import { tensorName } from '../../../src/trace/manifest.js';
@@ -168,7 +168,7 @@ describe('recordIFormer', () => {
       classes: 10,
       seed: 5,
       activation: 'relu',
-      video: { frames, inputThresholdInit: 0.1, thresholdInit: 0.05, spRate: 2e-4 },
+      video: { frames, inputThresholdInit: 0.1, thresholdInit: 0.05, spRate: 2e-4, frameDifference: true },
     });
     const set = generateVideoClips({ seed: 2, count: 1, split: 'heldout', frames });
     const out = join(root, 'clips.safetensors');
@@ -184,6 +184,12 @@ describe('recordIFormer', () => {
     try {
       const { manifest } = trace;
       expect(manifest.steps.map((s) => s.keyFrame)).toEqual([true, false, false]);
+      const macs = manifest.layers
+        .filter((l) => isMacOp(l.op))
+        .reduce((sum, l) => sum + l.gemm.m * l.gemm.n * l.gemm.k * l.gemmCount, 0);
+      expect(macs).toBe(iformerVideoMacs(IFORMER_VARIANTS.mini, 'inception', 10));
+      // The temporal head: 2×2×64 last-stage values and their change since the previous frame.
+      expect(manifest.layers.find((l) => l.name === 'head')!.inputShape).toEqual([1, 512]);
       const stem1 = manifest.layers.find((l) => l.name === 'stem1')!;
       expect(stem1.inputShape).toEqual([32, 32, 2]);
       expect(stem1.roles).toEqual(['input', 'delta', 'weight']);
