@@ -35,6 +35,7 @@ const tiny = [
   '1',
 ];
 const budget = ['--steps', '4', '--batch-size', '4', '--backend', 'wasm'];
+const zeroFillCosine = ['--fill', 'zeros', '--lr-decay', 'cosine'];
 
 // A missing or stale dist/ fails here rather than skipping: npm test builds it first.
 assertBuiltCli();
@@ -42,7 +43,17 @@ assertBuiltCli();
 describe('train / eval deltanet as fresh processes (built CLI)', () => {
   it('trains both mixers, then a fresh eval loads the custom layers and prints both accuracies', async () => {
     for (const mixer of ['delta', 'linear']) {
-      const r = deltasim(['train', 'deltanet', ...tiny, ...budget, '--mixer', mixer, '--out', mixer]);
+      const r = deltasim([
+        'train',
+        'deltanet',
+        ...tiny,
+        ...budget,
+        ...zeroFillCosine,
+        '--mixer',
+        mixer,
+        '--out',
+        mixer,
+      ]);
       expect(r.stderr).toContain('saved');
       expect(r.code).toBe(0);
     }
@@ -50,14 +61,16 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
       family: string;
       variant: string;
       command: string;
-      data: { task: string; settings: Record<string, number>; steps: number };
+      data: { task: string; settings: Record<string, number | string>; steps: number; lrDecay: string };
     };
     expect(card.family).toBe('deltanet');
     expect(card.variant).toBe('delta');
     expect(card.data.task).toBe('mqar');
-    expect(card.data.settings).toEqual({ seqLen: 16, pairs: 2, vocab: 32 });
+    expect(card.data.settings).toEqual({ seqLen: 16, pairs: 2, vocab: 32, fill: 'zeros' });
     expect(card.data.steps).toBe(4);
-    expect(card.command).toContain('--mixer delta --seq 16 --pairs 2 --vocab 32');
+    expect(card.data.lrDecay).toBe('cosine');
+    expect(card.command).toContain('--mixer delta --seq 16 --pairs 2 --vocab 32 --fill zeros');
+    expect(card.command).toContain('--lr-decay cosine');
 
     const one = deltasim(['eval', 'deltanet', '--model', 'delta', '--sequences', '16', '--json']);
     expect(one.code).toBe(0);
@@ -78,11 +91,11 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
     expect(both.code).toBe(0);
     const summary = JSON.parse(both.stdout.trimEnd().split('\n').pop()!) as {
       task: string;
-      settings: Record<string, number>;
+      settings: Record<string, number | string>;
       results: { mixer: string; accuracy: number }[];
     };
     expect(summary.task).toBe('mqar');
-    expect(summary.settings).toMatchObject({ seqLen: 16, pairs: 2, vocab: 32, sequences: 16 });
+    expect(summary.settings).toMatchObject({ seqLen: 16, pairs: 2, vocab: 32, fill: 'zeros', sequences: 16 });
     expect(summary.results.map((x) => x.mixer)).toEqual(['delta', 'linear']);
     for (const x of summary.results) expect(x.accuracy).toBeGreaterThanOrEqual(0);
   }, 600_000); // four fresh tfjs processes: minutes on a loaded 2-core machine
@@ -125,6 +138,9 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
       [['train', 'deltanet', '--mixer', 'gru', '--out', 'x'], '--mixer'],
       [['train', 'deltanet', '--seq', '64', '--pairs', '17', '--out', 'x'], 'pairs'],
       [['train', 'deltanet', '--dmodel', '64', '--heads', '3', '--out', 'x'], '--heads'],
+      [['train', 'deltanet', '--fill', 'ones', '--out', 'x'], '--fill'],
+      [['train', 'deltanet', '--task', 'mad-copy', '--fill', 'zeros', '--out', 'x'], '--fill'],
+      [['train', 'deltanet', '--lr-decay', 'linear', '--out', 'x'], '--lr-decay'],
       [['eval', 'deltanet', '--sequences', '0'], '--sequences'],
       [['record', 'deltanet', '--model', 'x', '--delta-threshold', '0'], '--delta-threshold'],
       [['record', 'deltanet', '--model', 'x', '--delta-threshold', 'big'], '--delta-threshold'],

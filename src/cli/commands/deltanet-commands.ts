@@ -2,9 +2,16 @@ import { basename, join, relative, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
 import { SEQUENCE_TASKS, type SequenceTaskName } from '../../nn/data/sequence-task.js';
-import { TASK_DEFAULTS, type TaskSettings, taskProblem } from '../../nn/data/tasks.js';
+import {
+  MQAR_FILLS,
+  type MqarFill,
+  TASK_DEFAULTS,
+  type TaskSettings,
+  taskProblem,
+} from '../../nn/data/tasks.js';
 import { EVAL_SEED } from '../../nn/eval/eval-defaults.js';
 import { ModelError } from '../../nn/model-io.js';
+import { LR_DECAYS, type LrDecay } from '../../nn/train/lr-schedule.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, intFlag, numberFlag } from '../nn-flags.js';
 import { lastTrainingMetrics, prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
@@ -20,6 +27,8 @@ export function addDeltaNetTrainOptions<C extends Command<[string], Record<strin
     .option('--seq <n>', 'deltanet: sequence length')
     .option('--pairs <n>', 'deltanet: MQAR key-value pairs / tokens to copy')
     .option('--vocab <n>', 'deltanet: vocabulary size')
+    .option('--fill <f>', 'deltanet: MQAR query-region filler random or zeros (default random)')
+    .option('--lr-decay <d>', 'deltanet: learning rate after warm-up: constant or cosine (default constant)')
     .option('--dmodel <n>', 'deltanet: model width (default 64)')
     .option('--layers <n>', 'deltanet: blocks (default 2)')
     .option('--heads <n>', 'deltanet: heads per mixer (default 2)')
@@ -53,6 +62,19 @@ export function taskSettingsFromFlags(flags: RawFlags): TaskSettings {
     vocab: intFlag('--vocab', str(flags, 'vocab'), d.vocab, 2),
     pairs: intFlag('--pairs', str(flags, 'pairs'), d.pairs, 0),
   };
+  const fill = str(flags, 'fill');
+  if (fill !== undefined) {
+    if (!MQAR_FILLS.includes(fill as MqarFill)) {
+      throw new UsageError('--fill', fill, `must be one of ${MQAR_FILLS.join(', ')}`);
+    }
+    if (task !== 'mqar') throw new UsageError('--fill', fill, 'applies to --task mqar only');
+    // Absent means random, so cards and checkpoints written before the flag existed still match.
+    if (fill === 'zeros') return checkedSettings({ ...settings, fill: 'zeros' });
+  }
+  return checkedSettings(settings);
+}
+
+function checkedSettings(settings: TaskSettings): TaskSettings {
   const problem = taskProblem(settings);
   if (problem)
     throw new UsageError(
@@ -78,6 +100,7 @@ export interface DeltaNetTrainPlan {
   readonly seed: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  readonly lrDecay: LrDecay;
   readonly out: string;
   readonly resume: boolean;
   readonly prefer: BackendChoice;
@@ -123,10 +146,19 @@ export async function deltaNetTrainPlan(
     seed: intFlag('--seed', str(flags, 'seed'), 1),
     batchSize: intFlag('--batch-size', str(flags, 'batchSize'), DELTANET_TRAIN_DEFAULTS.batchSize, 1),
     learningRate: numberFlag('--lr', str(flags, 'lr'), DELTANET_TRAIN_DEFAULTS.learningRate, 0),
+    lrDecay: lrDecayFlag(str(flags, 'lrDecay')),
     out,
     resume: flags.resume === true,
     prefer,
   };
+}
+
+function lrDecayFlag(value: string | undefined): LrDecay {
+  if (value === undefined) return 'constant';
+  if (!LR_DECAYS.includes(value as LrDecay)) {
+    throw new UsageError('--lr-decay', value, `must be one of ${LR_DECAYS.join(', ')}`);
+  }
+  return value as LrDecay;
 }
 
 /** The command line that retrains a plan (stored in card.json). */
@@ -134,8 +166,10 @@ export function deltaNetTrainCommand(p: DeltaNetTrainPlan): string {
   const parts = [
     'deltasim train deltanet',
     `--task ${p.task.task} --mixer ${p.mixer} --seq ${p.task.seqLen} --pairs ${p.task.pairs} --vocab ${p.task.vocab}`,
+    p.task.fill ? `--fill ${p.task.fill}` : '',
     `--dmodel ${p.dModel} --layers ${p.layers} --heads ${p.heads} --chunk ${p.chunk}`,
     `--steps ${p.steps} --batch-size ${p.batchSize} --lr ${p.learningRate} --seed ${p.seed}`,
+    p.lrDecay !== 'constant' ? `--lr-decay ${p.lrDecay}` : '',
     p.mlp ? '--mlp' : '',
     p.featureMap !== 'silu' ? `--feature-map ${p.featureMap}` : '',
     p.useBeta ? '' : '--fixed-beta',
@@ -172,6 +206,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
     steps: p.steps,
     batchSize: p.batchSize,
     learningRate: p.learningRate,
+    lrDecay: p.lrDecay,
     checkpointDir: outDir,
     resume: p.resume,
     log,
@@ -188,7 +223,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
     backend: runtime.backend,
     data: {
       task: p.task.task,
-      settings: { seqLen: p.task.seqLen, pairs: p.task.pairs, vocab: p.task.vocab },
+      settings: cardSettings(p.task),
       generator: `src/nn/data/${p.task.task === 'mqar' ? 'mqar' : p.task.task === 'regbench' ? 'regbench' : 'mad-tasks'}.ts`,
       model: {
         dModel: p.dModel,
@@ -203,6 +238,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
       steps: p.steps,
       batchSize: p.batchSize,
       learningRate: p.learningRate,
+      ...(p.lrDecay !== 'constant' ? { lrDecay: p.lrDecay } : {}),
       // Checkpoints written before rounds carried their time have none: leave it out, not guess.
       ...(last?.seconds !== undefined ? { trainSeconds: Math.round(last.seconds) } : {}),
     },
@@ -218,8 +254,8 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
 
 /** The two bundled MQAR models `eval deltanet` compares when no --model is given. */
 export const BUNDLED_DELTANET_MODELS = [
-  join('models', 'deltanet-mqar-64x4'),
-  join('models', 'linear-mqar-64x4'),
+  join('models', 'deltanet-mqar-128x8'),
+  join('models', 'linear-mqar-128x8'),
 ] as const;
 export const DELTANET_EVAL_SEQUENCES = 1000;
 
@@ -301,9 +337,7 @@ export async function runDeltaNetEval(io: CliIo, r: DeltaNetEvalRequest): Promis
   const summary = {
     task: settings.task,
     settings: {
-      seqLen: settings.seqLen,
-      pairs: settings.pairs,
-      vocab: settings.vocab,
+      ...cardSettings(settings),
       sequences: r.sequences,
       seed: r.seed,
     },
@@ -322,7 +356,12 @@ export async function runDeltaNetEval(io: CliIo, r: DeltaNetEvalRequest): Promis
 }
 
 function describe(s: TaskSettings): string {
-  return `seq ${s.seqLen}, pairs ${s.pairs}, vocab ${s.vocab}`;
+  return `seq ${s.seqLen}, pairs ${s.pairs}, vocab ${s.vocab}${s.fill ? `, fill ${s.fill}` : ''}`;
+}
+
+/** The task settings as card.json and `eval --json` state them (`fill` only when not random). */
+function cardSettings(s: TaskSettings): Record<string, number | string> {
+  return { seqLen: s.seqLen, pairs: s.pairs, vocab: s.vocab, ...(s.fill ? { fill: s.fill } : {}) };
 }
 
 function cardTaskSettings(data: Record<string, unknown>, source: string): TaskSettings {
@@ -336,7 +375,21 @@ function cardTaskSettings(data: Record<string, unknown>, source: string): TaskSe
       throw new ModelError(source, `field "data.settings.${key}"`, 'must be an integer');
     return v;
   };
-  return { task, seqLen: num('seqLen'), pairs: num('pairs'), vocab: num('vocab') };
+  const fill = s?.fill;
+  if (fill !== undefined && (task !== 'mqar' || !MQAR_FILLS.includes(fill as MqarFill))) {
+    throw new ModelError(
+      source,
+      'field "data.settings.fill"',
+      `must be one of ${MQAR_FILLS.join(', ')} (MQAR only)`,
+    );
+  }
+  return {
+    task,
+    seqLen: num('seqLen'),
+    pairs: num('pairs'),
+    vocab: num('vocab'),
+    ...(fill === 'zeros' ? { fill: 'zeros' as const } : {}),
+  };
 }
 
 export interface DeltaNetRecordRequest {

@@ -10,7 +10,16 @@ export interface TaskSettings {
   readonly vocab: number;
   /** MQAR: key–value pairs; MAD copy: tokens to copy; ignored by the others. */
   readonly pairs: number;
+  /**
+   * MQAR: what fills the query region between the queries. `random` (Zoology's default) draws
+   * tokens from the whole vocabulary, so with a small vocabulary a queried key often reappears
+   * before its query; `zeros` (Zoology's random_non_queries=False) uses token 0. Absent = random.
+   */
+  readonly fill?: MqarFill;
 }
+
+export type MqarFill = 'random' | 'zeros';
+export const MQAR_FILLS: readonly MqarFill[] = ['random', 'zeros'];
 
 /** Defaults per task: MQAR's is the hardest setting issue 12 asks for; MAD's are the MAD suite's. */
 export const TASK_DEFAULTS: Readonly<Record<SequenceTaskName, Omit<TaskSettings, 'task'>>> = {
@@ -26,7 +35,7 @@ export function taskBatch(settings: TaskSettings, count: number, seed: number): 
   const { seqLen, vocab, pairs } = settings;
   switch (settings.task) {
     case 'mqar':
-      return generateMqar({ vocab, seqLen, pairs, count, seed });
+      return generateMqar({ vocab, seqLen, pairs, count, seed, randomNonQueries: settings.fill !== 'zeros' });
     case 'mad-recall':
       return generateMadRecall({ vocab, seqLen, count, seed, noiseFraction: 0 });
     case 'mad-noisy':

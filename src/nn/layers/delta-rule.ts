@@ -163,27 +163,38 @@ export function deltaRuleChunkwise(
     const vBeta = tf.mul(v, beta) as tf.Tensor3D;
     const lower = tf.mul(tf.matMul(kBeta, k, false, true), masks.strict) as tf.Tensor3D;
     const inverse = unitLowerInverse(tf.neg(lower), c, masks.eye);
-    w = tf.matMul(inverse, kBeta) as tf.Tensor3D;
-    u = tf.matMul(inverse, vBeta) as tf.Tensor3D;
+    // W and U in one product: T·[Kβ | Vβ].
+    const wu = tf.matMul(inverse, tf.concat([kBeta, vBeta], 2)) as tf.Tensor3D;
+    [w, u] = tf.split(wu, [dk, dv], 2) as [tf.Tensor3D, tf.Tensor3D];
   }
   const scores = tf.mul(tf.matMul(q, k, false, true), masks.causal) as tf.Tensor3D;
 
-  // Chunk-major, so the sequential pass over chunks reads contiguous [X, C, ·] blocks.
-  const chunks = (a: tf.Tensor3D, d: number) =>
-    unstackSafe(tf.transpose(tf.reshape(a, [x, n, c, d]), [1, 0, 2, 3]), 0) as tf.Tensor3D[];
-  const qs = chunks(q, dk);
-  const ks = chunks(k, dk);
-  const us = chunks(u, dv);
-  const ws = w ? chunks(w, dk) : [];
-  const as = chunks(scores, c);
+  // Only the state recurrence is sequential: S_{i+1} = S_i + K_iᵀ U'_i with U'_i = U_i − W_i S_i.
+  // The outputs Q_i S_i + (Q_i K_iᵀ ⊙ M) U'_i are then batched products over all chunks at once.
+  // Chunk-major, so the pass over chunks reads contiguous [X, C, ·] blocks.
+  const chunks = (a: tf.Tensor3D, rows: number, d: number) =>
+    unstackSafe(tf.transpose(tf.reshape(a, [x, n, rows, d]), [1, 0, 2, 3]), 0) as tf.Tensor3D[];
+  const us = chunks(u, c, dv);
+  const ws = w ? chunks(w, c, dk) : [];
+  const kts = chunks(tf.transpose(k, [0, 2, 1]) as tf.Tensor3D, dk, c);
   let state = options.initialState ?? (tf.zeros([x, dk, dv]) as tf.Tensor3D);
-  const outputs: tf.Tensor3D[] = [];
+  const states: tf.Tensor3D[] = [];
+  const corrections: tf.Tensor3D[] = [];
   for (let i = 0; i < n; i++) {
+    states.push(state);
     const corrected = w ? (tf.sub(us[i]!, tf.matMul(ws[i]!, state)) as tf.Tensor3D) : us[i]!;
-    outputs.push(tf.add(tf.matMul(qs[i]!, state), tf.matMul(as[i]!, corrected)) as tf.Tensor3D);
-    state = tf.add(state, tf.matMul(ks[i]!, corrected, true, false)) as tf.Tensor3D;
+    corrections.push(corrected);
+    state = tf.add(state, tf.matMul(kts[i]!, corrected)) as tf.Tensor3D;
   }
-  const stacked = tf.reshape(tf.stack(outputs, 1), [x, padded, dv]) as tf.Tensor3D;
+  // [N, X, ·, ·] → [X·N, ·, ·], the layout of q and the scores.
+  const byChunkIndex = (list: tf.Tensor3D[], rows: number, d: number) =>
+    tf.reshape(tf.transpose(tf.stack(list, 0), [1, 0, 2, 3]), [x * n, rows, d]) as tf.Tensor3D;
+  const corrected = w ? byChunkIndex(corrections, c, dv) : u;
+  const perChunk = tf.add(
+    tf.matMul(q, byChunkIndex(states, dk, dv)),
+    tf.matMul(scores, corrected),
+  ) as tf.Tensor3D;
+  const stacked = tf.reshape(perChunk, [x, padded, dv]) as tf.Tensor3D;
   const output = pad === 0 ? stacked : (tf.slice(stacked, [0, 0, 0], [x, t, dv]) as tf.Tensor3D);
   return { output, state };
 }

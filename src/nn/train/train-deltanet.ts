@@ -7,6 +7,7 @@ import type { TfRuntime } from '../runtime.js';
 import { restoreAdam, snapshotAdam } from './adam-state.js';
 import { epochSeed } from './batch-schedule.js';
 import { type Checkpoint, checkResumeOptions, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type LrDecay, learningRateAt } from './lr-schedule.js';
 import { restoreWeights, snapshotWeights } from './train-loop.js';
 
 type Tf = TfRuntime['tf'];
@@ -19,8 +20,9 @@ export interface TrainDeltaNetOptions {
   readonly steps: number;
   readonly stepsPerRound?: number;
   readonly batchSize?: number;
-  /** Adam learning rate, reached linearly over `warmupSteps` and then held. */
+  /** Adam learning rate, reached linearly over `warmupSteps`, then held or cosine-decayed (`lrDecay`). */
   readonly learningRate?: number;
+  readonly lrDecay?: LrDecay;
   readonly warmupSteps?: number;
   /** Held-out sequences scored after each round. */
   readonly validationCount?: number;
@@ -49,15 +51,6 @@ export interface TrainDeltaNetResult {
 /** Seed offset of the per-round validation set (evaluation uses its own, EVAL_SEED-based). */
 export const DELTANET_VALIDATION_SEED_OFFSET = 104_729;
 
-/**
- * The learning rate at `step`: linear warm-up, then constant. Independent of the total step count
- * on purpose: the first N steps of any run are exactly the run with `steps: N` (same data, same
- * rates), so a long run stopped at a checkpoint is reproducible by its step count.
- */
-export function learningRateAt(step: number, peak: number, warmup: number): number {
-  return step < warmup ? (peak * (step + 1)) / warmup : peak;
-}
-
 export const DELTANET_WARMUP_STEPS = 100;
 
 /** Mean cross-entropy over the scored positions (labels ≠ IGNORE_LABEL) of `[B, T, V]` logits. */
@@ -83,8 +76,8 @@ function stepSeed(seed: number, step: number): number {
 
 /**
  * Trains a DeltaNet (or linear-attention) LM on a synthetic task: every step a fresh batch drawn
- * from the task's generator with a seed derived from (seed, step), Adam with warm-up and cosine
- * decay, the chunkwise form throughout. A checkpoint after each round makes `resume` continue with
+ * from the task's generator with a seed derived from (seed, step), Adam with warm-up (then constant
+ * or cosine decay), the chunkwise form throughout. A checkpoint after each round makes `resume` continue with
  * the same weights, optimizer state and data stream.
  */
 export async function trainDeltaNet(
@@ -98,6 +91,7 @@ export async function trainDeltaNet(
   const stepsPerRound = options.stepsPerRound ?? 100;
   const peak = options.learningRate ?? 3e-3;
   const warmup = options.warmupSteps ?? DELTANET_WARMUP_STEPS;
+  const decay = options.lrDecay ?? 'constant';
   const model = buildDeltaNet({ ...options.model, vocab: options.task.vocab, seed: options.seed });
   const optimizer = tf.train.adam(peak);
   const trainable = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
@@ -109,6 +103,8 @@ export async function trainDeltaNet(
     seed: options.seed,
     batchSize,
     stepsPerRound,
+    // A cosine schedule depends on the total: a checkpoint resumes only a run with the same one.
+    ...(decay === 'cosine' ? { lrDecay: decay, steps: options.steps } : {}),
   };
   if (options.resume) {
     if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');
@@ -136,7 +132,13 @@ export async function trainDeltaNet(
     for (; step < roundEnd; step++) {
       const batch: SequenceBatch = taskBatch(options.task, batchSize, stepSeed(options.seed, step));
       // Adam's rate is a plain field in tfjs; the schedule sets it before each step.
-      (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(step, peak, warmup);
+      (optimizer as unknown as { learningRate: number }).learningRate = learningRateAt(
+        step,
+        peak,
+        warmup,
+        decay,
+        options.steps,
+      );
       const x = tokenTensor(tf, batch, 0, batch.count);
       let predicted: tfTypes.Tensor | undefined;
       const loss = optimizer.minimize(

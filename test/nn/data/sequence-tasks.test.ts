@@ -89,6 +89,31 @@ describe('MQAR (Zoology generator)', () => {
     expect(gaps[0]!).toBeGreaterThan(10 * gaps[space - 1]!);
   });
 
+  it('fill zeros (Zoology random_non_queries=False): same pairs and queries, token 0 everywhere else', () => {
+    const settings = { task: 'mqar' as const, seqLen: 128, pairs: 8, vocab: 256 };
+    const zeros = taskBatch({ ...settings, fill: 'zeros' }, 16, 9);
+    // The random fill consumes the stream after each sequence: only the first sequence is shared.
+    const random = taskBatch(settings, 1, 9);
+    expect(row(zeros, 0, zeros.labels)).toEqual(row(random, 0, random.labels));
+    let queries = 0;
+    zeros.inputs.forEach((token, i) => {
+      const t = i % settings.seqLen;
+      if (zeros.labels[i] !== IGNORE_LABEL) {
+        queries += 1;
+        expect(token).toBeGreaterThan(0);
+      } else if (t >= 2 * settings.pairs) {
+        expect(token).toBe(0);
+      }
+      if (i < settings.seqLen && (t < 2 * settings.pairs || zeros.labels[i] !== IGNORE_LABEL)) {
+        expect(token).toBe(random.inputs[i]);
+      }
+    });
+    expect(queries).toBe(16 * settings.pairs);
+    expect(
+      row(random, 0).filter((token, t) => t >= 2 * settings.pairs && token !== 0).length,
+    ).toBeGreaterThan(80);
+  });
+
   it('rejects settings Zoology rejects', () => {
     expect(taskProblem({ task: 'mqar', seqLen: 128, pairs: 33, vocab: 256 })).toMatch(/at least 132/);
     expect(taskProblem({ task: 'mqar', seqLen: 128, pairs: 8, vocab: 100 })).toMatch(/exceed/);

@@ -134,6 +134,7 @@ const CASES: readonly Case[] = [
   { x: 2, t: 64, dk: 16, dv: 16, chunk: 32, rule: 'delta', betaMax: 2, seed: 2 },
   { x: 2, t: 48, dk: 8, dv: 8, chunk: 16, rule: 'delta', betaMax: 1, seed: 3 },
   { x: 2, t: 21, dk: 8, dv: 4, chunk: 16, rule: 'linear', betaMax: 1, seed: 4 },
+  { x: 4, t: 45, dk: 16, dv: 16, chunk: 8, rule: 'delta', betaMax: 1, seed: 5 },
 ];
 
 describe.each(['cpu', 'wasm'] as const)('delta rule on %s', (backend) => {
