@@ -13,10 +13,12 @@ import {
   type SkipGranularity,
   STORAGE_FORMATS,
   type StorageFormat,
+  vectorUnitOf,
   WEIGHT_SUPPORTS,
   type WeightSupport,
 } from '../core/hardware.js';
 import { PRESET_NAMES, PRESETS, SCALESIM_DEFAULT } from '../core/presets.js';
+import { DEFAULT_VECTOR_OPS, type VectorOpCosts, type VectorUnitModel } from '../core/vector-unit.js';
 import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
 import { type FieldSpec, type FieldValue, readFields } from './config-fields.js';
@@ -158,6 +160,14 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
     help: 'systolic (folds) | event-driven (events dispatched to output-owning PEs)',
   },
   { path: 'eventDispatch', field: { type: 'cycles' }, help: 'dispatcher cycles per input event' },
+  { path: 'vector.lanes', field: { type: 'positiveInt' }, help: 'vector unit lanes (lane-ops per cycle)' },
+  ...(Object.keys(DEFAULT_VECTOR_OPS) as (keyof VectorOpCosts)[]).map(
+    (k): FieldSpec => ({
+      path: `vector.ops.${k}`,
+      field: { type: 'cycles' },
+      help: `vector unit lane-ops per output element (${k}${k.endsWith('Pool') ? ', per window tap' : ''})`,
+    }),
+  ),
 ];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -257,10 +267,22 @@ export async function hardwareFromDocument(
     ...optional('schedule', values.get('schedule')),
     ...optional('arrayKind', values.get('arrayKind')),
     ...optional('eventDispatchCycles', eventDispatchCycles),
+    vector: vectorFromFields(get, vectorUnitOf(base)),
   };
   const problem = hardwareProblems(hw)[0];
   if (problem) throw new ConfigError(source, problem[0], problem[1]);
   return hw;
+}
+
+/** The vector unit: the file's `vector.*` keys over the base preset's unit. */
+function vectorFromFields(
+  get: <T extends FieldValue>(path: string, fallback: T) => T,
+  base: VectorUnitModel,
+): VectorUnitModel {
+  const ops = Object.fromEntries(
+    Object.entries(base.ops).map(([k, v]) => [k, get(`vector.ops.${k}`, v)]),
+  ) as unknown as VectorOpCosts; // the keys of base.ops, each a number
+  return { lanes: get('vector.lanes', base.lanes), ops };
 }
 
 /** `{ [key]: value }` when the file gave it; else nothing, so the base preset's value (or absence) stays. */
