@@ -14,10 +14,12 @@ import {
   STORAGE_FORMATS,
   type StorageFormat,
   WEIGHT_FETCHES,
+  vectorUnitOf,
   WEIGHT_SUPPORTS,
   type WeightSupport,
 } from '../core/hardware.js';
 import { PRESET_NAMES, PRESETS, SCALESIM_DEFAULT } from '../core/presets.js';
+import { DEFAULT_VECTOR_OPS, type VectorOpCosts, type VectorUnitModel } from '../core/vector-unit.js';
 import { parseConfigDocument } from './config-document.js';
 import { ConfigError } from './config-error.js';
 import { type FieldSpec, type FieldValue, readFields } from './config-fields.js';
@@ -184,6 +186,14 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
       help: `output ${k} per unit tile, or "unbounded" (${k === 'rows' ? 'M dealt evenly over the units' : 'all of N'})`,
     }),
   ),
+  { path: 'vector.lanes', field: { type: 'positiveInt' }, help: 'vector unit lanes (lane-ops per cycle)' },
+  ...(Object.keys(DEFAULT_VECTOR_OPS) as (keyof VectorOpCosts)[]).map(
+    (k): FieldSpec => ({
+      path: `vector.ops.${k}`,
+      field: { type: 'cycles' },
+      help: `vector unit lane-ops per output element (${k}${k.endsWith('Pool') ? ', per window tap' : ''})`,
+    }),
+  ),
 ];
 
 function isMapping(value: unknown): value is Record<string, unknown> {
@@ -287,6 +297,7 @@ export async function hardwareFromDocument(
     ...optional('rlePackBits', values.get('formats.rlePackBits')),
     ...optional('weightFetch', values.get('weightFetch')),
     ...(condensed ? { condensed } : {}),
+    vector: vectorFromFields(get, vectorUnitOf(base)),
   };
   const problem = hardwareProblems(hw)[0];
   if (problem) throw new ConfigError(source, problem[0], problem[1]);
@@ -310,6 +321,17 @@ function readCondensed(
     tileRows: n('condensed.tile.rows'),
     tileCols: n('condensed.tile.cols'),
   };
+}
+
+/** The vector unit: the file's `vector.*` keys over the base preset's unit. */
+function vectorFromFields(
+  get: <T extends FieldValue>(path: string, fallback: T) => T,
+  base: VectorUnitModel,
+): VectorUnitModel {
+  const ops = Object.fromEntries(
+    Object.entries(base.ops).map(([k, v]) => [k, get(`vector.ops.${k}`, v)]),
+  ) as unknown as VectorOpCosts; // the keys of base.ops, each a number
+  return { lanes: get('vector.lanes', base.lanes), ops };
 }
 
 /** `{ [key]: value }` when the file gave it; else nothing, so the base preset's value (or absence) stays. */

@@ -1,5 +1,6 @@
 import type { Dataflow } from './array.js';
 import { DATAFLOW_ROLES } from './dataflow-mapping.js';
+import { depthwiseGrouping, groupedFoldSequence } from './depthwise-mapping.js';
 import { createFoldSequence } from './fold-overlap.js';
 import { type HardwareModel, type NmPattern, type OperandSupport, skipsAnything } from './hardware.js';
 import { packedPopcount } from './sparse/bits.js';
@@ -99,6 +100,8 @@ export function createComputeStage(
   // A condensed datapath times the instance from its lanes instead of the systolic fold schedule.
   const condensed = hw.condensed && !eventDriven && !rankOne ? hw.condensed : undefined;
   const units = condensed ? condensedUnits(array, condensed) : 0;
+  // Depthwise channels share folds (depthwise-mapping.ts): one fill and drain per group of channels.
+  const grouping = depthwiseGrouping(low, hw);
 
   function run(
     input: ComputeStepInput,
@@ -112,13 +115,14 @@ export function createComputeStage(
       nmChecked = true;
     }
     const closedForm = nm !== undefined || (options.bitLevel !== true && isDenseStep(low, policy, input));
+    const grouped = grouping && groupedFoldSequence(createFoldSequence(array, dataflow, overlap), grouping);
     const timingOptions = {
       array,
       dataflow,
       granularity: hw.granularity,
       lookaheadSteps: hw.lookaheadSteps,
       histogramBins: eventDriven ? 0 : bins,
-      sequence: createFoldSequence(array, dataflow, overlap),
+      sequence: grouped ?? createFoldSequence(array, dataflow, overlap),
     };
     const events = createEventWork(eventDriven ? pes : 0);
     // Only the bit-level path reads masks; an absent one is all ones.
@@ -203,6 +207,7 @@ export function createComputeStage(
       computeCycles = condensedCycles;
     } else {
       computeCycles = timingOptions.sequence.cycles();
+      if (grouped) folds = grouped.groupFolds;
     }
     return {
       macs: low.instances * m * n * k,

@@ -5,6 +5,7 @@ import { PRECISION_BITS, PRECISIONS } from './energy-table.js';
 import { FOLD_OVERLAPS, type FoldOverlap } from './fold-overlap.js';
 import type { HardwareSummary } from './report.js';
 import { type CondensedDatapath, condensedUnits } from './sparse/condensed-timing.js';
+import { DEFAULT_VECTOR_OPS, type VectorUnitModel, vectorUnitProblems } from './vector-unit.js';
 
 /**
  * What the array does with a zero operand (Timeloop/Sparseloop's vocabulary):
@@ -146,6 +147,13 @@ export interface HardwareModel {
    * (sparse/condensed-timing.ts); absent = the lane timing of a systolic array.
    */
   readonly condensed?: CondensedDatapath;
+  /** The vector unit for element-wise layers (absent = `vectorUnitOf`'s default). */
+  readonly vector?: VectorUnitModel;
+}
+
+/** The hardware's vector unit; absent, one lane per array column with the default costs. */
+export function vectorUnitOf(hw: Pick<HardwareModel, 'vector' | 'array'>): VectorUnitModel {
+  return hw.vector ?? { lanes: hw.array.cols, ops: DEFAULT_VECTOR_OPS };
 }
 
 /** Bits of a stored partial sum (int32 accumulators for int8, fp32 otherwise). */
@@ -255,6 +263,7 @@ export function hardwareProblems(hw: HardwareModel): readonly (readonly [string,
     problems.push(['energy.gatedMacFraction', 'must be in [0, 1]']);
   }
   if (e.sram.length === 0) problems.push(['energy.sram', 'needs at least one size point']);
+  if (hw.vector) problems.push(...vectorUnitProblems(hw.vector));
   return problems;
 }
 

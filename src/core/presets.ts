@@ -1,5 +1,6 @@
 import { HOROWITZ_45NM } from './energy-table.js';
 import type { HardwareModel } from './hardware.js';
+import { DEFAULT_VECTOR_OPS } from './vector-unit.js';
 
 /**
  * Named hardware presets. Each cites where its figures come from; every figure marked
@@ -55,6 +56,9 @@ export const SCALESIM_DEFAULT: HardwareModel = {
     bandwidthBytesPerCycle: Number.POSITIVE_INFINITY,
   },
   dram: { bandwidthBytesPerCycle: Number.POSITIVE_INFINITY },
+  // SCALE-Sim models no vector unit; assumption: one lane per array column, the width of the
+  // output edge the array drains its results through.
+  vector: { lanes: 32, ops: DEFAULT_VECTOR_OPS },
 };
 
 /**
@@ -82,6 +86,9 @@ export const EYERISS_LIKE: HardwareModel = {
   sram: { ifmapBytes: 36 * KIB, filterBytes: 36 * KIB, ofmapBytes: 36 * KIB, bandwidthBytesPerCycle: 128 },
   dram: { bandwidthBytesPerCycle: 8 },
   overlap: 'none',
+  // Eyeriss applies ReLU and run-length compression on the ofmap path leaving the PE array;
+  // assumption: its element-wise work runs at that path's width, one lane per PE column (14).
+  vector: { lanes: 14, ops: DEFAULT_VECTOR_OPS },
 };
 
 /**
@@ -108,6 +115,9 @@ export const TPU_V1_LIKE: HardwareModel = {
   dram: { bandwidthBytesPerCycle: 46 },
   leakageMw: 28_000,
   overlap: 'preload',
+  // TPU v1's dedicated activation / normalize / pool units after the accumulators take one
+  // 256-wide vector per cycle (Jouppi et al., Fig. 1): 256 lanes.
+  vector: { lanes: 256, ops: DEFAULT_VECTOR_OPS },
 };
 
 /**
@@ -134,6 +144,8 @@ export const SPARTEN_LIKE: HardwareModel = {
   formats: { activations: 'bitmask', weights: 'auto' },
   sram: { ifmapBytes: 64 * KIB, filterBytes: 64 * KIB, ofmapBytes: 64 * KIB, bandwidthBytesPerCycle: 64 },
   dram: { bandwidthBytesPerCycle: 16 },
+  // SparTen's paper covers the convolutions only; assumption: one lane per cluster (32).
+  vector: { lanes: 32, ops: DEFAULT_VECTOR_OPS },
 };
 
 /**
@@ -165,6 +177,9 @@ export const NEURONFLOW_LIKE: HardwareModel = {
   deltaMode: true,
   arrayKind: 'event-driven',
   eventDispatchCycles: 1,
+  // Every neuron core applies its own neurons' non-linearity; assumption: element-wise work spreads
+  // over all 1024 PEs like the array's own work.
+  vector: { lanes: 1024, ops: DEFAULT_VECTOR_OPS },
 };
 
 export const PRESETS: Readonly<Record<string, HardwareModel>> = {

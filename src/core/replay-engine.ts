@@ -11,7 +11,8 @@ import {
 } from './hardware.js';
 import { type ReconstructedOperands, reconstructedOperands, weightResidency } from './layer-plan.js';
 import { levelStage } from './level-stage.js';
-import { LEVEL_NAMES, type LevelName, type LevelReport, levelCycles, type StorageLevel } from './levels.js';
+import { createLevelTotals } from './level-totals.js';
+import type { StorageLevel } from './levels.js';
 import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport, type Report } from './report.js';
 import { reportTotal, timingFigures, utilizationOf } from './report-total.js';
 import { zeroEnergy } from './sparse/energy.js';
@@ -23,6 +24,8 @@ import {
 } from './sparse/layer-lowering.js';
 import { createLayerVerifier, type VerifyOutcome, type VerifyValues } from './sparse/verify.js';
 import { createTrafficStage } from './traffic-stage.js';
+import { createVectorLayerReplay } from './vector-layer.js';
+import type { ElementwiseLayerSpec } from './vector-unit.js';
 
 /**
  * One step of one layer: the packed zero masks of its operands (numpy packbits, little bit order).
@@ -88,7 +91,8 @@ export interface StepOutcome {
 }
 
 export interface LayerReplay {
-  readonly lowered: LoweredSparseLayer;
+  /** The GEMM lowering (absent for an element-wise layer: it runs on the vector unit). */
+  readonly lowered?: LoweredSparseLayer;
   step(input: ReplayStepInput): StepOutcome;
   report(): LayerReport;
 }
@@ -98,10 +102,11 @@ export interface LayerReplay {
  * step at a time, so memory stays O(layer)). Timing, memory, stalls and energy per docs/model.md.
  */
 export function createLayerReplay(
-  spec: SparseLayerSpec,
+  spec: SparseLayerSpec & Partial<Pick<ElementwiseLayerSpec, 'outputShape' | 'elementwiseOps'>>,
   hw: HardwareModel,
   options: LayerReplayOptions,
 ): LayerReplay {
+  if (spec.op === 'elementwise') return createVectorLayerReplay(spec, hw);
   const low = lowerSparseLayer(spec, options.bOperand);
   const { array, dataflow } = hw;
   const mapping = mapGemm(low.gemm, array, dataflow);
@@ -148,10 +153,7 @@ export function createLayerReplay(
     baselineEnergyPj: 0,
     baselineDramBits: 0,
     residentSavedBits: 0,
-    levels: new Map<
-      LevelName,
-      { capacityBytes: number; readBits: number; writeBits: number; cycles: number; boundSteps: number }
-    >(),
+    levels: createLevelTotals(),
   };
 
   function step(input: ReplayStepInput): StepOutcome {
@@ -211,20 +213,7 @@ export function createLayerReplay(
     let energyPj = 0;
     for (const key of ENERGY_COMPONENTS) energyPj += energy[key];
     totals.residentSavedBits += traffic.residentSavedBits;
-    for (const level of levels) {
-      const t = totals.levels.get(level.name) ?? {
-        capacityBytes: level.capacityBytes,
-        readBits: 0,
-        writeBits: 0,
-        cycles: 0,
-        boundSteps: 0,
-      };
-      t.readBits += level.readBits;
-      t.writeBits += level.writeBits;
-      t.cycles += levelCycles(level);
-      if (bound === level.name) t.boundSteps++;
-      totals.levels.set(level.name, t);
-    }
+    totals.levels.add(levels, bound);
     totals.baselineCycles += base ? base.cycles : cycles;
     totals.baselineComputeCycles += base ? base.computeCycles : computeCycles;
     totals.baselineEnergyPj += base ? base.energyPj : energyPj;
@@ -253,6 +242,7 @@ export function createLayerReplay(
       // Absent = not modelled: delta state only in delta mode, leakage only with a leakage figure.
       if (key === 'deltaState' && !totals.deltaCharged) continue;
       if (key === 'leakage' && hw.leakageMw === 0) continue;
+      if (key === 'vector') continue;
       energyPj[key] = e[key];
       total += e[key];
     }
@@ -273,8 +263,7 @@ export function createLayerReplay(
         baselineCycles: totals.baselineCycles,
         baselineComputeCycles: totals.baselineComputeCycles,
         baselineEnergyPj: totals.baselineEnergyPj,
-        dramBytes:
-          (levelTotals.get('dram')?.readBits ?? 0) / 8 + (levelTotals.get('dram')?.writeBits ?? 0) / 8,
+        dramBytes: (levelTotals.bits('dram').readBits + levelTotals.bits('dram').writeBits) / 8,
         baselineDramBytes: totals.baselineDramBits / 8,
         residentSavedDramBytes: totals.residentSavedBits / 8,
       }),
@@ -282,17 +271,7 @@ export function createLayerReplay(
       mappingEfficiency: eventDriven ? 1 : mappingEfficiency(mapping, array),
       energyPj: { ...energyPj, total } as EnergyPj,
       ...(bins > 0 ? { laneWorkHistogram: [...totals.histogram] } : {}),
-      levels: LEVEL_NAMES.filter((name) => levelTotals.has(name)).map((name): LevelReport => {
-        const l = levelTotals.get(name)!;
-        return {
-          name,
-          capacityBytes: Number.isFinite(l.capacityBytes) ? l.capacityBytes : null,
-          readBytes: l.readBits / 8,
-          writeBytes: l.writeBits / 8,
-          cycles: l.cycles,
-          boundSteps: l.boundSteps,
-        };
-      }),
+      levels: levelTotals.report(),
     };
   }
 

@@ -152,8 +152,10 @@ export class RunningTotal {
     residentSavedDramBytes: 0,
   };
   private levels: LevelReport[] | undefined;
+  private vectorOps: number | undefined;
 
   add(l: LayerReport): void {
+    if (l.vectorOps !== undefined) this.vectorOps = (this.vectorOps ?? 0) + l.vectorOps;
     this.macs += l.macs;
     this.executedMacs += l.executedMacs;
     this.gatedMacs += l.gatedMacs;
@@ -188,6 +190,7 @@ export class RunningTotal {
       utilization: utilizationOf(this.executedMacs, this.sums.cycles, array),
       energyPj: energyPj as unknown as EnergyPj, // built from `total` and ENERGY_COMPONENTS keys only
       ...(this.levels ? { levels: this.levels } : {}),
+      ...(this.vectorOps !== undefined ? { vectorOps: this.vectorOps } : {}),
     };
   }
 }

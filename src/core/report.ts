@@ -32,6 +32,8 @@ export interface EnergyPj {
   /** Reading/writing stored partial sums and previous activations, computing and thresholding deltas. */
   readonly deltaState?: number;
   readonly leakage?: number;
+  /** Lane-ops of the vector unit (element-wise layers: pooling, norms, softmax, upsampling). */
+  readonly vector?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export const ENERGY_COMPONENTS = [
   'metadata',
   'deltaState',
   'leakage',
+  'vector',
 ] as const satisfies readonly (keyof EnergyPj)[];
 
 export type EnergyComponent = (typeof ENERGY_COMPONENTS)[number];
@@ -118,6 +121,9 @@ export interface LayerReport extends TimingFigures {
   readonly laneWorkHistogram?: readonly number[];
   /** Per storage level: bytes read and written, cycles demanded, steps it bounded (absent: not modelled). */
   readonly levels?: readonly LevelReport[];
+  /** Element-wise layers (op `elementwise`, no MACs): lane-ops the vector unit ran, and their kind. */
+  readonly vectorOps?: number;
+  readonly elementwiseKind?: string;
 }
 
 export interface ReportTotal extends TimingFigures {
@@ -131,6 +137,8 @@ export interface ReportTotal extends TimingFigures {
   readonly utilization: number;
   readonly energyPj: EnergyPj;
   readonly levels?: readonly LevelReport[];
+  /** Lane-ops of the vector unit over all element-wise layers (absent: the run had none). */
+  readonly vectorOps?: number;
 }
 
 /** Enough of the hardware to read a report without the config file beside it. */

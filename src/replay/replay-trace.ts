@@ -93,9 +93,11 @@ export async function replayTrace(
   const { manifest } = reader;
   const hw = options.hardware;
   const steps = manifest.steps;
-  const macLayers = manifest.layers
+  // Element-wise layers run on the vector unit (core/vector-layer.ts): timed and reported in order.
+  const runLayers = manifest.layers
     .map((layer, index) => ({ layer, index }))
-    .filter(({ layer }) => isMacOp(layer.op));
+    .filter(({ layer }) => isMacOp(layer.op) || layer.op === 'elementwise');
+  const macLayers = runLayers.filter(({ layer }) => isMacOp(layer.op));
   const config = {
     hardware: hw,
     sources: [reader.path],
@@ -105,7 +107,7 @@ export async function replayTrace(
   };
   options.onEvent(
     replayRunStart(
-      macLayers.map(({ layer }) => layer),
+      runLayers.map(({ layer }) => layer),
       config,
     ),
   );
@@ -123,20 +125,28 @@ export async function replayTrace(
   const reports: LayerReport[] = [];
   const failures: VerifyFailure[] = [];
   const deltaLayers: string[] = [];
-  for (const [index, { layer }] of macLayers.entries()) {
+  let macIndex = 0;
+  for (const [index, { layer }] of runLayers.entries()) {
     options.signal?.throwIfAborted();
     options.onEvent(runEvents.layerStart(index, layer.name));
-    const plan = plans[index]!;
+    if (layer.op === 'elementwise') {
+      const report = await replayVectorLayer(layer, index, options, steps.length);
+      reports.push(report);
+      options.onEvent(runEvents.layerDone(index, report));
+      continue;
+    }
+    const plan = plans[macIndex]!;
     if (plan.delta) deltaLayers.push(layer.name);
     const report = await replayLayer(
       reader,
       layer,
       index,
       plan,
-      { weightResidency: residency[index]!, reconstructed: reconstructed[index]! },
+      { weightResidency: residency[macIndex]!, reconstructed: reconstructed[macIndex]! },
       options,
       failures,
     );
+    macIndex++;
     reports.push(report);
     options.onEvent(runEvents.layerDone(index, report));
   }
@@ -146,6 +156,24 @@ export async function replayTrace(
   if (inexact) throw new TraceError(reader.path, ...inexact);
   options.onEvent(runEvents.runDone(report));
   return { report, verifyFailures: failures, deltaLayers };
+}
+
+/** An element-wise layer: no tensors to read, the vector unit's work per step from the manifest. */
+async function replayVectorLayer(
+  layer: TraceLayer,
+  index: number,
+  options: ReplayTraceOptions,
+  steps: number,
+): Promise<LayerReport> {
+  const replay = createLayerReplay(layer, options.hardware, { bOperand: 'weight', delta: false });
+  for (let t = 0; t < steps; t++) {
+    options.onEvent(runEvents.stepDone(index, t + 1, steps, replay.step({ keyFrame: true })));
+    if (options.signal) {
+      await yieldTurn();
+      options.signal.throwIfAborted();
+    }
+  }
+  return replay.report();
 }
 
 /** One trace layer over every step (exported for the chunkwise schedule's other layers). */

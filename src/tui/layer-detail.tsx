@@ -20,6 +20,7 @@ const ENERGY_LABELS: Readonly<Record<EnergyComponent, string>> = {
   metadata: 'metadata',
   deltaState: 'delta state',
   leakage: 'leakage',
+  vector: 'vector unit',
 };
 
 /** Charged components, largest first; "not modelled" ones (absent) are left out. */

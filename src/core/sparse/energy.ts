@@ -7,7 +7,17 @@ import type { Traffic } from './memory.js';
 export type EnergyParts = Record<EnergyComponent, number>;
 
 export function zeroEnergy(): EnergyParts {
-  return { mac: 0, gatedMac: 0, register: 0, sram: 0, dram: 0, metadata: 0, deltaState: 0, leakage: 0 };
+  return {
+    mac: 0,
+    gatedMac: 0,
+    register: 0,
+    sram: 0,
+    dram: 0,
+    metadata: 0,
+    deltaState: 0,
+    leakage: 0,
+    vector: 0,
+  };
 }
 
 /** Register accesses per executed, ungated MAC: two operand reads and one partial-sum write. */
