@@ -186,6 +186,7 @@ export class ResultStore {
     const values: DuckDBValue[] = [];
     const tuples: string[] = [];
     const seen = new Set<string>();
+    const columnTypes = resultColumns(this.parameterNames).map((c) => c.type.replace(' PRIMARY KEY', ''));
     for (const row of rows) {
       // The same key twice in one statement: the first is the one kept, as row by row.
       if (seen.has(row.key)) continue;
@@ -200,7 +201,8 @@ export class ResultStore {
         ...METRIC_NAMES.map((name) => row.metrics[name]),
         this.toolVersion,
       );
-      tuples.push(`(${values.slice(first).map((_, i) => `$${first + i + 1}`).join(', ')})`);
+      // Typed placeholders: in a many-row VALUES list DuckDB cannot always infer a parameter's type.
+      tuples.push(`(${columnTypes.map((type, i) => `$${first + i + 1}::${type}`).join(', ')})`);
     }
     await this.connection.run(`INSERT OR IGNORE INTO ${RESULTS_TABLE} VALUES ${tuples.join(', ')}`, values);
   }

@@ -195,7 +195,7 @@ export async function runMerge(
 
 export async function runSweepWorker(
   url: string,
-  options: { workers?: string; exitWhenIdle?: string },
+  options: { workers?: string; exitWhenIdle?: string; lockSeconds?: string },
   io: CliIo,
 ): Promise<number> {
   const { parseRedisUrl, startQueueWorker } = await import('../../sweep/job-queue.js');
@@ -208,8 +208,14 @@ export async function runSweepWorker(
       throw new UsageError('--exit-when-idle', '', `"${options.exitWhenIdle}" is not a number of seconds`);
     idleSeconds = Number(options.exitWhenIdle);
   }
+  let lockMs: number | undefined;
+  if (options.lockSeconds !== undefined) {
+    if (!/^\d{1,5}(\.\d+)?$/.test(options.lockSeconds) || Number(options.lockSeconds) < 0.2)
+      throw new UsageError('--lock-seconds', '', `"${options.lockSeconds}" is not a number of seconds ≥ 0.2`);
+    lockMs = Number(options.lockSeconds) * 1000;
+  }
   const pool = await createPointPool(workers);
-  const handle = await startQueueWorker(connection, pool);
+  const handle = await startQueueWorker(connection, pool, lockMs !== undefined ? { lockMs } : {});
   io.stderr.write(`deltasim: sweep-worker: ${workers} thread${workers > 1 ? 's' : ''} on ${url}\n`);
   const { controller, dispose } = interruptSignal();
   try {
@@ -292,6 +298,10 @@ export const sweepWorkerCommand: CommandModule = {
       .argument('<redis-url>', 'redis://HOST:PORT')
       .option('--workers <n>', 'worker threads (default: the core count)')
       .option('--exit-when-idle <seconds>', 'stop once the queue has been empty this long')
+      .option(
+        '--lock-seconds <seconds>',
+        "how long a job stays locked to this worker without renewal: a killed worker's job goes back to the queue after it (default 10)",
+      )
       .action(async (url, options) => {
         setExitCode(await runSweepWorker(url, options, io));
       });
