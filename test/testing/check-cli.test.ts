@@ -37,7 +37,7 @@ describe('deltasim/testing (the package export)', () => {
     const r = await runProcess(process.execPath, ['--input-type=module', '-e', script]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(
-      /^executed-equals-brute-force .* trace-write-read-identity function function\n$/,
+      /^executed-equals-brute-force .* trace-write-read-identity sweep-shards-merged-equal-full-sweep function function\n$/,
     );
     expect(existsSync(join(ROOT, 'dist/testing/index.d.ts'))).toBe(true);
   });
