@@ -108,7 +108,6 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       while (next < pending.length) {
         signal?.throwIfAborted();
         if (writeError) throw writeError.error;
-    signal?.throwIfAborted();
         const job = pending[next++]!;
         const metrics = await executor.run(job.key, taskOf(job, toolVersion));
         const row: ResultRow = {
@@ -141,6 +140,8 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       await Promise.all(writes);
     }
     if (writeError) throw writeError.error;
+    // Stopped while the last rows committed: still a stop (what is committed stays).
+    signal?.throwIfAborted();
     options.onEvent?.({ type: 'sweep-done', points: [...byPoint.keys()].length });
     return { enumeration, jobsTotal: allJobs.length, jobsInShard: jobs.length, reused, computed };
   } finally {
