@@ -102,10 +102,15 @@ export interface QueueWorkerHandle {
  * A worker process's side: takes jobs from the queue and runs them on the local pool. A job whose
  * worker dies (its lock lapses) goes back to the queue and another worker takes it.
  */
+/** How long a worker's lock on a job lasts without renewal: a dead worker's job is free after it. */
+export const DEFAULT_LOCK_MS = 10_000;
+
 export async function startQueueWorker(
   connection: RedisConnection,
   pool: PointPool,
+  options: { readonly lockMs?: number } = {},
 ): Promise<QueueWorkerHandle> {
+  const lockMs = options.lockMs ?? DEFAULT_LOCK_MS;
   const { Queue, Worker } = await import('bullmq');
   let processed = 0;
   const worker = new Worker(
@@ -115,7 +120,13 @@ export async function startQueueWorker(
       processed++;
       return encodeForQueue(metrics);
     },
-    { connection, concurrency: pool.threads, lockDuration: 10_000, stalledInterval: 5_000 },
+    // A live worker renews its locks every lockMs / 2; every worker checks for lapsed ones as often.
+    {
+      connection,
+      concurrency: pool.threads,
+      lockDuration: lockMs,
+      stalledInterval: Math.max(100, lockMs / 2),
+    },
   );
   await worker.waitUntilReady();
   const queue = new Queue(QUEUE_NAME, { connection });

@@ -1,10 +1,11 @@
 import { largest } from '../common/extremes.js';
+import { OBJECTIVES, type ObjectiveName } from './objectives.js';
 import type { ParamValue } from './parameters.js';
 
-/** One design on the plot: its summed figures over the workloads, and whether it is on the front. */
+/** One design on the plot: its two plotted figures (summed over the workloads), and whether it is on the front. */
 export interface PlotPoint {
-  readonly latencySeconds: number;
-  readonly energyPj: number;
+  readonly x: number;
+  readonly y: number;
   readonly onFront: boolean;
   readonly color: ParamValue | undefined;
   readonly label: string;
@@ -19,6 +20,8 @@ interface SvgElement {
 export interface PlotOptions {
   readonly title: string;
   readonly colorBy?: string;
+  readonly x: ObjectiveName;
+  readonly y: ObjectiveName;
 }
 
 /** Colour values listed in the legend; more are drawn but not named. */
@@ -46,32 +49,66 @@ const ENERGY_UNITS = [
   ['nJ', 1e3],
   ['pJ', 1],
 ] as const;
+const PJ_PER_MAC_UNITS = [
+  ['nJ/MAC', 1e3],
+  ['pJ/MAC', 1],
+  ['fJ/MAC', 1e-3],
+] as const;
 
 /**
- * Latency vs energy of every design, the Pareto front drawn as a line through its points and ringed,
- * colour by a parameter: an SVG document rendered by Observable Plot on a server-side DOM (linkedom).
+ * An objective's axis: its name and the unit that puts the largest value between 1 and 1000
+ * (values are in the objective's metric unit: s, pJ, pJ·s, mm², pJ per MAC, ×).
  */
-export async function plotLatencyEnergy(points: readonly PlotPoint[], options: PlotOptions): Promise<string> {
+export function axisFor(
+  objective: ObjectiveName,
+  values: readonly number[],
+): { label: string; scale: number } {
+  const max = largest(
+    values.filter((v) => Number.isFinite(v)),
+    0,
+  );
+  const named = (name: string, [unit, scale]: readonly [string, number]) => ({
+    label: `${name} (${unit})`,
+    scale,
+  });
+  switch (objective) {
+    case 'latency':
+      return named('latency', scaleFor(max, TIME_UNITS));
+    case 'energy':
+      return named('energy', scaleFor(max, ENERGY_UNITS));
+    case 'edp': {
+      const [unit, scale] = scaleFor(max, ENERGY_UNITS);
+      return { label: `energy-delay product (${unit}·s)`, scale };
+    }
+    case 'area':
+      return { label: 'area (mm²)', scale: 1 };
+    case 'pj-per-mac':
+      return named('energy per dense MAC', scaleFor(max, PJ_PER_MAC_UNITS));
+    case 'speedup':
+      return { label: 'speedup over dense (×)', scale: 1 };
+  }
+}
+
+/**
+ * Two objectives of every design (latency vs energy by default), the Pareto front of those two drawn
+ * as a line through its points and ringed, colour by a parameter: an SVG document rendered by
+ * Observable Plot on a server-side DOM (linkedom).
+ */
+export async function plotFront(points: readonly PlotPoint[], options: PlotOptions): Promise<string> {
   const Plot = await import('@observablehq/plot');
   const { parseHTML } = await import('linkedom');
   const { document } = parseHTML('<!DOCTYPE html><html><body></body></html>');
-  const [timeUnit, timeScale] = scaleFor(
-    largest(
-      points.map((p) => p.latencySeconds),
-      0,
-    ),
-    TIME_UNITS,
+  const xAxis = axisFor(
+    options.x,
+    points.map((p) => p.x),
   );
-  const [energyUnit, energyScale] = scaleFor(
-    largest(
-      points.map((p) => p.energyPj),
-      0,
-    ),
-    ENERGY_UNITS,
+  const yAxis = axisFor(
+    options.y,
+    points.map((p) => p.y),
   );
   const data = points.map((p) => ({
-    x: p.latencySeconds / timeScale,
-    y: p.energyPj / energyScale,
+    x: p.x / xAxis.scale,
+    y: p.y / yAxis.scale,
     color: p.color === undefined ? 'all' : String(p.color),
     front: p.onFront,
     label: p.label,
@@ -93,14 +130,24 @@ export async function plotLatencyEnergy(points: readonly PlotPoint[], options: P
     marginRight: 130,
     marginBottom: 46,
     style: { background: 'white', fontSize: '12px' },
-    x: { label: `latency (${timeUnit})`, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true },
-    y: { label: `energy (${energyUnit})`, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true },
+    x: { label: xAxis.label, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true },
+    y: { label: yAxis.label, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true },
     color: { type: 'ordinal', domain: colorDomain, scheme: numericColor ? 'viridis' : 'tableau10' },
     marks: [
       Plot.frame({ strokeOpacity: 0.3 }),
-      Plot.line(front, { x: 'x', y: 'y', stroke: 'black', strokeWidth: 1.5, curve: 'step-after' }),
+      // Both minimised: the front is a staircase; with a maximised objective it is joined straight.
+      Plot.line(front, {
+        x: 'x',
+        y: 'y',
+        stroke: 'black',
+        strokeWidth: 1.5,
+        curve:
+          OBJECTIVES[options.x].goal === 'min' && OBJECTIVES[options.y].goal === 'min'
+            ? 'step-after'
+            : 'linear',
+      }),
       Plot.dot(data, { x: 'x', y: 'y', fill: 'color', r: 3.5, fillOpacity: 0.85, title: 'label' }),
-      Plot.dot(front, { x: 'x', y: 'y', stroke: 'black', r: 7, strokeWidth: 1.5 }),
+      Plot.dot(front, { x: 'x', y: 'y', stroke: 'black', r: 7, strokeWidth: 1.5, className: 'pareto-front' }),
       // Title, subtitle and legend as marks anchored to the frame, so the file is one <svg>.
       Plot.text([options.title], {
         frameAnchor: 'top-left',

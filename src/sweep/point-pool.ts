@@ -1,15 +1,23 @@
 import { availableParallelism } from 'node:os';
 import type { PointTask } from './evaluate-point.js';
 import type { Metrics } from './objectives.js';
+import type { PointOutcome } from './point-worker.js';
 
 /** Runs design points on worker threads. */
 export interface PointPool {
   run(task: PointTask): Promise<Metrics>;
   close(): Promise<void>;
   readonly threads: number;
+  /** The live worker threads: stopping one (`terminate()`) is what a crashed thread looks like. */
+  liveThreads(): readonly { terminate(): Promise<number> }[];
+  /** Tasks run again because their thread died under them. */
+  readonly rerunTasks: () => number;
 }
 
 export const defaultWorkers = (): number => availableParallelism();
+
+/** Times a task is run again after its thread dies (a task that kills every thread still ends). */
+const THREAD_DEATH_RERUNS = 2;
 
 /**
  * The worker entry: the compiled `point-worker.js` beside this module, or — running from TypeScript
@@ -22,7 +30,18 @@ function workerUrl(): URL {
     : new URL('./point-worker.js', import.meta.url);
 }
 
-/** A pool of `threads` workers (piscina); every task is one design on one workload. */
+/** The task's own failure, rebuilt on this side of the thread (its class name kept in `name`). */
+function taskError(failure: { readonly name: string; readonly message: string }): Error {
+  const error = new Error(failure.message);
+  error.name = failure.name;
+  return error;
+}
+
+/**
+ * A pool of `threads` workers (piscina); every task is one design on one workload. A task's own
+ * error comes back as data, so a rejected run means its thread died (killed, out of memory): the
+ * task is run again on a fresh thread, and nothing the sweep asked for is lost.
+ */
 export async function createPointPool(threads: number): Promise<PointPool> {
   const { Piscina } = await import('piscina');
   const pool = new Piscina({
@@ -33,9 +52,26 @@ export async function createPointPool(threads: number): Promise<PointPool> {
     concurrentTasksPerWorker: 1,
     idleTimeout: 60_000,
   });
+  let reruns = 0;
+  const run = async (task: PointTask): Promise<Metrics> => {
+    for (let attempt = 0; ; attempt++) {
+      let outcome: PointOutcome;
+      try {
+        outcome = (await pool.run(task)) as PointOutcome;
+      } catch (error) {
+        if (attempt >= THREAD_DEATH_RERUNS) throw error;
+        reruns++;
+        continue;
+      }
+      if ('failure' in outcome) throw taskError(outcome.failure);
+      return outcome.metrics;
+    }
+  };
   return {
     threads,
-    run: (task) => pool.run(task) as Promise<Metrics>,
+    run,
     close: () => pool.destroy(),
+    liveThreads: () => pool.threads,
+    rerunTasks: () => reruns,
   };
 }

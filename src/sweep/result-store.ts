@@ -28,6 +28,8 @@ export interface ExpectedRow {
 export const RESULTS_TABLE = 'results';
 export const EXPECTED_TABLE = 'sweep_points';
 export const META_TABLE = 'sweep_meta';
+/** Rows one group commit writes at most (a bound on the statement's size). */
+const INSERT_BATCH_MAX = 512;
 
 /** A DuckDB identifier, quoted (parameter names carry dots). */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -64,8 +66,6 @@ export function resultColumns(parameterNames: readonly string[]): { name: string
  * killed run loses nothing it finished and a rerun skips what is there.
  */
 export class ResultStore {
-  private queue: Promise<unknown> = Promise.resolve();
-
   private constructor(
     private readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
@@ -152,23 +152,59 @@ export class ResultStore {
     return new Set(reader.getColumns()[0]?.map(String) ?? []);
   }
 
-  /** Inserts one result (ignored when its key is there), committed before the promise resolves. */
+  /**
+   * Inserts one result (ignored when its key is there), committed before the promise resolves.
+   * Group commit: rows that arrive while a commit is running are written together by the next one,
+   * one statement (one transaction, one WAL sync) for the lot — a commit costs milliseconds, so
+   * committing row by row serialised a sweep's workers on it. No row waits for a timer.
+   */
   insert(row: ResultRow): Promise<void> {
-    const values: DuckDBValue[] = [
-      row.key,
-      row.pointIndex,
-      row.workloadIndex,
-      row.workload,
-      ...this.parameterNames.map((name) => paramValue(name, row.params[name]!)),
-      ...METRIC_NAMES.map((name) => row.metrics[name]),
-      this.toolVersion,
-    ];
-    const placeholders = values.map((_, i) => `$${i + 1}`).join(', ');
-    const next = this.queue.then(() =>
-      this.connection.run(`INSERT OR IGNORE INTO ${RESULTS_TABLE} VALUES (${placeholders})`, values),
-    );
-    this.queue = next.catch(() => undefined);
-    return next.then(() => undefined);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private pending: { row: ResultRow; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, INSERT_BATCH_MAX);
+      try {
+        await this.writeRows(batch.map((b) => b.row));
+        for (const b of batch) b.resolve();
+      } catch (error) {
+        for (const b of batch) b.reject(error);
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async writeRows(rows: readonly ResultRow[]): Promise<void> {
+    const values: DuckDBValue[] = [];
+    const tuples: string[] = [];
+    const seen = new Set<string>();
+    const columnTypes = resultColumns(this.parameterNames).map((c) => c.type.replace(' PRIMARY KEY', ''));
+    for (const row of rows) {
+      // The same key twice in one statement: the first is the one kept, as row by row.
+      if (seen.has(row.key)) continue;
+      seen.add(row.key);
+      const first = values.length;
+      values.push(
+        row.key,
+        row.pointIndex,
+        row.workloadIndex,
+        row.workload,
+        ...this.parameterNames.map((name) => paramValue(name, row.params[name]!)),
+        ...METRIC_NAMES.map((name) => row.metrics[name]),
+        this.toolVersion,
+      );
+      // Typed placeholders: in a many-row VALUES list DuckDB cannot always infer a parameter's type.
+      tuples.push(`(${columnTypes.map((type, i) => `$${first + i + 1}::${type}`).join(', ')})`);
+    }
+    await this.connection.run(`INSERT OR IGNORE INTO ${RESULTS_TABLE} VALUES ${tuples.join(', ')}`, values);
   }
 
   /** Every result, in point then workload order. */

@@ -47,8 +47,8 @@ export function taskOf(job: SweepJob, toolVersion: string): PointTask {
 
 /**
  * Runs a sweep into its database: every job of the (shard of the) space whose key is not already
- * there is computed once and committed the moment it finishes. A point's event goes out when all
- * its workloads have results.
+ * there is computed once and committed as soon as it finishes (grouped with the rows finishing
+ * meanwhile). A point's event goes out when all its workloads' rows are committed.
  */
 export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummary> {
   const { spec, toolVersion, executor, signal } = options;
@@ -100,9 +100,14 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
     for (const point of enumeration.points) if (byPoint.has(point.index)) emitIfComplete(point);
     let computed = 0;
     let next = 0;
+    // A lane takes its next job as soon as its result is handed to the store: the commit (grouped
+    // with the other lanes' rows) runs meanwhile. A point is announced once its rows are committed.
+    const writes: Promise<void>[] = [];
+    let writeError: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {
       while (next < pending.length) {
         signal?.throwIfAborted();
+        if (writeError) throw writeError.error;
         const job = pending[next++]!;
         const metrics = await executor.run(job.key, taskOf(job, toolVersion));
         const row: ResultRow = {
@@ -113,14 +118,30 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
           params: job.point.params,
           metrics,
         };
-        await store.insert(row);
-        computed++;
-        byPoint.get(job.point.index)![job.workloadIndex] = metrics;
-        emitIfComplete(job.point);
+        writes.push(
+          store
+            .insert(row)
+            .then(() => {
+              computed++;
+              byPoint.get(job.point.index)![job.workloadIndex] = metrics;
+              emitIfComplete(job.point);
+            })
+            .catch((error: unknown) => {
+              writeError ??= { error };
+            }),
+        );
       }
     };
     const lanes = Math.max(1, Math.min(executor.parallelism, pending.length));
-    await Promise.all(Array.from({ length: lanes }, worker));
+    try {
+      await Promise.all(Array.from({ length: lanes }, worker));
+    } finally {
+      // Whatever stopped the lanes, rows already computed are committed before the store closes.
+      await Promise.all(writes);
+    }
+    if (writeError) throw writeError.error;
+    // Stopped while the last rows committed: still a stop (what is committed stays).
+    signal?.throwIfAborted();
     options.onEvent?.({ type: 'sweep-done', points: [...byPoint.keys()].length });
     return { enumeration, jobsTotal: allJobs.length, jobsInShard: jobs.length, reused, computed };
   } finally {

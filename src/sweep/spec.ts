@@ -57,6 +57,8 @@ export interface SweepSpec {
   readonly objectives: readonly ObjectiveName[];
   /** Parameter the plot colours points by. */
   readonly colorBy?: string;
+  /** The plot's x and y objectives (default latency, energy). */
+  readonly plotAxes: readonly [ObjectiveName, ObjectiveName];
 }
 
 const TOP_KEYS = [
@@ -130,16 +132,25 @@ export async function sweepSpecFromDocument(
   const constraints = readConstraints(doc.constraints, fail);
   const objectives = readObjectives(doc.objectives, fail);
   let colorBy: string | undefined;
+  let plotAxes: [ObjectiveName, ObjectiveName] = ['latency', 'energy'];
   if (doc.plot !== undefined) {
-    if (!isMapping(doc.plot)) throw fail('plot', 'must be a mapping (color: PARAMETER)');
+    if (!isMapping(doc.plot))
+      throw fail('plot', 'must be a mapping (color: PARAMETER, x: OBJECTIVE, y: OBJECTIVE)');
     for (const key of Object.keys(doc.plot))
-      if (key !== 'color') throw fail(`plot.${key}`, 'unknown key (expected color)');
+      if (key !== 'color' && key !== 'x' && key !== 'y')
+        throw fail(`plot.${key}`, 'unknown key (expected color, x, y)');
     const color = doc.plot.color;
     if (color !== undefined) {
       if (typeof color !== 'string' || !parameters.some((p) => p.name === color))
         throw fail('plot.color', 'must name one of the swept parameters');
       colorBy = color;
     }
+    plotAxes = [
+      readPlotAxis(doc.plot.x, 'plot.x', 'latency', fail),
+      readPlotAxis(doc.plot.y, 'plot.y', 'energy', fail),
+    ];
+    if (plotAxes[0] === plotAxes[1])
+      throw fail('plot.y', `is the same objective as plot.x ("${plotAxes[0]}")`);
   }
   return {
     source,
@@ -152,6 +163,7 @@ export async function sweepSpecFromDocument(
     constraints,
     objectives,
     ...(colorBy !== undefined ? { colorBy } : {}),
+    plotAxes,
   };
 }
 
@@ -329,6 +341,19 @@ function readConstraints(
       throw fail(`constraints[${i}]`, 'must be an expression, e.g. "area <= 4 mm^2"');
     return { key: `constraints[${i}]`, text };
   });
+}
+
+/** A plot axis: one of the objectives (any of them, whether or not the spec optimises it). */
+export function readPlotAxis(
+  value: unknown,
+  key: string,
+  fallback: ObjectiveName,
+  fail: (key: string, rule: string) => InputError,
+): ObjectiveName {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(OBJECTIVE_NAMES as readonly string[]).includes(value))
+    throw fail(key, `must be one of ${OBJECTIVE_NAMES.join(', ')}`);
+  return value as ObjectiveName;
 }
 
 function readObjectives(

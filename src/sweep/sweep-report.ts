@@ -1,7 +1,7 @@
 import { alignedTable } from '../cli/reporters/aligned-table.js';
 import { groupThousands } from '../cli/reporters/plain.js';
 import type { ShardSpec } from './enumerate.js';
-import { OBJECTIVES } from './objectives.js';
+import { OBJECTIVES, type ObjectiveName } from './objectives.js';
 import { type ParamValue, SWEEP_PARAMETERS } from './parameters.js';
 import { ResultStore } from './result-store.js';
 import type { SweepRunSummary } from './run-sweep.js';
@@ -24,6 +24,8 @@ export async function writeSweepOutputs(options: {
   readonly out: string;
   readonly plot?: string;
   readonly colorBy?: string;
+  readonly plotX?: ObjectiveName;
+  readonly plotY?: ObjectiveName;
   readonly toolVersion: string;
 }): Promise<SweepOutputs> {
   const { spec } = options;
@@ -43,24 +45,28 @@ export async function writeSweepOutputs(options: {
     store.close();
   }
   if (options.plot !== undefined) {
-    const { plotLatencyEnergy } = await import('./plot.js');
+    const { plotFront } = await import('./plot.js');
     const { writeFileAtomic } = await import('../common/atomic-write.js');
     const colorBy = options.colorBy ?? spec.colorBy ?? spec.parameters[0]!.name;
-    // The plot always shows latency vs energy; its highlighted front is the one of those two.
-    const plotFront = new Set(frontOf(completed, ['latency', 'energy']).map((p) => p.index));
-    const svg = await plotLatencyEnergy(
+    const x = options.plotX ?? spec.plotAxes[0];
+    const y = options.plotY ?? spec.plotAxes[1];
+    // The highlighted front is the one of the two plotted objectives (not the spec's n-objective front).
+    const plotFront2 = new Set(frontOf(completed, [x, y]).map((p) => p.index));
+    const svg = await plotFront(
       completed.map((p) => ({
-        latencySeconds: p.metrics.latencySeconds,
-        energyPj: p.metrics.energyPj,
-        onFront: plotFront.has(p.index),
+        x: p.metrics[OBJECTIVES[x].metric],
+        y: p.metrics[OBJECTIVES[y].metric],
+        onFront: plotFront2.has(p.index),
         color: p.params[colorBy],
         label: `#${p.index} ${Object.entries(p.params)
           .map(([k, v]) => `${k}=${v}`)
           .join(' ')}`,
       })),
       {
-        title: `${spec.name}: latency vs energy (${spec.workloads.map((w) => w.label).join(' + ')})`,
+        title: `${spec.name}: ${x} vs ${y} (${spec.workloads.map((w) => w.label).join(' + ')})`,
         colorBy,
+        x,
+        y,
       },
     );
     await writeFileAtomic(options.plot, svg, { overwrite: true });

@@ -29,6 +29,44 @@ export interface BrutePolicy {
  * tensor ([H, W, C] for convs, [instances, M, K] otherwise) and of the B tensor ([Fh, Fw, C, N]
  * for convs, [K, N] shared or [instances, K, N] otherwise).
  */
+/** The B element (instance, k, n) of a layer reads, as an index into the B tensor's elements. */
+export function bElementOf(
+  spec: SparseLayerSpec,
+  bOperand: 'weight' | 'rhs',
+): (i: number, k: number, n: number) => number {
+  const { n: N, k: K } = spec.gemm;
+  const conv = spec.op === 'conv2d' || spec.op === 'depthwise';
+  const C = spec.inputShape[2] ?? 1;
+  const sharedWeight =
+    bOperand === 'weight' &&
+    spec.operandShape !== undefined &&
+    spec.operandShape.reduce((a, b) => a * b, 1) === K * N;
+  if (spec.op === 'depthwise') return (i, k, n) => k * C * N + i * N + n;
+  if (conv || sharedWeight) return (_i, k, n) => k * N + n;
+  return (i, k, n) => (i * K + k) * N + n;
+}
+
+/**
+ * Whether a static weight keeps an N:M pattern: in every instance and column, each group of `m`
+ * consecutive weights along K (the last one may be shorter) holds at most `n` non-zeros.
+ */
+export function keepsNmPattern(
+  spec: SparseLayerSpec,
+  bBits: ArrayLike<number>,
+  nm: { readonly n: number; readonly m: number },
+): boolean {
+  const { n: N, k: K } = spec.gemm;
+  const bElement = bElementOf(spec, 'weight');
+  for (let i = 0; i < spec.gemmCount; i++)
+    for (let n = 0; n < N; n++)
+      for (let k0 = 0; k0 < K; k0 += nm.m) {
+        let nonZeros = 0;
+        for (let k = k0; k < Math.min(K, k0 + nm.m); k++) nonZeros += bBits[bElement(i, k, n)] ? 1 : 0;
+        if (nonZeros > nm.n) return false;
+      }
+  return true;
+}
+
 export function bruteForceCounts(
   spec: SparseLayerSpec,
   bOperand: 'weight' | 'rhs',
@@ -49,10 +87,6 @@ export function bruteForceCounts(
   const [pt, , pl] = spec.padding ?? [0, 0, 0, 0];
   const [dh, dw] = spec.dilation ?? [1, 1];
   const wo = conv ? Math.floor((W + pl + (spec.padding?.[3] ?? 0) - dw * (fw - 1) - 1) / sw) + 1 : 0;
-  const sharedWeight =
-    bOperand === 'weight' &&
-    spec.operandShape !== undefined &&
-    spec.operandShape.reduce((a, b) => a * b, 1) === K * N;
   /** The A element of (instance, m, k), or −1 on padding. */
   const aElement = (i: number, m: number, k: number): number => {
     if (!conv) return (i * M + m) * K + k;
@@ -65,11 +99,7 @@ export function bruteForceCounts(
     const iw = ow * sw - pl + (tap % fw) * dw;
     return ih >= 0 && ih < H && iw >= 0 && iw < W ? (ih * W + iw) * C + ch : -1;
   };
-  const bElement = (i: number, k: number, n: number): number => {
-    if (depthwise) return k * C * N + i * N + n;
-    if (conv || sharedWeight) return k * N + n;
-    return (i * K + k) * N + n;
-  };
+  const bElement = bElementOf(spec, bOperand);
   for (let i = 0; i < spec.gemmCount; i++) {
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {

@@ -7,7 +7,13 @@ export type { HardwareModel } from '../core/hardware.js';
 export { PRESET_NAMES, PRESETS } from '../core/presets.js';
 export type { LayerReport, Report } from '../core/report.js';
 export { packMask, unpackMask } from '../trace/mask.js';
-export { type BruteCounts, type BrutePolicy, bruteForceCounts } from './brute-force.js';
+export {
+  type BruteCounts,
+  type BrutePolicy,
+  bElementOf,
+  bruteForceCounts,
+  keepsNmPattern,
+} from './brute-force.js';
 export { deltasimEngine, type Engine, type EngineExtension, withTraceFile } from './engine.js';
 export { arbitraryDataflow, arbitraryHardware, arbitrarySupport, type HardwareOptions } from './hardware.js';
 export * from './laws/index.js';
@@ -35,10 +41,12 @@ export {
 export {
   arbitraryLayerDraw,
   arbitraryTrace,
+  arbitraryTraceFor,
   buildTrace,
   describeTrace,
   type InMemoryTrace,
   type LayerDraw,
+  nmWeightPattern,
   type TraceOptions,
   type TraceTensor,
   type WriteTraceOptions,

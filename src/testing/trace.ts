@@ -6,9 +6,12 @@
  */
 import fc from 'fast-check';
 import { createPrng } from '../common/prng.js';
+import type { HardwareModel, NmPattern } from '../core/hardware.js';
+import type { SparseLayerSpec } from '../core/sparse/layer-lowering.js';
 import type { TensorRole, TraceLayer, TraceManifest, TraceStep } from '../trace/manifest.js';
 import { tensorName } from '../trace/manifest.js';
 import { createTraceWriter, type ValueDtype } from '../trace/writer.js';
+import { bElementOf } from './brute-force.js';
 import { arbitraryLayer, type LayerCase, type LayerOptions } from './layers.js';
 import {
   arbitraryStructure,
@@ -37,12 +40,47 @@ export interface LayerDraw {
   readonly weightDensity: number;
   readonly structure: MaskStructure;
   readonly changeRate: number;
+  /** The static weight's zeros keep this N:M pattern along K (absent: random zeros). */
+  readonly weightNm?: NmPattern;
 }
 
 export interface TraceOptions {
   readonly maxLayers?: number;
   readonly maxSteps?: number;
   readonly layers?: LayerOptions;
+  /**
+   * Draw static weights N:M structured along K (three layers in four; the others random, which
+   * mostly breaks the pattern): what `support.weights: nm` hardware needs to see both paths.
+   */
+  readonly weightNm?: NmPattern;
+}
+
+/**
+ * A weight pattern whose every group of `nm.m` consecutive weights along K (per GEMM instance and
+ * column) holds at most `nm.n` non-zeros: of the group's elements whose draw is below `density`,
+ * the n smallest draws.
+ */
+export function nmWeightPattern(
+  spec: SparseLayerSpec,
+  uniformDraws: ArrayLike<number>,
+  density: number,
+  nm: NmPattern,
+): Uint8Array {
+  const out = new Uint8Array(uniformDraws.length);
+  const { n: N, k: K } = spec.gemm;
+  const element = bElementOf(spec, 'weight');
+  for (let i = 0; i < spec.gemmCount; i++)
+    for (let n = 0; n < N; n++)
+      for (let k0 = 0; k0 < K; k0 += nm.m) {
+        const group: number[] = [];
+        for (let k = k0; k < Math.min(K, k0 + nm.m); k++) group.push(element(i, k, n));
+        const kept = group
+          .filter((e) => uniformDraws[e]! < density)
+          .sort((a, b) => uniformDraws[a]! - uniformDraws[b]! || a - b)
+          .slice(0, nm.n);
+        for (const e of kept) out[e] = 1;
+      }
+  return out;
 }
 
 /**
@@ -101,10 +139,10 @@ export function buildTrace(
     const operandShape = spec.operandShape ?? [bElements];
     const pattern = { density: draw.activationDensity, structure: draw.structure };
     if (bOperand === 'weight') {
-      const w = zeroPattern(uniform(prng, bElements), {
-        density: draw.weightDensity,
-        structure: { kind: 'random' },
-      });
+      const draws = uniform(prng, bElements);
+      const w = draw.weightNm
+        ? nmWeightPattern(spec, draws, draw.weightDensity, draw.weightNm)
+        : zeroPattern(draws, { density: draw.weightDensity, structure: { kind: 'random' } });
       tensors.set(tensorName(name, 'weight'), { shape: operandShape, values: valuesOf(w, prng) });
     }
     const patterns = temporalPatterns(stepCount, () => uniform(prng, aElements), {
@@ -155,8 +193,11 @@ export function buildTrace(
 // Uniform densities: shrinking toward 0 = toward all-zero activations, the sparsest case.
 const density = unitInterval;
 
-export function arbitraryLayerDraw(options: LayerOptions = {}): fc.Arbitrary<LayerDraw> {
-  return fc.record({
+export function arbitraryLayerDraw(
+  options: LayerOptions = {},
+  weightNm?: NmPattern,
+): fc.Arbitrary<LayerDraw> {
+  const draw = fc.record({
     layer: arbitraryLayer(options),
     storeDeltas: fc.boolean(),
     activationDensity: density,
@@ -164,6 +205,10 @@ export function arbitraryLayerDraw(options: LayerOptions = {}): fc.Arbitrary<Lay
     structure: arbitraryStructure(),
     changeRate: density,
   });
+  if (!weightNm) return draw;
+  return fc
+    .tuple(draw, fc.integer({ min: 0, max: 3 }))
+    .map(([d, pick]): LayerDraw => (pick < 3 ? { ...d, weightNm } : d));
 }
 
 /** A whole trace: 1…maxLayers layers (default 3), 1…maxSteps steps (default 4), one or two sequences. */
@@ -171,7 +216,7 @@ export function arbitraryTrace(options: TraceOptions = {}): fc.Arbitrary<InMemor
   const maxSteps = options.maxSteps ?? 4;
   return fc
     .record({
-      draws: fc.array(arbitraryLayerDraw(options.layers), {
+      draws: fc.array(arbitraryLayerDraw(options.layers, options.weightNm), {
         minLength: 1,
         maxLength: options.maxLayers ?? 3,
       }),
@@ -180,6 +225,15 @@ export function arbitraryTrace(options: TraceOptions = {}): fc.Arbitrary<InMemor
       seed: fc.integer({ min: 0, max: 0x7fffffff }),
     })
     .map(({ draws, steps, breaks, seed }) => buildTrace(draws, steps, breaks, seed));
+}
+
+/** `arbitraryTrace` for the hardware under test: N:M structured weights when it runs them. */
+export function arbitraryTraceFor(
+  hardware: HardwareModel,
+  options: TraceOptions = {},
+): fc.Arbitrary<InMemoryTrace> {
+  const nm = hardware.support.weights === 'nm' ? hardware.support.nm : undefined;
+  return arbitraryTrace(nm ? { ...options, weightNm: nm } : options);
 }
 
 export interface WriteTraceOptions {

@@ -19,8 +19,53 @@ describe('point pool', () => {
       expect(viaPool).toEqual(await evaluatePoint(task));
       expect(viaPool.cycles).toBeGreaterThan(0);
       expect(viaPool.areaMm2).toBeGreaterThan(0);
+      expect(pool.rerunTasks()).toBe(0);
     } finally {
       await pool.close();
     }
   });
+
+  it('a worker thread killed mid-job loses nothing: the job runs again on a fresh thread', async () => {
+    // A trace replay: long enough (thread start-up, module loading, the replay) to be killed mid-job.
+    const task = {
+      hardware: PRESETS['sparten-like']!,
+      workload: {
+        kind: 'trace' as const,
+        path: resolve('traces/delta-cnn-dal.safetensors'),
+        label: 'delta-cnn-dal.safetensors',
+        gemm: false,
+      },
+      toolVersion: 'test',
+    };
+    const pool = await createPointPool(1);
+    try {
+      let settled = false;
+      const result = pool.run(task).finally(() => {
+        settled = true;
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      expect(settled).toBe(false);
+      await pool.liveThreads()[0]!.terminate();
+      expect(await result).toEqual(await evaluatePoint(task));
+      expect(pool.rerunTasks()).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+
+  it("a task's own error is reported as it is, not retried", async () => {
+    const pool = await createPointPool(1);
+    try {
+      await expect(
+        pool.run({
+          hardware: PRESETS['sparten-like']!,
+          workload: { kind: 'trace', path: resolve('no/such.safetensors'), label: 'such', gemm: false },
+          toolVersion: 'test',
+        }),
+      ).rejects.toThrow(/such/);
+      expect(pool.rerunTasks()).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 });

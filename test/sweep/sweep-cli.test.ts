@@ -68,6 +68,58 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
     expect(await query(join(dir, 'merged.duckdb'))).toBe(await query(join(dir, 'all/sweep.duckdb')));
   });
 
+  it('--plot-x/--plot-y: any two objectives, with units, and the front of those two (= brute force)', async () => {
+    assertBuiltCli();
+    const dir = tempDir();
+    const svgPath = join(dir, 'area-edp.svg');
+    const r = await runBuiltCli([
+      'sweep',
+      GEMM_SPEC,
+      '--out',
+      join(dir, 'results.parquet'),
+      '--plot',
+      svgPath,
+      '--plot-x',
+      'area',
+      '--plot-y',
+      'edp',
+      '--workers',
+      '1',
+      '--ui',
+      'plain',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const { parseHTML } = await import('linkedom');
+    const { document } = parseHTML(readFileSync(svgPath, 'utf8'));
+    const texts = [...document.querySelectorAll('text')].map((t) => t.textContent);
+    expect(texts).toContain('area (mm²)');
+    expect(texts.filter((t) => /^energy-delay product \((J|mJ|µJ|nJ|pJ)·s\)$/.test(t ?? ''))).toHaveLength(1);
+    expect(texts.some((t) => /latency|^energy \(/.test(t ?? ''))).toBe(false);
+    const rings = document.querySelectorAll('g.pareto-front circle').length;
+    // Brute force over the database: designs no other design beats in both area and EDP.
+    const q = await runBuiltCli([
+      'sweep',
+      'query',
+      join(dir, 'sweep.duckdb'),
+      'SELECT point_index, areaMm2 AS a, edpPjSeconds AS e FROM results',
+      '--json',
+    ]);
+    expect(q.code, q.stderr).toBe(0);
+    const rows = q.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { a: number; e: number });
+    expect(rows).toHaveLength(24);
+    const front = rows.filter((p) => !rows.some((o) => o.a <= p.a && o.e <= p.e && (o.a < p.a || o.e < p.e)));
+    expect(front.length).toBeGreaterThan(1);
+    expect(rings).toBe(front.length);
+    const bad = await runBuiltCli(['sweep', GEMM_SPEC, '--out', join(dir, 'x.parquet'), '--plot-x', 'bogus']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      'deltasim: UsageError: --plot-x: must be one of latency, energy, edp, area, pj-per-mac, speedup',
+    ]);
+  });
+
   it('kill -9 in the middle, then a rerun: every point once, as a clean run', async () => {
     assertBuiltCli();
     const dir = tempDir();

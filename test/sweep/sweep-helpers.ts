@@ -11,14 +11,18 @@ export const GEMM_SPEC = join(FIXTURES, 'gemm-sweep.yaml');
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'deltasim-sweep-'));
 
-/** Runs every job on this thread, counting them: what the pool does, without threads. */
-export function directExecutor(): JobExecutor & { readonly calls: string[] } {
+/**
+ * Runs every job on this thread, counting them: what the pool does, without threads. `delayMs`
+ * makes each job take at least that long, as a worker's would, so commits overlap jobs.
+ */
+export function directExecutor(delayMs = 0): JobExecutor & { readonly calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
     parallelism: 1,
-    run: (key, task) => {
+    run: async (key, task) => {
       calls.push(key);
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       return evaluatePoint(task);
     },
     close: async () => {},

@@ -5,6 +5,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { hardwareProblems } from '../../src/core/hardware.js';
 import { lowerSparseLayer } from '../../src/core/sparse/layer-lowering.js';
+import { nmKeptK, nmViolation } from '../../src/core/sparse/structured-weights.js';
 import {
   arbitraryHardware,
   arbitraryLayer,
@@ -12,9 +13,13 @@ import {
   arbitraryPattern,
   arbitraryPatternSequence,
   arbitraryTrace,
+  type InMemoryTrace,
+  keepsNmPattern,
+  packMask,
   unpackMask,
   writeTrace,
 } from '../../src/testing/index.js';
+import { tensorName } from '../../src/trace/manifest.js';
 import { validateTrace } from '../../src/trace/validate.js';
 
 describe('hardware', () => {
@@ -111,5 +116,55 @@ describe('traces', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('N:M structured weights', () => {
+  const nm = { n: 2, m: 4 };
+  const weights = (trace: InMemoryTrace) =>
+    trace.manifest.layers
+      .filter((l) => l.roles.includes('weight'))
+      .map((layer) => ({ layer, values: trace.tensors.get(tensorName(layer.name, 'weight'))!.values }));
+
+  test.prop([arbitraryTrace({ weightNm: nm })], { numRuns: 40 })(
+    "the kit's N:M rule and the engine's agree on which weights keep the pattern",
+    (trace) => {
+      for (const { layer, values } of weights(trace)) {
+        const keeps = keepsNmPattern(
+          layer,
+          Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0)),
+          nm,
+        );
+        const violation = nmViolation(lowerSparseLayer(layer, 'weight'), packMask(values), nm);
+        expect(violation === undefined).toBe(keeps);
+      }
+    },
+  );
+
+  it('draws weights on both paths: N:M structured, and random ones that break the pattern', () => {
+    let kept = 0;
+    let broken = 0;
+    for (const trace of fc.sample(arbitraryTrace({ weightNm: nm }), { numRuns: 200, seed: 5 }))
+      for (const { layer, values } of weights(trace)) {
+        if (
+          keepsNmPattern(
+            layer,
+            Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0)),
+            nm,
+          )
+        )
+          kept++;
+        else broken++;
+      }
+    expect(kept).toBeGreaterThan(broken);
+    expect(broken).toBeGreaterThan(0);
+  });
+
+  it('a group shorter than N keeps all its slots: K = 1 runs 1 MAC, K = 6 under 2:4 runs 4', () => {
+    expect(nmKeptK(1, nm)).toBe(1);
+    expect(nmKeptK(6, nm)).toBe(4);
+    expect(nmKeptK(7, nm)).toBe(4);
+    expect(nmKeptK(8, nm)).toBe(4);
+    expect(nmKeptK(5, { n: 1, m: 4 })).toBe(2);
   });
 });

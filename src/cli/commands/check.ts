@@ -47,10 +47,6 @@ async function targets(options: CheckCliOptions, cwd: string): Promise<Target[]>
   if (options.hw !== undefined) {
     const { loadHardware } = await import('../../config/hardware-file.js');
     const hardware = await loadHardware(resolve(cwd, options.hw), options.hw);
-    // The laws' brute force defines element-wise skipping and gating; N:M weights execute their
-    // kept slots whatever the values, a rule the kit does not state yet.
-    if (hardware.support.weights === 'nm')
-      throw new UsageError('--hw', options.hw, 'support.weights: nm (N:M structured) is outside the laws');
     return [{ flag: `--hw ${options.hw}`, hardware }];
   }
   return PRESET_NAMES.map((name) => ({ flag: `--preset ${name}`, hardware: PRESETS[name]! }));

@@ -14,6 +14,8 @@ export interface SweepOptions {
   readonly db?: string;
   readonly plot?: string;
   readonly color?: string;
+  readonly plotX?: string;
+  readonly plotY?: string;
   readonly workers?: string;
   readonly shard?: string;
   readonly shardCount?: string;
@@ -57,6 +59,12 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
   const spec = await loadSweepSpec(resolve(io.cwd, specPath), specPath);
   if (options.color !== undefined && !spec.parameters.some((p) => p.name === options.color))
     throw new UsageError('--color', '', `"${options.color}" is not one of the swept parameters`);
+  const { readPlotAxis } = await import('../../sweep/spec.js');
+  const axisFail = (flag: string, rule: string) => new UsageError(flag, '', rule);
+  const plotX = readPlotAxis(options.plotX, '--plot-x', spec.plotAxes[0], axisFail);
+  const plotY = readPlotAxis(options.plotY, '--plot-y', spec.plotAxes[1], axisFail);
+  if (plotX === plotY)
+    throw new UsageError('--plot-y', '', `is the same objective as the x axis ("${plotX}")`);
   const out = resolve(io.cwd, options.out);
   const dbPath =
     options.db !== undefined ? resolve(io.cwd, options.db) : resolve(dirname(out), SWEEP_DB_FILE);
@@ -131,6 +139,8 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
     out,
     ...(options.plot !== undefined ? { plot: resolve(io.cwd, options.plot) } : {}),
     ...(options.color !== undefined ? { colorBy: options.color } : {}),
+    plotX,
+    plotY,
     toolVersion: VERSION,
   });
   const { formatSweepSummary } = await import('../../sweep/sweep-report.js');
@@ -195,7 +205,7 @@ export async function runMerge(
 
 export async function runSweepWorker(
   url: string,
-  options: { workers?: string; exitWhenIdle?: string },
+  options: { workers?: string; exitWhenIdle?: string; lockSeconds?: string },
   io: CliIo,
 ): Promise<number> {
   const { parseRedisUrl, startQueueWorker } = await import('../../sweep/job-queue.js');
@@ -208,8 +218,14 @@ export async function runSweepWorker(
       throw new UsageError('--exit-when-idle', '', `"${options.exitWhenIdle}" is not a number of seconds`);
     idleSeconds = Number(options.exitWhenIdle);
   }
+  let lockMs: number | undefined;
+  if (options.lockSeconds !== undefined) {
+    if (!/^\d{1,5}(\.\d+)?$/.test(options.lockSeconds) || Number(options.lockSeconds) < 0.2)
+      throw new UsageError('--lock-seconds', '', `"${options.lockSeconds}" is not a number of seconds ≥ 0.2`);
+    lockMs = Number(options.lockSeconds) * 1000;
+  }
   const pool = await createPointPool(workers);
-  const handle = await startQueueWorker(connection, pool);
+  const handle = await startQueueWorker(connection, pool, lockMs !== undefined ? { lockMs } : {});
   io.stderr.write(`deltasim: sweep-worker: ${workers} thread${workers > 1 ? 's' : ''} on ${url}\n`);
   const { controller, dispose } = interruptSignal();
   try {
@@ -240,7 +256,15 @@ export const sweepCommand: CommandModule = {
         'results.parquet',
       )
       .option('--db <file>', `results database (default: ${SWEEP_DB_FILE} beside --out)`)
-      .option('--plot <file.svg>', 'latency vs energy scatter with the Pareto front')
+      .option(
+        '--plot <file.svg>',
+        'scatter of two objectives (latency vs energy by default) with their Pareto front',
+      )
+      .option(
+        '--plot-x <objective>',
+        "the plot's x axis: latency, energy, edp, area, pj-per-mac or speedup (default: the spec's plot.x, else latency)",
+      )
+      .option('--plot-y <objective>', "the plot's y axis (default: the spec's plot.y, else energy)")
       .option(
         '--color <param>',
         "parameter the plot colours by (default: the spec's plot.color, else the first)",
@@ -265,7 +289,9 @@ export const sweepCommand: CommandModule = {
       .argument('<sql>', 'a query, e.g. "SELECT rows, cols, min(energyPj) FROM results GROUP BY ALL"')
       .option('--json', 'one JSON object per row')
       .action(async (db, sql, options) => {
-        setExitCode(await runSweepQuery(db, sql, options, io));
+        // `sweep` has its own --json, which commander gives the parent wherever it is written.
+        const json = options.json === true || sweep.opts().json === true;
+        setExitCode(await runSweepQuery(db, sql, { json }, io));
       });
   },
 };
@@ -292,6 +318,10 @@ export const sweepWorkerCommand: CommandModule = {
       .argument('<redis-url>', 'redis://HOST:PORT')
       .option('--workers <n>', 'worker threads (default: the core count)')
       .option('--exit-when-idle <seconds>', 'stop once the queue has been empty this long')
+      .option(
+        '--lock-seconds <seconds>',
+        "how long a job stays locked to this worker without renewal: a killed worker's job goes back to the queue after it (default 10)",
+      )
       .action(async (url, options) => {
         setExitCode(await runSweepWorker(url, options, io));
       });

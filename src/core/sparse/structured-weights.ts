@@ -4,12 +4,20 @@ import type { LoweredSparseLayer } from './layer-lowering.js';
 import type { StoredBits } from './memory.js';
 
 /**
+ * Kept slots along a reduction of length `k`: N per full group of M, and min(N, k mod M) for a last
+ * partial group — a group shorter than N has no slot to drop (K = 1 keeps 1 slot, not 2).
+ */
+export function nmKeptK(k: number, nm: NmPattern): number {
+  return Math.floor(k / nm.m) * nm.n + Math.min(nm.n, k % nm.m);
+}
+
+/**
  * N:M structured weights (docs/model.md, "Structured N:M weights"): groups of M consecutive
- * weights along K, at most N non-zero in each. The array runs only the N kept slots of a group,
- * so a GEMM `[M×K]·[K×N]` costs what the dense `[M×K']·[K'×N]` costs with K' = ⌈K / M⌉ · N.
+ * weights along K, at most N non-zero in each. The array runs only the kept slots of a group,
+ * so a GEMM `[M×K]·[K×N]` costs what the dense `[M×K']·[K'×N]` costs with K' = nmKeptK(K).
  */
 export function nmGemm(gemm: Gemm, nm: NmPattern): Gemm {
-  return { ...gemm, k: Math.ceil(gemm.k / nm.m) * nm.n };
+  return { ...gemm, k: nmKeptK(gemm.k, nm) };
 }
 
 /** Bits of one position inside a group (2 for 2:4). */
@@ -18,12 +26,13 @@ export function nmIndexBits(nm: NmPattern): number {
 }
 
 /**
- * Storage of an N:M weight: N value slots per group (payload, zeros among the kept slots included)
- * and a ⌈log2 M⌉-bit position per slot (metadata). `elements` counts every weight of B, K per column.
+ * Storage of an N:M weight: the kept value slots of every column (payload, zeros among them
+ * included) and a ⌈log2 M⌉-bit position per slot (metadata). `elements` counts every weight of B,
+ * K per column.
  */
 export function nmStoredBits(elements: number, k: number, nm: NmPattern, wordBits: number): StoredBits {
-  const groups = (elements / k) * Math.ceil(k / nm.m);
-  return { payloadBits: groups * nm.n * wordBits, metadataBits: groups * nm.n * nmIndexBits(nm) };
+  const slots = (elements / k) * nmKeptK(k, nm);
+  return { payloadBits: slots * wordBits, metadataBits: slots * nmIndexBits(nm) };
 }
 
 /**

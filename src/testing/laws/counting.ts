@@ -1,28 +1,27 @@
 /** Laws on MAC counts: the engine's executed / gated / skipped figures against their definition. */
 import fc from 'fast-check';
-import { type OperandSupport, skipsAnything, type WeightSupport } from '../../core/hardware.js';
+import { type NmPattern, skipsAnything } from '../../core/hardware.js';
+import type { SparseLayerSpec } from '../../core/sparse/layer-lowering.js';
+import { nmKeptK } from '../../core/sparse/structured-weights.js';
 import { tensorName } from '../../trace/manifest.js';
-import { type BruteCounts, bruteForceCounts } from '../brute-force.js';
-import { arbitraryTrace, describeTrace, type InMemoryTrace } from '../trace.js';
+import { type BruteCounts, bruteForceCounts, keepsNmPattern } from '../brute-force.js';
+import { arbitraryTraceFor, describeTrace, type InMemoryTrace } from '../trace.js';
 import { defineLaw, expectLaw, type Subject } from './law.js';
 import { replayVariants } from './replay-variants.js';
 
 const nonZero = (values: Float32Array): Uint8Array => Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
 
 /**
- * The brute force defines element-wise skipping only: N:M structured weights execute their kept
- * slots whatever the values, a different definition the kit does not state (docs/testing.md).
- */
-export function elementWeightSupport(support: WeightSupport): OperandSupport {
-  if (support === 'nm')
-    throw new RangeError("support.weights: nm (N:M structured) is outside the laws' brute force");
-  return support;
-}
-
-/**
  * Per layer, the brute-force counts of the whole trace under the replay's operand rule
  * (docs/model.md): in delta mode a layer with a static weight runs on Δ — its stored `delta`
  * tensors, or the change of consecutive inputs — and a key step (or a new sequence) on q itself.
+ *
+ * N:M structured weights (`support.weights: nm`, docs/testing.md): a static weight whose every
+ * group of M along K holds at most N non-zeros runs only the kept slots of each group — per step
+ * and GEMM, M·N·K' MACs executed with K' = N per full group and min(N, size) for a last partial one,
+ * the rest skipped as zero weights, no A-operand skipping, gating or structural skip on that path.
+ * A weight with one group over N falls back, the whole layer, to element-wise counting with no
+ * weight support (a library's dense kernel).
  */
 export function bruteForceTrace(
   subject: Subject,
@@ -37,9 +36,20 @@ export function bruteForceTrace(
     const delta = hw.deltaMode && bOperand === 'weight' && (storedDeltas || steps.length > 1);
     const policy = {
       aSupport: delta ? hw.support.deltas : hw.support.activations,
-      bSupport: bOperand === 'rhs' ? hw.support.activations : elementWeightSupport(hw.support.weights),
+      bSupport:
+        bOperand === 'rhs'
+          ? hw.support.activations
+          : hw.support.weights === 'nm'
+            ? ('none' as const)
+            : hw.support.weights,
       structuralSkip,
     };
+    const nm = bOperand === 'weight' && hw.support.weights === 'nm' ? hw.support.nm : undefined;
+    const weightBits =
+      bOperand === 'weight'
+        ? nonZero(trace.tensors.get(tensorName(layer.name, 'weight'))!.values)
+        : undefined;
+    const structured = nm !== undefined && keepsNmPattern(layer, weightBits!, nm);
     const sum: BruteCounts = { executed: 0, gated: 0, zeroA: 0, zeroB: 0, structural: 0 };
     let zeroDelta = 0;
     let zeroActivation = 0;
@@ -54,12 +64,8 @@ export function bruteForceTrace(
         a = key || !previous ? nonZero(q) : Uint8Array.from(q, (v, i) => (v !== previous![i] ? 1 : 0));
       else a = nonZero(q);
       previous = q;
-      const b = nonZero(
-        trace.tensors.get(
-          bOperand === 'weight' ? tensorName(layer.name, 'weight') : tensorName(layer.name, 'rhs', t),
-        )!.values,
-      );
-      const c = bruteForceCounts(layer, bOperand, a, b, policy);
+      const b = weightBits ?? nonZero(trace.tensors.get(tensorName(layer.name, 'rhs', t))!.values);
+      const c = structured ? structuredCounts(layer, nm!) : bruteForceCounts(layer, bOperand, a, b, policy);
       sum.executed += c.executed;
       sum.gated += c.gated;
       sum.zeroA += c.zeroA;
@@ -72,7 +78,15 @@ export function bruteForceTrace(
   });
 }
 
-const smallTrace = () => arbitraryTrace({ maxLayers: 2, maxSteps: 3 });
+/** One step of a layer on the N:M structured path: the kept slots execute, the rest are zero weights. */
+function structuredCounts(layer: SparseLayerSpec, nm: NmPattern): BruteCounts {
+  const { m, n, k } = layer.gemm;
+  const executed = layer.gemmCount * m * n * nmKeptK(k, nm);
+  const macs = layer.gemmCount * m * n * k;
+  return { executed, gated: 0, zeroA: 0, zeroB: macs - executed, structural: 0 };
+}
+
+const smallTrace = (subject: Subject) => arbitraryTraceFor(subject.hardware, { maxLayers: 2, maxSteps: 3 });
 
 export const executedEqualsBruteForce = defineLaw<InMemoryTrace>({
   name: 'executed-equals-brute-force',
@@ -114,7 +128,7 @@ export const executedPlusSkippedEqualsMacs = defineLaw<InMemoryTrace>({
   name: 'executed-plus-skipped-equals-macs',
   statement:
     'per layer and in total, executed + skipped = MACs = steps × GEMMs × M·N·K, 0 ≤ gated ≤ executed, and totals are the sums of the layers',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const [report] = await replayVariants(subject, trace, [subject.hardware]);

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { denseBaselineOf } from '../../core/hardware.js';
 import type { LayerReport, ReportTotal } from '../../core/report.js';
-import { arbitraryTrace, describeTrace, type InMemoryTrace } from '../trace.js';
+import { arbitraryTraceFor, describeTrace, type InMemoryTrace } from '../trace.js';
 import { close, defineLaw, expectLaw } from './law.js';
 import { replayVariants } from './replay-variants.js';
 
@@ -24,7 +24,7 @@ export const denseParity = defineLaw<InMemoryTrace>({
   name: 'dense-parity',
   statement:
     'with sparsity support off every MAC executes, none is gated or skipped, the run equals its own baseline (speedup 1), and the data does not matter: a trace with no zeros gives the same cycles, DRAM bytes and energy',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const dense = denseBaselineOf(subject.hardware);
@@ -74,7 +74,7 @@ export const speedupSameMemoryBaseline = defineLaw<InMemoryTrace>({
   name: 'speedup-same-memory-baseline',
   statement:
     'a report’s baseline figures are those of a separate run of the same hardware (same memory) with sparsity off, and speedup = baselineCycles / cycles',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const [run, baseline] = await replayVariants(subject, trace, [

@@ -7,7 +7,13 @@ import type { Report } from '../../core/report.js';
 import { maskName } from '../../trace/manifest.js';
 import { packMask } from '../../trace/mask.js';
 import { openTrace } from '../../trace/reader.js';
-import { arbitraryTrace, describeTrace, type InMemoryTrace, writeTrace } from '../trace.js';
+import {
+  arbitraryTrace,
+  arbitraryTraceFor,
+  describeTrace,
+  type InMemoryTrace,
+  writeTrace,
+} from '../trace.js';
 import { defineLaw, expectLaw } from './law.js';
 import { replayVariants } from './replay-variants.js';
 
@@ -20,7 +26,7 @@ export const replayDeterministic = defineLaw<InMemoryTrace>({
   name: 'replay-deterministic',
   statement:
     'replaying a trace twice, or a second copy of it, gives byte-identical report JSON (sources aside)',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const [first, second] = await replayVariants(subject, trace, [subject.hardware, subject.hardware]);

@@ -3,6 +3,7 @@ import { denseParity, speedupSameMemoryBaseline } from './dense.js';
 import { replayDeterministic, traceWriteReadIdentity } from './determinism.js';
 import type { AnyLaw } from './law.js';
 import { energyNonNegativeAdditive, residencyNeverAddsDram } from './memory-energy.js';
+import { sweepShardsMerged } from './sweep.js';
 import { gatingKeepsCycles, monotoneInZeros, overlapOrder } from './timing.js';
 
 export { bruteForceTrace, executedEqualsBruteForce, executedPlusSkippedEqualsMacs } from './counting.js';
@@ -12,6 +13,7 @@ export { type AnyLaw, close, defineLaw, expectLaw, type Law, LawViolation, type 
 export { energyNonNegativeAdditive, residencyNeverAddsDram } from './memory-energy.js';
 export { mapSupport, replayVariants } from './replay-variants.js';
 export { type CheckOptions, checkLaw, checkLaws, type LawResult } from './run-laws.js';
+export { type SweepShardCase, sweepShardsMerged } from './sweep.js';
 export { gatingKeepsCycles, monotoneInZeros, overlapOrder, withMoreZeros } from './timing.js';
 
 /** Every law, in the order `deltasim check` runs and prints them. */
@@ -27,4 +29,5 @@ export const LAWS: readonly AnyLaw[] = [
   speedupSameMemoryBaseline,
   replayDeterministic,
   traceWriteReadIdentity,
+  sweepShardsMerged,
 ];

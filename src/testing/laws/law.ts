@@ -24,12 +24,15 @@ export interface Law<T> {
   check(subject: Subject, value: T): Promise<void>;
   /** A readable account of a counterexample (fast-check's own printing when absent). */
   describe?(value: T): string;
+  /** At most this many cases per check, whatever the requested runs (a law whose case is costly). */
+  readonly maxRuns?: number;
 }
 
 /** A law with its case type hidden, so laws of different case types share one list. */
 export interface AnyLaw {
   readonly name: string;
   readonly statement: string;
+  readonly maxRuns?: number;
   property(subject: Subject): fc.IAsyncPropertyWithHooks<[unknown]>;
   /**
    * The law over drawn hardware as well as drawn cases: `hardware` draws the design, the law its
@@ -46,6 +49,7 @@ export function defineLaw<T>(law: Law<T>): AnyLaw {
   return {
     name: law.name,
     statement: law.statement,
+    ...(law.maxRuns !== undefined ? { maxRuns: law.maxRuns } : {}),
     property: (subject) =>
       fc.asyncProperty(law.arbitrary(subject) as fc.Arbitrary<unknown>, (value) =>
         law.check(subject, value as T),

@@ -1,6 +1,6 @@
 /** Laws on DRAM traffic and energy. */
 import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport, type ReportTotal } from '../../core/report.js';
-import { arbitraryTrace, describeTrace, type InMemoryTrace } from '../trace.js';
+import { arbitraryTraceFor, describeTrace, type InMemoryTrace } from '../trace.js';
 import { close, defineLaw, expectLaw } from './law.js';
 import { replayVariants } from './replay-variants.js';
 
@@ -8,7 +8,7 @@ export const residencyNeverAddsDram = defineLaw<InMemoryTrace>({
   name: 'residency-never-adds-dram',
   statement:
     'keeping weights resident never adds DRAM bytes: an unbounded filter buffer moves no more than the given one, layer-major no more than frame-major, and saved bytes are ≥ 0',
-  arbitrary: () => arbitraryTrace({ maxSteps: 5 }),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware, { maxSteps: 5 }),
   describe: describeTrace,
   async check(subject, trace) {
     const hw = subject.hardware;
@@ -50,7 +50,7 @@ export const energyNonNegativeAdditive = defineLaw<InMemoryTrace>({
   name: 'energy-nonnegative-additive',
   statement:
     'every energy component is finite and ≥ 0, a total is the sum of its components, and the report’s totals (by component) are the sums over layers',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const [report] = await replayVariants(subject, trace, [subject.hardware]);

@@ -22,7 +22,9 @@ export async function replayVariants(
 
 /** `hw` with every operand support mapped through `f`. */
 export function mapSupport(hw: HardwareModel, f: (s: OperandSupport) => OperandSupport): HardwareModel {
+  // Spread first: the N:M pattern (support.nm) travels with the variant.
   const support: OperandSupports = {
+    ...hw.support,
     activations: f(hw.support.activations),
     weights: hw.support.weights === 'nm' ? 'nm' : f(hw.support.weights),
     deltas: f(hw.support.deltas),

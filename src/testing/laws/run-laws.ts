@@ -34,7 +34,7 @@ export interface LawResult {
 
 export async function checkLaw(law: AnyLaw, subject: Subject, options: CheckOptions): Promise<LawResult> {
   const details = await fc.check(law.property(subject), {
-    numRuns: options.runs,
+    numRuns: Math.min(options.runs, law.maxRuns ?? options.runs),
     seed: options.seed,
     ...(options.path !== undefined ? { path: options.path } : {}),
   });

@@ -4,7 +4,7 @@ import { createPrng } from '../../common/prng.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import type { Report } from '../../core/report.js';
 import { unitInterval } from '../masks.js';
-import { arbitraryTrace, describeTrace, type InMemoryTrace } from '../trace.js';
+import { arbitraryTraceFor, describeTrace, type InMemoryTrace } from '../trace.js';
 import { close, defineLaw, expectLaw } from './law.js';
 import { mapSupport, replayVariants } from './replay-variants.js';
 
@@ -30,9 +30,9 @@ export const monotoneInZeros = defineLaw<ZerosCase>({
   name: 'monotone-in-zeros',
   statement:
     'under element-granularity skipping of activations, zeroing more activations never adds executed MACs or compute cycles to any layer',
-  arbitrary: () =>
+  arbitrary: (subject) =>
     fc.record({
-      trace: arbitraryTrace(),
+      trace: arbitraryTraceFor(subject.hardware),
       fraction: unitInterval,
       seed: fc.integer({ min: 0, max: 0x7fffffff }),
     }),
@@ -66,7 +66,7 @@ export const gatingKeepsCycles = defineLaw<InMemoryTrace>({
   name: 'gating-never-changes-cycles',
   statement:
     'turning gating on (none → gate) or off (gate → none) for any operand never changes a layer’s cycles, compute cycles or executed MACs, and gating never raises energy',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const hw = subject.hardware;
@@ -105,7 +105,7 @@ export const gatingKeepsCycles = defineLaw<InMemoryTrace>({
 export const overlapOrder = defineLaw<InMemoryTrace>({
   name: 'overlap-order',
   statement: 'fold overlap none ≥ preload ≥ pipelined in every layer’s compute cycles and cycles',
-  arbitrary: () => arbitraryTrace(),
+  arbitrary: (subject) => arbitraryTraceFor(subject.hardware),
   describe: describeTrace,
   async check(subject, trace) {
     const [none, preload, pipelined] = await replayVariants(
