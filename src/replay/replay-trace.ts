@@ -8,12 +8,13 @@ import {
   reconstructedOperands,
   weightResidency,
 } from '../core/layer-plan.js';
-import type { WeightResidency } from '../core/replay-engine.js';
 import {
   createLayerReplay,
+  type ReplayRunConfig,
   type ReplayStepInput,
   replayReport,
   replayRunStart,
+  type WeightResidency,
 } from '../core/replay-engine.js';
 import type { LayerReport, Report } from '../core/report.js';
 import { inexactReport } from '../core/report-total.js';
@@ -90,62 +91,103 @@ export async function replayTrace(
   reader: TraceReader,
   options: ReplayTraceOptions,
 ): Promise<ReplayTraceResult> {
+  const run = prepareReplayRun(reader, options.hardware, options.toolVersion);
+  options.onEvent(run.start);
+  const reports: LayerReport[] = [];
+  const failures: VerifyFailure[] = [];
+  for (let index = 0; index < run.layers.length; index++) {
+    reports.push(await replayRunLayer(reader, run, index, options, failures));
+  }
+  const report = finishReplayRun(reader.path, run, reports);
+  options.onEvent(runEvents.runDone(report));
+  return { report, verifyFailures: failures, deltaLayers: run.deltaLayers };
+}
+
+/**
+ * What one replay run decides before any layer runs: its MAC layers, how each is replayed and
+ * placed, and its run-start event. Each layer then replays on its own (`replayRunLayer`), so the
+ * layers of a run can be shared among worker threads (./worker-driver.ts) and the reports merged
+ * in layer order (`finishReplayRun`) come out the same.
+ */
+export interface ReplayRun {
+  readonly layers: readonly TraceLayer[];
+  /** Each layer's index in the manifest (for error locations). */
+  readonly manifestIndex: readonly number[];
+  readonly plans: readonly LayerPlan[];
+  readonly placements: readonly {
+    readonly weightResidency: WeightResidency;
+    readonly reconstructed: ReconstructedOperands;
+  }[];
+  readonly config: ReplayRunConfig;
+  readonly start: RunEvent;
+  /** Layers run in delta mode (y_t = y_{t−1} + W·Δ_t). */
+  readonly deltaLayers: readonly string[];
+}
+
+export function prepareReplayRun(reader: TraceReader, hw: HardwareModel, toolVersion: string): ReplayRun {
   const { manifest } = reader;
-  const hw = options.hardware;
-  const steps = manifest.steps;
   const macLayers = manifest.layers
     .map((layer, index) => ({ layer, index }))
     .filter(({ layer }) => isMacOp(layer.op));
-  const config = {
+  const config: ReplayRunConfig = {
     hardware: hw,
     sources: [reader.path],
-    toolVersion: options.toolVersion,
-    steps: steps.length,
+    toolVersion,
+    steps: manifest.steps.length,
     model: manifest.model.name,
   };
-  options.onEvent(
-    replayRunStart(
-      macLayers.map(({ layer }) => layer),
-      config,
-    ),
-  );
+  const layers = macLayers.map(({ layer }) => layer);
   // The reader checked the roles at open (checkReplayable): this only reads what it established.
   const plans = macLayers.map(({ layer, index }) =>
-    planLayer(replayOperands(reader.path, `manifest.layers[${index}]`, layer), hw, steps.length),
+    planLayer(replayOperands(reader.path, `manifest.layers[${index}]`, layer), hw, manifest.steps.length),
   );
   const residency = weightResidency(
-    macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
+    layers.map((layer, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
     hw,
   );
-  const reconstructed = reconstructedOperands(
-    macLayers.map(({ layer }, i) => ({ spec: layer, plan: plans[i]! })),
+  const reconstructed = reconstructedOperands(layers.map((layer, i) => ({ spec: layer, plan: plans[i]! })));
+  return {
+    layers,
+    manifestIndex: macLayers.map(({ index }) => index),
+    plans,
+    placements: layers.map((_, i) => ({ weightResidency: residency[i]!, reconstructed: reconstructed[i]! })),
+    config,
+    start: replayRunStart(layers, config),
+    deltaLayers: layers.filter((_, i) => plans[i]!.delta).map((l) => l.name),
+  };
+}
+
+/** Replays layer `index` of `run` (its layer-start, per-step progress and layer-done events). */
+export async function replayRunLayer(
+  reader: TraceReader,
+  run: ReplayRun,
+  index: number,
+  options: ReplayTraceOptions,
+  failures: VerifyFailure[],
+): Promise<LayerReport> {
+  options.signal?.throwIfAborted();
+  const layer = run.layers[index]!;
+  options.onEvent(runEvents.layerStart(index, layer.name));
+  const report = await replayLayer(
+    reader,
+    layer,
+    index,
+    run.plans[index]!,
+    run.placements[index]!,
+    options,
+    failures,
   );
-  const reports: LayerReport[] = [];
-  const failures: VerifyFailure[] = [];
-  const deltaLayers: string[] = [];
-  for (const [index, { layer }] of macLayers.entries()) {
-    options.signal?.throwIfAborted();
-    options.onEvent(runEvents.layerStart(index, layer.name));
-    const plan = plans[index]!;
-    if (plan.delta) deltaLayers.push(layer.name);
-    const report = await replayLayer(
-      reader,
-      layer,
-      index,
-      plan,
-      { weightResidency: residency[index]!, reconstructed: reconstructed[index]! },
-      options,
-      failures,
-    );
-    reports.push(report);
-    options.onEvent(runEvents.layerDone(index, report));
-  }
-  const report = replayReport(reports, config);
+  options.onEvent(runEvents.layerDone(index, report));
+  return report;
+}
+
+/** The run's report from its layers' reports, in layer order. */
+export function finishReplayRun(path: string, run: ReplayRun, reports: readonly LayerReport[]): Report {
+  const report = replayReport(reports, run.config);
   // Counts past 2^53 would print rounded: refused as simulate refuses them (report-total.ts).
   const inexact = inexactReport(report.layers, report.total);
-  if (inexact) throw new TraceError(reader.path, ...inexact);
-  options.onEvent(runEvents.runDone(report));
-  return { report, verifyFailures: failures, deltaLayers };
+  if (inexact) throw new TraceError(path, ...inexact);
+  return report;
 }
 
 async function replayLayer(
