@@ -159,6 +159,11 @@ interface Kernel {
   readonly fold: readonly Record<Mode, KernelFunction>[];
   /** scan[mode](src, _, count): 1 if some lane of `count` blocks at `src` is NaN/Inf. */
   readonly scan: Record<FiniteCheck, KernelFunction>;
+  /**
+   * mask[dtype](src, mask, count): non-zero unless each of the `count` bytes at `mask` equals the
+   * packed non-zero mask of the next 8 values at `src` (little-endian F16 or F32 bits).
+   */
+  readonly mask: Record<FiniteCheck, KernelFunction>;
   /** Indices of the buffers not lent out. */
   readonly free: number[];
 }
@@ -332,6 +337,51 @@ function functionBody(terms: readonly number[] | null, check: FiniteCheck | unde
   return code;
 }
 
+/**
+ * (src, mask, count) → bad: for each of `count` mask bytes, the 8 values it covers (16 bytes of F16
+ * or 32 of F32 at `src`) are non-zero iff a bit other than the sign is set; their bitmask is XORed
+ * with the stored byte and ORed into `bad`. Locals: 3 end (of mask), 4 bad.
+ */
+function maskBody(dtype: FiniteCheck): number[] {
+  const lanes = (offset: number): number[] =>
+    dtype === 'F16'
+      ? [...localGet(0), ...v128Load(offset), ...simd(0x0c, ...laneMask(0x7fff, 2)), ...V128_AND]
+      : [...localGet(0), ...v128Load(offset), ...simd(0x0c, ...laneMask(0x7fffffff, 4)), ...V128_AND];
+  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const I32_LOAD8_U = [0x2d, 0, 0];
+  const I32_XOR = 0x73;
+  const I32_OR = 0x72;
+  const code: number[] = [];
+  code.push(...localGet(1), ...localGet(2), OP.i32Add, ...localSet(3));
+  code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
+  code.push(...localGet(4));
+  if (dtype === 'F16') {
+    // i16x8.ne, i16x8.bitmask: one bit per half.
+    code.push(...lanes(0), ...zero, ...simd(0x2e), ...simd(0x84));
+  } else {
+    // i32x4.ne, i32x4.bitmask on both halves of the byte's 8 values.
+    code.push(...lanes(0), ...zero, ...simd(0x38), ...simd(0xa4));
+    code.push(...lanes(16), ...zero, ...simd(0x38), ...simd(0xa4), ...i32Const(4), OP.i32Shl, I32_OR);
+  }
+  code.push(...localGet(1), ...I32_LOAD8_U, I32_XOR, I32_OR, ...localSet(4));
+  code.push(...localGet(0), ...i32Const(dtype === 'F16' ? 16 : 32), OP.i32Add, ...localSet(0));
+  code.push(...localGet(1), ...i32Const(1), OP.i32Add, ...localTee(1), ...localGet(3), OP.i32Ne);
+  code.push(OP.brIf, 0, OP.end, OP.end);
+  code.push(...localGet(4));
+  return code;
+}
+
+/** 16 bytes holding `value` in every lane of `width` bytes (little-endian). */
+function laneMask(value: number, width: 2 | 4): number[] {
+  const out = new Uint8Array(16);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 16; i += width) {
+    if (width === 2) view.setUint16(i, value, true);
+    else view.setUint32(i, value, true);
+  }
+  return [...out];
+}
+
 function buildKernel(): Kernel | null {
   const functions: WasmFunction[] = [];
   const modes = ['none', 'F32', 'F16'] as const;
@@ -352,6 +402,8 @@ function buildKernel(): Kernel | null {
   }
   functions.push({ name: 'scan_F32', params: 3, locals, code: functionBody(null, 'F32') });
   functions.push({ name: 'scan_F16', params: 3, locals, code: functionBody(null, 'F16') });
+  for (const dtype of ['F32', 'F16'] as const)
+    functions.push({ name: `mask_${dtype}`, params: 3, locals: [[2, I32]], code: maskBody(dtype) });
   // No SIMD (an old engine, --jitless): fall back to zlib.
   const exports = instantiate(encodeModule(functions, Math.ceil(MEMORY_BYTES / 65_536)));
   if (!exports) return null;
@@ -365,6 +417,7 @@ function buildKernel(): Kernel | null {
       F16: fn(`fold${dropped}_F16`),
     })),
     scan: { F32: fn('scan_F32'), F16: fn('scan_F16') },
+    mask: { F32: fn('mask_F32'), F16: fn('mask_F16') },
     free: Array.from({ length: KERNEL_BUFFERS }, (_, i) => KERNEL_BUFFERS - 1 - i),
   };
 }
@@ -386,6 +439,12 @@ export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedD
   const n = Math.floor(raw.length / width);
   const full = n >>> 3;
   if (mask.length !== Math.ceil(n / 8)) return false;
+  const k =
+    (dtype === 'F32' || dtype === 'F16') && raw.length >= MIN_KERNEL_SCAN_BYTES ? getKernel() : undefined;
+  if (k) {
+    if (!kernelMaskMatches(k, mask, raw, dtype as FiniteCheck, full)) return false;
+    return tailMatches(mask, raw, dtype, scale, full, n);
+  }
   // Typed views need alignment; a misaligned tensor (allowed by the format) is copied once.
   const data = raw.byteOffset % 4 === 0 ? raw : raw.slice();
   const words = new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4));
@@ -417,8 +476,21 @@ export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedD
       if (expected !== mask[b]) return false;
     }
   }
+  return tailMatches(mask, data, dtype, scale, full, n);
+}
+
+/** The last mask byte when `n` is not a multiple of 8 (elements from `full` · 8 on). */
+function tailMatches(
+  mask: Uint8Array,
+  data: Uint8Array,
+  dtype: MaskedDtype,
+  scale: number,
+  full: number,
+  n: number,
+): boolean {
   if ((n & 7) === 0) return true;
-  expected = 0;
+  const width = dtype === 'F32' ? 4 : dtype === 'F16' ? 2 : 1;
+  let expected = 0;
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   const table = width === 1 ? byteNonZero(dtype, scale) : undefined;
   for (let i = full * 8; i < n; i++) {
@@ -431,6 +503,36 @@ export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedD
     if (nonzero) expected |= 1 << (i & 7);
   }
   return expected === mask[full];
+}
+
+/**
+ * The first `bytes` mask bytes against their values, in the kernel: in place when the values lie in
+ * its memory (a transient read), else copied through the staging area a chunk at a time; the mask
+ * chunk goes where the CRC fold keeps its values (unused between scans).
+ */
+function kernelMaskMatches(
+  k: Kernel,
+  mask: Uint8Array,
+  raw: Uint8Array,
+  dtype: FiniteCheck,
+  bytes: number,
+): boolean {
+  const perByte = dtype === 'F16' ? 16 : 32;
+  const inPlace = addressIn(k, raw);
+  const chunk = (CHUNK_BLOCKS * BLOCK_BYTES) / perByte;
+  for (let done = 0; done < bytes; done += chunk) {
+    const n = Math.min(chunk, bytes - done);
+    let src: number;
+    if (inPlace !== undefined) {
+      src = inPlace + done * perByte;
+    } else {
+      k.bytes.set(raw.subarray(done * perByte, (done + n) * perByte), STAGING_OFFSET);
+      src = STAGING_OFFSET;
+    }
+    k.bytes.set(mask.subarray(done, done + n), PENDING_OFFSET);
+    if (k.mask[dtype](src, PENDING_OFFSET, n) !== 0) return false;
+  }
+  return true;
 }
 
 /** 1 where a stored byte decodes to a non-zero value. */
