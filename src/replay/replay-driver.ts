@@ -22,8 +22,6 @@ export interface ReplayPlan {
   readonly verify: boolean;
   readonly toolVersion: string;
   readonly histogramBins: number;
-  /** Only these runs (indices in trace-major order); all when absent. How `--workers` splits a plan. */
-  readonly runs?: readonly number[];
   /** `--schedule chunkwise`: delta-rule blocks replay their chunked schedule (./chunk-replay.ts). */
   readonly schedule?: 'recurrent' | 'chunkwise';
 }
@@ -85,18 +83,14 @@ export async function driveReplays(
   const failures: RunVerifyFailure[] = [];
   const replay =
     plan.schedule === 'chunkwise' ? (await import('./chunk-replay.js')).replayTraceChunkwise : replayTrace;
-  const wanted = plan.runs ? new Set(plan.runs) : undefined;
   const count = plan.hardware.length;
   for (const [sourceIndex, source] of sources.entries()) {
-    const indices = plan.hardware.map((_, h) => sourceIndex * count + h);
-    if (wanted && !indices.some((i) => wanted.has(i))) continue;
     signal?.throwIfAborted();
     hooks.onPhase?.(`reading trace ${source.label}…`);
     const reader = await openTrace(source.path);
     try {
       for (const [h, hardware] of plan.hardware.entries()) {
-        const index = indices[h]!;
-        if (wanted && !wanted.has(index)) continue;
+        const index = sourceIndex * count + h;
         const result = await replay(labelled(reader, source.label), {
           hardware,
           toolVersion: plan.toolVersion,
@@ -116,7 +110,7 @@ export async function driveReplays(
 }
 
 /** The reader with the path shown in reports replaced by what the user typed. */
-function labelled<T extends { readonly path: string }>(reader: T, label: string): T {
+export function labelled<T extends { readonly path: string }>(reader: T, label: string): T {
   return new Proxy(reader, {
     get: (target, key, receiver) => (key === 'path' ? label : Reflect.get(target, key, receiver)),
   });

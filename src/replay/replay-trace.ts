@@ -8,12 +8,13 @@ import {
   reconstructedOperands,
   weightResidency,
 } from '../core/layer-plan.js';
-import type { WeightResidency } from '../core/replay-engine.js';
 import {
   createLayerReplay,
+  type ReplayRunConfig,
   type ReplayStepInput,
   replayReport,
   replayRunStart,
+  type WeightResidency,
 } from '../core/replay-engine.js';
 import type { LayerReport, Report } from '../core/report.js';
 import { inexactReport } from '../core/report-total.js';
@@ -90,72 +91,118 @@ export async function replayTrace(
   reader: TraceReader,
   options: ReplayTraceOptions,
 ): Promise<ReplayTraceResult> {
+  const run = prepareReplayRun(reader, options.hardware, options.toolVersion);
+  options.onEvent(run.start);
+  const reports: LayerReport[] = [];
+  const failures: VerifyFailure[] = [];
+  for (let index = 0; index < run.layers.length; index++) {
+    reports.push(await replayRunLayer(reader, run, index, options, failures));
+  }
+  const report = finishReplayRun(reader.path, run, reports);
+  options.onEvent(runEvents.runDone(report));
+  return { report, verifyFailures: failures, deltaLayers: run.deltaLayers };
+}
+
+/**
+ * What one replay run decides before any layer runs: its MAC layers, how each is replayed and
+ * placed, and its run-start event. Each layer then replays on its own (`replayRunLayer`), so the
+ * layers of a run can be shared among worker threads (./worker-driver.ts) and the reports merged
+ * in layer order (`finishReplayRun`) come out the same.
+ */
+export interface ReplayRun {
+  /** The run's layers in manifest order: MAC layers and element-wise (vector-unit) layers. */
+  readonly layers: readonly TraceLayer[];
+  /** Each layer's index in the manifest (for error locations). */
+  readonly manifestIndex: readonly number[];
+  /** Per layer; absent for element-wise layers, which the vector unit times from the manifest. */
+  readonly plans: readonly (LayerPlan | undefined)[];
+  readonly placements: readonly (
+    | {
+        readonly weightResidency: WeightResidency;
+        readonly reconstructed: ReconstructedOperands;
+      }
+    | undefined
+  )[];
+  readonly config: ReplayRunConfig;
+  readonly start: RunEvent;
+  /** Layers run in delta mode (y_t = y_{t−1} + W·Δ_t). */
+  readonly deltaLayers: readonly string[];
+}
+
+export function prepareReplayRun(reader: TraceReader, hw: HardwareModel, toolVersion: string): ReplayRun {
   const { manifest } = reader;
-  const hw = options.hardware;
-  const steps = manifest.steps;
   // Element-wise layers run on the vector unit (core/vector-layer.ts): timed and reported in order.
   const runLayers = manifest.layers
     .map((layer, index) => ({ layer, index }))
     .filter(({ layer }) => isMacOp(layer.op) || layer.op === 'elementwise');
   const macLayers = runLayers.filter(({ layer }) => isMacOp(layer.op));
-  const config = {
+  const config: ReplayRunConfig = {
     hardware: hw,
     sources: [reader.path],
-    toolVersion: options.toolVersion,
-    steps: steps.length,
+    toolVersion,
+    steps: manifest.steps.length,
     model: manifest.model.name,
   };
-  options.onEvent(
-    replayRunStart(
-      runLayers.map(({ layer }) => layer),
-      config,
-    ),
-  );
+  const macSpecs = macLayers.map(({ layer }) => layer);
   // The reader checked the roles at open (checkReplayable): this only reads what it established.
-  const plans = macLayers.map(({ layer, index }) =>
-    planLayer(replayOperands(reader.path, `manifest.layers[${index}]`, layer), hw, steps.length),
+  const macPlans = macLayers.map(({ layer, index }) =>
+    planLayer(replayOperands(reader.path, `manifest.layers[${index}]`, layer), hw, manifest.steps.length),
   );
   const residency = weightResidency(
-    macLayers.map(({ layer }, i) => (plans[i]!.bOperand === 'weight' ? layer : null)),
+    macSpecs.map((layer, i) => (macPlans[i]!.bOperand === 'weight' ? layer : null)),
     hw,
   );
-  const reconstructed = reconstructedOperands(
-    macLayers.map(({ layer }, i) => ({ spec: layer, plan: plans[i]! })),
-  );
-  const reports: LayerReport[] = [];
-  const failures: VerifyFailure[] = [];
-  const deltaLayers: string[] = [];
-  let macIndex = 0;
-  for (const [index, { layer }] of runLayers.entries()) {
-    options.signal?.throwIfAborted();
-    options.onEvent(runEvents.layerStart(index, layer.name));
-    if (layer.op === 'elementwise') {
-      const report = await replayVectorLayer(layer, index, options, steps.length);
-      reports.push(report);
-      options.onEvent(runEvents.layerDone(index, report));
-      continue;
-    }
-    const plan = plans[macIndex]!;
-    if (plan.delta) deltaLayers.push(layer.name);
-    const report = await replayLayer(
-      reader,
-      layer,
-      index,
-      plan,
-      { weightResidency: residency[macIndex]!, reconstructed: reconstructed[macIndex]! },
-      options,
-      failures,
-    );
-    macIndex++;
-    reports.push(report);
-    options.onEvent(runEvents.layerDone(index, report));
-  }
-  const report = replayReport(reports, config);
+  const reconstructed = reconstructedOperands(macSpecs.map((layer, i) => ({ spec: layer, plan: macPlans[i]! })));
+  const macSlot = new Map(macLayers.map(({ index }, i) => [index, i]));
+  const slotOf = ({ index }: { index: number }): number | undefined => macSlot.get(index);
+  const layers = runLayers.map(({ layer }) => layer);
+  return {
+    layers,
+    manifestIndex: runLayers.map(({ index }) => index),
+    plans: runLayers.map((l) => {
+      const i = slotOf(l);
+      return i === undefined ? undefined : macPlans[i];
+    }),
+    placements: runLayers.map((l) => {
+      const i = slotOf(l);
+      return i === undefined
+        ? undefined
+        : { weightResidency: residency[i]!, reconstructed: reconstructed[i]! };
+    }),
+    config,
+    start: replayRunStart(layers, config),
+    deltaLayers: macSpecs.filter((_, i) => macPlans[i]!.delta).map((l) => l.name),
+  };
+}
+
+/** Replays layer `index` of `run` (its layer-start, per-step progress and layer-done events). */
+export async function replayRunLayer(
+  reader: TraceReader,
+  run: ReplayRun,
+  index: number,
+  options: ReplayTraceOptions,
+  failures: VerifyFailure[],
+): Promise<LayerReport> {
+  options.signal?.throwIfAborted();
+  const layer = run.layers[index]!;
+  options.onEvent(runEvents.layerStart(index, layer.name));
+  const plan = run.plans[index];
+  const placement = run.placements[index];
+  const report =
+    plan && placement
+      ? await replayLayer(reader, layer, index, plan, placement, options, failures)
+      : await replayVectorLayer(layer, index, options, run.config.steps);
+  options.onEvent(runEvents.layerDone(index, report));
+  return report;
+}
+
+/** The run's report from its layers' reports, in layer order. */
+export function finishReplayRun(path: string, run: ReplayRun, reports: readonly LayerReport[]): Report {
+  const report = replayReport(reports, run.config);
   // Counts past 2^53 would print rounded: refused as simulate refuses them (report-total.ts).
   const inexact = inexactReport(report.layers, report.total);
-  if (inexact) throw new TraceError(reader.path, ...inexact);
-  options.onEvent(runEvents.runDone(report));
-  return { report, verifyFailures: failures, deltaLayers };
+  if (inexact) throw new TraceError(path, ...inexact);
+  return report;
 }
 
 /** An element-wise layer: no tensors to read, the vector unit's work per step from the manifest. */

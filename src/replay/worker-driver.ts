@@ -2,24 +2,40 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../common/input-error.js';
-import type { RunEvent } from '../core/events.js';
+import { type RunEvent, runEvents } from '../core/events.js';
+import type { LayerReport } from '../core/report.js';
+import { openTrace } from '../trace/reader.js';
 import {
+  labelled,
   type ReplayDriverHooks,
   type ReplayPlan,
+  type ReplaySource,
   type RunVerifyFailure,
   syntheticLabel,
 } from './replay-driver.js';
+import { finishReplayRun, prepareReplayRun, type ReplayRun } from './replay-trace.js';
+
+/** A worker's error as posted: an InputError keeps what the CLI prints of it. */
+export type PostedError =
+  | { readonly name: string; readonly source: string; readonly location: string; readonly rule: string }
+  | { readonly message: string };
 
 /** What the worker posts, in order: events and phases, then one `done` or `error`. */
 export type WorkerMessage =
   | { readonly type: 'event'; readonly event: RunEvent; readonly runIndex: number }
   | { readonly type: 'phase'; readonly text: string }
   | { readonly type: 'done'; readonly failures: readonly RunVerifyFailure[] }
+  /** Task mode: layer `layer` of run `run` is replayed (its events were posted before). */
+  | {
+      readonly type: 'task-done';
+      readonly run: number;
+      readonly layer: number;
+      readonly failures: readonly RunVerifyFailure[];
+    }
+  | { readonly type: 'task-error'; readonly run: number; readonly layer: number; readonly error: PostedError }
   | {
       readonly type: 'error';
-      readonly error:
-        | { readonly name: string; readonly source: string; readonly location: string; readonly rule: string }
-        | { readonly message: string };
+      readonly error: PostedError;
     };
 
 /**
@@ -61,7 +77,7 @@ export function driveReplaysInWorker(
         if (message.type === 'event') hooks.onEvent(message.event, message.runIndex);
         else if (message.type === 'phase') hooks.onPhase?.(message.text);
         else if (message.type === 'done') settle(() => resolve(message.failures));
-        else settle(() => reject(rebuildError(message.error)));
+        else if (message.type === 'error') settle(() => reject(rebuildError(message.error)));
       } catch (error) {
         settle(() => reject(error));
       }
@@ -73,21 +89,37 @@ export function driveReplaysInWorker(
   });
 }
 
-function rebuildError(error: Extract<WorkerMessage, { type: 'error' }>['error']): Error {
-  if ('rule' in error) {
-    // Same one-line message and exit code as on the main thread (the CLI prints InputError.toLine()).
-    const rebuilt = new InputError(error.source, error.location, error.rule);
-    rebuilt.name = error.name;
-    return rebuilt;
-  }
-  return new Error(error.message);
+/** What the main thread tells a worker in task mode (`WorkerData.tasks`). */
+export type TaskMessage =
+  | { readonly type: 'task'; readonly run: number; readonly layer: number }
+  | { readonly type: 'stop' };
+
+/** A worker's start: the whole plan, or (tasks mode) the plan whose layers it replays on request. */
+export type WorkerData = ReplayPlan | { readonly tasks: true; readonly plan: ReplayPlan };
+
+/** One run of the plan as the main thread sequences it. */
+interface SequencedRun {
+  readonly index: number;
+  readonly source: ReplaySource;
+  readonly run: ReplayRun;
+  /** Per layer: events held until the layer is the one being shown, then whether it finished. */
+  readonly held: RunEvent[][];
+  readonly done: boolean[];
+  readonly errors: (Error | undefined)[];
+  readonly failures: RunVerifyFailure[][];
+  readonly reports: LayerReport[];
 }
 
 /**
- * `--workers N`: the plan's runs (each trace on each hardware model) split over up to N worker
- * threads, round-robin in run order. Events reach `hooks` exactly as one worker would send them: the
- * lowest unfinished run streams live, later runs are held until every earlier one is done, so reports
- * and `--json` output do not depend on N. The synthetic trace, if any, is written once first.
+ * `--workers N`: the plan's layer replays — every MAC layer of every run (trace × hardware) — shared
+ * by N worker threads, largest first, each taking the next one when it is free. A layer replays on
+ * its own (src/replay/replay-trace.ts, `replayRunLayer`): each worker opens the trace itself and
+ * reads only that layer's tensors, so the threads share no data and scale with the cores even on
+ * one run. Events reach `hooks` exactly as one thread would send them: the earliest unfinished layer
+ * streams live, later ones are held until it is done, and each run's run-start and run-done come
+ * from the same functions as in one thread; so reports and `--json` output do not depend on N. An
+ * error is the one the earliest failing layer raises, after every earlier layer's events, as in one
+ * thread. The synthetic trace, if any, is written once first.
  */
 export async function driveReplaysInWorkers(
   url: URL,
@@ -101,44 +133,165 @@ export async function driveReplaysInWorkers(
     traces.push({ path: plan.synthetic.path, label: syntheticLabel(plan.synthetic.spec) });
   }
   const base: ReplayPlan = { ...plan, traces, synthetic: undefined };
-  const runs = traces.length * plan.hardware.length;
-  const threads = Math.max(1, Math.min(workers, runs));
-  if (threads === 1) return driveReplaysInWorker(url, base, hooks);
-  const held = new Map<number, RunEvent[]>();
-  const finished = new Set<number>();
-  let live = 0;
-  const onEvent = (event: RunEvent, runIndex: number): void => {
-    if (runIndex !== live) {
-      const queue = held.get(runIndex) ?? [];
-      queue.push(event);
-      held.set(runIndex, queue);
-      if (event.type === 'run-done') finished.add(runIndex);
-      return;
+  // The chunked schedule derives its layers from whole blocks (./chunk-replay.ts): one thread runs it.
+  if (workers <= 1 || base.schedule === 'chunkwise') return driveReplaysInWorker(url, base, hooks);
+  hooks.signal?.throwIfAborted();
+  // Headers only: what each run will replay, for its run-start and to share out its layers.
+  const runs: SequencedRun[] = [];
+  for (const [s, source] of traces.entries()) {
+    const reader = labelled(await openTrace(source.path), source.label);
+    try {
+      for (const [h, hardware] of base.hardware.entries()) {
+        const run = prepareReplayRun(reader, hardware, base.toolVersion);
+        const layers = run.layers.length;
+        runs.push({
+          index: s * base.hardware.length + h,
+          source,
+          run,
+          held: Array.from({ length: layers }, () => []),
+          done: new Array<boolean>(layers).fill(false),
+          errors: new Array<Error | undefined>(layers).fill(undefined),
+          failures: Array.from({ length: layers }, () => []),
+          reports: [],
+        });
+      }
+    } finally {
+      await reader.close();
     }
-    hooks.onEvent(event, runIndex);
-    if (event.type !== 'run-done') return;
-    // The live run is over: release the next ones, in order, as far as they are complete.
-    for (live++; live < runs; live++) {
-      for (const e of held.get(live) ?? []) hooks.onEvent(e, live);
-      held.delete(live);
-      if (!finished.has(live)) break;
+  }
+  const tasks = runs
+    .flatMap((r) =>
+      r.run.layers.map((l, layer) => ({
+        run: r.index,
+        layer,
+        order: 0,
+        cost: l.gemm.m * l.gemm.n * l.gemm.k * l.gemmCount * r.run.config.steps,
+      })),
+    )
+    .map((t, order) => ({ ...t, order }))
+    // Largest first: the last layers to start are short, so the threads finish together.
+    .sort((a, b) => b.cost - a.cost || a.order - b.order);
+  const orders = new Map(tasks.map((t) => [`${t.run}/${t.layer}`, t.order]));
+  const threads = Math.min(workers, tasks.length);
+  if (threads <= 1) return driveReplaysInWorker(url, base, hooks);
+  const byIndex = new Map(runs.map((r) => [r.index, r]));
+  const orderOf = (run: number, layer: number): number => orders.get(`${run}/${layer}`)!;
+
+  return new Promise((resolve, reject) => {
+    const { signal } = hooks;
+    const pool: Worker[] = [];
+    let settled = false;
+    /** The run and layer being shown; layer = −1 before its run-start. */
+    let live = 0;
+    let liveLayer = -1;
+    /** Tasks at or past this order are not started: an earlier one failed. */
+    let cutoff = Number.POSITIVE_INFINITY;
+    const settle = (finish: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      finish();
+      for (const w of pool) void w.terminate();
+    };
+    const fail = (error: unknown): void => settle(() => reject(error));
+    const onAbort = (): void => fail(signal?.reason);
+    signal?.addEventListener('abort', onAbort);
+
+    /** Shows everything that is ready, in plan order; settles at the end or at the first error. */
+    const advance = (): void => {
+      while (!settled && live < runs.length) {
+        const r = runs[live]!;
+        if (liveLayer === -1) {
+          if (live === 0 || runs[live - 1]!.source !== r.source)
+            hooks.onPhase?.(`reading trace ${r.source.label}…`);
+          hooks.onEvent(r.run.start, r.index);
+          liveLayer = 0;
+        }
+        while (liveLayer < r.held.length) {
+          for (const event of r.held[liveLayer]!.splice(0)) hooks.onEvent(event, r.index);
+          const error = r.errors[liveLayer];
+          if (error) {
+            fail(error);
+            return;
+          }
+          if (!r.done[liveLayer]) return;
+          liveLayer++;
+        }
+        hooks.onEvent(runEvents.runDone(finishReplayRun(r.source.label, r.run, r.reports)), r.index);
+        live++;
+        liveLayer = -1;
+      }
+      if (!settled) settle(() => resolve(runs.flatMap((r) => r.failures.flat())));
+    };
+    const guarded = (work: () => void): void => {
+      if (settled) return;
+      try {
+        work();
+      } catch (error) {
+        fail(error);
+      }
+    };
+
+    const next = (worker: Worker): void => {
+      const i = tasks.findIndex((t) => t.order < cutoff);
+      if (i < 0) {
+        worker.postMessage({ type: 'stop' } satisfies TaskMessage);
+        return;
+      }
+      const task = tasks.splice(i, 1)[0]!;
+      worker.postMessage({ type: 'task', run: task.run, layer: task.layer } satisfies TaskMessage);
+    };
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(url, { workerData: { tasks: true, plan: base } satisfies WorkerData });
+      pool.push(worker);
+      worker.on('message', (message: WorkerMessage) =>
+        guarded(() => {
+          if (message.type === 'event') {
+            const r = byIndex.get(message.runIndex)!;
+            const event = message.event;
+            const layer = 'index' in event ? event.index : -1;
+            if (event.type === 'layer-done') r.reports[layer] = event.layer;
+            if (message.runIndex === runs[live]?.index && layer === liveLayer) hooks.onEvent(event, r.index);
+            else r.held[layer]!.push(event);
+          } else if (message.type === 'task-done') {
+            const r = byIndex.get(message.run)!;
+            r.done[message.layer] = true;
+            r.failures[message.layer]!.push(...message.failures);
+            next(worker);
+            advance();
+          } else if (message.type === 'task-error') {
+            const r = byIndex.get(message.run)!;
+            r.errors[message.layer] = rebuildError(message.error);
+            cutoff = Math.min(cutoff, orderOf(message.run, message.layer));
+            next(worker);
+            advance();
+          } else if (message.type === 'error') {
+            fail(rebuildError(message.error));
+          }
+        }),
+      );
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (code !== 0) fail(new Error(`a replay worker stopped (exit ${code}) before it finished`));
+      });
+      next(worker);
     }
-  };
-  const shares = Array.from({ length: threads }, (_, w) =>
-    Array.from({ length: runs }, (_, i) => i).filter((i) => i % threads === w),
-  );
-  // One failing worker stops the others (an abort already terminates each through the signal).
-  const stop = new AbortController();
-  const signal = hooks.signal ? AbortSignal.any([hooks.signal, stop.signal]) : stop.signal;
-  const results = await Promise.all(
-    shares.map((share) =>
-      driveReplaysInWorker(url, { ...base, runs: share }, { ...hooks, onEvent, signal }).catch(
-        (error: unknown) => {
-          stop.abort(error);
-          throw error;
-        },
-      ),
-    ),
-  );
-  return results.flat().sort((a, b) => a.runIndex - b.runIndex);
+  });
+}
+
+function rebuildError(error: PostedError): Error {
+  if ('rule' in error) {
+    // Same one-line message and exit code as on the main thread (the CLI prints InputError.toLine()).
+    const rebuilt = new InputError(error.source, error.location, error.rule);
+    rebuilt.name = error.name;
+    return rebuilt;
+  }
+  return new Error(error.message);
+}
+
+/** An error as a worker posts it. */
+export function postedError(error: unknown): PostedError {
+  return error instanceof InputError
+    ? { name: error.name, source: error.source, location: error.location, rule: error.rule }
+    : { message: error instanceof Error ? error.message : String(error) };
 }

@@ -1,9 +1,11 @@
 /**
  * Positioned reads of the tensors of one safetensors file. When the caller walks the tensors in
- * storage order (validate, export, a full scan), the tensors that follow the one asked for are read
- * with it, up to WINDOW_BYTES per system call, and the next window is already being read on libuv's
- * thread pool while the caller checks the current one. Any other access order reads just the tensor
- * asked for. A read the caller has to wait for anyway (a scan's first window, a random access) is
+ * storage order (validate, export, a full scan; from its second consecutive read on), the tensors
+ * that follow the one asked for are read with it, up to WINDOW_BYTES per system call, and the next
+ * window is already being read on libuv's thread pool while the caller checks the current one. Any
+ * other access order (a replay reads a value and its mask, then jumps to the next step) reads just
+ * the tensor asked for, and first waits for any read ahead it abandons, so memory stays bounded even
+ * for a caller that never lets the event loop run. A read the caller has to wait for anyway (a scan's first window, a random access) is
  * synchronous up to WINDOW_BYTES: for a mask, a thread-pool round trip costs more than copying a
  * few KiB from the page cache.
  *
@@ -138,6 +140,8 @@ export function createReadAheadFile(
   let opened: Promise<FileHandle> | undefined = options.handle ? Promise.resolve(options.handle) : undefined;
   const pool = (options.pool ?? createBlockPool()) as Pool;
   let expected = nextRequestable(extents, 0);
+  /** Consecutive reads in storage order: a scan is under way from the second one on. */
+  let streak = 0;
   /** The window being served from first, then the one read ahead. */
   let windows: Window[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -257,10 +261,17 @@ export function createReadAheadFile(
       if (!extent) throw new RangeError(`no extent ${index} in ${path}`);
       const h = await file();
       if (transient) pool.pinned = undefined;
-      const sequential = index === expected;
+      streak = index === expected ? streak + 1 : 0;
+      // One tensor after another (a value, then its mask, as a replay step reads them) is not yet a
+      // scan: reading a window ahead for it would read megabytes to serve kilobytes.
+      const sequential = streak >= 2;
       expected = nextRequestable(extents, index + 1);
       let window = windows.find((w) => holds(w, index));
       if (!window) {
+        // Reads ahead abandoned here still hold their memory until their completion runs, which
+        // needs a turn of the event loop; a caller whose reads are all synchronous never gives one,
+        // so wait for them now: memory stays bounded however long the access pattern.
+        if (inFlight.size > 0) await Promise.allSettled(inFlight);
         // A new scan reads a whole window; random access just the tensor. Nothing to overlap this
         // read with yet: synchronous unless large.
         windows = [];

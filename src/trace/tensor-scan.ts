@@ -14,6 +14,21 @@
  * small tensors) the same results come from `zlib.crc32` and a scalar loop.
  */
 import { crc32 } from 'node:zlib';
+import {
+  encodeModule,
+  I32,
+  i32Const,
+  instantiate,
+  localGet,
+  localSet,
+  localTee,
+  OP,
+  simd,
+  V128,
+  v128Load,
+  v128Store,
+  type WasmFunction,
+} from '../core/wasm-encoder.js';
 
 export type FiniteCheck = 'F32' | 'F16';
 
@@ -144,6 +159,11 @@ interface Kernel {
   readonly fold: readonly Record<Mode, KernelFunction>[];
   /** scan[mode](src, _, count): 1 if some lane of `count` blocks at `src` is NaN/Inf. */
   readonly scan: Record<FiniteCheck, KernelFunction>;
+  /**
+   * mask[dtype](src, mask, count): non-zero unless each of the `count` bytes at `mask` equals the
+   * packed non-zero mask of the next 8 values at `src` (little-endian F16 or F32 bits).
+   */
+  readonly mask: Record<FiniteCheck, KernelFunction>;
   /** Indices of the buffers not lent out. */
   readonly free: number[];
 }
@@ -271,66 +291,11 @@ export function crc32OfZeros(length: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// A minimal WebAssembly encoder for the kernel (no toolchain needed; the module is ~1 KiB).
+// The kernel's code (../core/wasm-encoder.ts writes the module; ~1 KiB)
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
-
-const uleb = (value: number): number[] => {
-  const out: number[] = [];
-  let n = value >>> 0;
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const sleb = (value: number): number[] => {
-  const out: number[] = [];
-  let n = value | 0;
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const vec = (items: readonly number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: readonly number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const localGet = (i: number) => [0x20, ...uleb(i)];
-const localSet = (i: number) => [0x21, ...uleb(i)];
-const localTee = (i: number) => [0x22, ...uleb(i)];
-const i32Const = (n: number) => [0x41, ...sleb(n)];
-const simd = (op: number, ...immediates: number[]) => [0xfd, ...uleb(op), ...immediates];
-/** v128.load / v128.store with a constant byte offset (alignment hint 2^4). */
-const load = (offset: number) => simd(0x00, 4, ...uleb(offset));
-const store = (offset: number) => simd(0x0b, 4, ...uleb(offset));
-const V128_AND = simd(0x4e);
-const V128_OR = simd(0x50);
-const V128_XOR = simd(0x51);
-const V128_ANY_TRUE = simd(0x53);
-const I16X8_EQ = simd(0x2d);
-const I32X4_EQ = simd(0x37);
-const I32_ADD = 0x6a;
-const I32_SHL = 0x74;
-const I32_EQZ = 0x45;
-const I32_NE = 0x47;
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const BR_IF = 0x0d;
-const END = 0x0b;
+const V128_AND = OP.v128And;
+const V128_OR = OP.v128Or;
+const V128_XOR = OP.v128Xor;
 
 /** The 16 bytes of a lane mask: the exponent bits of every F32 or F16 lane. */
 function exponentMask(check: FiniteCheck): number[] {
@@ -350,82 +315,111 @@ function exponentMask(check: FiniteCheck): number[] {
  */
 function functionBody(terms: readonly number[] | null, check: FiniteCheck | undefined): number[] {
   const code: number[] = [];
-  code.push(...localGet(0), ...localGet(2), ...i32Const(4), I32_SHL, I32_ADD, ...localSet(3));
-  code.push(...BLOCK, ...localGet(2), I32_EQZ, BR_IF, 0, ...LOOP);
-  code.push(...localGet(0), ...load(0), ...localTee(4));
+  code.push(...localGet(0), ...localGet(2), ...i32Const(4), OP.i32Shl, OP.i32Add, ...localSet(3));
+  code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
+  code.push(...localGet(0), ...v128Load(0), ...localTee(4));
   if (terms) {
-    code.push(...localGet(1), ...load(0), ...V128_XOR);
-    for (const e of terms) code.push(...localGet(1), ...load(e * BLOCK_BYTES), ...V128_XOR);
-    code.push(...localSet(5), ...localGet(1), ...localGet(5), ...store(FOLD_DEGREE * BLOCK_BYTES));
+    code.push(...localGet(1), ...v128Load(0), ...V128_XOR);
+    for (const e of terms) code.push(...localGet(1), ...v128Load(e * BLOCK_BYTES), ...V128_XOR);
+    code.push(...localSet(5), ...localGet(1), ...localGet(5), ...v128Store(FOLD_DEGREE * BLOCK_BYTES));
   } else {
     code.push(...localSet(5));
   }
   if (check) {
     const mask = simd(0x0c, ...exponentMask(check));
     code.push(...localGet(6), ...localGet(4), ...mask, ...V128_AND, ...mask);
-    code.push(...(check === 'F32' ? I32X4_EQ : I16X8_EQ), ...V128_OR, ...localSet(6));
+    code.push(...(check === 'F32' ? OP.i32x4Eq : OP.i16x8Eq), ...V128_OR, ...localSet(6));
   }
-  code.push(...localGet(1), ...i32Const(BLOCK_BYTES), I32_ADD, ...localSet(1));
-  code.push(...localGet(0), ...i32Const(BLOCK_BYTES), I32_ADD, ...localTee(0), ...localGet(3), I32_NE);
-  code.push(BR_IF, 0, END, END);
-  code.push(...localGet(6), ...V128_ANY_TRUE, END);
-  const locals = vec([
-    [...uleb(1), I32],
-    [...uleb(3), V128],
-  ]);
-  const body = [...locals, ...code];
-  return [...uleb(body.length), ...body];
+  code.push(...localGet(1), ...i32Const(BLOCK_BYTES), OP.i32Add, ...localSet(1));
+  code.push(...localGet(0), ...i32Const(BLOCK_BYTES), OP.i32Add, ...localTee(0), ...localGet(3), OP.i32Ne);
+  code.push(OP.brIf, 0, OP.end, OP.end);
+  code.push(...localGet(6), ...OP.v128AnyTrue);
+  return code;
+}
+
+/**
+ * (src, mask, count) → bad: for each of `count` mask bytes, the 8 values it covers (16 bytes of F16
+ * or 32 of F32 at `src`) are non-zero iff a bit other than the sign is set; their bitmask is XORed
+ * with the stored byte and ORed into `bad`. Locals: 3 end (of mask), 4 bad.
+ */
+function maskBody(dtype: FiniteCheck): number[] {
+  const lanes = (offset: number): number[] =>
+    dtype === 'F16'
+      ? [...localGet(0), ...v128Load(offset), ...simd(0x0c, ...laneMask(0x7fff, 2)), ...V128_AND]
+      : [...localGet(0), ...v128Load(offset), ...simd(0x0c, ...laneMask(0x7fffffff, 4)), ...V128_AND];
+  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const I32_LOAD8_U = [0x2d, 0, 0];
+  const I32_XOR = 0x73;
+  const I32_OR = 0x72;
+  const code: number[] = [];
+  code.push(...localGet(1), ...localGet(2), OP.i32Add, ...localSet(3));
+  code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
+  code.push(...localGet(4));
+  if (dtype === 'F16') {
+    // i16x8.ne, i16x8.bitmask: one bit per half.
+    code.push(...lanes(0), ...zero, ...simd(0x2e), ...simd(0x84));
+  } else {
+    // i32x4.ne, i32x4.bitmask on both halves of the byte's 8 values.
+    code.push(...lanes(0), ...zero, ...simd(0x38), ...simd(0xa4));
+    code.push(...lanes(16), ...zero, ...simd(0x38), ...simd(0xa4), ...i32Const(4), OP.i32Shl, I32_OR);
+  }
+  code.push(...localGet(1), ...I32_LOAD8_U, I32_XOR, I32_OR, ...localSet(4));
+  code.push(...localGet(0), ...i32Const(dtype === 'F16' ? 16 : 32), OP.i32Add, ...localSet(0));
+  code.push(...localGet(1), ...i32Const(1), OP.i32Add, ...localTee(1), ...localGet(3), OP.i32Ne);
+  code.push(OP.brIf, 0, OP.end, OP.end);
+  code.push(...localGet(4));
+  return code;
+}
+
+/** 16 bytes holding `value` in every lane of `width` bytes (little-endian). */
+function laneMask(value: number, width: 2 | 4): number[] {
+  const out = new Uint8Array(16);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 16; i += width) {
+    if (width === 2) view.setUint16(i, value, true);
+    else view.setUint32(i, value, true);
+  }
+  return [...out];
 }
 
 function buildKernel(): Kernel | null {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!wasm) return null;
-  const functions: { name: string; body: number[] }[] = [];
+  const functions: WasmFunction[] = [];
   const modes = ['none', 'F32', 'F16'] as const;
+  const locals = [
+    [1, I32],
+    [3, V128],
+  ] as const;
   for (let dropped = 0; dropped <= TERMS_DESCENDING.length; dropped++) {
     for (const mode of modes) {
       const check = mode === 'none' ? undefined : mode;
       functions.push({
         name: `fold${dropped}_${mode}`,
-        body: functionBody(TERMS_DESCENDING.slice(dropped), check),
+        params: 3,
+        locals,
+        code: functionBody(TERMS_DESCENDING.slice(dropped), check),
       });
     }
   }
-  functions.push({ name: 'scan_F32', body: functionBody(null, 'F32') });
-  functions.push({ name: 'scan_F16', body: functionBody(null, 'F16') });
-  const pages = Math.ceil(MEMORY_BYTES / 65_536);
-  const signature = [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])];
-  const exports = [
-    [...name('memory'), 0x02, 0],
-    ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]),
-  ];
-  const module = new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([signature])),
-    ...section(3, vec(functions.map(() => [0]))),
-    ...section(5, vec([[0x00, ...uleb(pages)]])),
-    ...section(7, vec(exports)),
-    ...section(10, vec(functions.map((f) => f.body))),
-  ]);
-  try {
-    // No SIMD (an old engine, --jitless): fall back to zlib.
-    if (!wasm.validate(module)) return null;
-    const instance = new wasm.Instance(new wasm.Module(module));
-    const memory = instance.exports.memory as { buffer: ArrayBuffer };
-    const fn = (key: string) => instance.exports[key] as KernelFunction;
-    return {
-      bytes: new Uint8Array(memory.buffer),
-      fold: TERMS_DESCENDING.concat(0).map((_, dropped) => ({
-        none: fn(`fold${dropped}_none`),
-        F32: fn(`fold${dropped}_F32`),
-        F16: fn(`fold${dropped}_F16`),
-      })),
-      scan: { F32: fn('scan_F32'), F16: fn('scan_F16') },
-      free: Array.from({ length: KERNEL_BUFFERS }, (_, i) => KERNEL_BUFFERS - 1 - i),
-    };
-  } catch {
-    return null;
-  }
+  functions.push({ name: 'scan_F32', params: 3, locals, code: functionBody(null, 'F32') });
+  functions.push({ name: 'scan_F16', params: 3, locals, code: functionBody(null, 'F16') });
+  for (const dtype of ['F32', 'F16'] as const)
+    functions.push({ name: `mask_${dtype}`, params: 3, locals: [[2, I32]], code: maskBody(dtype) });
+  // No SIMD (an old engine, --jitless): fall back to zlib.
+  const exports = instantiate(encodeModule(functions, Math.ceil(MEMORY_BYTES / 65_536)));
+  if (!exports) return null;
+  const memory = exports.memory as { buffer: ArrayBuffer };
+  const fn = (key: string) => exports[key] as KernelFunction;
+  return {
+    bytes: new Uint8Array(memory.buffer),
+    fold: TERMS_DESCENDING.concat(0).map((_, dropped) => ({
+      none: fn(`fold${dropped}_none`),
+      F32: fn(`fold${dropped}_F32`),
+      F16: fn(`fold${dropped}_F16`),
+    })),
+    scan: { F32: fn('scan_F32'), F16: fn('scan_F16') },
+    mask: { F32: fn('mask_F32'), F16: fn('mask_F16') },
+    free: Array.from({ length: KERNEL_BUFFERS }, (_, i) => KERNEL_BUFFERS - 1 - i),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -445,6 +439,12 @@ export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedD
   const n = Math.floor(raw.length / width);
   const full = n >>> 3;
   if (mask.length !== Math.ceil(n / 8)) return false;
+  const k =
+    (dtype === 'F32' || dtype === 'F16') && raw.length >= MIN_KERNEL_SCAN_BYTES ? getKernel() : undefined;
+  if (k) {
+    if (!kernelMaskMatches(k, mask, raw, dtype as FiniteCheck, full)) return false;
+    return tailMatches(mask, raw, dtype, scale, full, n);
+  }
   // Typed views need alignment; a misaligned tensor (allowed by the format) is copied once.
   const data = raw.byteOffset % 4 === 0 ? raw : raw.slice();
   const words = new Uint32Array(data.buffer, data.byteOffset, Math.floor(data.length / 4));
@@ -476,8 +476,21 @@ export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedD
       if (expected !== mask[b]) return false;
     }
   }
+  return tailMatches(mask, data, dtype, scale, full, n);
+}
+
+/** The last mask byte when `n` is not a multiple of 8 (elements from `full` · 8 on). */
+function tailMatches(
+  mask: Uint8Array,
+  data: Uint8Array,
+  dtype: MaskedDtype,
+  scale: number,
+  full: number,
+  n: number,
+): boolean {
   if ((n & 7) === 0) return true;
-  expected = 0;
+  const width = dtype === 'F32' ? 4 : dtype === 'F16' ? 2 : 1;
+  let expected = 0;
   const view = new DataView(data.buffer, data.byteOffset, data.length);
   const table = width === 1 ? byteNonZero(dtype, scale) : undefined;
   for (let i = full * 8; i < n; i++) {
@@ -490,6 +503,36 @@ export function rawMaskMatches(mask: Uint8Array, raw: Uint8Array, dtype: MaskedD
     if (nonzero) expected |= 1 << (i & 7);
   }
   return expected === mask[full];
+}
+
+/**
+ * The first `bytes` mask bytes against their values, in the kernel: in place when the values lie in
+ * its memory (a transient read), else copied through the staging area a chunk at a time; the mask
+ * chunk goes where the CRC fold keeps its values (unused between scans).
+ */
+function kernelMaskMatches(
+  k: Kernel,
+  mask: Uint8Array,
+  raw: Uint8Array,
+  dtype: FiniteCheck,
+  bytes: number,
+): boolean {
+  const perByte = dtype === 'F16' ? 16 : 32;
+  const inPlace = addressIn(k, raw);
+  const chunk = (CHUNK_BLOCKS * BLOCK_BYTES) / perByte;
+  for (let done = 0; done < bytes; done += chunk) {
+    const n = Math.min(chunk, bytes - done);
+    let src: number;
+    if (inPlace !== undefined) {
+      src = inPlace + done * perByte;
+    } else {
+      k.bytes.set(raw.subarray(done * perByte, (done + n) * perByte), STAGING_OFFSET);
+      src = STAGING_OFFSET;
+    }
+    k.bytes.set(mask.subarray(done, done + n), PENDING_OFFSET);
+    if (k.mask[dtype](src, PENDING_OFFSET, n) !== 0) return false;
+  }
+  return true;
 }
 
 /** 1 where a stored byte decodes to a non-zero value. */

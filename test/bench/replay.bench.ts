@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SPARTEN_LIKE } from '../../src/core/presets.js';
-import { popcount32 } from '../../src/core/sparse/bits.js';
+import { createBitMatrix, popcount32 } from '../../src/core/sparse/bits.js';
 import { isMacOp, lowerSparseLayer } from '../../src/core/sparse/layer-lowering.js';
+import { loadLanes } from '../../src/core/sparse/popcount-kernel.js';
 import { replayTrace } from '../../src/replay/replay-trace.js';
 import { tensorName } from '../../src/trace/manifest.js';
 import { openTrace, type TraceReader } from '../../src/trace/reader.js';
@@ -71,6 +72,25 @@ function andPopcount(total: number): number {
   for (let done = 0; done < total; done += a.length) {
     for (let i = 0; i < a.length; i++) count += popcount32(a[i]! & b[i]!);
   }
+  return count;
+}
+
+/**
+ * The same AND + popcount word count through the WebAssembly kernel replay counts with (i64.popcnt,
+ * lanes of 32 × 32 rows of L1-sized operands): the counting limit of this build.
+ */
+function andPopcountWasm(total: number): number {
+  const words = 64;
+  const rows = createBitMatrix(32, words * 32);
+  const cols = createBitMatrix(32, words * 32);
+  for (let i = 0; i < rows.words.length; i++) {
+    rows.words[i] = (Math.random() * 2 ** 32) >>> 0;
+    cols.words[i] = (Math.random() * 2 ** 32) >>> 0;
+  }
+  const loaded = loadLanes(rows, cols, words, 1);
+  if (!loaded) throw new Error('no WebAssembly popcount kernel on this Node');
+  let count = 0;
+  for (let done = 0; done < total; done += 32 * 32 * words) count += loaded.fold(0, 32, 0, 32).winMax[0]!;
   return count;
 }
 
@@ -214,12 +234,22 @@ export default async function (): Promise<void> {
       ),
     );
 
-    const limit = await measure('AND+popcount counting limit (same word count)', () => andPopcount(words), {
-      iterations: 3,
-      unitsPerRun: macs,
-      unit: 'MAC',
-    });
+    const limit = await measure(
+      'AND+popcount counting limit, JS (same word count)',
+      () => andPopcount(words),
+      {
+        iterations: 3,
+        unitsPerRun: macs,
+        unit: 'MAC',
+      },
+    );
     rows.push(limit);
+    const wasmLimit = await measure(
+      'AND+popcount counting limit, WebAssembly (same word count)',
+      () => andPopcountWasm(words),
+      { iterations: 3, unitsPerRun: macs, unit: 'MAC' },
+    );
+    rows.push(wasmLimit);
 
     // The per-MAC loop on two layers (the whole network would take minutes): compared as a rate.
     const sample = ['layer2.0.downsample', 'layer4.1.conv2'];
@@ -305,7 +335,7 @@ export default async function (): Promise<void> {
         `replay / numpy matmuls: ${(ms('replay sparten-like d0.5') / ms('numpy 0/1')).toFixed(2)}x (goal ≤ 3x); replay / numpy whole script: ${(ms('replay sparten-like d0.5') / ms('numpy whole')).toFixed(2)}x (goal < 1x)`,
         `d0.1 / d0.5 time: ${(ms('replay sparten-like d0.1') / ms('replay sparten-like d0.5')).toFixed(2)} (goal ≤ 1)`,
         `replay vs per-MAC loop: d0.5 ${(rate('replay sparten-like d0.5') / loopRates[0.5]!).toFixed(1)}x, d0.1 ${(rate('replay sparten-like d0.1') / loopRates[0.1]!).toFixed(1)}x (goal ≥ 20x)`,
-        `replay / counting limit: ${(ms('replay sparten-like d0.5') / limit.medianMs).toFixed(2)}x (goal ≤ 2x; ${words.toExponential(2)} AND+popcount words)`,
+        `replay / counting limit: JS ${(ms('replay sparten-like d0.5') / limit.medianMs).toFixed(2)}x, WebAssembly ${(ms('replay sparten-like d0.5') / wasmLimit.medianMs).toFixed(2)}x (goal ≤ 2x; ${words.toExponential(2)} AND+popcount words)`,
         `2 workers speed-up: ${(ms('CLI replay sparten-like + eyeriss-like, --workers 1') / ms('CLI replay sparten-like + eyeriss-like, --workers 2')).toFixed(2)}x (goal ≥ 1.7x)`,
         `trace validate: ${(bytes / (ms('trace validate') / 1000) / 1e9).toFixed(2)} GB/s (goal ≥ 1 GB/s)`,
         `peak RSS (replay sparten-like, fresh process): ${rss.join(', ')} (goal: within 10 %)`,

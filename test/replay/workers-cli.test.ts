@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { ROOT, runBuiltCli, stderrLines } from '../cli/built-cli.js';
+import { headerEnd, readHeader } from '../trace/corrupt.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'deltasim-workers-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
@@ -36,6 +37,42 @@ test('replay --workers N: the same NDJSON, byte for byte, for N = 1, 2 and 5 ove
   expect(JSON.parse(one!.trimEnd().split('\n').pop()!).runs).toHaveLength(6);
   expect(two).toBe(one);
   expect(five).toBe(one);
+}, 600_000);
+
+test('replay --workers N on a trace damaged in two layers: the same output and the same first error as one worker', async () => {
+  // Layers replay out of order on several threads (largest first): the error shown must still be
+  // the earliest layer's, after exactly the events one thread prints before it.
+  const bytes = new Uint8Array(readFileSync(dal));
+  const header = readHeader(bytes);
+  for (const name of ['S5/conv2/input', 'S5/conv2/delta', 'S1/conv4/input', 'S1/conv4/delta']) {
+    const [begin] = (header[name] as { data_offsets: [number, number] }).data_offsets;
+    bytes[headerEnd(bytes) + begin + 1]! ^= 0x40;
+  }
+  const damaged = join(cwd, 'damaged.safetensors');
+  writeFileSync(damaged, bytes);
+  const args = [
+    'replay',
+    damaged,
+    '--preset',
+    'sparten-like',
+    '--preset',
+    'eyeriss-like',
+    '--json',
+    '--ui',
+    'plain',
+  ];
+  const runs = await Promise.all(
+    ['1', '2', '3'].map((n) => runBuiltCli([...args, '--workers', n], { cwd, timeoutMs: 300_000 })),
+  );
+  const [one, ...rest] = runs;
+  expect(one!.code).toBe(2);
+  expect(stderrLines(one!.stderr)).toEqual([expect.stringContaining('S5/conv2/')]);
+  expect(one!.stdout).toContain('"name":"conv2"');
+  for (const r of rest) {
+    expect(r.code).toBe(one!.code);
+    expect(r.stderr).toBe(one!.stderr);
+    expect(r.stdout).toBe(one!.stdout);
+  }
 }, 600_000);
 
 test('replay --workers refuses 0 and non-integers with one line, exit 2', async () => {

@@ -190,6 +190,31 @@ describe('read-ahead reads', () => {
     await file.close();
   });
 
+  test('a value then its mask, step after step (as replay reads), reads just those tensors: no windows ahead', async () => {
+    const wanted = requestable();
+    const pairs = wanted.flatMap((index, i) =>
+      i + 1 < wanted.length && wanted[i + 1] === index + 1 ? [[index, index + 1] as const] : [],
+    );
+    // Jump around the file, as a replay's layer-major walk over step-major storage does.
+    const order = pairs.filter((_, i) => i % 3 === 0).reverse();
+    const spy = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const file = createReadAheadFile(path, extents);
+    try {
+      let asked = 0;
+      for (const [value, mask] of order) {
+        expect(same(await view(file, value), expected(value))).toBe(true);
+        expect(same(await copy(file, mask), expected(mask))).toBe(true);
+        asked += extents[mask]!.bytes;
+      }
+      const allocated = spy.mock.calls.reduce((sum, c) => sum + Number(c[0]), 0);
+      // The masks' own buffers, and at most one recycled block for the transient values.
+      expect(allocated).toBeLessThanOrEqual(asked + WINDOW_BYTES);
+    } finally {
+      spy.mockRestore();
+      await file.close();
+    }
+  });
+
   test('windows never allocate more than the file holds', async () => {
     const small = join(dir, 'small.bin');
     writeFileSync(small, bytes.subarray(0, 1000));

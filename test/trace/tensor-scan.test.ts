@@ -196,3 +196,57 @@ describe('rawMaskMatches: the mask judged from the stored bits, without decoding
     },
   );
 });
+
+describe('rawMaskMatches in the WebAssembly kernel (tensors of 4 KiB and more)', () => {
+  test.prop(
+    [
+      fc.constantFrom('F32', 'F16' as const),
+      fc.integer({ min: 2048, max: 70_000 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.boolean(),
+      fc.nat(),
+      fc.integer({ min: 1, max: 2 ** 31 }),
+    ],
+    { numRuns: 60 },
+  )(
+    'equals packMask of the decoded values in place and copied in; any flipped mask bit is caught',
+    (dtype, count, offset, inKernel, flip, seed) => {
+      const width = dtype === 'F32' ? 4 : 2;
+      const prng = createPrng(seed);
+      const borrowed = inKernel ? borrowKernelBuffer() : undefined;
+      try {
+        const room = count * width + offset;
+        const backing = borrowed && room <= borrowed.bytes.length ? borrowed.bytes : new Uint8Array(room);
+        const raw = backing.subarray(offset, offset + count * width);
+        const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        const values = new Float32Array(count);
+        for (let i = 0; i < count; i++) {
+          // Zeros, −0 and ordinary values, mixed so every mask byte varies.
+          const pick = prng.next();
+          const bits =
+            pick < 0.4
+              ? 0
+              : pick < 0.5
+                ? dtype === 'F32'
+                  ? 0x80000000
+                  : 0x8000
+                : Math.floor(prng.next() * 2 ** 14) + 1;
+          if (dtype === 'F32') {
+            view.setUint32(4 * i, bits, true);
+            values[i] = view.getFloat32(4 * i, true);
+          } else {
+            view.setUint16(2 * i, bits, true);
+            values[i] = decodeFloat16(new Uint16Array([bits]))[0]!;
+          }
+        }
+        const mask = packMask(values);
+        expect(rawMaskMatches(mask, raw, dtype)).toBe(true);
+        const bit = flip % count;
+        mask[bit >>> 3]! ^= 1 << (bit & 7);
+        expect(rawMaskMatches(mask, raw, dtype)).toBe(false);
+      } finally {
+        borrowed?.release();
+      }
+    },
+  );
+});

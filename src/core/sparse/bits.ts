@@ -107,6 +107,40 @@ export function packedBit(packed: Uint8Array, index: number): number {
   return (packed[index >>> 3]! >>> (index & 7)) & 1;
 }
 
+/**
+ * Copies bits [start, start + count) of a little-order packed mask into ⌈count/32⌉ words of `dst`
+ * from word `at` (bit j of the run → bit j & 31 of word j >>> 5; bits past `count` zero): a whole
+ * row of a bit matrix per call, 32 bits per step instead of one.
+ */
+export function extractBits(
+  packed: Uint8Array,
+  start: number,
+  count: number,
+  dst: Uint32Array,
+  at: number,
+): void {
+  const words = Math.ceil(count / 32);
+  const shift = start & 7;
+  const end = packed.length;
+  let byte = start >>> 3;
+  for (let j = 0; j < words; j++, byte += 4) {
+    let lo: number;
+    let hi: number;
+    if (byte + 4 < end) {
+      lo = packed[byte]! | (packed[byte + 1]! << 8) | (packed[byte + 2]! << 16) | (packed[byte + 3]! << 24);
+      hi = packed[byte + 4]!;
+    } else {
+      // The run's last bytes: what lies past the mask reads as zero.
+      lo = 0;
+      for (let b = 0; b < 4 && byte + b < end; b++) lo |= packed[byte + b]! << (8 * b);
+      hi = byte + 4 < end ? packed[byte + 4]! : 0;
+    }
+    dst[at + j] = shift === 0 ? lo >>> 0 : ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+  }
+  const rest = count & 31;
+  if (rest !== 0) dst[at + words - 1] = (dst[at + words - 1]! & ((1 << rest) - 1)) >>> 0;
+}
+
 /** Set bits among the first `count` bits of a little-order packed mask. */
 export function packedPopcount(packed: Uint8Array, count: number): number {
   const fullBytes = count >>> 3;

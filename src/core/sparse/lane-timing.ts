@@ -4,6 +4,7 @@ import { cyclesPerFold } from '../fold-timing.js';
 import type { SkipGranularity } from '../hardware.js';
 import { andCount, andTotal, type BitMatrix, popcount32, rowCount, rowTotal } from './bits.js';
 import type { LaneOperands } from './operand-bits.js';
+import { type LoadedLanes, loadLanes } from './popcount-kernel.js';
 
 export interface LaneTimingOptions {
   readonly array: ArrayShape;
@@ -52,6 +53,7 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
   let laneWork = 0;
   const rowWork = new Float64Array(array.rows);
   const rowLanes = new Int32Array(array.rows);
+  const loaded = granularity === 'element' ? kernelLanes(ops, window) : undefined;
   for (let rf = 0; rf < rowFolds; rf++) {
     const r0 = rf * array.rows;
     const r1 = Math.min(r0 + array.rows, ops.spatialRows);
@@ -60,7 +62,9 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
       const c1 = Math.min(c0 + array.cols, ops.spatialCols);
       let stream: number;
       if (granularity === 'element') {
-        const fold = elementFold(ops, r0, r1, c0, c1, window, rowWork, rowLanes, bins > 0 ? histogram : null);
+        const fold = loaded
+          ? kernelFold(loaded, r0, r1, c0, c1, bins > 0 ? histogram : null)
+          : elementFold(ops, r0, r1, c0, c1, window, rowWork, rowLanes, bins > 0 ? histogram : null);
         stream = fold.stream;
         laneWork += fold.work;
       } else {
@@ -102,6 +106,44 @@ export function denseLaneTiming(
     laneWork: element ? lanes * T : 0,
     histogram,
   };
+}
+
+/**
+ * The general element case (every lane ANDs its row operand with its column operand, no stationary
+ * mask) in the WebAssembly kernel, when it runs here and the windows fall on whole 64-bit units;
+ * undefined otherwise (elementFold's JavaScript loops, the same counts).
+ */
+function kernelLanes(ops: LaneOperands, window: number): LoadedLanes | undefined {
+  const T = ops.temporal;
+  if (ops.colBits === null || ops.stat !== null) return undefined;
+  const single = window >= T;
+  if (!single && window % 32 !== 0) return undefined;
+  return single
+    ? loadLanes(ops.rowBits, ops.colBits, ops.colBits.wordsPerRow, 1)
+    : loadLanes(ops.rowBits, ops.colBits, window / 32, Math.ceil(T / window));
+}
+
+/** elementFold's general case from the kernel: the same stream, work and histogram. */
+function kernelFold(
+  loaded: LoadedLanes,
+  r0: number,
+  r1: number,
+  c0: number,
+  c1: number,
+  histogram: number[] | null,
+): { stream: number; work: number } {
+  const { winMax, totals } = loaded.fold(r0, r1, c0, c1);
+  let stream = 0;
+  for (let w = 0; w < winMax.length; w++) stream += winMax[w]!;
+  let work = 0;
+  let busiest = 0;
+  for (let i = 0; i < totals.length; i++) {
+    const t = totals[i]!;
+    work += t;
+    if (t > busiest) busiest = t;
+  }
+  if (histogram) for (let i = 0; i < totals.length; i++) addToHistogram(histogram, totals[i]!, busiest, 1);
+  return { stream, work };
 }
 
 /** How many columns c in [c0, c1) have stat(r, c) set (all of them when stat is null). */

@@ -4,6 +4,7 @@ import type { OperandSupport } from '../hardware.js';
 import {
   type BitMatrix,
   createBitMatrix,
+  extractBits,
   packedBit,
   popcount32,
   rowCount,
@@ -88,10 +89,16 @@ export function prepareB(
   const bBase = instance * low.bInstanceStride;
   for (let kk = 0; kk < K; kk++) {
     const rowBase = bBase + kk * low.bRowStride;
-    for (let nn = 0; nn < N; nn++) if (packedBit(bMask, rowBase + nn * low.bColStride)) setBit(bAct, kk, nn);
+    if (low.bColStride === 1) {
+      // Row k is a run of N consecutive mask bits: copied 32 at a time.
+      extractBits(bMask, rowBase, N, bAct.words, kk * bAct.wordsPerRow);
+    } else {
+      for (let nn = 0; nn < N; nn++)
+        if (packedBit(bMask, rowBase + nn * low.bColStride)) setBit(bAct, kk, nn);
+    }
   }
   const bNz = new Int32Array(K);
-  for (let kk = 0; kk < K; kk++) bNz[kk] = rowCount(bAct, kk, 0, N);
+  for (let kk = 0; kk < K; kk++) bNz[kk] = rowTotal(bAct, kk);
   const bBits = policy.bSupport === 'skip' ? bAct : null;
   const outCausal = low.outputCausal && policy.structuralSkip;
   const flow = policy.dataflow;
@@ -99,7 +106,7 @@ export function prepareB(
     return {
       bAct,
       bNz,
-      rowOrColBits: bBits ? transpose(bBits) : null,
+      rowOrColBits: bBits ? transposeInto(bBits, createBitMatrix(N, K)) : null,
       stat: outCausal ? causalAllowed(M, N) : null,
       colBits: null,
     };

@@ -1,6 +1,12 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
-import { type BitMatrix, createBitMatrix, setBit } from '../../../src/core/sparse/bits.js';
+import {
+  type BitMatrix,
+  createBitMatrix,
+  extractBits,
+  packedBit,
+  setBit,
+} from '../../../src/core/sparse/bits.js';
 import { lowerSparseLayer, type SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
 import {
   createOperandCache,
@@ -33,6 +39,22 @@ test.prop([bitMatrixArb])('the 32 × 32 block transpose equals the bit-by-bit on
   dst.words.fill(0xffffffff);
   expect(transposeInto(bm, dst).words).toEqual(transpose(bm).words);
 });
+
+test.prop([fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat(), fc.nat()])(
+  'extractBits copies a run of mask bits 32 at a time, as the bit-by-bit copy does (zeros after it)',
+  (packed, a, b) => {
+    const start = a % (packed.length * 8);
+    const count = 1 + (b % (packed.length * 8 - start));
+    const dst = new Uint32Array(Math.ceil(count / 32) + 2).fill(0xffffffff);
+    extractBits(packed, start, count, dst, 1);
+    const expected = new Uint32Array(Math.ceil(count / 32));
+    for (let j = 0; j < count; j++) if (packedBit(packed, start + j)) expected[j >>> 5]! |= 1 << (j & 31);
+    expect([...dst.subarray(1, 1 + expected.length)]).toEqual([...expected]);
+    // Words around the run are left alone.
+    expect(dst[0]).toBe(0xffffffff);
+    expect(dst[dst.length - 1]).toBe(0xffffffff);
+  },
+);
 
 /** Layers whose A rows are whole 32-bit words of the input (the word-level gather). */
 const wordLayerArb: fc.Arbitrary<{ spec: SparseLayerSpec; aElements: number; bElements: number }> = fc.oneof(

@@ -1,0 +1,274 @@
+/**
+ * The AND + popcount hot loop of element-granularity lane timing (./lane-timing.ts) as a small
+ * WebAssembly kernel: for every lane (row r, column c) of a fold, the set bits of rowBits[r] AND
+ * colBits[c], per look-ahead window and in total. JavaScript has no popcount instruction (the SWAR
+ * sequence of ./bits.ts costs ~12 operations per 32-bit word); WebAssembly's `i64.popcnt` compiles
+ * to the CPU's own on x86-64 and ARM64, one per 64 bits. Bit rows are copied into the kernel's
+ * memory once per GEMM instance (O((rows + cols) · words)), then every fold runs there
+ * (O(rows · cols · words)). Results are the same integers as the JavaScript loop (tested).
+ * Without WebAssembly the caller keeps its JavaScript loop.
+ */
+import {
+  encodeModule,
+  I32,
+  I64,
+  i32Const,
+  i32Load,
+  i32Store,
+  i64Load,
+  instantiate,
+  localGet,
+  localSet,
+  localTee,
+  OP,
+  type WasmFunction,
+} from '../wasm-encoder.js';
+import type { BitMatrix } from './bits.js';
+
+const PAGE_BYTES = 65_536;
+/** Bytes per counting unit: one i64. */
+const UNIT_BYTES = 8;
+
+/**
+ * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0:
+ * for r < rows, c < cols: per window w < windows, count = Σ over `units` i64 words u of
+ * popcnt(A[r][w·units + u] & B[c][w·units + u]) (A row r at a + r·aStride, B row c at b + c·bStride,
+ * strides in bytes); winMax[w] = max(winMax[w], count) (i32 at winMax + 4w); totals[r·cols + c] =
+ * Σ_w count (i32 at totals). Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 bRow,
+ * 14 w, 15 u, 16 count, 17 total, 18 out, 19 maxPtr, 20 sum (i64).
+ */
+function foldCode(): number[] {
+  const [a, aStride, b, bStride, rows, cols, units, windows, winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [r, c, aRow, bRow, w, u, count, total, out, maxPtr, sum] = [
+    10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+  ];
+  const code: number[] = [];
+  const loopWhile = (counter: number, limit: number, body: number[]): number[] => [
+    ...i32Const(0),
+    ...localSet(counter),
+    ...OP.block,
+    ...localGet(limit),
+    OP.i32Eqz,
+    OP.brIf,
+    0,
+    ...OP.loop,
+    ...body,
+    ...localGet(counter),
+    ...i32Const(1),
+    OP.i32Add,
+    ...localTee(counter),
+    ...localGet(limit),
+    OP.i32LtU,
+    OP.brIf,
+    0,
+    OP.end,
+    OP.end,
+  ];
+  // Innermost: `units` words of one window, summed in i64, then the window's max and the lane total.
+  const unitsLoop = loopWhile(u, units, [
+    ...localGet(sum),
+    ...localGet(aRow),
+    ...i64Load(),
+    ...localGet(bRow),
+    ...i64Load(),
+    OP.i64And,
+    OP.i64Popcnt,
+    OP.i64Add,
+    ...localSet(sum),
+    ...localGet(aRow),
+    ...i32Const(UNIT_BYTES),
+    OP.i32Add,
+    ...localSet(aRow),
+    ...localGet(bRow),
+    ...i32Const(UNIT_BYTES),
+    OP.i32Add,
+    ...localSet(bRow),
+  ]);
+  const windowsLoop = loopWhile(w, windows, [
+    0x42, // i64.const 0
+    0,
+    ...localSet(sum),
+    ...unitsLoop,
+    ...localGet(sum),
+    OP.i32WrapI64,
+    ...localSet(count),
+    // winMax[w] = max(winMax[w], count), branch-free.
+    ...localGet(maxPtr),
+    ...localGet(count),
+    ...localGet(maxPtr),
+    ...i32Load(),
+    ...localGet(count),
+    ...localGet(maxPtr),
+    ...i32Load(),
+    OP.i32GtU,
+    OP.select,
+    ...i32Store(),
+    ...localGet(maxPtr),
+    ...i32Const(4),
+    OP.i32Add,
+    ...localSet(maxPtr),
+    ...localGet(total),
+    ...localGet(count),
+    OP.i32Add,
+    ...localSet(total),
+  ]);
+  const colsLoop = loopWhile(c, cols, [
+    ...localGet(a),
+    ...localGet(r),
+    ...localGet(aStride),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localSet(aRow),
+    ...localGet(b),
+    ...localGet(c),
+    ...localGet(bStride),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localSet(bRow),
+    ...localGet(winMax),
+    ...localSet(maxPtr),
+    ...i32Const(0),
+    ...localSet(total),
+    ...windowsLoop,
+    ...localGet(out),
+    ...localGet(total),
+    ...i32Store(),
+    ...localGet(out),
+    ...i32Const(4),
+    OP.i32Add,
+    ...localSet(out),
+  ]);
+  code.push(...localGet(totals), ...localSet(out));
+  code.push(...loopWhile(r, rows, colsLoop));
+  code.push(...i32Const(0));
+  return code;
+}
+
+type FoldFunction = (
+  a: number,
+  aStride: number,
+  b: number,
+  bStride: number,
+  rows: number,
+  cols: number,
+  units: number,
+  windows: number,
+  winMax: number,
+  totals: number,
+) => number;
+
+interface Kernel {
+  readonly fold: FoldFunction;
+  readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
+}
+
+let kernel: Kernel | null | undefined;
+
+function getKernel(): Kernel | undefined {
+  if (kernel === undefined) {
+    const fn: WasmFunction = {
+      name: 'fold',
+      params: 10,
+      locals: [
+        [10, I32],
+        [1, I64],
+      ],
+      code: foldCode(),
+    };
+    const exports = instantiate(encodeModule([fn], 1));
+    kernel = exports
+      ? { fold: exports.fold as FoldFunction, memory: exports.memory as Kernel['memory'] }
+      : null;
+  }
+  return kernel ?? undefined;
+}
+
+/** Whether the kernel can run here (WebAssembly available); tests compare both paths. */
+export function popcountKernelAvailable(): boolean {
+  return getKernel() !== undefined;
+}
+
+/**
+ * Lane operands loaded into the kernel's memory, ready for any number of folds. A null `rowBits`
+ * stands for all-ones rows (each lane's count is then its column's own).
+ */
+export interface LoadedLanes {
+  /**
+   * Lanes r in [r0, r1), c in [c0, c1): `winMax[w]` = the most set bits any lane has in window w,
+   * and each lane's total in `totals` (row-major). Both are views valid until the next call.
+   */
+  fold(r0: number, r1: number, c0: number, c1: number): { winMax: Int32Array; totals: Int32Array };
+}
+
+/**
+ * Copies `rowBits` and `colBits` (same columns) into the kernel for folds of `windows` windows of
+ * `windowWords` 32-bit words each (one window: the whole row); undefined when the kernel is not
+ * available or the windows do not fall on its 64-bit units.
+ */
+export function loadLanes(
+  rowBits: BitMatrix | null,
+  colBits: BitMatrix,
+  windowWords: number,
+  windows: number,
+): LoadedLanes | undefined {
+  const k = getKernel();
+  const single = windows === 1;
+  if (!k || (!single && windowWords % 2 !== 0)) return undefined;
+  // Rows padded with zero words to whole windows (whole units for one window): no read crosses a row.
+  const paddedWords = single ? colBits.wordsPerRow + (colBits.wordsPerRow % 2) : windows * windowWords;
+  const stride = paddedWords * 4;
+  const aBytes = (rowBits ? rowBits.rows : 1) * stride;
+  const winMaxAt = aBytes + colBits.rows * stride;
+  const totalsAt = winMaxAt + windows * 4;
+  const memory = k.memory;
+  reserve(memory, totalsAt);
+  const words = new Uint32Array(memory.buffer);
+  copyRows(words, 0, rowBits, paddedWords);
+  copyRows(words, aBytes / 4, colBits, paddedWords);
+  const units = (single ? paddedWords : windowWords) / 2;
+  return {
+    fold(r0, r1, c0, c1) {
+      const lanes = (r1 - r0) * (c1 - c0);
+      reserve(memory, totalsAt + lanes * 4);
+      const winMax = new Int32Array(memory.buffer, winMaxAt, windows);
+      winMax.fill(0);
+      k.fold(
+        rowBits ? r0 * stride : 0,
+        rowBits ? stride : 0,
+        aBytes + c0 * stride,
+        stride,
+        r1 - r0,
+        c1 - c0,
+        units,
+        windows,
+        winMaxAt,
+        totalsAt,
+      );
+      return { winMax, totals: new Int32Array(memory.buffer, totalsAt, lanes) };
+    },
+  };
+}
+
+/** Grows the kernel's memory to at least `bytes` (views taken before are then detached). */
+function reserve(memory: Kernel['memory'], bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+}
+
+/** Rows of `bm` at word `at`, each widened to `paddedWords` (zeros after); null: one all-ones row. */
+function copyRows(words: Uint32Array, at: number, bm: BitMatrix | null, paddedWords: number): void {
+  if (!bm) {
+    words.fill(0xffffffff, at, at + paddedWords);
+    return;
+  }
+  const wpr = bm.wordsPerRow;
+  if (wpr === paddedWords) {
+    words.set(bm.words.subarray(0, bm.rows * wpr), at);
+    return;
+  }
+  for (let r = 0; r < bm.rows; r++) {
+    const d = at + r * paddedWords;
+    words.set(bm.words.subarray(r * wpr, (r + 1) * wpr), d);
+    words.fill(0, d + wpr, d + paddedWords);
+  }
+}

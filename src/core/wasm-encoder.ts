@@ -1,0 +1,148 @@
+/**
+ * A minimal WebAssembly binary encoder: enough to write the project's small compute kernels (the
+ * CRC / finiteness scan of src/trace/tensor-scan.ts, the AND + popcount lane counts of
+ * src/core/sparse/popcount-kernel.ts) as code, with no toolchain and no downloaded binaries. Each
+ * kernel is a handful of functions of i32 parameters over one exported memory. Opcodes and encodings
+ * follow the WebAssembly core specification (binary format) and its fixed-width SIMD proposal.
+ */
+
+export const uleb = (value: number): number[] => {
+  const out: number[] = [];
+  let n = value >>> 0;
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+
+export const sleb = (value: number): number[] => {
+  const out: number[] = [];
+  let n = value | 0;
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+
+export const vec = (items: readonly number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, body: readonly number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
+
+/** Value types. */
+export const I32 = 0x7f;
+export const I64 = 0x7e;
+export const V128 = 0x7b;
+
+export const localGet = (i: number): number[] => [0x20, ...uleb(i)];
+export const localSet = (i: number): number[] => [0x21, ...uleb(i)];
+export const localTee = (i: number): number[] => [0x22, ...uleb(i)];
+export const i32Const = (n: number): number[] => [0x41, ...sleb(n)];
+export const simd = (op: number, ...immediates: number[]): number[] => [0xfd, ...uleb(op), ...immediates];
+/** Memory access immediates: alignment hint (log2 bytes), then a constant byte offset. */
+const memarg = (alignLog2: number, offset: number): number[] => [alignLog2, ...uleb(offset)];
+export const i32Load = (offset = 0): number[] => [0x28, ...memarg(2, offset)];
+export const i64Load = (offset = 0): number[] => [0x29, ...memarg(3, offset)];
+export const i32Store = (offset = 0): number[] => [0x36, ...memarg(2, offset)];
+export const v128Load = (offset = 0): number[] => simd(0x00, ...memarg(4, offset));
+export const v128Store = (offset = 0): number[] => simd(0x0b, ...memarg(4, offset));
+
+export const OP = {
+  block: [0x02, 0x40],
+  loop: [0x03, 0x40],
+  if: [0x04, 0x40],
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  select: 0x1b,
+  i32Eqz: 0x45,
+  i32Ne: 0x47,
+  i32LtU: 0x49,
+  i32GtU: 0x4b,
+  i32Popcnt: 0x69,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Shl: 0x74,
+  i64Popcnt: 0x7b,
+  i64Add: 0x7c,
+  i64And: 0x83,
+  i32WrapI64: 0xa7,
+  v128And: simd(0x4e),
+  v128Or: simd(0x50),
+  v128Xor: simd(0x51),
+  v128AnyTrue: simd(0x53),
+  i16x8Eq: simd(0x2d),
+  i32x4Eq: simd(0x37),
+  i8x16Popcnt: simd(0x62),
+  i16x8ExtaddPairwiseI8x16U: simd(0x7d),
+  i32x4ExtaddPairwiseI16x8U: simd(0x7f),
+  i16x8Add: simd(0x8e),
+  i32x4Add: simd(0xae),
+  i32x4ExtractLane: (lane: number): number[] => simd(0x1b, lane),
+} as const;
+
+export interface WasmFunction {
+  readonly name: string;
+  /** Parameter count; every parameter and the result are i32. */
+  readonly params: number;
+  /** Extra locals, in runs of one type: [count, type]. */
+  readonly locals: readonly (readonly [number, number])[];
+  /** The instructions, without the final `end`. */
+  readonly code: readonly number[];
+}
+
+/**
+ * A module of `functions` (each (i32 × params) → i32) and one memory of `pages` 64 KiB pages,
+ * exported as `memory`; functions are exported under their names.
+ */
+export function encodeModule(functions: readonly WasmFunction[], pages: number): Uint8Array {
+  const arities = [...new Set(functions.map((f) => f.params))];
+  const types = arities.map((n) => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([[I32]])]);
+  const exports = [
+    [...name('memory'), 0x02, 0],
+    ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]),
+  ];
+  const bodies = functions.map((f) => {
+    const body = [...vec(f.locals.map(([count, type]) => [...uleb(count), type])), ...f.code, OP.end];
+    return [...uleb(body.length), ...body];
+  });
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vec(types)),
+    ...section(3, vec(functions.map((f) => uleb(arities.indexOf(f.params))))),
+    ...section(5, vec([[0x00, ...uleb(pages)]])),
+    ...section(7, vec(exports)),
+    ...section(10, vec(bodies)),
+  ]);
+}
+
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+
+/**
+ * Compiles and instantiates `module`; undefined when this engine has no WebAssembly or rejects the
+ * module (no SIMD on an old engine, `--jitless`): callers then use their portable JavaScript path.
+ */
+export function instantiate(module: Uint8Array): Record<string, unknown> | undefined {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return undefined;
+  try {
+    if (!wasm.validate(module)) return undefined;
+    return new wasm.Instance(new wasm.Module(module)).exports;
+  } catch {
+    return undefined;
+  }
+}
