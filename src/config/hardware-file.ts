@@ -13,8 +13,8 @@ import {
   type SkipGranularity,
   STORAGE_FORMATS,
   type StorageFormat,
-  WEIGHT_FETCHES,
   vectorUnitOf,
+  WEIGHT_FETCHES,
   WEIGHT_SUPPORTS,
   type WeightSupport,
 } from '../core/hardware.js';

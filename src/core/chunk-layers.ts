@@ -251,7 +251,7 @@ export interface ChunkCheck {
 }
 
 /**
- * Compares values with their reference: a value matches if |got − expected| ≤ tolerance · scale,
+ * Compares values with their reference: a value matches if |got − expected| ≤ tolerance · scale + floor,
  * `scale` the sum of the magnitudes of the terms that made it (per value; rounding of stored
  * operands grows with those, not with the result, which can be a near-cancellation).
  */
@@ -260,6 +260,8 @@ export function compareChunk(
   expected: Float64Array,
   scale: Float64Array,
   tolerance = CHUNK_CHECK_TOLERANCE,
+  /** Absolute slack: rounding that does not scale with the terms (a storage format's subnormal step). */
+  floor = 0,
 ): ChunkCheck {
   let mismatches = 0;
   let maxRelativeError = 0;
@@ -267,7 +269,8 @@ export function compareChunk(
   for (let i = 0; i < got.length; i++) {
     const err = Math.abs(got[i]! - expected[i]!);
     const s = scale[i]!;
-    const rel = s > 0 ? err / s : err > 0 ? Number.POSITIVE_INFINITY : 0;
+    const slack = Math.max(0, err - floor);
+    const rel = s > 0 ? slack / s : slack > 0 ? Number.POSITIVE_INFINITY : 0;
     maxRelativeError = Math.max(maxRelativeError, rel);
     if (rel > tolerance) {
       mismatches++;

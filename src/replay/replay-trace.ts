@@ -152,7 +152,9 @@ export function prepareReplayRun(reader: TraceReader, hw: HardwareModel, toolVer
     macSpecs.map((layer, i) => (macPlans[i]!.bOperand === 'weight' ? layer : null)),
     hw,
   );
-  const reconstructed = reconstructedOperands(macSpecs.map((layer, i) => ({ spec: layer, plan: macPlans[i]! })));
+  const reconstructed = reconstructedOperands(
+    macSpecs.map((layer, i) => ({ spec: layer, plan: macPlans[i]! })),
+  );
   const macSlot = new Map(macLayers.map(({ index }, i) => [index, i]));
   const slotOf = ({ index }: { index: number }): number | undefined => macSlot.get(index);
   const layers = runLayers.map(({ layer }) => layer);

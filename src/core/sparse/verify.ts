@@ -17,7 +17,7 @@ export type StoredPrecision =
   | { readonly kind: 'int8'; readonly scale: number };
 
 /** 2^-24: the spacing of binary16 numbers below 2^-14 (subnormals), the smallest spacing it has. */
-const F16_MIN_ULP = 2 ** -24;
+export const F16_MIN_ULP = 2 ** -24;
 
 /**
  * Per element, a bound on |stored − computed| for values stored at `precision`: 0 (exact); half the
