@@ -24,8 +24,11 @@ test('replay --verify of the bundled iFormer and DeltaNet traces on every preset
       timeoutMs: 840_000,
     }),
   ]);
-  for (const r of [a!, b!]) {
-    expect(r.stderr).toBe('');
+  for (const [r, runCount] of [
+    [a!, PRESET_NAMES.length],
+    [b!, 2],
+  ] as const) {
+    expect(r.stderr).toBe(`deltasim: verify: every layer matches the dense product (${runCount} runs)\n`);
     expect(r.code).toBe(0);
   }
   const lines = (a!.stdout + b!.stdout)

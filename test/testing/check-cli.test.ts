@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LAWS } from '../../src/testing/laws/index.js';
 import {
   assertBuiltCli,
   lastJsonLine,
@@ -58,7 +59,7 @@ describe('deltasim check (built CLI, fresh process)', () => {
       'neuronflow-like',
     ]);
     for (const check of out.checks) {
-      expect(check.results.length).toBe(11);
+      expect(check.results.length).toBe(LAWS.length);
       expect(check.results.every((res) => res.passed)).toBe(true);
     }
   }, 300_000);
