@@ -1,7 +1,8 @@
 import { type HardwareModel, vectorUnitOf } from './hardware.js';
 import { levelStage } from './level-stage.js';
 import { createLevelTotals } from './level-totals.js';
-import { NO_ACCESS, type StorageLevel } from './levels.js';
+import { NO_ACCESS } from './levels.js';
+import type { StepOutcome } from './replay-engine.js';
 import { ENERGY_COMPONENTS, type EnergyPj, type LayerReport } from './report.js';
 import { timingFigures } from './report-total.js';
 import { addPj, leakageEnergy, memoryEnergy, wordBits, zeroEnergy } from './sparse/energy.js';
@@ -9,15 +10,10 @@ import type { StepTraffic } from './traffic-stage.js';
 import { type ElementwiseLayerSpec, vectorWork } from './vector-unit.js';
 
 /** One step of an element-wise layer on the vector unit. */
-export interface VectorStepOutcome {
+/** A MAC layer's step outcome with no MACs, no verify, and the vector unit's lane-ops. */
+export interface VectorStepOutcome extends Omit<StepOutcome, 'macs' | 'executedMacs' | 'verify'> {
   readonly macs: 0;
   readonly executedMacs: 0;
-  readonly cycles: number;
-  readonly computeCycles: number;
-  readonly denseCycles: number;
-  readonly bound: string;
-  readonly levels: readonly StorageLevel[];
-  readonly energyPj: number;
   readonly ops: number;
 }
 

@@ -25,6 +25,7 @@ import { checkTensorData } from '../trace/validate.js';
 import {
   type ReplayTraceOptions,
   type ReplayTraceResult,
+  recordVerifyFailure,
   replayLayer,
   type VerifyFailure,
   yieldTurn,
@@ -464,18 +465,7 @@ export async function replayTraceChunkwise(
           }
         }
         const outcome = replay.step(chunkStep(unit.layer, unit.src, chunk, options.verify));
-        if (outcome.verify && outcome.verify.mismatches > 0) {
-          const f = outcome.verify.first;
-          failures.push({
-            layer: spec.name,
-            step: done,
-            mismatches: outcome.verify.mismatches,
-            maxRelativeError: outcome.verify.maxRelativeError,
-            detail: f
-              ? `instance ${f.instance} output (${f.m}, ${f.n}): scheduled ${f.got}, dense ${f.expected}`
-              : '',
-          });
-        }
+        recordVerifyFailure(failures, spec.name, done, outcome);
         done++;
         options.onEvent(runEvents.stepDone(index, done, groups.length, outcome));
         if (options.signal) {

@@ -19,7 +19,7 @@ import {
 import type { LayerReport, Report } from '../core/report.js';
 import { inexactReport } from '../core/report-total.js';
 import { isMacOp } from '../core/sparse/layer-lowering.js';
-import { storageErrorBound } from '../core/sparse/verify.js';
+import { storageErrorBound, type VerifyOutcome } from '../core/sparse/verify.js';
 import { type TraceLayer, tensorName } from '../trace/manifest.js';
 import { replayOperands } from '../trace/manifest-check.js';
 import type { TraceReader } from '../trace/reader.js';
@@ -33,6 +33,27 @@ export interface VerifyFailure {
   readonly mismatches: number;
   readonly maxRelativeError: number;
   readonly detail: string;
+}
+
+/** Adds a step's `--verify` mismatches (if any) to `failures`, with its first differing output. */
+export function recordVerifyFailure(
+  failures: VerifyFailure[],
+  layer: string,
+  step: number,
+  outcome: { readonly verify?: VerifyOutcome },
+): void {
+  const verify = outcome.verify;
+  if (!verify || verify.mismatches === 0) return;
+  const first = verify.first;
+  failures.push({
+    layer,
+    step,
+    mismatches: verify.mismatches,
+    maxRelativeError: verify.maxRelativeError,
+    detail: first
+      ? `instance ${first.instance} output (${first.m}, ${first.n}): scheduled ${first.got}, dense ${first.expected}`
+      : '',
+  });
 }
 
 export interface ReplayTraceOptions {
@@ -319,18 +340,7 @@ export async function replayLayer(
         : {}),
     };
     const outcome = replay.step(input);
-    if (outcome.verify && outcome.verify.mismatches > 0) {
-      const first = outcome.verify.first;
-      failures.push({
-        layer: layer.name,
-        step: t,
-        mismatches: outcome.verify.mismatches,
-        maxRelativeError: outcome.verify.maxRelativeError,
-        detail: first
-          ? `instance ${first.instance} output (${first.m}, ${first.n}): scheduled ${first.got}, dense ${first.expected}`
-          : '',
-      });
-    }
+    recordVerifyFailure(failures, layer.name, t, outcome);
     options.onEvent(runEvents.stepDone(index, t + 1, steps.length, outcome));
     if (options.signal) {
       await yieldTurn();

@@ -5,6 +5,8 @@
  * and which of its outputs and operand entries are zero by construction (causal masks, the unit
  * lower-triangular solve). Pure: shared by the recorder (which writes it) and the reader (which checks it).
  */
+
+import type { ChunkLayerName } from '../core/chunk-layers.js';
 import type { Gemm } from '../core/gemm.js';
 import { TraceError } from './trace-error.js';
 
@@ -17,14 +19,8 @@ export const CHUNKWISE_SCHEMA = 1;
  */
 export type TriangularZeros = 'none' | 'causal' | 'strict-causal';
 
-export type ChunkProductName =
-  | 'kkt'
-  | 'solve'
-  | 'state-correction'
-  | 'inter'
-  | 'qkt'
-  | 'intra'
-  | 'state-update';
+/** The products of one chunk: the same names as the replayed chunk layers. */
+export type ChunkProductName = ChunkLayerName;
 
 /** One GEMM `[M×K]·[K×N]` per chunk and head. */
 export interface ChunkProduct {
