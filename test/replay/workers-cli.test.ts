@@ -8,6 +8,10 @@ import { headerEnd, readHeader } from '../trace/corrupt.js';
 const cwd = mkdtempSync(join(tmpdir(), 'deltasim-workers-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
+/** The same replay as fresh processes, once per worker count. */
+const withWorkers = (args: readonly string[], counts: readonly string[]) =>
+  Promise.all(counts.map((n) => runBuiltCli([...args, '--workers', n], { cwd, timeoutMs: 300_000 })));
+
 const dal = join(ROOT, 'traces/delta-cnn-dal.safetensors');
 const mqar = join(ROOT, 'traces/deltanet-mqar.safetensors');
 
@@ -26,9 +30,7 @@ test('replay --workers N: the same NDJSON, byte for byte, for N = 1, 2 and 5 ove
     '--ui',
     'plain',
   ];
-  const runs = await Promise.all(
-    ['1', '2', '5'].map((n) => runBuiltCli([...args, '--workers', n], { cwd, timeoutMs: 300_000 })),
-  );
+  const runs = await withWorkers(args, ['1', '2', '5']);
   for (const r of runs) {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -61,9 +63,7 @@ test('replay --workers N on a trace damaged in two layers: the same output and t
     '--ui',
     'plain',
   ];
-  const runs = await Promise.all(
-    ['1', '2', '3'].map((n) => runBuiltCli([...args, '--workers', n], { cwd, timeoutMs: 300_000 })),
-  );
+  const runs = await withWorkers(args, ['1', '2', '3']);
   const [one, ...rest] = runs;
   expect(one!.code).toBe(2);
   expect(stderrLines(one!.stderr)).toEqual([expect.stringContaining('S5/conv2/')]);

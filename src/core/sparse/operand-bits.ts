@@ -147,6 +147,17 @@ export function prepareInstance(
 }
 
 /** The per-element walk over `aIndex` (any lowering, causal structure included): the reference. */
+/** What each operand's support lets the lanes do: skip its zeros, or at least see them (gating). */
+function supportFlags(policy: OperandPolicy) {
+  return {
+    aSkip: policy.aSupport === 'skip',
+    aSees: policy.aSupport !== 'none',
+    bSkip: policy.bSupport === 'skip',
+    bSees: policy.bSupport !== 'none',
+    structSkip: policy.structuralSkip,
+  };
+}
+
 export function prepareByIndex(
   low: LoweredSparseLayer,
   instance: number,
@@ -156,11 +167,7 @@ export function prepareByIndex(
   preparedB?: PreparedB,
 ): PreparedInstance {
   const { m: M, n: N, k: K } = low.gemm;
-  const aSkip = policy.aSupport === 'skip';
-  const aSees = policy.aSupport !== 'none';
-  const bSkip = policy.bSupport === 'skip';
-  const bSees = policy.bSupport !== 'none';
-  const structSkip = policy.structuralSkip;
+  const { aSkip, aSees, bSkip, bSees, structSkip } = supportFlags(policy);
   const outCausal = low.outputCausal && structSkip;
   const flow = policy.dataflow;
   const pb = preparedB ?? prepareB(low, instance, bMask, policy);
@@ -465,11 +472,7 @@ function prepareGathered(
   cache: OperandCache,
 ): PreparedInstance {
   const { m: M, n: N, k: K } = low.gemm;
-  const aSkip = policy.aSupport === 'skip';
-  const aSees = policy.aSupport !== 'none';
-  const bSkip = policy.bSupport === 'skip';
-  const bSees = policy.bSupport !== 'none';
-  const structSkip = policy.structuralSkip;
+  const { aSkip, aSees, bSkip, bSees, structSkip } = supportFlags(policy);
   const flow = policy.dataflow;
   const os = flow === 'os';
   cache.plan ??= gatherPlan(low);
