@@ -186,6 +186,11 @@ export const HARDWARE_FIELDS: readonly FieldSpec[] = [
       help: `output ${k} per unit tile, or "unbounded" (${k === 'rows' ? 'M dealt evenly over the units' : 'all of N'})`,
     }),
   ),
+  {
+    path: 'condensed.accumulate',
+    field: { type: 'positiveInt', unbounded: true },
+    help: 'partial products the unit\'s accumulation buffer takes per cycle, or "unbounded" (the default)',
+  },
   { path: 'vector.lanes', field: { type: 'positiveInt' }, help: 'vector unit lanes (lane-ops per cycle)' },
   ...(Object.keys(DEFAULT_VECTOR_OPS) as (keyof VectorOpCosts)[]).map(
     (k): FieldSpec => ({
@@ -304,14 +309,16 @@ export async function hardwareFromDocument(
   return hw;
 }
 
-/** The `condensed` block: all four keys or none (no preset has one to inherit from). */
+/**
+ * The `condensed` block: all four sizes or none (no preset has one to inherit from); the
+ * accumulation rate is optional (absent = unbounded).
+ */
 function readCondensed(
   values: ReadonlyMap<string, FieldValue>,
   source: string,
 ): HardwareModel['condensed'] | undefined {
   const keys = ['condensed.unit.rows', 'condensed.unit.cols', 'condensed.tile.rows', 'condensed.tile.cols'];
-  const given = keys.filter((k) => values.has(k));
-  if (given.length === 0) return undefined;
+  if (!keys.some((k) => values.has(k)) && !values.has('condensed.accumulate')) return undefined;
   const missing = keys.find((k) => !values.has(k));
   if (missing)
     throw new ConfigError(source, missing, 'missing (a condensed datapath needs unit and tile sizes)');
@@ -320,6 +327,7 @@ function readCondensed(
     unit: { rows: n('condensed.unit.rows'), cols: n('condensed.unit.cols') },
     tileRows: n('condensed.tile.rows'),
     tileCols: n('condensed.tile.cols'),
+    ...(values.has('condensed.accumulate') ? { accumulatePerCycle: n('condensed.accumulate') } : {}),
   };
 }
 

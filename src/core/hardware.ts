@@ -280,6 +280,9 @@ function condensedProblems(hw: HardwareModel, cd: CondensedDatapath, problems: [
     if (!(v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && v >= 1)))
       problems.push([`condensed.tile.${key}`, 'must be an integer ≥ 1 or unbounded']);
   }
+  const acc = cd.accumulatePerCycle;
+  if (acc !== undefined && !(acc === Number.POSITIVE_INFINITY || (Number.isInteger(acc) && acc >= 1)))
+    problems.push(['condensed.accumulate', 'must be an integer ≥ 1 or unbounded']);
   if (problems.length === before && condensedUnits(hw.array, cd) === 0)
     problems.push(['condensed.unit', 'the array must hold a whole number of units (rows·cols a multiple)']);
   // The units keep their output tiles and walk the reduction: the output-stationary lane roles.

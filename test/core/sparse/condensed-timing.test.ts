@@ -72,6 +72,35 @@ describe('condensed outer-product timing (hand-computed)', () => {
     expect(t).toMatchObject({ folds: 1, cycles: 1 + 2 });
   });
 
+  it('accumulation buffer: a tile lasts max(passes, ⌈pairs / rate⌉)', () => {
+    // The 4×4 tile: a_k = 3, 0, 1 and b_k = 1, 4, 3 → pairs 3·1 + 0·4 + 1·3 = 6, passes 4 (above).
+    const at = (accumulatePerCycle: number) =>
+      condensedTiming(
+        lanes(A, B, 4, 4, 3),
+        { unit: unit2x2, tileRows: 4, tileCols: 4, accumulatePerCycle },
+        1,
+      );
+    // One product a cycle: the scatter (6) outlasts the passes (4); + the fill 2.
+    expect(at(1)).toMatchObject({ passCycles: 6, tilePasses: 6, cycles: 8, accumulateBoundTiles: 1 });
+    // ⌈6/2⌉ = 3 < 4 and ⌈6/4⌉ = 2: the passes set the time again, as with no limit.
+    expect(at(2)).toMatchObject({ passCycles: 4, cycles: 6, accumulateBoundTiles: 0 });
+    expect(at(4)).toEqual(at(Number.POSITIVE_INFINITY));
+  });
+
+  it('accumulation buffer with two units: each tile is limited, the busier unit sets the round', () => {
+    // Rows {0, 1}: a = 2, 0, 0 → pairs 2·1 = 2, passes 1. Rows {2, 3}: a = 1, 0, 1 → pairs
+    // 1·1 + 1·3 = 4, passes 3. At one product a cycle the streams are 2 and 4: round 4 + fill 2.
+    const cd: CondensedDatapath = {
+      unit: unit2x2,
+      tileRows: Number.POSITIVE_INFINITY,
+      tileCols: 4,
+      accumulatePerCycle: 1,
+    };
+    const t = condensedTiming(lanes(A, B, 4, 4, 3), cd, 2, 4);
+    expect(t).toMatchObject({ folds: 2, passCycles: 4, tilePasses: 6, cycles: 6, accumulateBoundTiles: 2 });
+    expect(t.histogram).toEqual([0, 0, 1, 1]);
+  });
+
   it('units: the array must hold a whole number of them', () => {
     expect(
       condensedUnits({ rows: 32, cols: 32 }, { unit: { rows: 4, cols: 4 }, tileRows: 1, tileCols: 1 }),
@@ -95,6 +124,7 @@ const caseArb = fc
     tileRows: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.constant(Number.POSITIVE_INFINITY)),
     tileCols: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.constant(Number.POSITIVE_INFINITY)),
     units: fc.integer({ min: 1, max: 4 }),
+    accumulate: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 20 })),
     seed: fc.integer(),
     density: fc.double({ min: 0, max: 1, noNaN: true }),
   })
@@ -112,6 +142,7 @@ const caseArb = fc
       unit: { rows: c.unitRows, cols: c.unitCols },
       tileRows: c.tileRows,
       tileCols: c.tileCols,
+      ...(c.accumulate === undefined ? {} : { accumulatePerCycle: c.accumulate }),
     };
     return { ...c, a, b, cd };
   });
@@ -139,6 +170,23 @@ describe('condensed outer-product timing (properties)', () => {
       expect(t.tilePasses * unitMacs).toBeGreaterThanOrEqual(pairs(c.a, c.b, c.M, c.N, c.K));
       expect(t.passCycles * c.units).toBeGreaterThanOrEqual(t.tilePasses);
       expect(t.cycles).toBeGreaterThanOrEqual(t.passCycles);
+    },
+  );
+
+  test.prop([caseArb])(
+    'an accumulation rate: streams cover ⌈pairs / rate⌉; at ≥ the products of a pass it never binds',
+    (c) => {
+      const ops = lanes(c.a, c.b, c.M, c.N, c.K);
+      const { accumulatePerCycle: _, ...unlimited } = c.cd;
+      const free = condensedTiming(ops, unlimited, c.units);
+      const rate = c.accumulate ?? 1;
+      const limited = condensedTiming(ops, { ...unlimited, accumulatePerCycle: rate }, c.units);
+      expect(limited.tilePasses).toBeGreaterThanOrEqual(Math.ceil(pairs(c.a, c.b, c.M, c.N, c.K) / rate));
+      expect(limited.tilePasses).toBeGreaterThanOrEqual(free.tilePasses);
+      expect(limited.cycles).toBeGreaterThanOrEqual(free.cycles);
+      // A pass forms at most unit.rows · unit.cols products, so that rate is always enough.
+      const enough = c.cd.unit.rows * c.cd.unit.cols;
+      expect(condensedTiming(ops, { ...unlimited, accumulatePerCycle: enough }, c.units)).toEqual(free);
     },
   );
 
