@@ -186,6 +186,16 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
     expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
   });
 
+  it('--shard-count outside a Kubernetes Indexed Job: refused before anything runs (not the whole sweep)', async () => {
+    const dir = tempDir();
+    const r = await runBuiltCli(['sweep', GEMM_SPEC, '--out', join(dir, 'r.parquet'), '--shard-count', '3']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'deltasim: UsageError: --shard-count: needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) in the environment; outside one, give --shard i/n',
+    ]);
+    expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
+  });
+
   it("never replaces a user's table, plot or merged file without --force", async () => {
     const dir = tempDir();
     const mine = (name: string): string => {
