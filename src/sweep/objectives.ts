@@ -1,12 +1,11 @@
 /**
- * What a sweep can optimise. Each objective is a metric column of the results table, a direction,
- * and the unit its axis shows.
+ * What a sweep can optimise. Each objective is a metric column of the results table and a
+ * direction (its axis and table unit: `axisFor` in plot.ts).
  */
 export interface ObjectiveDefinition {
   /** Column in the results table and key in `metrics`. */
   readonly metric: MetricName;
   readonly goal: 'min' | 'max';
-  readonly label: string;
 }
 
 export const METRIC_NAMES = [
@@ -32,12 +31,12 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 export type Metrics = Readonly<Record<MetricName, number>>;
 
 export const OBJECTIVES = {
-  latency: { metric: 'latencySeconds', goal: 'min', label: 'latency (s)' },
-  energy: { metric: 'energyPj', goal: 'min', label: 'energy (pJ)' },
-  edp: { metric: 'edpPjSeconds', goal: 'min', label: 'energy-delay product (pJ·s)' },
-  area: { metric: 'areaMm2', goal: 'min', label: 'area (mm²)' },
-  'pj-per-mac': { metric: 'pjPerMac', goal: 'min', label: 'energy per dense MAC (pJ)' },
-  speedup: { metric: 'speedup', goal: 'max', label: 'speedup over dense (x)' },
+  latency: { metric: 'latencySeconds', goal: 'min' },
+  energy: { metric: 'energyPj', goal: 'min' },
+  edp: { metric: 'edpPjSeconds', goal: 'min' },
+  area: { metric: 'areaMm2', goal: 'min' },
+  'pj-per-mac': { metric: 'pjPerMac', goal: 'min' },
+  speedup: { metric: 'speedup', goal: 'max' },
 } as const satisfies Record<string, ObjectiveDefinition>;
 
 export type ObjectiveName = keyof typeof OBJECTIVES;

@@ -4,6 +4,8 @@ import type { ParamValue } from './parameters.js';
 
 /** One design on the plot: its two plotted figures (summed over the workloads), and whether it is on the front. */
 export interface PlotPoint {
+  /** The design's index in the sweep (`point_index`), named on the front list. */
+  readonly index: number;
   readonly x: number;
   readonly y: number;
   readonly onFront: boolean;
@@ -20,12 +22,20 @@ interface SvgElement {
 export interface PlotOptions {
   readonly title: string;
   readonly colorBy?: string;
+  /** How a colour value is named in the legend (a size in bytes as `32 KiB`); default String. */
+  readonly formatColor?: (value: ParamValue) => string;
   readonly x: ObjectiveName;
   readonly y: ObjectiveName;
 }
 
 /** Colour values listed in the legend; more are drawn but not named. */
-const LEGEND_ENTRIES_MAX = 20;
+const LEGEND_ENTRIES_MAX = 12;
+/** Front designs listed under the legend (number and both figures); the rest are counted. */
+const FRONT_ENTRIES_MAX = 8;
+const PANEL_LINE_PX = 15;
+
+/** A figure in its axis unit, four significant digits. */
+const axisValue = (value: number): string => Number(value.toPrecision(4)).toString();
 
 /** A unit that puts the largest value between 1 and 1000. */
 function scaleFor(
@@ -112,22 +122,44 @@ export async function plotFront(points: readonly PlotPoint[], options: PlotOptio
     color: p.color === undefined ? 'all' : String(p.color),
     front: p.onFront,
     label: p.label,
+    index: p.index,
   }));
   const front = data.filter((d) => d.front).sort((a, b) => a.x - b.x || a.y - b.y);
   const numericColor = points.every((p) => typeof p.color === 'number');
   const colorValues = [...new Set(points.map((p) => p.color))];
-  const colorDomain = numericColor
-    ? (colorValues as number[]).sort((a, b) => a - b).map(String)
-    : colorValues.map(String);
-  const legend = colorDomain.length > 1 ? colorDomain.slice(0, LEGEND_ENTRIES_MAX) : [];
+  if (numericColor) (colorValues as number[]).sort((a, b) => a - b);
+  const colorDomain = colorValues.map(String);
+  // The scale keys on the raw value (numeric order); the legend names it as the spec would.
+  const colorName = (value: ParamValue | undefined): string =>
+    value === undefined ? 'all' : (options.formatColor ?? String)(value);
+  const legend = colorDomain.length > 1 ? colorValues.slice(0, LEGEND_ENTRIES_MAX) : [];
+  const unitOf = (label: string): string => /\(([^)]*)\)$/.exec(label)?.[1] ?? '';
+  // The right-hand panel, line by line: the legend, then the front's designs by number, so a
+  // ringed dot can be found in the tables (`point_index`).
+  type PanelLine = { text: string; bold?: boolean; swatch?: string };
+  const panel: PanelLine[] = [];
+  if (legend.length > 0) {
+    panel.push({ text: options.colorBy ?? 'colour', bold: true });
+    for (const value of legend) panel.push({ text: colorName(value), swatch: String(value) });
+    if (colorDomain.length > legend.length)
+      panel.push({ text: `+${colorDomain.length - legend.length} more` });
+    panel.push({ text: '' });
+  }
+  panel.push({ text: 'Pareto front', bold: true });
+  for (const d of front.slice(0, FRONT_ENTRIES_MAX))
+    panel.push({
+      text: `#${d.index}  ${axisValue(d.x)} ${unitOf(xAxis.label)}, ${axisValue(d.y)} ${unitOf(yAxis.label)}`,
+    });
+  if (front.length > FRONT_ENTRIES_MAX) panel.push({ text: `+${front.length - FRONT_ENTRIES_MAX} more` });
+  const panelDy = (k: number): number => 4 + PANEL_LINE_PX * k;
   const chart = Plot.plot({
     // biome-ignore lint/suspicious/noExplicitAny: linkedom's document stands in for the DOM type Plot expects (no DOM lib here).
     document: document as any,
-    width: 760,
+    width: 860,
     height: 500,
     marginTop: 72,
     marginLeft: 80,
-    marginRight: 130,
+    marginRight: 230,
     marginBottom: 46,
     style: { background: 'white', fontSize: '12px' },
     x: { label: xAxis.label, labelAnchor: 'center', labelArrow: 'none', grid: true, nice: true },
@@ -148,7 +180,7 @@ export async function plotFront(points: readonly PlotPoint[], options: PlotOptio
       }),
       Plot.dot(data, { x: 'x', y: 'y', fill: 'color', r: 3.5, fillOpacity: 0.85, title: 'label' }),
       Plot.dot(front, { x: 'x', y: 'y', stroke: 'black', r: 7, strokeWidth: 1.5, className: 'pareto-front' }),
-      // Title, subtitle and legend as marks anchored to the frame, so the file is one <svg>.
+      // Title, subtitle and the panel as marks anchored to the frame, so the file is one <svg>.
       Plot.text([options.title], {
         frameAnchor: 'top-left',
         dy: -58,
@@ -161,36 +193,28 @@ export async function plotFront(points: readonly PlotPoint[], options: PlotOptio
         dy: -40,
         textAnchor: 'start',
       }),
-      ...(legend.length > 0
-        ? [
-            Plot.text([options.colorBy ?? 'colour'], {
-              frameAnchor: 'top-right',
-              dx: 16,
-              dy: 4,
-              textAnchor: 'start',
-              lineAnchor: 'middle',
-              fontWeight: 'bold',
-            }),
-            ...legend.map((value, k) =>
-              Plot.dot([value], {
+      ...panel.flatMap((line, k) => [
+        ...(line.swatch !== undefined
+          ? [
+              Plot.dot([line.swatch], {
                 frameAnchor: 'top-right',
                 dx: 22,
-                dy: 22 + 16 * k,
+                dy: panelDy(k),
                 fill: (d: string) => d,
                 r: 5,
               }),
-            ),
-            ...legend.map((value, k) =>
-              Plot.text([value], {
-                frameAnchor: 'top-right',
-                dx: 32,
-                dy: 22 + 16 * k,
-                textAnchor: 'start',
-                lineAnchor: 'middle',
-              }),
-            ),
-          ]
-        : []),
+            ]
+          : []),
+        Plot.text([line.text], {
+          frameAnchor: 'top-right',
+          dx: line.swatch !== undefined ? 32 : 16,
+          dy: panelDy(k),
+          textAnchor: 'start',
+          lineAnchor: 'middle',
+          ...(line.bold ? { fontWeight: 'bold' } : {}),
+          className: line.swatch !== undefined ? 'legend-entry' : line.bold ? 'panel-heading' : 'panel-line',
+        }),
+      ]),
     ],
   }) as unknown as SvgElement;
   chart.setAttribute('xmlns', 'http://www.w3.org/2000/svg');

@@ -25,11 +25,17 @@ export function resolveShard(
   env: Readonly<Record<string, string | undefined>>,
 ): ShardSpec | undefined {
   let shard: ShardSpec | undefined;
+  // A count that nothing would use means the user expected sharding that would not happen: the
+  // whole sweep would run in every task.
+  const unusedCount = (rule: string): UsageError => new UsageError('--shard-count', '', rule);
   if (flag !== undefined) {
+    if (shardCount !== undefined) throw unusedCount('not with --shard i/n, which gives the count');
     const m = /^([^/]+)\/([^/]+)$/.exec(flag);
     if (!m) throw new UsageError('--shard', '', `"${flag}" is not i/n (e.g. 0/4)`);
     shard = { index: index(m[1]!, '--shard'), count: count(m[2]!, '--shard') };
   } else if (env.SLURM_ARRAY_TASK_ID !== undefined) {
+    if (shardCount !== undefined)
+      throw unusedCount('not in a Slurm job array, where SLURM_ARRAY_TASK_COUNT gives the count');
     if (env.SLURM_ARRAY_TASK_COUNT === undefined)
       throw new UsageError('SLURM_ARRAY_TASK_COUNT', '', 'is not set beside SLURM_ARRAY_TASK_ID');
     const min =
@@ -50,6 +56,10 @@ export function resolveShard(
       index: index(env.JOB_COMPLETION_INDEX, 'JOB_COMPLETION_INDEX'),
       count: count(n, '--shard-count'),
     };
+  } else if (shardCount !== undefined) {
+    throw unusedCount(
+      'needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) in the environment; outside one, give --shard i/n',
+    );
   }
   if (shard && (shard.index < 0 || shard.index >= shard.count))
     throw new UsageError('--shard', '', `index ${shard.index} is not in 0..${shard.count - 1}`);

@@ -1,8 +1,10 @@
+import { basename } from 'node:path';
 import { alignedTable } from '../cli/reporters/aligned-table.js';
 import { groupThousands } from '../cli/reporters/plain.js';
 import type { ShardSpec } from './enumerate.js';
 import { OBJECTIVES, type ObjectiveName } from './objectives.js';
 import { type ParamValue, SWEEP_PARAMETERS } from './parameters.js';
+import { axisFor } from './plot.js';
 import { ResultStore } from './result-store.js';
 import type { SweepRunSummary } from './run-sweep.js';
 import type { SweepSpec } from './spec.js';
@@ -54,17 +56,20 @@ export async function writeSweepOutputs(options: {
     const plotFront2 = new Set(frontOf(completed, [x, y]).map((p) => p.index));
     const svg = await plotFront(
       completed.map((p) => ({
+        index: p.index,
         x: p.metrics[OBJECTIVES[x].metric],
         y: p.metrics[OBJECTIVES[y].metric],
         onFront: plotFront2.has(p.index),
         color: p.params[colorBy],
         label: `#${p.index} ${Object.entries(p.params)
-          .map(([k, v]) => `${k}=${v}`)
+          .map(([k, v]) => `${k}=${formatParamValue(k, v)}`)
           .join(' ')}`,
       })),
       {
-        title: `${spec.name}: ${x} vs ${y} (${spec.workloads.map((w) => w.label).join(' + ')})`,
+        // The workload's file name: its label is the path as the spec wrote it (`../../traces/…`).
+        title: `${spec.name}: ${x} vs ${y} (${spec.workloads.map((w) => basename(w.label)).join(' + ')})`,
         colorBy,
+        formatColor: (value) => formatParamValue(colorBy, value),
         x,
         y,
       },
@@ -141,15 +146,22 @@ export function formatSweepSummary(
     `Pareto front of ${spec.objectives.join(', ')}: ${outputs.front.length} of ${outputs.completed} designs`,
   ];
   const params = spec.parameters.map((p) => p.name);
+  // Each objective in the unit the plot's axis would use for these designs (µs, µJ, …).
+  const axes = spec.objectives.map((o) =>
+    axisFor(
+      o,
+      outputs.front.map((p) => p.metrics[OBJECTIVES[o].metric]),
+    ),
+  );
   const columns = [
     { title: '#' },
     ...params.map((title) => ({ title, left: true })),
-    ...spec.objectives.map((o) => ({ title: OBJECTIVES[o].label })),
+    ...axes.map((axis) => ({ title: axis.label })),
   ];
   const rows = outputs.front.map((p) => [
     String(p.index),
     ...params.map((name) => formatParamValue(name, p.params[name]!)),
-    ...spec.objectives.map((o) => formatMetric(p.metrics[OBJECTIVES[o].metric])),
+    ...spec.objectives.map((o, k) => formatMetric(p.metrics[OBJECTIVES[o].metric] / axes[k]!.scale)),
   ]);
   return `${[...lines, '', ...alignedTable(columns, rows)].join('\n')}\n`;
 }

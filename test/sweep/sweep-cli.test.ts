@@ -38,6 +38,9 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
     expect(svg).toMatch(/^<\?xml[\s\S]*<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(svg).toMatch(/>latency \((s|ms|µs|ns)\)</);
     expect(svg).toMatch(/>energy \((J|mJ|µJ|nJ|pJ)\)</);
+    // The workload by file name, not the spec-relative path; the summary's figures in the axis units.
+    expect(svg).toContain('>gemm-test-sweep: latency vs energy (gemm-small.csv)<');
+    expect(whole.stdout).toMatch(/ latency \((ms|µs|ns)\) +energy \((mJ|µJ|nJ|pJ)\)$/m);
     // One dot per design, each titled with its parameters.
     expect(svg.match(/<title>#\d+ rows=/g)).toHaveLength(24);
     for (const i of [0, 1]) {
@@ -179,6 +182,16 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
       expect.stringMatching(
         /^deltasim: SweepSpecError: .*bad-unit\.yaml: parameters\.clock\[1\]: bad unit: 2 GB is not convertible to Hz$/,
       ),
+    ]);
+    expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
+  });
+
+  it('--shard-count outside a Kubernetes Indexed Job: refused before anything runs (not the whole sweep)', async () => {
+    const dir = tempDir();
+    const r = await runBuiltCli(['sweep', GEMM_SPEC, '--out', join(dir, 'r.parquet'), '--shard-count', '3']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'deltasim: UsageError: --shard-count: needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) in the environment; outside one, give --shard i/n',
     ]);
     expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
   });
