@@ -66,9 +66,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
   try {
     enumeration = await enumeratePoints(spec);
     allJobs = jobsOf(enumeration.points, spec.workloads, toolVersion);
-    jobs = options.shard
-      ? jobsOf(enumeration.points, spec.workloads, toolVersion, options.shard)
-      : allJobs;
+    jobs = options.shard ? jobsOf(enumeration.points, spec.workloads, toolVersion, options.shard) : allJobs;
   } catch (error) {
     await opening.then(
       (store) => store.close(),
