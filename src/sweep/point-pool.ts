@@ -2,12 +2,15 @@ import { availableParallelism } from 'node:os';
 import type { PointTask } from './evaluate-point.js';
 import type { Metrics } from './objectives.js';
 import type { PointOutcome } from './point-worker.js';
+import type { JobExecutor } from './run-sweep.js';
 
 /** Runs design points on worker threads. */
 export interface PointPool {
   run(task: PointTask): Promise<Metrics>;
   close(): Promise<void>;
   readonly threads: number;
+  /** Tasks worth keeping in flight: each thread holds its next task while it runs one. */
+  readonly inFlight: number;
   /** The live worker threads: stopping one (`terminate()`) is what a crashed thread looks like. */
   liveThreads(): readonly { terminate(): Promise<number> }[];
   /** Tasks run again because their thread died under them. */
@@ -18,6 +21,13 @@ export const defaultWorkers = (): number => availableParallelism();
 
 /** Times a task is run again after its thread dies (a task that kills every thread still ends). */
 const THREAD_DEATH_RERUNS = 2;
+
+/**
+ * Tasks a worker thread holds at once: the one it runs and the next. With one, a thread that
+ * finishes waits for the main thread to hear of it and send the next task; under a busy main
+ * thread (commits, progress) that wait grew as long as a small design's job.
+ */
+const TASKS_PER_THREAD = 2;
 
 /**
  * The worker entry: the compiled `point-worker.js` beside this module, or — running from TypeScript
@@ -48,8 +58,9 @@ export async function createPointPool(threads: number): Promise<PointPool> {
     filename: workerUrl().href,
     minThreads: threads,
     maxThreads: threads,
-    // A worker holds at most one task: the queue stays in the main thread, where an abort drops it.
-    concurrentTasksPerWorker: 1,
+    // A worker holds its next task too; the rest of the queue stays in the main thread, where an
+    // abort drops it.
+    concurrentTasksPerWorker: TASKS_PER_THREAD,
     idleTimeout: 60_000,
   });
   let reruns = 0;
@@ -69,9 +80,19 @@ export async function createPointPool(threads: number): Promise<PointPool> {
   };
   return {
     threads,
+    inFlight: threads * TASKS_PER_THREAD,
     run,
     close: () => pool.destroy(),
     liveThreads: () => pool.threads,
     rerunTasks: () => reruns,
+  };
+}
+
+/** The sweep runner's executor on a local pool: enough jobs in flight to keep every thread busy. */
+export function poolExecutor(pool: PointPool): JobExecutor {
+  return {
+    parallelism: pool.inFlight,
+    run: (_key, task) => pool.run(task),
+    close: () => pool.close(),
   };
 }

@@ -1,4 +1,9 @@
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import type {
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBPreparedStatement,
+  DuckDBValue,
+} from '@duckdb/node-api';
 import { InputError } from '../common/input-error.js';
 import { METRIC_NAMES, type MetricName, type Metrics } from './objectives.js';
 import { type ParamValue, SWEEP_PARAMETERS } from './parameters.js';
@@ -28,8 +33,8 @@ export interface ExpectedRow {
 export const RESULTS_TABLE = 'results';
 export const EXPECTED_TABLE = 'sweep_points';
 export const META_TABLE = 'sweep_meta';
-/** Rows one group commit writes at most (a bound on the statement's size). */
-const INSERT_BATCH_MAX = 512;
+/** Rows one group commit writes at most (a bound on the statement's size, and on the statements prepared). */
+const INSERT_BATCH_MAX = 64;
 
 /** A DuckDB identifier, quoted (parameter names carry dots). */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -182,16 +187,30 @@ export class ResultStore {
     this.flushing = false;
   }
 
+  /** Keys in the results table: read once, then kept as rows are written (one process owns the file). */
+  private present: Set<string> | undefined;
+  /** One prepared INSERT per batch size: a commit then costs no parsing or planning. */
+  private readonly inserts = new Map<number, DuckDBPreparedStatement>();
+
+  /**
+   * A plain prepared INSERT of the rows whose key is not there yet. Checking the keys here rather
+   * than with `INSERT OR IGNORE` matters: DuckDB's conflict handling made each commit several times
+   * dearer, and commits run beside the workers on the same cores.
+   */
   private async writeRows(rows: readonly ResultRow[]): Promise<void> {
-    const values: DuckDBValue[] = [];
-    const tuples: string[] = [];
-    const seen = new Set<string>();
-    const columnTypes = resultColumns(this.parameterNames).map((c) => c.type.replace(' PRIMARY KEY', ''));
+    this.present ??= await this.existingKeys();
+    const present = this.present;
+    const fresh: ResultRow[] = [];
+    const batchKeys = new Set<string>();
     for (const row of rows) {
-      // The same key twice in one statement: the first is the one kept, as row by row.
-      if (seen.has(row.key)) continue;
-      seen.add(row.key);
-      const first = values.length;
+      // The same key twice in one batch: the first is the one kept, as row by row.
+      if (present.has(row.key) || batchKeys.has(row.key)) continue;
+      batchKeys.add(row.key);
+      fresh.push(row);
+    }
+    if (fresh.length === 0) return;
+    const values: DuckDBValue[] = [];
+    for (const row of fresh)
       values.push(
         row.key,
         row.pointIndex,
@@ -201,10 +220,26 @@ export class ResultStore {
         ...METRIC_NAMES.map((name) => row.metrics[name]),
         this.toolVersion,
       );
+    const statement = await this.insertStatement(fresh.length);
+    statement.bind(values);
+    await statement.run();
+    for (const key of batchKeys) present.add(key);
+  }
+
+  private async insertStatement(rows: number): Promise<DuckDBPreparedStatement> {
+    let statement = this.inserts.get(rows);
+    if (!statement) {
+      const columnTypes = resultColumns(this.parameterNames).map((c) => c.type.replace(' PRIMARY KEY', ''));
       // Typed placeholders: in a many-row VALUES list DuckDB cannot always infer a parameter's type.
-      tuples.push(`(${columnTypes.map((type, i) => `$${first + i + 1}::${type}`).join(', ')})`);
+      const tuples = Array.from(
+        { length: rows },
+        (_, r) =>
+          `(${columnTypes.map((type, i) => `$${r * columnTypes.length + i + 1}::${type}`).join(', ')})`,
+      );
+      statement = await this.connection.prepare(`INSERT INTO ${RESULTS_TABLE} VALUES ${tuples.join(', ')}`);
+      this.inserts.set(rows, statement);
     }
-    await this.connection.run(`INSERT OR IGNORE INTO ${RESULTS_TABLE} VALUES ${tuples.join(', ')}`, values);
+    return statement;
   }
 
   /** Every result, in point then workload order. */
@@ -218,6 +253,8 @@ export class ResultStore {
   }
 
   close(): void {
+    for (const statement of this.inserts.values()) statement.destroySync();
+    this.inserts.clear();
     this.connection.closeSync();
     this.instance.closeSync();
   }

@@ -52,16 +52,29 @@ export function taskOf(job: SweepJob, toolVersion: string): PointTask {
  */
 export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummary> {
   const { spec, toolVersion, executor, signal } = options;
-  const enumeration = await enumeratePoints(spec);
-  const allJobs = jobsOf(enumeration.points, spec.workloads, toolVersion);
-  const jobs = options.shard
-    ? jobsOf(enumeration.points, spec.workloads, toolVersion, options.shard)
-    : allJobs;
-  const store = await ResultStore.open(options.dbPath, {
+  // The database opens (file, tables: DuckDB's threads) while this thread enumerates and hashes.
+  const opening = ResultStore.open(options.dbPath, {
     name: spec.name,
     parameterNames: spec.parameters.map((p) => p.name),
     toolVersion,
   });
+  // Its failure is reported where it is awaited below; until then it must not count as unhandled.
+  opening.catch(() => {});
+  let enumeration: Enumeration;
+  let allJobs: SweepJob[];
+  let jobs: SweepJob[];
+  try {
+    enumeration = await enumeratePoints(spec);
+    allJobs = jobsOf(enumeration.points, spec.workloads, toolVersion);
+    jobs = options.shard ? jobsOf(enumeration.points, spec.workloads, toolVersion, options.shard) : allJobs;
+  } catch (error) {
+    await opening.then(
+      (store) => store.close(),
+      () => {},
+    );
+    throw error;
+  }
+  const store = await opening;
   try {
     await store.recordSpace(
       spec.name,

@@ -1,65 +1,130 @@
 /**
- * `npm run bench sweep`: one 64-design topology sweep (ResNet-18) on 1 and 2 worker threads (the
- * goal is ≥ 1.7x on 2 cores), the per-job overhead of the thread pool and of the results database
- * against calling the design function directly, and designs per second.
+ * `npm run bench sweep`: the same 64-design sweeps on 1 and 2 worker threads, side by side (the goal
+ * is ≥ 1.7x on 2 cores): one over ResNet-18's topology (a few ms per design), one replaying a small
+ * seeded synthetic trace (tens of ms per design). Each sweep row also gives the CPU time of a run —
+ * the whole process and its main thread (Linux) — so the serial work stays visible when other load
+ * makes wall times unreliable. Then the per-job overhead of the thread pool and of the results
+ * database against calling the design function directly, and designs per second.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PRESETS } from '../../src/core/presets.js';
+import { syntheticTraceOptions } from '../../src/replay/replay-driver.js';
 import { evaluatePoint, type PointTask } from '../../src/sweep/evaluate-point.js';
-import { createPointPool } from '../../src/sweep/point-pool.js';
+import { createPointPool, poolExecutor } from '../../src/sweep/point-pool.js';
 import { ResultStore } from '../../src/sweep/result-store.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
-import { sweepSpecFromDocument } from '../../src/sweep/spec.js';
-import { type Measurement, measure, printTable } from './harness.js';
+import { type SweepSpec, sweepSpecFromDocument } from '../../src/sweep/spec.js';
+import { parseSyntheticSpec, synthesizeTrace } from '../../src/trace/synthesize.js';
+import { type Measurement, measure, median, printTable } from './harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-export default async function (): Promise<void> {
-  const spec = await sweepSpecFromDocument(
+/** The calling thread's CPU time in ms (Linux: /proc/thread-self/schedstat), or undefined elsewhere. */
+function threadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
+const processCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+interface SweepRun {
+  readonly measurement: Measurement;
+  /** Medians over the timed runs: CPU of the whole process, and of its main thread. */
+  readonly cpuMs: number;
+  readonly mainCpuMs: number | undefined;
+}
+
+/** One 64-design sweep on `threads` workers: wall medians, and CPU medians of the same runs. */
+async function sweepRun(label: string, spec: SweepSpec, threads: number, dir: string): Promise<SweepRun> {
+  const executor = poolExecutor(await createPointPool(threads));
+  const cpu: number[] = [];
+  const mainCpu: number[] = [];
+  let run = 0;
+  const measurement = await measure(
+    `64 designs × ${label}, ${threads} worker${threads > 1 ? 's' : ''} (pool + DuckDB)`,
+    async () => {
+      const cpuStart = processCpuMs();
+      const mainStart = threadCpuMs();
+      const summary = await runSweep({
+        spec,
+        dbPath: join(dir, `${label}-${threads}-${run++}.duckdb`),
+        toolVersion: 'bench',
+        executor,
+      });
+      if (summary.computed !== 64) throw new Error(`computed ${summary.computed} of 64`);
+      cpu.push(processCpuMs() - cpuStart);
+      const mainEnd = threadCpuMs();
+      if (mainStart !== undefined && mainEnd !== undefined) mainCpu.push(mainEnd - mainStart);
+    },
+    { iterations: 3, warmup: 1, unitsPerRun: 64, unit: 'designs' },
+  );
+  await executor.close();
+  // The first sample is the warm-up run's.
+  return {
+    measurement,
+    cpuMs: median(cpu.slice(1)),
+    mainCpuMs: mainCpu.length > 1 ? median(mainCpu.slice(1)) : undefined,
+  };
+}
+
+const PARAMETERS = {
+  rows: [8, 16, 32, 64],
+  cols: [8, 16, 32, 64],
+  dataflow: ['os', 'ws'],
+  'sram.filter': '[32, 128] KiB',
+};
+
+/** The two sweeps' rows, and one note per sweep: the ratio and the CPU per run. */
+async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: string[] }> {
+  const topology = await sweepSpecFromDocument(
     {
       name: 'bench',
       hardware: 'scalesim-default',
       workloads: [{ topology: 'configs/topologies/resnet18.csv' }],
-      parameters: {
-        rows: [8, 16, 32, 64],
-        cols: [8, 16, 32, 64],
-        dataflow: ['os', 'ws'],
-        'sram.filter': '[32, 128] KiB',
-      },
+      parameters: PARAMETERS,
     },
     { source: 'bench.yaml', dir: root },
   );
-  const dir = mkdtempSync(join(tmpdir(), 'deltasim-sweep-bench-'));
-  let run = 0;
+  const tracePath = join(dir, 'synthetic-small.safetensors');
+  await synthesizeTrace(tracePath, syntheticTraceOptions(parseSyntheticSpec(TRACE), 1));
+  const trace = await sweepSpecFromDocument(
+    { name: 'bench', hardware: 'sparten-like', workloads: [{ trace: tracePath }], parameters: PARAMETERS },
+    { source: 'bench.yaml', dir: root },
+  );
   const rows: Measurement[] = [];
-  for (const threads of [1, 2]) {
-    const pool = await createPointPool(threads);
-    const executor = {
-      parallelism: threads,
-      run: (_k: string, t: PointTask) => pool.run(t),
-      close: () => pool.close(),
-    };
-    rows.push(
-      await measure(
-        `64 designs × ResNet-18, ${threads} worker${threads > 1 ? 's' : ''} (pool + DuckDB)`,
-        async () => {
-          const summary = await runSweep({
-            spec,
-            dbPath: join(dir, `run-${run++}.duckdb`),
-            toolVersion: 'bench',
-            executor,
-          });
-          if (summary.computed !== 64) throw new Error(`computed ${summary.computed} of 64`);
-        },
-        { iterations: 3, warmup: 1, unitsPerRun: 64, unit: 'designs' },
-      ),
+  const notes: string[] = [];
+  for (const [label, spec] of [
+    ['ResNet-18', topology],
+    [`trace ${TRACE}`, trace],
+  ] as const) {
+    const [one, two] = [await sweepRun(label, spec, 1, dir), await sweepRun(label, spec, 2, dir)];
+    rows.push(one!.measurement, two!.measurement);
+    const main = (r: SweepRun): string => (r.mainCpuMs === undefined ? 'n/a' : r.mainCpuMs.toFixed(0));
+    notes.push(
+      `${label}: 2 workers vs 1: ${(one!.measurement.medianMs / two!.measurement.medianMs).toFixed(2)}x (goal ≥ 1.7x on 2 free cores); ` +
+        `CPU per run (process / main thread): 1 worker ${one!.cpuMs.toFixed(0)} / ${main(one!)} ms, 2 workers ${two!.cpuMs.toFixed(0)} / ${main(two!)} ms`,
     );
-    await pool.close();
   }
+  return { rows, notes };
+}
+
+/** The synthetic trace the second sweep replays (`deltasim trace synth small:0.5:4 --seed 1`). */
+const TRACE = 'small:0.5:4';
+
+export default async function (): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'deltasim-sweep-bench-'));
+  const sweeps = await sweepRows(dir);
   const task: PointTask = {
-    hardware: { ...spec.base, name: 'bench' },
+    hardware: { ...PRESETS['scalesim-default']!, name: 'bench' },
     workload: {
       kind: 'topology',
       path: join(root, 'configs/topologies/gemm-small.csv'),
@@ -92,10 +157,12 @@ export default async function (): Promise<void> {
     toolVersion: 'bench',
   });
   let key = 0;
+  // Committed one at a time, a row costs a whole commit (a WAL sync): fewer rows keep the bench short.
+  const SINGLE_ROWS = 50;
   const inserts = await measure(
-    `${JOBS} committed result rows`,
+    `${SINGLE_ROWS} result rows, each committed on its own`,
     async () => {
-      for (let i = 0; i < JOBS; i++)
+      for (let i = 0; i < SINGLE_ROWS; i++)
         await store.insert({
           key: `k${key++}`,
           pointIndex: i,
@@ -105,7 +172,7 @@ export default async function (): Promise<void> {
           metrics,
         });
     },
-    { iterations: 5, warmup: 1, unitsPerRun: JOBS, unit: 'rows' },
+    { iterations: 5, warmup: 1, unitsPerRun: SINGLE_ROWS, unit: 'rows' },
   );
   // What a sweep's lanes do: hand rows over without waiting, so commits group them.
   const grouped = await measure(
@@ -128,14 +195,13 @@ export default async function (): Promise<void> {
   );
   store.close();
   rmSync(dir, { recursive: true, force: true });
-  const [one, two] = rows;
   const perJob = (m: Measurement): number => m.medianMs / JOBS;
   printTable(
     'sweep',
-    [...rows, direct, pooled, inserts, grouped],
+    [...sweeps.rows, direct, pooled, inserts, grouped],
     [
-      `2 workers vs 1: ${(one!.medianMs / two!.medianMs).toFixed(2)}x (goal ≥ 1.7x on 2 free cores)`,
-      `pool overhead per job: ${(perJob(pooled) - perJob(direct)).toFixed(3)} ms; database per row: ${perJob(inserts).toFixed(3)} ms one commit each, ${perJob(grouped).toFixed(3)} ms grouped`,
+      ...sweeps.notes,
+      `pool overhead per job: ${(perJob(pooled) - perJob(direct)).toFixed(3)} ms; database per row: ${(inserts.medianMs / SINGLE_ROWS).toFixed(3)} ms one commit each, ${perJob(grouped).toFixed(3)} ms grouped`,
     ],
   );
 }

@@ -1,8 +1,10 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRESETS } from '../../src/core/presets.js';
 import { evaluatePoint } from '../../src/sweep/evaluate-point.js';
-import { createPointPool } from '../../src/sweep/point-pool.js';
+import { createPointPool, poolExecutor } from '../../src/sweep/point-pool.js';
+import { runSweep } from '../../src/sweep/run-sweep.js';
+import { directExecutor, gemmSpec, storedRows, tempDir } from './sweep-helpers.js';
 
 const topology = resolve('configs/topologies/resnet18.csv');
 
@@ -68,4 +70,32 @@ describe('point pool', () => {
       await pool.close();
     }
   }, 60_000);
+
+  it('a sweep on two threads, each holding its next task, writes the rows of the direct run', async () => {
+    const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8, 16], dataflow: ['os', 'ws'] });
+    const dir = tempDir();
+    await runSweep({
+      spec,
+      dbPath: join(dir, 'direct.duckdb'),
+      toolVersion: 'test',
+      executor: directExecutor(),
+    });
+    const pool = await createPointPool(2);
+    const executor = poolExecutor(pool);
+    expect(executor.parallelism).toBe(4);
+    try {
+      const summary = await runSweep({
+        spec,
+        dbPath: join(dir, 'pool.duckdb'),
+        toolVersion: 'test',
+        executor,
+      });
+      expect(summary).toMatchObject({ computed: 16, reused: 0 });
+    } finally {
+      await executor.close();
+    }
+    expect(await storedRows(join(dir, 'pool.duckdb'), spec)).toEqual(
+      await storedRows(join(dir, 'direct.duckdb'), spec),
+    );
+  }, 120_000);
 });

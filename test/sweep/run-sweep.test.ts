@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import type { PointTask } from '../../src/sweep/evaluate-point.js';
 import { mergeResults } from '../../src/sweep/merge.js';
-import { runSweep } from '../../src/sweep/run-sweep.js';
+import { type JobExecutor, runSweep } from '../../src/sweep/run-sweep.js';
 import { directExecutor, gemmSpec, storedRows, tempDir } from './sweep-helpers.js';
 
 const byKey = <T extends { key: string }>(rows: readonly T[]): T[] =>
@@ -69,14 +70,20 @@ describe('sweep runner', () => {
     expect(report.problems.filter((p) => /^duplicate: point #[03] /.test(p))).toHaveLength(2);
   });
 
-  it('an aborted run resumed = a clean run: nothing lost, nothing computed twice', async () => {
+  /**
+   * Runs the 16-job sweep on `first`, stopping it once 5 points are done, checks the database holds
+   * exactly the jobs `first` ran, then resumes on a fresh executor: returns the rows committed by the
+   * stopped run. The resumed database must equal a clean run's, with nothing computed twice.
+   */
+  async function stopAndResume(
+    first: JobExecutor & { readonly calls: string[] },
+    controller: AbortController,
+  ): Promise<number> {
     const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8, 16], dataflow: ['os', 'ws'] });
     const dir = tempDir();
     const clean = join(dir, 'clean.duckdb');
     await runSweep({ spec, dbPath: clean, toolVersion: 'test', executor: directExecutor() });
     const resumed = join(dir, 'resumed.duckdb');
-    const first = directExecutor(20);
-    const controller = new AbortController();
     let seen = 0;
     await expect(
       runSweep({
@@ -90,9 +97,7 @@ describe('sweep runner', () => {
         },
       }),
     ).rejects.toThrow('stop');
-    // Jobs computed while the 5th commit ran are committed before the run stops: at least 5 rows.
     const committed = (await storedRows(resumed, spec)).length;
-    expect(committed).toBeGreaterThanOrEqual(5);
     expect(committed).toBe(first.calls.length);
     const second = directExecutor();
     const summary = await runSweep({ spec, dbPath: resumed, toolVersion: 'test', executor: second });
@@ -100,5 +105,27 @@ describe('sweep runner', () => {
     expect(second.calls.filter((k) => first.calls.includes(k))).toEqual([]);
     expect(new Set([...first.calls, ...second.calls]).size).toBe(16);
     expect(await storedRows(resumed, spec)).toEqual(await storedRows(clean, spec));
+    return committed;
+  }
+
+  it('an aborted run resumed = a clean run: nothing lost, nothing computed twice', async () => {
+    // Jobs computed while the 5th commit ran are committed before the run stops: at least 5 rows.
+    expect(await stopAndResume(directExecutor(20), new AbortController())).toBeGreaterThanOrEqual(5);
+  });
+
+  it('the same with four jobs in flight: the jobs the lanes held when it stopped are committed too', async () => {
+    const controller = new AbortController();
+    // Six jobs run at once; the next ones (one per lane) wait until the run is stopped, then finish.
+    const gate = directExecutor();
+    const stopped = new Promise((r) => controller.signal.addEventListener('abort', r));
+    const first = {
+      ...gate,
+      parallelism: 4,
+      run: async (key: string, task: PointTask) => {
+        if (gate.calls.length >= 6) await stopped;
+        return gate.run(key, task);
+      },
+    };
+    expect(await stopAndResume(first, controller)).toBe(10);
   });
 });

@@ -49,7 +49,7 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
     throw new UsageError('--plot', '', `"${options.plot}" must end in .svg`);
   const { resolveShard } = await import('../../sweep/shard.js');
   const shard = resolveShard(options.shard, options.shardCount, io.env);
-  const { defaultWorkers, createPointPool } = await import('../../sweep/point-pool.js');
+  const { defaultWorkers, createPointPool, poolExecutor } = await import('../../sweep/point-pool.js');
   const workers = parseWorkers(options.workers, defaultWorkers());
   const redis =
     options.queue === undefined
@@ -85,14 +85,7 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
   ).length;
   const executor = redis
     ? await (await import('../../sweep/job-queue.js')).createQueueExecutor(redis)
-    : await (async () => {
-        const pool = await createPointPool(workers);
-        return {
-          parallelism: workers,
-          run: (_key: string, task: Parameters<typeof pool.run>[0]) => pool.run(task),
-          close: () => pool.close(),
-        };
-      })();
+    : poolExecutor(await createPointPool(workers));
   const { controller, dispose } = interruptSignal();
   const tui =
     kind === 'tui'
