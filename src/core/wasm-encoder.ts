@@ -40,6 +40,7 @@ const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((
 export const I32 = 0x7f;
 export const I64 = 0x7e;
 export const V128 = 0x7b;
+export const F64 = 0x7c;
 
 export const localGet = (i: number): number[] => [0x20, ...uleb(i)];
 export const localSet = (i: number): number[] => [0x21, ...uleb(i)];
@@ -62,11 +63,14 @@ export const OP = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  call: 0x10,
+  drop: 0x1a,
   select: 0x1b,
   i32Eqz: 0x45,
   i32Ne: 0x47,
   i32LtU: 0x49,
   i32GtU: 0x4b,
+  i32GeU: 0x4f,
   i32Popcnt: 0x69,
   i32Add: 0x6a,
   i32Sub: 0x6b,
@@ -77,6 +81,11 @@ export const OP = {
   i64Add: 0x7c,
   i64And: 0x83,
   i32WrapI64: 0xa7,
+  f64Floor: 0x9c,
+  f64Mul: 0xa2,
+  f64Div: 0xa3,
+  i32TruncF64U: 0xab,
+  f64ConvertI32U: 0xb8,
   v128And: simd(0x4e),
   v128Or: simd(0x50),
   v128Xor: simd(0x51),

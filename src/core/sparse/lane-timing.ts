@@ -54,6 +54,20 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
   const rowWork = new Float64Array(array.rows);
   const rowLanes = new Int32Array(array.rows);
   const loaded = granularity === 'element' ? kernelLanes(ops, window) : undefined;
+  // The whole fold schedule in one kernel call when it can: per fold stream and work, histogram.
+  const all = loaded?.folds(ops.spatialRows, array.rows, array.cols, bins);
+  if (all) {
+    const { perFold } = all;
+    for (let f = 0; f < rowFolds * colFolds; f++) {
+      const stream = perFold[2 * f]!;
+      laneWork += perFold[2 * f + 1]!;
+      streamSteps += stream;
+      options.sequence?.add(stream);
+      if (stream > 0) cycles += cyclesPerFold(stream, array, dataflow);
+    }
+    for (let b = 0; b < bins; b++) histogram[b] = all.histogram[b]!;
+    return { folds: rowFolds * colFolds, cycles, streamSteps, laneWork, histogram };
+  }
   for (let rf = 0; rf < rowFolds; rf++) {
     const r0 = rf * array.rows;
     const r1 = Math.min(r0 + array.rows, ops.spatialRows);

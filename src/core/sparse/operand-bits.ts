@@ -313,6 +313,19 @@ type GatherPlan =
       readonly tapWord: Int32Array;
       readonly instanceWords: number;
     }
+  | {
+      readonly kind: 'runs';
+      /**
+       * Row m is the runs `runStart[m] ≤ j < runStart[m + 1]`: `runLength[j]` bits of the input from
+       * bit `runSource[j]` (plus the instance's offset) to row bit `runTarget[j]`; every other bit of
+       * the row is padding (0). Adjacent taps that are adjacent in the input merge into one run.
+       */
+      readonly runStart: Int32Array;
+      readonly runSource: Int32Array;
+      readonly runTarget: Int32Array;
+      readonly runLength: Int32Array;
+      readonly instanceBits: number;
+    }
   | { readonly kind: 'bits' };
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -320,10 +333,11 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 function gatherPlan(low: LoweredSparseLayer): GatherPlan {
   const spec = low.spec;
   const { m: M, k: K } = low.gemm;
-  if (!LITTLE_ENDIAN || K % 32 !== 0 || low.aInstanceStride % 32 !== 0) return { kind: 'bits' };
+  if (!LITTLE_ENDIAN || spec.op === 'depthwise') return { kind: 'bits' };
+  if (K % 32 !== 0 || low.aInstanceStride % 32 !== 0) return runsPlan(low);
   if (spec.op === 'conv2d') {
     const [h, w, c] = spec.inputShape as [number, number, number];
-    if (c % 32 !== 0) return { kind: 'bits' };
+    if (c % 32 !== 0) return runsPlan(low);
     const [fh, fw] = spec.kernel ?? [1, 1];
     const [sh, sw] = spec.stride ?? [1, 1];
     const [pt, , pl] = spec.padding ?? [0, 0, 0, 0];
@@ -347,11 +361,76 @@ function gatherPlan(low: LoweredSparseLayer): GatherPlan {
     }
     return { kind: 'words', taps, wordsPerTap: c / 32, tapWord, instanceWords: 0 };
   }
-  if (spec.op === 'conv2d' || spec.op === 'depthwise') return { kind: 'bits' };
   // Every other lowering reads row m as input elements [m·K, (m + 1)·K) of its instance.
   const tapWord = new Int32Array(M);
   for (let m = 0; m < M; m++) tapWord[m] = (m * K) / 32;
   return { kind: 'words', taps: 1, wordsPerTap: K / 32, tapWord, instanceWords: low.aInstanceStride / 32 };
+}
+
+/**
+ * The run plan of any lowering but depthwise: row m of a conv2d is, per kernel row y and tap x, the
+ * C channel bits of one input pixel (runs of whole kernel rows when the taps are adjacent in the
+ * input); every other lowering reads row m as input bits [m·K, (m + 1)·K) of its instance. Built
+ * from the geometry, without the M·K index.
+ */
+function runsPlan(low: LoweredSparseLayer): GatherPlan {
+  const spec = low.spec;
+  const { m: M, k: K } = low.gemm;
+  const runStart = new Int32Array(M + 1);
+  const source: number[] = [];
+  const target: number[] = [];
+  const length: number[] = [];
+  // First run of the row being built: runs merge only within a row.
+  let currentStart = 0;
+  const add = (src: number, dst: number, len: number): void => {
+    const last = length.length - 1;
+    if (
+      last >= currentStart &&
+      source[last]! + length[last]! === src &&
+      target[last]! + length[last]! === dst
+    ) {
+      length[last]! += len;
+    } else {
+      source.push(src);
+      target.push(dst);
+      length.push(len);
+    }
+  };
+  if (spec.op === 'conv2d') {
+    const [h, w, c] = spec.inputShape as [number, number, number];
+    const [fh, fw] = spec.kernel ?? [1, 1];
+    const [sh, sw] = spec.stride ?? [1, 1];
+    const [pt, , pl] = spec.padding ?? [0, 0, 0, 0];
+    const [dh, dw] = spec.dilation ?? [1, 1];
+    const wo = outputWidth(spec);
+    for (let m = 0; m < M; m++) {
+      runStart[m] = currentStart = length.length;
+      const oh = Math.floor(m / wo);
+      const ow = m - oh * wo;
+      for (let y = 0; y < fh; y++) {
+        const ih = oh * sh - pt + y * dh;
+        if (ih < 0 || ih >= h) continue;
+        for (let x = 0; x < fw; x++) {
+          const iw = ow * sw - pl + x * dw;
+          if (iw >= 0 && iw < w) add((ih * w + iw) * c, (y * fw + x) * c, c);
+        }
+      }
+    }
+  } else {
+    for (let m = 0; m < M; m++) {
+      runStart[m] = currentStart = length.length;
+      add(m * K, 0, K);
+    }
+  }
+  runStart[M] = length.length;
+  return {
+    kind: 'runs',
+    runStart,
+    runSource: Int32Array.from(source),
+    runTarget: Int32Array.from(target),
+    runLength: Int32Array.from(length),
+    instanceBits: low.aInstanceStride,
+  };
 }
 
 /** Output width of a conv (the lowering checked the geometry). */
@@ -375,6 +454,18 @@ function validPerK(cache: OperandCache, plan: GatherPlan): Float64Array {
     for (let i = 0; i < M * taps; i++) if (tapWord[i]! >= 0) perTap[i % taps]!++;
     const perTapK = wordsPerTap * 32;
     for (let kk = 0; kk < K; kk++) out[kk] = perTap[Math.floor(kk / perTapK)]!;
+  } else if (plan.kind === 'runs') {
+    // Each run covers row bits [target, target + length): count the cover per k by differences.
+    const diff = new Float64Array(K + 1);
+    for (let j = 0; j < plan.runLength.length; j++) {
+      diff[plan.runTarget[j]!]!++;
+      diff[plan.runTarget[j]! + plan.runLength[j]!]!--;
+    }
+    let cover = 0;
+    for (let kk = 0; kk < K; kk++) {
+      cover += diff[kk]!;
+      out[kk] = cover;
+    }
   } else {
     const aIndex = low.aIndex;
     for (let mm = 0; mm < M; mm++) {
@@ -420,6 +511,10 @@ function gatherRows(
     }
     return;
   }
+  if (plan.kind === 'runs') {
+    gatherRuns(plan, instance, maskWords, dst);
+    return;
+  }
   const aIndex = low.aIndex;
   const aBase = instance * low.aInstanceStride;
   for (let mm = 0; mm < M; mm++) {
@@ -440,6 +535,63 @@ function gatherRows(
     }
     if ((K & 31) !== 0) out[d] = acc >>> 0;
   }
+}
+
+/**
+ * `gatherRows` for a run plan: each run is copied up to 32 bits per step (read across two source
+ * words, written across two row words); `maskWords` null writes ones (the padding pattern).
+ * `maskWords` has a zero word past the mask (`maskAsPaddedWords`), so no read leaves it.
+ */
+function gatherRuns(
+  plan: Extract<GatherPlan, { kind: 'runs' }>,
+  instance: number,
+  maskWords: Uint32Array | null,
+  dst: BitMatrix,
+): void {
+  const out = dst.words;
+  const wpr = dst.wordsPerRow;
+  out.fill(0);
+  const { runStart, runSource, runTarget, runLength } = plan;
+  const base = instance * plan.instanceBits;
+  const rows = runStart.length - 1;
+  for (let mm = 0; mm < rows; mm++) {
+    const rowWord = mm * wpr;
+    for (let j = runStart[mm]!; j < runStart[mm + 1]!; j++) {
+      let src = base + runSource[j]!;
+      let at = runTarget[j]!;
+      let left = runLength[j]!;
+      while (left > 0) {
+        const n = Math.min(left, 32);
+        let v: number;
+        if (maskWords) {
+          const i = src >>> 5;
+          const o = src & 31;
+          v = o === 0 ? maskWords[i]! : (maskWords[i]! >>> o) | (maskWords[i + 1]! << (32 - o));
+        } else {
+          v = 0xffffffff;
+        }
+        if (n < 32) v &= (1 << n) - 1;
+        const d = rowWord + (at >>> 5);
+        const o = at & 31;
+        out[d] = (out[d]! | (v << o)) >>> 0;
+        if (o + n > 32) out[d + 1] = (out[d + 1]! | (v >>> (32 - o))) >>> 0;
+        src += n;
+        at += n;
+        left -= n;
+      }
+    }
+  }
+}
+
+/** The mask as 32-bit words plus one zero word after it (a run may read one word past its end). */
+function maskAsPaddedWords(cache: OperandCache, mask: Uint8Array): Uint32Array {
+  const words = Math.ceil(mask.length / 4) + 1;
+  if (!cache.alignedWords || cache.alignedWords.length < words) cache.alignedWords = new Uint32Array(words);
+  const out = cache.alignedWords;
+  const bytes = new Uint8Array(out.buffer, 0, words * 4);
+  bytes.set(mask);
+  bytes.fill(0, mask.length);
+  return out;
 }
 
 /** The mask as 32-bit words (little-endian bit order is the packbits order), copied only if misaligned. */
@@ -484,7 +636,13 @@ function prepareGathered(
   if (aSkip || aSees) {
     cache.gathered = scratch(cache.gathered, M, K);
     const g = cache.gathered;
-    gatherRows(low, plan, instance, plan.kind === 'words' ? maskAsWords(cache, aMask) : null, aMask, g);
+    const maskWords =
+      plan.kind === 'words'
+        ? maskAsWords(cache, aMask)
+        : plan.kind === 'runs'
+          ? maskAsPaddedWords(cache, aMask)
+          : null;
+    gatherRows(low, plan, instance, maskWords, aMask, g);
     cache.nonzeroPerK ??= new Float64Array(K);
     nonzero = cache.nonzeroPerK;
     if (os) {

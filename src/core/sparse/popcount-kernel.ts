@@ -10,6 +10,7 @@
  */
 import {
   encodeModule,
+  F64,
   I32,
   I64,
   i32Const,
@@ -28,6 +29,15 @@ import type { BitMatrix } from './bits.js';
 const PAGE_BYTES = 65_536;
 /** Bytes per counting unit: one i64. */
 const UNIT_BYTES = 8;
+
+/** `base + index · stride` of three i32 locals. */
+const address = (base: number, index: number, stride: number): number[] => [
+  ...localGet(base),
+  ...localGet(index),
+  ...localGet(stride),
+  OP.i32Mul,
+  OP.i32Add,
+];
 
 /**
  * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0:
@@ -84,11 +94,43 @@ function foldCode(): number[] {
     OP.i32Add,
     ...localSet(bRow),
   ]);
+  // A window of two units (128 dense steps, the common look-ahead) unrolled: no inner loop.
+  const pairOfUnits = [
+    ...localGet(aRow),
+    ...i64Load(),
+    ...localGet(bRow),
+    ...i64Load(),
+    OP.i64And,
+    OP.i64Popcnt,
+    ...localGet(aRow),
+    ...i64Load(UNIT_BYTES),
+    ...localGet(bRow),
+    ...i64Load(UNIT_BYTES),
+    OP.i64And,
+    OP.i64Popcnt,
+    OP.i64Add,
+    ...localSet(sum),
+    ...localGet(aRow),
+    ...i32Const(2 * UNIT_BYTES),
+    OP.i32Add,
+    ...localSet(aRow),
+    ...localGet(bRow),
+    ...i32Const(2 * UNIT_BYTES),
+    OP.i32Add,
+    ...localSet(bRow),
+  ];
   const windowsLoop = loopWhile(w, windows, [
+    ...localGet(units),
+    ...i32Const(2),
+    OP.i32Ne,
+    ...OP.if,
     0x42, // i64.const 0
     0,
     ...localSet(sum),
     ...unitsLoop,
+    OP.else,
+    ...pairOfUnits,
+    OP.end,
     ...localGet(sum),
     OP.i32WrapI64,
     ...localSet(count),
@@ -113,17 +155,9 @@ function foldCode(): number[] {
     ...localSet(total),
   ]);
   const colsLoop = loopWhile(c, cols, [
-    ...localGet(a),
-    ...localGet(r),
-    ...localGet(aStride),
-    OP.i32Mul,
-    OP.i32Add,
+    ...address(a, r, aStride),
     ...localSet(aRow),
-    ...localGet(b),
-    ...localGet(c),
-    ...localGet(bStride),
-    OP.i32Mul,
-    OP.i32Add,
+    ...address(b, c, bStride),
     ...localSet(bRow),
     ...localGet(winMax),
     ...localSet(maxPtr),
@@ -144,6 +178,245 @@ function foldCode(): number[] {
   return code;
 }
 
+/** `while (p < end) { body; p += step }` (p, end: i32 locals). */
+function forPointer(p: number, end: number, step: number, body: number[]): number[] {
+  return [
+    ...OP.block,
+    ...OP.loop,
+    ...localGet(p),
+    ...localGet(end),
+    OP.i32GeU,
+    OP.brIf,
+    1,
+    ...body,
+    ...localGet(p),
+    ...i32Const(step),
+    OP.i32Add,
+    ...localSet(p),
+    OP.br,
+    0,
+    OP.end,
+    OP.end,
+  ];
+}
+
+/** `min(x, y)` of two i32 locals, unsigned. */
+const minU = (x: number, y: number): number[] => [
+  ...localGet(x),
+  ...localGet(y),
+  ...localGet(x),
+  ...localGet(y),
+  OP.i32LtU,
+  OP.select,
+];
+
+/**
+ * folds(a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch,
+ * out, hist) → number of folds: every fold of an array of arrayRows × arrayCols lanes over lane rows
+ * [0, rows) and columns [0, cols), row folds outer, each through `fold` (function 0) into scratch
+ * (winMax: windows i32, then the fold's lane totals). Per fold f: out[2f] = Σ_w winMax[w] (the fold's
+ * stream), out[2f + 1] = Σ lane totals (its work); with bins > 0, hist[bin] += 1 per lane, bin =
+ * min(bins − 1, floor(total / busiest · bins)) in f64 as JavaScript computes it (busiest 0: bin 0).
+ * Locals after the 14 parameters: 14 r0, 15 c0, 16 rn, 17 cn, 18 p, 19 end, 20 stream, 21 work,
+ * 22 busiest, 23 t, 24 totalsPtr, 25 folds, 26 bin, 27 rest, 28 lastBin (i32), 29 scale (f64).
+ */
+function foldsCode(): number[] {
+  const [a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch, out, hist] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const [r0, c0, rn, cn, p, end, stream, work, busiest, t, totalsPtr, folds, bin, rest, lastBin, scale] = [
+    14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+  ];
+  const histogram = [
+    // total / busiest, then · bins: the operations and order of addToHistogram, so the same bin.
+    ...localGet(bins),
+    OP.f64ConvertI32U,
+    ...localSet(scale),
+    ...localGet(totalsPtr),
+    ...localSet(p),
+    ...forPointer(p, end, 4, [
+      ...localGet(p),
+      ...i32Load(),
+      OP.f64ConvertI32U,
+      // busiest 0 means every total is 0: divide by 1 instead (0 / 0 would be NaN).
+      ...localGet(busiest),
+      ...i32Const(1),
+      ...localGet(busiest),
+      OP.select,
+      OP.f64ConvertI32U,
+      OP.f64Div,
+      ...localGet(scale),
+      OP.f64Mul,
+      OP.f64Floor,
+      OP.i32TruncF64U,
+      ...localSet(bin),
+      ...localGet(hist),
+      ...minU(bin, lastBin),
+      ...i32Const(4),
+      OP.i32Mul,
+      OP.i32Add,
+      ...localTee(t),
+      ...localGet(t),
+      ...i32Load(),
+      ...i32Const(1),
+      OP.i32Add,
+      ...i32Store(),
+    ]),
+  ];
+  const fold = [
+    ...localGet(cols),
+    ...localGet(c0),
+    OP.i32Sub,
+    ...localSet(rest),
+    ...minU(arrayCols, rest),
+    ...localSet(cn),
+    // winMax = 0
+    ...localGet(scratch),
+    ...localSet(p),
+    ...forPointer(p, totalsPtr, 4, [...localGet(p), ...i32Const(0), ...i32Store()]),
+    ...address(a, r0, aStride),
+    ...localGet(aStride),
+    ...address(b, c0, bStride),
+    ...localGet(bStride),
+    ...localGet(rn),
+    ...localGet(cn),
+    ...localGet(units),
+    ...localGet(windows),
+    ...localGet(scratch),
+    ...localGet(totalsPtr),
+    OP.call,
+    0,
+    OP.drop,
+    // stream = Σ winMax
+    ...i32Const(0),
+    ...localSet(stream),
+    ...localGet(scratch),
+    ...localSet(p),
+    ...forPointer(p, totalsPtr, 4, [
+      ...localGet(stream),
+      ...localGet(p),
+      ...i32Load(),
+      OP.i32Add,
+      ...localSet(stream),
+    ]),
+    // work = Σ totals, busiest = max totals
+    ...i32Const(0),
+    ...localSet(work),
+    ...i32Const(0),
+    ...localSet(busiest),
+    ...localGet(totalsPtr),
+    ...localGet(rn),
+    ...localGet(cn),
+    OP.i32Mul,
+    ...i32Const(4),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localSet(end),
+    ...localGet(totalsPtr),
+    ...localSet(p),
+    ...forPointer(p, end, 4, [
+      ...localGet(p),
+      ...i32Load(),
+      ...localTee(t),
+      ...localGet(work),
+      OP.i32Add,
+      ...localSet(work),
+      ...localGet(t),
+      ...localGet(busiest),
+      ...localGet(t),
+      ...localGet(busiest),
+      OP.i32GtU,
+      OP.select,
+      ...localSet(busiest),
+    ]),
+    ...localGet(bins),
+    ...OP.if,
+    ...histogram,
+    OP.end,
+    // out[2f] = stream, out[2f + 1] = work
+    ...localGet(out),
+    ...localGet(folds),
+    ...i32Const(8),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localTee(t),
+    ...localGet(stream),
+    ...i32Store(),
+    ...localGet(t),
+    ...localGet(work),
+    ...i32Store(4),
+    ...localGet(folds),
+    ...i32Const(1),
+    OP.i32Add,
+    ...localSet(folds),
+  ];
+  const colFolds = [
+    ...i32Const(0),
+    ...localSet(c0),
+    ...OP.loop,
+    ...fold,
+    ...localGet(c0),
+    ...localGet(arrayCols),
+    OP.i32Add,
+    ...localTee(c0),
+    ...localGet(cols),
+    OP.i32LtU,
+    OP.brIf,
+    0,
+    OP.end,
+  ];
+  return [
+    ...localGet(scratch),
+    ...localGet(windows),
+    ...i32Const(4),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localSet(totalsPtr),
+    ...localGet(bins),
+    ...i32Const(1),
+    OP.i32Sub,
+    ...localSet(lastBin),
+    ...i32Const(0),
+    ...localSet(folds),
+    ...i32Const(0),
+    ...localSet(r0),
+    ...OP.loop,
+    ...localGet(rows),
+    ...localGet(r0),
+    OP.i32Sub,
+    ...localSet(rest),
+    ...minU(arrayRows, rest),
+    ...localSet(rn),
+    ...colFolds,
+    ...localGet(r0),
+    ...localGet(arrayRows),
+    OP.i32Add,
+    ...localTee(r0),
+    ...localGet(rows),
+    OP.i32LtU,
+    OP.brIf,
+    0,
+    OP.end,
+    ...localGet(folds),
+  ];
+}
+
+type FoldsFunction = (
+  a: number,
+  aStride: number,
+  b: number,
+  bStride: number,
+  rows: number,
+  cols: number,
+  arrayRows: number,
+  arrayCols: number,
+  units: number,
+  windows: number,
+  bins: number,
+  scratch: number,
+  out: number,
+  hist: number,
+) => number;
+
 type FoldFunction = (
   a: number,
   aStride: number,
@@ -159,6 +432,7 @@ type FoldFunction = (
 
 interface Kernel {
   readonly fold: FoldFunction;
+  readonly folds: FoldsFunction;
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
@@ -175,9 +449,22 @@ function getKernel(): Kernel | undefined {
       ],
       code: foldCode(),
     };
-    const exports = instantiate(encodeModule([fn], 1));
+    const all: WasmFunction = {
+      name: 'folds',
+      params: 14,
+      locals: [
+        [15, I32],
+        [1, F64],
+      ],
+      code: foldsCode(),
+    };
+    const exports = instantiate(encodeModule([fn, all], 1));
     kernel = exports
-      ? { fold: exports.fold as FoldFunction, memory: exports.memory as Kernel['memory'] }
+      ? {
+          fold: exports.fold as FoldFunction,
+          folds: exports.folds as FoldsFunction,
+          memory: exports.memory as Kernel['memory'],
+        }
       : null;
   }
   return kernel ?? undefined;
@@ -198,6 +485,20 @@ export interface LoadedLanes {
    * and each lane's total in `totals` (row-major). Both are views valid until the next call.
    */
   fold(r0: number, r1: number, c0: number, c1: number): { winMax: Int32Array; totals: Int32Array };
+  /**
+   * Every fold of an `arrayRows` × `arrayCols` array over lane rows [0, rows) and every column in
+   * one call, row folds outer: fold f's stream (Σ over windows of the busiest lane's count) at
+   * `perFold[2f]`, its work (Σ of its lane totals) at `perFold[2f + 1]`; with `bins` > 0,
+   * `histogram` counts the lanes per bin of total / the fold's busiest total (addToHistogram's
+   * binning, in f64). Views valid until the next call; undefined when a fold's work could pass
+   * 2^31 − 1 (the caller then runs fold by fold).
+   */
+  folds(
+    rows: number,
+    arrayRows: number,
+    arrayCols: number,
+    bins: number,
+  ): { perFold: Int32Array; histogram: Int32Array } | undefined;
 }
 
 /**
@@ -245,6 +546,35 @@ export function loadLanes(
         totalsAt,
       );
       return { winMax, totals: new Int32Array(memory.buffer, totalsAt, lanes) };
+    },
+    folds(rows, arrayRows, arrayCols, bins) {
+      const lanesPerFold = arrayRows * arrayCols;
+      if (lanesPerFold * colBits.cols > 0x7fffffff) return undefined;
+      const folds = Math.ceil(rows / arrayRows) * Math.ceil(colBits.rows / arrayCols);
+      const outAt = totalsAt + lanesPerFold * 4;
+      const histAt = outAt + folds * 8;
+      reserve(memory, histAt + bins * 4);
+      new Int32Array(memory.buffer, histAt, bins).fill(0);
+      k.folds(
+        0,
+        rowBits ? stride : 0,
+        aBytes,
+        stride,
+        rows,
+        colBits.rows,
+        arrayRows,
+        arrayCols,
+        units,
+        windows,
+        bins,
+        winMaxAt,
+        outAt,
+        histAt,
+      );
+      return {
+        perFold: new Int32Array(memory.buffer, outAt, folds * 2),
+        histogram: new Int32Array(memory.buffer, histAt, bins),
+      };
     },
   };
 }

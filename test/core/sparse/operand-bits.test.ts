@@ -56,13 +56,16 @@ test.prop([fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat(), fc.nat()])(
   },
 );
 
-/** Layers whose A rows are whole 32-bit words of the input (the word-level gather). */
+/**
+ * Layers whose A rows are gathered without the index: whole 32-bit words of the input (channels or
+ * K a multiple of 32) or runs of bits (any other channel count or K).
+ */
 const wordLayerArb: fc.Arbitrary<{ spec: SparseLayerSpec; aElements: number; bElements: number }> = fc.oneof(
   fc
     .record({
       h: fc.integer({ min: 1, max: 6 }),
       w: fc.integer({ min: 1, max: 6 }),
-      c: fc.constantFrom(32, 64),
+      c: fc.constantFrom(32, 64, 1, 3, 5, 33),
       n: fc.integer({ min: 1, max: 5 }),
       f: fc.integer({ min: 1, max: 3 }),
       s: fc.integer({ min: 1, max: 2 }),
@@ -91,7 +94,7 @@ const wordLayerArb: fc.Arbitrary<{ spec: SparseLayerSpec; aElements: number; bEl
     .record({
       m: fc.integer({ min: 1, max: 40 }),
       n: fc.integer({ min: 1, max: 6 }),
-      k: fc.constantFrom(32, 64, 96),
+      k: fc.constantFrom(32, 64, 96, 1, 7, 45),
       count: fc.integer({ min: 1, max: 3 }),
     })
     .map(({ m, n, k, count }) => ({
@@ -133,7 +136,7 @@ test.prop(
   ],
   { numRuns: 200 },
 )(
-  'word-level gather with a cache reused across steps: same counts and lane bits as the per-element walk',
+  'word- and run-level gather with a cache reused across steps: same counts and lane bits as the per-element walk',
   ({ layer, steps, b, aSupport, bSupport, dataflow, offset }) => {
     const low = lowerSparseLayer(layer.spec, layer.spec.op === 'conv2d' ? 'weight' : 'rhs');
     const structuralSkip = aSupport === 'skip' || bSupport === 'skip';

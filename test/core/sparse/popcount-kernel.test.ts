@@ -116,3 +116,107 @@ describe('WebAssembly AND + popcount kernel', () => {
     },
   );
 });
+
+describe('the whole fold schedule in one kernel call', () => {
+  /** Per fold (row folds outer) stream and work, and the lane histogram, from JavaScript popcount32. */
+  function reference(
+    rowBits: BitMatrix | null,
+    colBits: BitMatrix,
+    rows: number,
+    arrayRows: number,
+    arrayCols: number,
+    windowWords: number,
+    bins: number,
+  ) {
+    const wpr = colBits.wordsPerRow;
+    const perFold: number[] = [];
+    const histogram = new Array<number>(bins).fill(0);
+    for (let r0 = 0; r0 < rows; r0 += arrayRows) {
+      for (let c0 = 0; c0 < colBits.rows; c0 += arrayCols) {
+        const windows = Math.ceil(wpr / windowWords);
+        const winMax = new Array<number>(windows).fill(0);
+        const totals: number[] = [];
+        for (let r = r0; r < Math.min(r0 + arrayRows, rows); r++) {
+          for (let c = c0; c < Math.min(c0 + arrayCols, colBits.rows); c++) {
+            let total = 0;
+            for (let w = 0; w < windows; w++) {
+              let count = 0;
+              for (let i = w * windowWords; i < Math.min((w + 1) * windowWords, wpr); i++)
+                count += popcount32(
+                  (rowBits ? rowBits.words[r * wpr + i]! : 0xffffffff) & colBits.words[c * wpr + i]!,
+                );
+              winMax[w] = Math.max(winMax[w]!, count);
+              total += count;
+            }
+            totals.push(total);
+          }
+        }
+        const busiest = Math.max(...totals);
+        for (const t of totals) {
+          const share = busiest > 0 ? t / busiest : 0;
+          if (bins > 0) histogram[Math.min(bins - 1, Math.floor(share * bins))]!++;
+        }
+        perFold.push(
+          winMax.reduce((s, v) => s + v, 0),
+          totals.reduce((s, v) => s + v, 0),
+        );
+      }
+    }
+    return { perFold, histogram };
+  }
+
+  /** A copy of `src`'s shape with every bit `word` holds (bits past cols stay clear). */
+  const fill = (src: BitMatrix, word: number): BitMatrix => {
+    const bm = createBitMatrix(src.rows, src.cols);
+    const rest = bm.cols & 31;
+    for (let r = 0; r < bm.rows; r++) {
+      for (let i = 0; i < bm.wordsPerRow; i++) {
+        const last = i === bm.wordsPerRow - 1 && rest !== 0;
+        bm.words[r * bm.wordsPerRow + i] = last ? word & ((1 << rest) - 1) : word;
+      }
+    }
+    return bm;
+  };
+
+  test.prop(
+    [
+      operandsArb,
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 0, max: 10 }),
+      fc.constantFrom('random', 'zeros', 'ones'),
+    ],
+    { numRuns: 300 },
+  )(
+    'per fold stream and work and the lane histogram equal JavaScript AND + popcount32 (any T, all-zero and all-one operands)',
+    ({ shape, rowBits: randomRows, colBits: randomCols }, arrayRows, arrayCols, bins, kind) => {
+      const word = kind === 'ones' ? 0xffffffff : 0;
+      const rowBits = kind === 'random' ? randomRows : fill(randomRows, word);
+      const colBits = kind === 'random' ? randomCols : fill(randomCols, word);
+      const a = shape.allOnesRows ? null : rowBits;
+      const wpr = colBits.wordsPerRow;
+      // Even windows (whole 64-bit units) or one window over the whole row.
+      const windowWords = shape.windowWords >= wpr ? wpr : shape.windowWords + (shape.windowWords % 2);
+      const single = windowWords >= wpr;
+      const loaded = loadLanes(
+        a,
+        colBits,
+        single ? wpr : windowWords,
+        single ? 1 : Math.ceil(wpr / windowWords),
+      );
+      const got = loaded!.folds(shape.rows, arrayRows, arrayCols, bins)!;
+      const expected = reference(
+        a,
+        colBits,
+        shape.rows,
+        arrayRows,
+        arrayCols,
+        single ? wpr : windowWords,
+        bins,
+      );
+      expect([...got.perFold]).toEqual(expected.perFold);
+      expect([...got.histogram]).toEqual(expected.histogram);
+      if (kind === 'zeros') expect(expected.perFold.every((v) => v === 0)).toBe(true);
+    },
+  );
+});
