@@ -112,7 +112,10 @@ interface SequencedRun {
 
 /**
  * `--workers N`: the plan's layer replays — every MAC layer of every run (trace × hardware) — shared
- * by N worker threads, largest first, each taking the next one when it is free. A layer replays on
+ * by N worker threads, each taking the next one when it is free: the layers of its own runs first
+ * (the runs are dealt out by cost), largest first, then the largest left of any run, so each thread
+ * mostly opens, prepares and compiles for its own runs while all finish together. The threads start
+ * before anything else, so they boot while this thread reads headers. A layer replays on
  * its own (src/replay/replay-trace.ts, `replayRunLayer`): each worker opens the trace itself and
  * reads only that layer's tensors, so the threads share no data and scale with the cores even on
  * one run. Events reach `hooks` exactly as one thread would send them: the earliest unfinished layer
@@ -128,37 +131,70 @@ export async function driveReplaysInWorkers(
   workers: number,
 ): Promise<readonly RunVerifyFailure[]> {
   const traces = [...plan.traces];
-  if (plan.synthetic) {
-    await driveReplaysInWorker(url, { ...plan, traces: [], hardware: [] }, hooks);
-    traces.push({ path: plan.synthetic.path, label: syntheticLabel(plan.synthetic.spec) });
-  }
-  const base: ReplayPlan = { ...plan, traces, synthetic: undefined };
+  const synthetic = plan.synthetic;
+  const base: ReplayPlan = {
+    ...plan,
+    traces: synthetic ? [...traces, { path: synthetic.path, label: syntheticLabel(synthetic.spec) }] : traces,
+    synthetic: undefined,
+  };
   // The chunked schedule derives its layers from whole blocks (./chunk-replay.ts): one thread runs it.
-  if (workers <= 1 || base.schedule === 'chunkwise') return driveReplaysInWorker(url, base, hooks);
-  hooks.signal?.throwIfAborted();
-  // Headers only: what each run will replay, for its run-start and to share out its layers.
-  const runs: SequencedRun[] = [];
-  for (const [s, source] of traces.entries()) {
-    const reader = labelled(await openTrace(source.path), source.label);
-    try {
-      for (const [h, hardware] of base.hardware.entries()) {
-        const run = prepareReplayRun(reader, hardware, base.toolVersion);
-        const layers = run.layers.length;
-        runs.push({
-          index: s * base.hardware.length + h,
-          source,
-          run,
-          held: Array.from({ length: layers }, () => []),
-          done: new Array<boolean>(layers).fill(false),
-          errors: new Array<Error | undefined>(layers).fill(undefined),
-          failures: Array.from({ length: layers }, () => []),
-          reports: [],
-        });
-      }
-    } finally {
-      await reader.close();
-    }
+  const single = workers <= 1 || base.schedule === 'chunkwise';
+  // The pool starts first: its threads boot (a Node environment and the module graph each) while
+  // this thread synthesizes and reads the headers, instead of after.
+  const pool = single ? undefined : startPool(url, base, workers);
+  try {
+    if (synthetic) await driveReplaysInWorker(url, { ...plan, traces: [], hardware: [] }, hooks);
+  } catch (error) {
+    for (const w of pool?.workers ?? []) void w.terminate();
+    throw error;
   }
+  return pool ? sharePlan(url, base, hooks, pool) : driveReplaysInWorker(url, base, hooks);
+}
+
+/** Task-mode threads for a plan, idle until told what to replay. */
+interface Pool {
+  readonly workers: readonly Worker[];
+  /** The first error a thread raised before `sharePlan` listened (a failed start). */
+  readonly early: { error?: unknown };
+}
+
+function startPool(url: URL, plan: ReplayPlan, workers: number): Pool {
+  const early: { error?: unknown } = {};
+  const started = Array.from({ length: workers }, () => {
+    const worker = new Worker(url, { workerData: { tasks: true, plan } satisfies WorkerData });
+    worker.on('error', (error) => {
+      early.error ??= error;
+    });
+    return worker;
+  });
+  return { workers: started, early };
+}
+
+/** The layer replays of `base` shared by the threads of `pool` (see `driveReplaysInWorkers`). */
+async function sharePlan(
+  url: URL,
+  base: ReplayPlan,
+  hooks: ReplayDriverHooks,
+  { workers: pool, early }: Pool,
+): Promise<readonly RunVerifyFailure[]> {
+  const stopAll = (): void => {
+    for (const w of pool) void w.terminate();
+  };
+  try {
+    hooks.signal?.throwIfAborted();
+  } catch (error) {
+    stopAll();
+    throw error;
+  }
+  // Headers only: what each run will replay, for its run-start and to share out its layers.
+  let runs: SequencedRun[];
+  try {
+    runs = await readRuns(base);
+  } catch (error) {
+    stopAll();
+    throw error;
+  }
+
   const tasks = runs
     .flatMap((r) =>
       r.run.layers.map((l, layer) => ({
@@ -172,14 +208,16 @@ export async function driveReplaysInWorkers(
     // Largest first: the last layers to start are short, so the threads finish together.
     .sort((a, b) => b.cost - a.cost || a.order - b.order);
   const orders = new Map(tasks.map((t) => [`${t.run}/${t.layer}`, t.order]));
-  const threads = Math.min(workers, tasks.length);
-  if (threads <= 1) return driveReplaysInWorker(url, base, hooks);
+  if (Math.min(pool.length, tasks.length) <= 1) {
+    stopAll();
+    return driveReplaysInWorker(url, base, hooks);
+  }
+  const home = homeRuns(runs, tasks, pool.length);
   const byIndex = new Map(runs.map((r) => [r.index, r]));
   const orderOf = (run: number, layer: number): number => orders.get(`${run}/${layer}`)!;
 
   return new Promise((resolve, reject) => {
     const { signal } = hooks;
-    const pool: Worker[] = [];
     let settled = false;
     /** The run and layer being shown; layer = −1 before its run-start. */
     let live = 0;
@@ -196,6 +234,10 @@ export async function driveReplaysInWorkers(
     const fail = (error: unknown): void => settle(() => reject(error));
     const onAbort = (): void => fail(signal?.reason);
     signal?.addEventListener('abort', onAbort);
+    if (early.error !== undefined) {
+      fail(early.error);
+      return;
+    }
 
     /** Shows everything that is ready, in plan order; settles at the end or at the first error. */
     const advance = (): void => {
@@ -232,8 +274,12 @@ export async function driveReplaysInWorkers(
       }
     };
 
-    const next = (worker: Worker): void => {
-      const i = tasks.findIndex((t) => t.order < cutoff);
+    const next = (worker: Worker, thread: number): void => {
+      // Its own runs' layers first (largest first), then the largest left of any run: a thread
+      // keeps to few runs (less to open, prepare and compile) and the threads still finish together.
+      const own = home[thread]!;
+      let i = tasks.findIndex((t) => t.order < cutoff && own.has(t.run));
+      if (i < 0) i = tasks.findIndex((t) => t.order < cutoff);
       if (i < 0) {
         worker.postMessage({ type: 'stop' } satisfies TaskMessage);
         return;
@@ -241,9 +287,7 @@ export async function driveReplaysInWorkers(
       const task = tasks.splice(i, 1)[0]!;
       worker.postMessage({ type: 'task', run: task.run, layer: task.layer } satisfies TaskMessage);
     };
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(url, { workerData: { tasks: true, plan: base } satisfies WorkerData });
-      pool.push(worker);
+    for (const [thread, worker] of pool.entries()) {
       worker.on('message', (message: WorkerMessage) =>
         guarded(() => {
           if (message.type === 'event') {
@@ -257,13 +301,13 @@ export async function driveReplaysInWorkers(
             const r = byIndex.get(message.run)!;
             r.done[message.layer] = true;
             r.failures[message.layer]!.push(...message.failures);
-            next(worker);
+            next(worker, thread);
             advance();
           } else if (message.type === 'task-error') {
             const r = byIndex.get(message.run)!;
             r.errors[message.layer] = rebuildError(message.error);
             cutoff = Math.min(cutoff, orderOf(message.run, message.layer));
-            next(worker);
+            next(worker, thread);
             advance();
           } else if (message.type === 'error') {
             fail(rebuildError(message.error));
@@ -274,9 +318,58 @@ export async function driveReplaysInWorkers(
       worker.on('exit', (code) => {
         if (code !== 0) fail(new Error(`a replay worker stopped (exit ${code}) before it finished`));
       });
-      next(worker);
+      next(worker, thread);
     }
   });
+}
+
+/**
+ * Each thread's own runs: the runs dealt out by total cost, largest to the least loaded thread, so
+ * each thread starts on its own runs and takes another's layers only when its own are done.
+ */
+function homeRuns(
+  runs: readonly SequencedRun[],
+  tasks: readonly { readonly run: number; readonly cost: number }[],
+  threads: number,
+): Set<number>[] {
+  const cost = new Map<number, number>();
+  for (const t of tasks) cost.set(t.run, (cost.get(t.run) ?? 0) + t.cost);
+  const load = new Array<number>(threads).fill(0);
+  const home = Array.from({ length: threads }, () => new Set<number>());
+  const byCost = [...runs].sort((a, b) => cost.get(b.index)! - cost.get(a.index)! || a.index - b.index);
+  for (const r of byCost) {
+    const thread = load.indexOf(Math.min(...load));
+    home[thread]!.add(r.index);
+    load[thread]! += cost.get(r.index)!;
+  }
+  return home;
+}
+
+/** Headers only: what each run of `base` will replay, for its run-start and to share out its layers. */
+async function readRuns(base: ReplayPlan): Promise<SequencedRun[]> {
+  const runs: SequencedRun[] = [];
+  for (const [s, source] of base.traces.entries()) {
+    const reader = labelled(await openTrace(source.path), source.label);
+    try {
+      for (const [h, hardware] of base.hardware.entries()) {
+        const run = prepareReplayRun(reader, hardware, base.toolVersion);
+        const layers = run.layers.length;
+        runs.push({
+          index: s * base.hardware.length + h,
+          source,
+          run,
+          held: Array.from({ length: layers }, () => []),
+          done: new Array<boolean>(layers).fill(false),
+          errors: new Array<Error | undefined>(layers).fill(undefined),
+          failures: Array.from({ length: layers }, () => []),
+          reports: [],
+        });
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  return runs;
 }
 
 function rebuildError(error: PostedError): Error {

@@ -34,8 +34,10 @@ import { TraceError, TraceUnreadableError } from './trace-error.js';
 
 /** Source and destination agree modulo this, when the destination's alignment is known. */
 const PAGE_BYTES = 4096;
-/** Bytes read per window (one tensor may be larger), leaving room to align in a kernel buffer. */
-export const WINDOW_BYTES = KERNEL_BUFFER_BYTES - PAGE_BYTES;
+/** Bytes read per window (one tensor may be larger). */
+export const WINDOW_BYTES = 4 * 2 ** 20 - PAGE_BYTES;
+/** The largest window a kernel buffer takes, leaving room to align it with its page offset. */
+const KERNEL_WINDOW_BYTES = KERNEL_BUFFER_BYTES - PAGE_BYTES;
 /** Buffers per `readv` call (Linux's IOV_MAX). */
 const MAX_IOV = 1024;
 
@@ -167,7 +169,7 @@ export function createReadAheadFile(
     }
     if (block.bytes.length < bytes + (block.aligned ? PAGE_BYTES : 0)) {
       block.release?.();
-      const borrowed = bytes <= WINDOW_BYTES ? borrowKernelBuffer() : undefined;
+      const borrowed = bytes <= KERNEL_WINDOW_BYTES ? borrowKernelBuffer() : undefined;
       block.bytes = borrowed?.bytes ?? allocate(Math.max(bytes, Math.min(WINDOW_BYTES, dataBytes)));
       block.aligned = borrowed !== undefined;
       block.release = borrowed?.release;

@@ -71,6 +71,11 @@ export interface ReadOptions {
    * garbage collections cost more than the read itself, and lets the check run where the data landed.
    */
   readonly transient?: boolean;
+  /**
+   * `readBytes` of an F32 / F16 value tensor: also reject NaN/Inf (TraceError naming the first),
+   * in the checksum's pass over the bytes rather than a second one. `readValues` always checks.
+   */
+  readonly finite?: boolean;
 }
 
 export interface TraceReader {
@@ -312,8 +317,15 @@ function buildReader(
       return transient || owned ? make(stored, owned) : make(copyOf(stored), true);
     });
   };
-  const readBytes = (name: string, options?: ReadOptions): Promise<Uint8Array> =>
-    readChecked(locate(name), options, undefined, (bytes) => bytes);
+  const readBytes = (name: string, options?: ReadOptions): Promise<Uint8Array> => {
+    const l = locate(name);
+    return readChecked(
+      l,
+      options,
+      options?.finite ? finiteCheckOf(l.info.dtype) : undefined,
+      (bytes) => bytes,
+    );
+  };
 
   return {
     path,
@@ -326,9 +338,9 @@ function buildReader(
     readBytes,
     readValues: async (name, options) => {
       const l = locate(name);
-      const dtype = l.info.dtype;
-      const finite = dtype === 'F32' || dtype === 'F16' ? dtype : undefined;
-      return readChecked(l, options, finite, (raw, owned) => decodeValues(l, raw, owned));
+      return readChecked(l, options, finiteCheckOf(l.info.dtype), (raw, owned) =>
+        decodeValues(l, raw, owned),
+      );
     },
     readMask: async (name, options) => {
       const l = locate(name);
@@ -408,6 +420,11 @@ function checkTensorsAgainstManifest(
     }
   }
   return named;
+}
+
+/** The dtypes that can hold NaN/Inf. */
+function finiteCheckOf(dtype: Dtype): FiniteCheck | undefined {
+  return dtype === 'F32' || dtype === 'F16' ? dtype : undefined;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

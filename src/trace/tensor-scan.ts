@@ -59,11 +59,13 @@ const MIN_KERNEL_SCAN_BYTES = 4096;
 
 /**
  * Buffers inside the kernel's memory that callers may read data into, so the scan reads it in place
- * instead of copying it in first (./read-ahead.ts uses them for its recycled windows). The memory is
- * reserved up front — growing WebAssembly memory would detach every view handed out — and pages are
- * only committed when touched.
+ * instead of copying it in first (./read-ahead.ts uses them for its recycled windows, and for a
+ * tensor larger than a window: a 512×512×3×3 F16 weight is 4.5 MiB, and copying such tensors through
+ * the staging area once per pass cost more than the passes). The memory is reserved up front —
+ * growing WebAssembly memory would detach every view handed out — and pages are only committed when
+ * touched, so a buffer costs only the bytes actually read into it.
  */
-export const KERNEL_BUFFER_BYTES = 4 * 2 ** 20;
+export const KERNEL_BUFFER_BYTES = 16 * 2 ** 20;
 /** One per open reader doing transient reads (./read-ahead.ts); further readers use ordinary memory. */
 const KERNEL_BUFFERS = 8;
 

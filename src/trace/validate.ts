@@ -5,7 +5,7 @@
  */
 import { maskMatches } from './mask.js';
 import { openTrace, type TraceReader } from './reader.js';
-import { LITTLE_ENDIAN, rawMaskMatches, scanTensor } from './tensor-scan.js';
+import { LITTLE_ENDIAN, rawMaskMatches } from './tensor-scan.js';
 import { TraceError } from './trace-error.js';
 
 /** Past this many problems in one trace the rest are summarised: the first ones say what is wrong. */
@@ -25,13 +25,9 @@ export async function checkTensorData(reader: TraceReader, name: string): Promis
     if (!maskMatches(mask, values)) throw maskMismatch(reader, name);
     return mask;
   }
-  // The stored bits, checksum-verified, judged without decoding them (F16 decoding cost most of it).
-  const raw = await reader.readBytes(name, { transient: true });
-  if ((dtype === 'F32' || dtype === 'F16') && !scanTensor(raw, { crc32: false, finite: dtype }).finite) {
-    // The decoding read names the first bad element, in the reader's own words.
-    await reader.readValues(name);
-    throw new TraceError(reader.path, `tensor "${name}"`, 'holds NaN or Infinity');
-  }
+  // The stored bits, checksum-verified and checked for NaN/Inf in one pass, judged without decoding
+  // them (F16 decoding cost most of it).
+  const raw = await reader.readBytes(name, { transient: true, finite: true });
   const mask = await reader.readMask(name);
   if (!rawMaskMatches(mask, raw, dtype, reader.scaleOf(name) ?? 1)) throw maskMismatch(reader, name);
   return mask;

@@ -9,9 +9,9 @@
  * 1,16,64) sets the trace lengths of the RSS rows.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createBitMatrix, popcount32 } from '../../src/core/sparse/bits.js';
@@ -147,6 +147,35 @@ function wallOfCli(args: readonly string[]): number {
   const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`deltasim ${args.join(' ')} failed: ${r.stderr}`);
   return performance.now() - start;
+}
+
+/** CPU time split by thread of one CLI run (./thread-cpu.mjs): main, each worker, the whole process. */
+interface ThreadCpu {
+  readonly wallMs: number;
+  readonly mainMs: number;
+  readonly workersMs: readonly number[];
+  readonly processMs: number;
+}
+
+function threadCpuOfCli(dir: string, args: readonly string[]): ThreadCpu {
+  const out = join(dir, `thread-cpu-${process.hrtime.bigint()}`);
+  const preload = pathToFileURL(fileURLToPath(new URL('./thread-cpu.mjs', import.meta.url))).href;
+  const start = performance.now();
+  const r = spawnSync(process.execPath, ['--import', preload, join(ROOT, 'dist/cli/main.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DELTASIM_BENCH_THREAD_CPU: out },
+  });
+  const wallMs = performance.now() - start;
+  if (r.status !== 0) throw new Error(`deltasim ${args.join(' ')} failed: ${r.stderr}`);
+  const read = (file: string) => Number(readFileSync(file, 'utf8'));
+  const base = basename(out);
+  const prefix = `${base}.`;
+  const workers = readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f !== `${prefix}main`)
+    .map((f) => read(join(dir, f)));
+  const result = { wallMs, mainMs: read(`${out}.main`), workersMs: workers, processMs: read(out) };
+  for (const f of readdirSync(dir)) if (f === base || f.startsWith(prefix)) rmSync(join(dir, f));
+  return result;
 }
 
 function peakRss(path: string): number {
@@ -294,6 +323,27 @@ export default async function (): Promise<void> {
       const samples = [0, 1, 2].map(() => wallOfCli([...twoPresets, '--workers', workers]));
       rows.push(row(`CLI replay sparten-like + eyeriss-like, --workers ${workers}`, samples));
     }
+    // The same on a multi-step trace (what a comparison replays), with the CPU time of each thread:
+    // on a loaded machine the wall-clock ratio says little, the split shows whether the work is shared.
+    const workerSteps = Number(process.env.BENCH_WORKERS_STEPS ?? 16);
+    if (!existsSync(trace(0.5, workerSteps))) await synth(0.5, workerSteps);
+    const multiStep = [...twoPresets.slice(0, 1), trace(0.5, workerSteps), ...twoPresets.slice(2)];
+    const cpuSplit: string[] = [];
+    for (const workers of ['1', '2']) {
+      const runs = [0, 1, 2].map(() => threadCpuOfCli(dir, [...multiStep, '--workers', workers]));
+      rows.push(
+        row(
+          `CLI replay sparten-like + eyeriss-like, ${workerSteps} steps, --workers ${workers}`,
+          runs.map((r) => r.wallMs),
+        ),
+      );
+      const mid = runs.map((r) => r.wallMs).indexOf(median(runs.map((r) => r.wallMs)));
+      const r = runs[mid] ?? runs[0]!;
+      cpuSplit.push(
+        `--workers ${workers}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`,
+      );
+      console.log(`  ${cpuSplit[cpuSplit.length - 1]}`);
+    }
 
     const bytes = statSync(trace(0.5, 1)).size;
     for (const [label, r] of [
@@ -317,7 +367,7 @@ export default async function (): Promise<void> {
     const rssSteps = (process.env.BENCH_RSS_STEPS ?? '1,16,64').split(',').map(Number);
     const rss: string[] = [];
     for (const steps of rssSteps) {
-      if (steps !== 1) await synth(0.5, steps);
+      if (steps !== 1 && !existsSync(trace(0.5, steps))) await synth(0.5, steps);
       rss.push(
         `${steps} step${steps > 1 ? 's' : ''} ${(peakRss(trace(0.5, steps)) / 2 ** 20).toFixed(0)} MiB`,
       );
@@ -336,7 +386,8 @@ export default async function (): Promise<void> {
         `d0.1 / d0.5 time: ${(ms('replay sparten-like d0.1') / ms('replay sparten-like d0.5')).toFixed(2)} (goal ≤ 1)`,
         `replay vs per-MAC loop: d0.5 ${(rate('replay sparten-like d0.5') / loopRates[0.5]!).toFixed(1)}x, d0.1 ${(rate('replay sparten-like d0.1') / loopRates[0.1]!).toFixed(1)}x (goal ≥ 20x)`,
         `replay / counting limit: JS ${(ms('replay sparten-like d0.5') / limit.medianMs).toFixed(2)}x, WebAssembly ${(ms('replay sparten-like d0.5') / wasmLimit.medianMs).toFixed(2)}x (goal ≤ 2x; ${words.toExponential(2)} AND+popcount words)`,
-        `2 workers speed-up: ${(ms('CLI replay sparten-like + eyeriss-like, --workers 1') / ms('CLI replay sparten-like + eyeriss-like, --workers 2')).toFixed(2)}x (goal ≥ 1.7x)`,
+        `2 workers speed-up: ${(ms('CLI replay sparten-like + eyeriss-like, --workers 1') / ms('CLI replay sparten-like + eyeriss-like, --workers 2')).toFixed(2)}x at 1 step, ${(ms(`CLI replay sparten-like + eyeriss-like, ${workerSteps} steps, --workers 1`) / ms(`CLI replay sparten-like + eyeriss-like, ${workerSteps} steps, --workers 2`)).toFixed(2)}x at ${workerSteps} steps (goal ≥ 1.7x)`,
+        `thread CPU time at ${workerSteps} steps (median-wall run): ${cpuSplit.join('; ')}`,
         `trace validate: ${(bytes / (ms('trace validate') / 1000) / 1e9).toFixed(2)} GB/s (goal ≥ 1 GB/s)`,
         `peak RSS (replay sparten-like, fresh process): ${rss.join(', ')} (goal: within 10 %)`,
         ...(baseline

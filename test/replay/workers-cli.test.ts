@@ -41,6 +41,27 @@ test('replay --workers N: the same NDJSON, byte for byte, for N = 1, 2 and 5 ove
   expect(five).toBe(one);
 }, 600_000);
 
+test('replay --workers 2: two presets on a multi-step trace file, byte for byte what one worker prints', async () => {
+  // Several steps per layer and two runs: the threads share the layers of both runs (each its own
+  // run first), and the events must still come out in one thread's order.
+  const trace = join(cwd, 'six-steps.safetensors');
+  const synth = await runBuiltCli(['trace', 'synth', 'small:0.5:6', '--seed', '3', '--out', trace], {
+    cwd,
+    timeoutMs: 120_000,
+  });
+  expect(synth.code).toBe(0);
+  const args = ['replay', trace, '--preset', 'sparten-like', '--preset', 'eyeriss-like', '--json'];
+  const [one, two] = await withWorkers([...args, '--ui', 'plain'], ['1', '2']);
+  expect(one!.stderr).toBe('');
+  expect(one!.code).toBe(0);
+  const last = JSON.parse(one!.stdout.trimEnd().split('\n').pop()!) as { runs: { total: unknown }[] };
+  expect(last.runs).toHaveLength(2);
+  expect(last.runs[0]!.total).not.toEqual(last.runs[1]!.total);
+  expect(two!.code).toBe(0);
+  expect(two!.stderr).toBe('');
+  expect(two!.stdout).toBe(one!.stdout);
+}, 600_000);
+
 test('replay --workers N on a trace damaged in two layers: the same output and the same first error as one worker', async () => {
   // Layers replay out of order on several threads (largest first): the error shown must still be
   // the earliest layer's, after exactly the events one thread prints before it.
