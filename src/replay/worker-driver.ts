@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { smallest } from '../common/extremes.js';
 import { InputError } from '../common/input-error.js';
 import { type RunEvent, runEvents } from '../core/events.js';
 import type { LayerReport } from '../core/report.js';
@@ -338,7 +339,7 @@ function homeRuns(
   const home = Array.from({ length: threads }, () => new Set<number>());
   const byCost = [...runs].sort((a, b) => cost.get(b.index)! - cost.get(a.index)! || a.index - b.index);
   for (const r of byCost) {
-    const thread = load.indexOf(Math.min(...load));
+    const thread = load.indexOf(smallest(load));
     home[thread]!.add(r.index);
     load[thread]! += cost.get(r.index)!;
   }

@@ -28,8 +28,10 @@ const running: PtyProcess[] = [];
 beforeAll(async () => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
   if (!hasScript()) throw new Error('util-linux `script` is needed for the pseudo-terminal tests');
-  trace = join(dir, 'resnet18-2.safetensors');
-  await synthesizeTrace(trace, { shape: 'resnet18', density: 0.5, steps: 2, seed: 1, dtype: 'F16' });
+  // Long enough that Ctrl-C lands while layers are still computing: the counting kernel replays a
+  // 2-step trace in well under a second, faster than a key press reaches the process.
+  trace = join(dir, 'resnet18-8.safetensors');
+  await synthesizeTrace(trace, { shape: 'resnet18', density: 0.5, steps: 8, seed: 1, dtype: 'F16' });
 }, 180_000);
 
 afterAll(() => {
