@@ -157,20 +157,20 @@ export default async function (): Promise<void> {
     toolVersion: 'bench',
   });
   let key = 0;
+  const resultRow = (pointIndex: number) => ({
+    key: `k${key++}`,
+    pointIndex,
+    workloadIndex: 0,
+    workload: 'w',
+    params: { rows: 8 },
+    metrics,
+  });
   // Committed one at a time, a row costs a whole commit (a WAL sync): fewer rows keep the bench short.
   const SINGLE_ROWS = 50;
   const inserts = await measure(
     `${SINGLE_ROWS} result rows, each committed on its own`,
     async () => {
-      for (let i = 0; i < SINGLE_ROWS; i++)
-        await store.insert({
-          key: `k${key++}`,
-          pointIndex: i,
-          workloadIndex: 0,
-          workload: 'w',
-          params: { rows: 8 },
-          metrics,
-        });
+      for (let i = 0; i < SINGLE_ROWS; i++) await store.insert(resultRow(i));
     },
     { iterations: 5, warmup: 1, unitsPerRun: SINGLE_ROWS, unit: 'rows' },
   );
@@ -178,18 +178,7 @@ export default async function (): Promise<void> {
   const grouped = await measure(
     `${JOBS} result rows handed over at once (group commit)`,
     async () => {
-      await Promise.all(
-        Array.from({ length: JOBS }, (_, i) =>
-          store.insert({
-            key: `k${key++}`,
-            pointIndex: i,
-            workloadIndex: 0,
-            workload: 'w',
-            params: { rows: 8 },
-            metrics,
-          }),
-        ),
-      );
+      await Promise.all(Array.from({ length: JOBS }, (_, i) => store.insert(resultRow(i))));
     },
     { iterations: 5, warmup: 1, unitsPerRun: JOBS, unit: 'rows' },
   );

@@ -15,21 +15,11 @@ const withWorkers = (args: readonly string[], counts: readonly string[]) =>
 const dal = join(ROOT, 'traces/delta-cnn-dal.safetensors');
 const mqar = join(ROOT, 'traces/deltanet-mqar.safetensors');
 
+/** Two presets, NDJSON, plain reporter: what every comparison below replays. */
+const TWO_PRESETS_JSON = ['--preset', 'sparten-like', '--preset', 'eyeriss-like', '--json', '--ui', 'plain'];
+
 test('replay --workers N: the same NDJSON, byte for byte, for N = 1, 2 and 5 over traces × configurations', async () => {
-  const args = [
-    'replay',
-    dal,
-    mqar,
-    '--synthetic',
-    'small:0.3:3',
-    '--preset',
-    'sparten-like',
-    '--preset',
-    'eyeriss-like',
-    '--json',
-    '--ui',
-    'plain',
-  ];
+  const args = ['replay', dal, mqar, '--synthetic', 'small:0.3:3', ...TWO_PRESETS_JSON];
   const runs = await withWorkers(args, ['1', '2', '5']);
   for (const r of runs) {
     expect(r.stderr).toBe('');
@@ -50,8 +40,7 @@ test('replay --workers 2: two presets on a multi-step trace file, byte for byte 
     timeoutMs: 120_000,
   });
   expect(synth.code).toBe(0);
-  const args = ['replay', trace, '--preset', 'sparten-like', '--preset', 'eyeriss-like', '--json'];
-  const [one, two] = await withWorkers([...args, '--ui', 'plain'], ['1', '2']);
+  const [one, two] = await withWorkers(['replay', trace, ...TWO_PRESETS_JSON], ['1', '2']);
   expect(one!.stderr).toBe('');
   expect(one!.code).toBe(0);
   const last = JSON.parse(one!.stdout.trimEnd().split('\n').pop()!) as { runs: { total: unknown }[] };
@@ -73,17 +62,7 @@ test('replay --workers N on a trace damaged in two layers: the same output and t
   }
   const damaged = join(cwd, 'damaged.safetensors');
   writeFileSync(damaged, bytes);
-  const args = [
-    'replay',
-    damaged,
-    '--preset',
-    'sparten-like',
-    '--preset',
-    'eyeriss-like',
-    '--json',
-    '--ui',
-    'plain',
-  ];
+  const args = ['replay', damaged, ...TWO_PRESETS_JSON];
   const runs = await withWorkers(args, ['1', '2', '3']);
   const [one, ...rest] = runs;
   expect(one!.code).toBe(2);
