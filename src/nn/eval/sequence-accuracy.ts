@@ -1,5 +1,6 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { isCorrect, type SequenceBatch } from '../data/sequence-task.js';
+import { positionLogits, scoredPositions } from '../models/deltanet.js';
 import type { Tf } from '../runtime.js';
 
 /** Sequences [start, start + n) of a batch as an int32 `[n, T]` tensor. */
@@ -15,23 +16,30 @@ export interface SequenceScore {
   readonly correct: number;
 }
 
-/** Adds the greedy predictions of sequences [start, start + n) to a running score. */
+/** The labels of sequences [start, start + n): scoredPositions of it index into these sequences. */
+export function batchLabels(batch: SequenceBatch, start: number, n: number): Int32Array {
+  return batch.labels.subarray(start * batch.seqLen, (start + n) * batch.seqLen);
+}
+
+/**
+ * Adds greedy predictions to a running score: `predicted[i]` is the token predicted at flat
+ * position `positions[i]` of sequences [start, …) (scoredPositions of their labels).
+ */
 export function scorePredictions(
   batch: SequenceBatch,
   start: number,
+  positions: Int32Array,
   predicted: ArrayLike<number>,
   into: { correct: number; scored: number },
 ): void {
   const offset = start * batch.seqLen;
-  for (let i = 0; i < predicted.length; i++) {
-    const at = offset + i;
-    if (batch.labels[at]! < 0) continue;
+  for (let i = 0; i < positions.length; i++) {
     into.scored += 1;
-    if (isCorrect(batch, at, predicted[i]!)) into.correct += 1;
+    if (isCorrect(batch, offset + positions[i]!, predicted[i]!)) into.correct += 1;
   }
 }
 
-/** Greedy next-token accuracy of `model` over the scored positions of `batch`. */
+/** Greedy next-token accuracy of a DeltaNet `model` over the scored positions of `batch` (LM head there only). */
 export function sequenceAccuracy(
   tf: Tf,
   model: tfTypes.LayersModel,
@@ -41,11 +49,13 @@ export function sequenceAccuracy(
   const score = { correct: 0, scored: 0 };
   for (let start = 0; start < batch.count; start += batchSize) {
     const n = Math.min(batchSize, batch.count - start);
+    const positions = scoredPositions(batchLabels(batch, start, n));
+    if (positions.length === 0) continue;
     const predicted = tf.tidy(() => {
       const x = tokenTensor(tf, batch, start, n);
-      return tf.argMax(model.predict(x) as tfTypes.Tensor, -1).dataSync();
+      return tf.argMax(positionLogits(model, x, positions), -1).dataSync();
     });
-    scorePredictions(batch, start, predicted, score);
+    scorePredictions(batch, start, positions, predicted, score);
   }
   return { ...score, accuracy: score.scored === 0 ? 0 : score.correct / score.scored };
 }

@@ -101,6 +101,51 @@ export function buildDeltaNet(options: DeltaNetOptions): tf.LayersModel {
   return tf.model({ inputs: input, outputs: logits, name: `deltanet-${options.mixer}` });
 }
 
+const trunks = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
+/**
+ * The model up to the LM head (`[B, T]` → final-normed hidden states `[B, T, d_model]`), sharing
+ * the model's layers and weights; built once per model.
+ */
+export function deltaNetTrunk(model: tf.LayersModel): tf.LayersModel {
+  let trunk = trunks.get(model);
+  if (!trunk) {
+    trunk = tf.model({
+      inputs: model.inputs,
+      outputs: model.getLayer('final_norm').output as tf.SymbolicTensor,
+    });
+    trunks.set(model, trunk);
+  }
+  return trunk;
+}
+
+/** Flat indices b·T + t of the scored positions (label ≥ 0) of `labels`. */
+export function scoredPositions(labels: Int32Array): Int32Array {
+  const at: number[] = [];
+  for (let i = 0; i < labels.length; i++) if (labels[i]! >= 0) at.push(i);
+  return Int32Array.from(at);
+}
+
+/**
+ * Logits `[P, V]` of the P flat positions `positions` of `tokens` `[B, T]` only: the trunk on every
+ * token, then the LM head on the gathered hidden states. Recall tasks score a few positions per
+ * sequence, and with a large vocabulary the head over all B·T positions costs more than the rest of
+ * the model; the rows equal the full logits' rows at those positions.
+ */
+export function positionLogits(
+  model: tf.LayersModel,
+  tokens: tf.Tensor,
+  positions: Int32Array,
+  training = false,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const hidden = deltaNetTrunk(model).apply(tokens, { training }) as tf.Tensor;
+    const d = hidden.shape[hidden.shape.length - 1]!;
+    const picked = tf.gather(tf.reshape(hidden, [-1, d]), tf.tensor1d(positions, 'int32'));
+    return model.getLayer('lm_head').apply(picked) as tf.Tensor2D;
+  });
+}
+
 /** The mixers of a model, in block order. */
 export function deltaNetMixers(model: tf.LayersModel): DeltaNetMixer[] {
   return model.layers.filter((l): l is DeltaNetMixer => l instanceof DeltaNetMixer);

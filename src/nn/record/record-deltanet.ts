@@ -10,7 +10,7 @@ import type { StepTensor } from '../../trace/writer.js';
 import type { SequenceBatch } from '../data/sequence-task.js';
 import { sequenceAccuracy, tokenTensor } from '../eval/sequence-accuracy.js';
 import { DeltaNetMixer, type MixerOperands, RmsNorm, SwiGlu } from '../layers/deltanet-layers.js';
-import { deltaNetLayerNames, deltaNetMixers } from '../models/deltanet.js';
+import { deltaNetLayerNames, deltaNetMixers, deltaNetTrunk } from '../models/deltanet.js';
 import type { TfRuntime } from '../runtime.js';
 import { openRecording, type RecordingOptions } from './open-recording.js';
 
@@ -209,10 +209,7 @@ export async function recordDeltaNet(
   const writer = await openRecording('deltanet', layers, options, { chunkwise });
   try {
     for (const w of weights) await writer.writeStatic(w.name, 'weight', w.values(), w.shape);
-    const headInput = tf.model({
-      inputs: model.inputs,
-      outputs: model.getLayer('final_norm').output as tfTypes.SymbolicTensor,
-    });
+    const headInput = deltaNetTrunk(model);
     const t = batch.seqLen;
     let step = 0;
     for (let s = 0; s < batch.count; s++) {

@@ -2,7 +2,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { IGNORE_LABEL, type SequenceBatch } from '../data/sequence-task.js';
 import { type TaskSettings, taskBatch } from '../data/tasks.js';
 import { scorePredictions, sequenceAccuracy, tokenTensor } from '../eval/sequence-accuracy.js';
-import { buildDeltaNet, type DeltaNetOptions } from '../models/deltanet.js';
+import { buildDeltaNet, type DeltaNetOptions, positionLogits, scoredPositions } from '../models/deltanet.js';
 import type { TfRuntime } from '../runtime.js';
 import { restoreAdam, snapshotAdam } from './adam-state.js';
 import { epochSeed } from './batch-schedule.js';
@@ -53,7 +53,11 @@ export const DELTANET_VALIDATION_SEED_OFFSET = 104_729;
 
 export const DELTANET_WARMUP_STEPS = 100;
 
-/** Mean cross-entropy over the scored positions (labels ≠ IGNORE_LABEL) of `[B, T, V]` logits. */
+/**
+ * Mean cross-entropy over the scored positions (labels ≠ IGNORE_LABEL) of logits `[…, V]`, one
+ * label per row: `[B, T, V]` with the batch's labels, or positionLogits' `[P, V]` with the labels
+ * at those positions.
+ */
 export function maskedCrossEntropy(tf: Tf, logits: tfTypes.Tensor, labels: Int32Array): tfTypes.Scalar {
   const vocab = logits.shape[logits.shape.length - 1]!;
   const safe = Int32Array.from(labels, (l) => (l === IGNORE_LABEL ? 0 : l));
@@ -140,18 +144,28 @@ export async function trainDeltaNet(
         options.steps,
       );
       const x = tokenTensor(tf, batch, 0, batch.count);
+      // The LM head and the loss only at the scored positions: at Zoology's V = 8192 the head over
+      // every position would cost far more than the rest of the step.
+      const positions = scoredPositions(batch.labels);
+      const labels = positions.map((i) => batch.labels[i]!);
       let predicted: tfTypes.Tensor | undefined;
       const loss = optimizer.minimize(
         () => {
-          const logits = model.apply(x, { training: true }) as tfTypes.Tensor;
+          const logits = positionLogits(model, x, positions, true);
           predicted = tf.keep(tf.argMax(logits, -1));
-          return maskedCrossEntropy(tf, logits, batch.labels);
+          return maskedCrossEntropy(tf, logits, labels);
         },
         true,
         trainable,
       );
       const lossValue = loss!.dataSync()[0]!;
-      scorePredictions(batch, 0, (predicted as tfTypes.Tensor | undefined)?.dataSync() ?? [], score);
+      scorePredictions(
+        batch,
+        0,
+        positions,
+        (predicted as tfTypes.Tensor | undefined)?.dataSync() ?? [],
+        score,
+      );
       tf.dispose([loss!, x, ...(predicted ? [predicted] : [])]);
       sumLoss += lossValue;
       roundSteps += 1;

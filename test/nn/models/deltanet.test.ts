@@ -1,21 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMqar } from '../../../src/nn/data/mqar.js';
-import { tokenTensor } from '../../../src/nn/eval/sequence-accuracy.js';
+import { sequenceAccuracy, tokenTensor } from '../../../src/nn/eval/sequence-accuracy.js';
 import type { MixerOperands } from '../../../src/nn/layers/deltanet-layers.js';
 import { loadModel, saveModel } from '../../../src/nn/model-io.js';
 import {
   buildDeltaNet,
   type DeltaNetOptions,
   deltaNetMixers,
+  positionLogits,
+  scoredPositions,
   setMixerForm,
 } from '../../../src/nn/models/deltanet.js';
 import { loadTf, type TfRuntime } from '../../../src/nn/runtime.js';
 import { readCheckpoint } from '../../../src/nn/train/checkpoint.js';
-import { trainDeltaNet } from '../../../src/nn/train/train-deltanet.js';
+import { maskedCrossEntropy, trainDeltaNet } from '../../../src/nn/train/train-deltanet.js';
 
 let runtime: TfRuntime;
 let root: string;
@@ -75,6 +77,57 @@ describe('DeltaNet model', () => {
       expect(maxRelative(chunked, recurrent)).toBeLessThan(1e-5);
     },
   );
+
+  it('the LM head and loss at the scored positions only equal the full-logit masked loss, with its gradients', () => {
+    const { tf } = runtime;
+    const model = buildDeltaNet({ ...small, vocab: 32 });
+    const positions = scoredPositions(batch.labels);
+    expect(positions.length).toBe(3 * 3);
+    const full = logits(model);
+    const picked = tf.tidy(
+      () =>
+        positionLogits(model, tokenTensor(tf, batch, 0, batch.count), positions).dataSync() as Float32Array,
+    );
+    // Row i of the gathered logits is the full logits' row at flat position positions[i].
+    const fullRows = new Float32Array(picked.length);
+    for (const [i, at] of positions.entries()) fullRows.set(full.subarray(at * 32, (at + 1) * 32), i * 32);
+    expect(maxRelative(picked, fullRows)).toBeLessThan(1e-6);
+
+    const x = tokenTensor(tf, batch, 0, batch.count);
+    const weights = model.trainableWeights.map((w) => w.read() as Variable);
+    const fullLoss = tf.variableGrads(
+      () => maskedCrossEntropy(tf, model.apply(x, { training: true }) as Tensor, batch.labels),
+      weights,
+    );
+    const compactLabels = positions.map((at) => batch.labels[at]!);
+    const queryLoss = tf.variableGrads(
+      () => maskedCrossEntropy(tf, positionLogits(model, x, positions, true), compactLabels),
+      weights,
+    );
+    expect(Math.abs(queryLoss.value.dataSync()[0]! - fullLoss.value.dataSync()[0]!)).toBeLessThan(1e-5);
+    for (const w of weights) {
+      const a = queryLoss.grads[w.name]!.dataSync() as Float32Array;
+      const b = fullLoss.grads[w.name]!.dataSync() as Float32Array;
+      expect(maxRelative(a, b), w.name).toBeLessThan(1e-4);
+    }
+    tf.dispose([
+      x,
+      fullLoss.value,
+      queryLoss.value,
+      ...Object.values(fullLoss.grads),
+      ...Object.values(queryLoss.grads),
+    ]);
+
+    // The scored-position accuracy is the argmax of the full logits at those positions.
+    let correct = 0;
+    for (const at of positions) {
+      const row = Array.from(full.subarray(at * 32, (at + 1) * 32));
+      if (row.indexOf(Math.max(...row)) === batch.labels[at]) correct += 1;
+    }
+    const score = sequenceAccuracy(tf, model, batch, 2);
+    expect(score.scored).toBe(positions.length);
+    expect(score.correct).toBe(correct);
+  });
 
   it('saves and loads (custom layers registered) with identical predictions', async () => {
     const model = buildDeltaNet({ ...small, mlp: true, allowNegEigval: true });
