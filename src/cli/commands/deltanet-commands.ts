@@ -37,7 +37,8 @@ export function addDeltaNetTrainOptions<C extends Command<[string], Record<strin
     .option('--mlp', 'deltanet: SwiGLU MLP in every block')
     .option('--feature-map <f>', 'deltanet: q/k feature map silu or relu (default silu)')
     .option('--fixed-beta', 'deltanet: β = 1 instead of sigmoid(W_β x)')
-    .option('--neg-eigval', 'deltanet: β ∈ (0, 2) (allow negative state eigenvalues)');
+    .option('--neg-eigval', 'deltanet: β ∈ (0, 2) (allow negative state eigenvalues)')
+    .option('--tied-init', 'deltanet: start the LM head as the transposed embedding (untied afterwards)');
   return command;
 }
 
@@ -97,6 +98,7 @@ export interface DeltaNetTrainPlan {
   readonly featureMap: 'silu' | 'relu';
   readonly useBeta: boolean;
   readonly allowNegEigval: boolean;
+  readonly tiedHeadInit: boolean;
   readonly seed: number;
   readonly batchSize: number;
   readonly learningRate: number;
@@ -143,6 +145,7 @@ export async function deltaNetTrainPlan(
     featureMap,
     useBeta: flags.fixedBeta !== true,
     allowNegEigval: flags.negEigval === true,
+    tiedHeadInit: flags.tiedInit === true,
     seed: intFlag('--seed', str(flags, 'seed'), 1),
     batchSize: intFlag('--batch-size', str(flags, 'batchSize'), DELTANET_TRAIN_DEFAULTS.batchSize, 1),
     learningRate: numberFlag('--lr', str(flags, 'lr'), DELTANET_TRAIN_DEFAULTS.learningRate, 0),
@@ -174,6 +177,7 @@ export function deltaNetTrainCommand(p: DeltaNetTrainPlan): string {
     p.featureMap !== 'silu' ? `--feature-map ${p.featureMap}` : '',
     p.useBeta ? '' : '--fixed-beta',
     p.allowNegEigval ? '--neg-eigval' : '',
+    p.tiedHeadInit ? '--tied-init' : '',
     `--out ${p.out}`,
   ];
   return parts.filter((s) => s !== '').join(' ');
@@ -199,6 +203,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
       featureMap: p.featureMap,
       useBeta: p.useBeta,
       allowNegEigval: p.allowNegEigval,
+      tiedHeadInit: p.tiedHeadInit,
       mlp: p.mlp,
       chunk: p.chunk,
     },
@@ -234,6 +239,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
         featureMap: p.featureMap,
         useBeta: p.useBeta,
         allowNegEigval: p.allowNegEigval,
+        ...(p.tiedHeadInit ? { tiedHeadInit: true } : {}),
       },
       steps: p.steps,
       batchSize: p.batchSize,

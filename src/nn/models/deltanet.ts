@@ -18,6 +18,13 @@ export interface DeltaNetOptions {
   readonly featureMap?: FeatureMap;
   readonly useBeta?: boolean;
   readonly allowNegEigval?: boolean;
+  /**
+   * Start the LM head as the transposed embedding (Zoology ties the two; here they train apart
+   * afterwards): a token's logit is then its embedding's dot product with the hidden state from
+   * the first step, so recall has to learn to copy a value's embedding rather than also learning
+   * one output row per value from the few labels each gets (4096 values at V = 8192).
+   */
+  readonly tiedHeadInit?: boolean;
   /** SwiGLU MLP after every mixer (hidden width 4·d_model rounded as in LLaMA: 8/3·d); Zoology's MQAR runs use none. */
   readonly mlp?: boolean;
   readonly chunk?: number;
@@ -58,14 +65,13 @@ export function buildDeltaNet(options: DeltaNetOptions): tf.LayersModel {
     return seed;
   };
   const input = tf.input({ shape: [null], dtype: 'int32', name: 'tokens' });
-  let x = tf.layers
-    .embedding({
-      name: 'embedding',
-      inputDim: vocab,
-      outputDim: dModel,
-      embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.02, seed: nextSeed() }),
-    })
-    .apply(input) as tf.SymbolicTensor;
+  const embedding = tf.layers.embedding({
+    name: 'embedding',
+    inputDim: vocab,
+    outputDim: dModel,
+    embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.02, seed: nextSeed() }),
+  });
+  let x = embedding.apply(input) as tf.SymbolicTensor;
   for (let i = 0; i < layers; i++) {
     const names = deltaNetLayerNames(i);
     const normed = new RmsNorm({ name: names.preNorm }).apply(x) as tf.SymbolicTensor;
@@ -90,15 +96,16 @@ export function buildDeltaNet(options: DeltaNetOptions): tf.LayersModel {
     }
   }
   x = new RmsNorm({ name: 'final_norm' }).apply(x) as tf.SymbolicTensor;
-  const logits = tf.layers
-    .dense({
-      name: 'lm_head',
-      units: vocab,
-      useBias: false,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: logits, name: `deltanet-${options.mixer}` });
+  const head = tf.layers.dense({
+    name: 'lm_head',
+    units: vocab,
+    useBias: false,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
+  });
+  const logits = head.apply(x) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: logits, name: `deltanet-${options.mixer}` });
+  if (options.tiedHeadInit) tf.tidy(() => head.setWeights([tf.transpose(embedding.getWeights()[0]!)]));
+  return model;
 }
 
 const trunks = new WeakMap<tf.LayersModel, tf.LayersModel>();

@@ -177,6 +177,23 @@ describe('DeltaNet model', () => {
     for (const o of [...relu, ...silu, ...fixed]) runtime.tf.dispose(Object.values(o));
   });
 
+  it('tiedHeadInit starts the LM head as the transposed embedding; by default it is drawn on its own', () => {
+    const { tf } = runtime;
+    const headAndEmbeddingT = (model: LayersModel) =>
+      tf.tidy(() => {
+        const embedding = model.getLayer('embedding').getWeights()[0]!;
+        return [
+          model.getLayer('lm_head').getWeights()[0]!.dataSync() as Float32Array,
+          tf.transpose(embedding).dataSync() as Float32Array,
+        ];
+      });
+    const [tiedHead, embeddingT] = headAndEmbeddingT(buildDeltaNet({ ...small, tiedHeadInit: true }));
+    expect(Array.from(tiedHead!)).toEqual(Array.from(embeddingT!));
+    const [ownHead, sameEmbeddingT] = headAndEmbeddingT(buildDeltaNet(small));
+    expect(Array.from(sameEmbeddingT!)).toEqual(Array.from(embeddingT!));
+    expect(maxRelative(ownHead!, embeddingT!)).toBeGreaterThan(0.5);
+  });
+
   it('a few training steps lower the loss; resuming from the checkpoint gives the same weights', async () => {
     const options = {
       task: { task: 'mqar' as const, seqLen: 16, vocab: 32, pairs: 2 },
