@@ -98,6 +98,22 @@ export interface LayerReplay {
 }
 
 /**
+ * Lowerings by layer spec (a spec is read-only): a layer replayed on many designs — a sweep's worker
+ * keeps its trace's manifest — and beside its dense baseline is lowered once.
+ */
+const lowerings = new WeakMap<SparseLayerSpec, Partial<Record<BOperand, LoweredSparseLayer>>>();
+
+function loweredOnce(spec: SparseLayerSpec, bOperand: BOperand): LoweredSparseLayer {
+  let bySide = lowerings.get(spec);
+  if (!bySide) {
+    bySide = {};
+    lowerings.set(spec, bySide);
+  }
+  bySide[bOperand] ??= lowerSparseLayer(spec, bOperand);
+  return bySide[bOperand];
+}
+
+/**
  * The replay of one layer across steps: a pure accumulator (no I/O; the caller feeds masks one
  * step at a time, so memory stays O(layer)). Timing, memory, stalls and energy per docs/model.md.
  */
@@ -107,7 +123,7 @@ export function createLayerReplay(
   options: LayerReplayOptions,
 ): LayerReplay {
   if (spec.op === 'elementwise') return createVectorLayerReplay(spec, hw);
-  const low = lowerSparseLayer(spec, options.bOperand);
+  const low = loweredOnce(spec, options.bOperand);
   const { array, dataflow } = hw;
   const mapping = mapGemm(low.gemm, array, dataflow);
   const eventDriven = hw.arrayKind === 'event-driven';

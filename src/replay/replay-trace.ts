@@ -70,6 +70,11 @@ export interface ReplayTraceOptions {
    * and Ctrl-C gets through while a long layer runs; the figures are the same either way.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Reads a tensor's mask once its data passed the checks (default `checkTensorData`). A caller that
+   * replays one trace on many designs passes one that remembers what it checked (src/sweep/trace-cache.ts).
+   */
+  readonly checkedMask?: (reader: TraceReader, name: string) => Promise<Uint8Array>;
 }
 
 /** Lets timers, I/O and signal handlers run (a macrotask: promise continuations alone would not). */
@@ -260,6 +265,7 @@ export async function replayLayer(
   const steps = reader.manifest.steps;
   const { bOperand, delta } = plan;
   const storedDeltas = plan.aSource === 'delta';
+  const checkedMask = options.checkedMask ?? checkTensorData;
   // openTrace checked the roles, the lowering and the tensor sizes (checkReplayable): one rule set.
   const replay = createLayerReplay(layer, hw, {
     bOperand,
@@ -271,7 +277,7 @@ export async function replayLayer(
   let bValues: Float32Array | undefined;
   if (bOperand === 'weight') {
     const name = tensorName(layer.name, 'weight');
-    bMask = await checkTensorData(reader, name);
+    bMask = await checkedMask(reader, name);
     if (options.verify) bValues = await reader.readValues(name);
   }
   let previousInput: Float32Array | undefined;
@@ -282,7 +288,7 @@ export async function replayLayer(
     const keyFrame = step.keyFrame || newSequence;
     if (bOperand === 'rhs') {
       const name = tensorName(layer.name, 'rhs', t);
-      bMask = await checkTensorData(reader, name);
+      bMask = await checkedMask(reader, name);
       if (options.verify) bValues = await reader.readValues(name);
     }
     const inputName = tensorName(layer.name, layer.roles.includes('input') ? 'input' : 'delta', t);
@@ -293,7 +299,7 @@ export async function replayLayer(
     let qError: Float32Array | undefined;
     if (delta && storedDeltas) {
       const name = tensorName(layer.name, 'delta', t);
-      aMask = await checkTensorData(reader, name);
+      aMask = await checkedMask(reader, name);
       if (options.verify) {
         // Δ_t and q_t were stored separately, each rounded to the trace's precision: verify allows
         // for that (src/core/sparse/verify.ts), so F16 and I8 recordings are judged by what they hold.
@@ -319,7 +325,7 @@ export async function replayLayer(
       }
       previousInput = q;
     } else {
-      aMask = await checkTensorData(reader, inputName);
+      aMask = await checkedMask(reader, inputName);
       if (options.verify) aValues = await reader.readValues(inputName);
     }
     const input: ReplayStepInput = {

@@ -52,23 +52,22 @@ async function reportOf(task: PointTask): Promise<Report> {
       }),
     ).report;
   }
-  const { driveReplays } = await import('../replay/replay-driver.js');
-  let report: Report | undefined;
-  await driveReplays(
-    {
-      traces: [{ path: workload.path, label: workload.label }],
-      hardware: [hw],
-      verify: false,
+  const [{ replayTrace }, { labelled }, { withCachedTrace }] = await Promise.all([
+    import('../replay/replay-trace.js'),
+    import('../replay/replay-driver.js'),
+    import('./trace-cache.js'),
+  ]);
+  // What `replay` runs for one trace on one design, on the trace this thread keeps open and checked.
+  const { report } = await withCachedTrace(workload.path, (trace) =>
+    replayTrace(labelled(trace.reader, workload.label), {
+      hardware: hw,
       toolVersion,
+      verify: false,
       histogramBins: 0,
-    },
-    {
-      onEvent: (event) => {
-        if (event.type === 'run-done') report = event.report;
-      },
-    },
+      onEvent: () => {},
+      checkedMask: trace.checkedMask,
+    }),
   );
-  if (!report) throw new Error(`replay of ${workload.label} ended without a report`);
   return report;
 }
 
