@@ -216,16 +216,16 @@ export async function driveReplaysShared(
       const reader = labelled(opened?.get(source.path) ?? (await openTrace(source.path)), source.label);
       readers.set(s, reader);
       for (const [h, hardware] of base.hardware.entries()) {
-        const layers = (run: ReplayRun) => run.layers.length;
         const run = prepareReplayRun(reader, hardware, base.toolVersion);
+        const layers = run.layers.length;
         runs.push({
           index: s * base.hardware.length + h,
           source,
           run,
-          held: Array.from({ length: layers(run) }, () => []),
-          done: new Array<boolean>(layers(run)).fill(false),
-          errors: new Array<unknown>(layers(run)).fill(undefined),
-          failures: Array.from({ length: layers(run) }, () => []),
+          held: Array.from({ length: layers }, () => []),
+          done: new Array<boolean>(layers).fill(false),
+          errors: new Array<unknown>(layers).fill(undefined),
+          failures: Array.from({ length: layers }, () => []),
           reports: [],
         });
       }
