@@ -1,6 +1,6 @@
 import type { RunEvent } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
-import { openTrace } from '../trace/reader.js';
+import { openTrace, type TraceReader } from '../trace/reader.js';
 import { parseSyntheticSpec, type SynthesizeOptions, synthesizeTrace } from '../trace/synthesize.js';
 import { replayTrace, type VerifyFailure, yieldTurn } from './replay-trace.js';
 
@@ -57,29 +57,40 @@ export function syntheticTraceOptions(
   return { ...spec, seed, dtype: 'F16' };
 }
 
-/** Synthesizes (if asked), then replays every trace on every hardware model, in plan order. */
+/** Writes the plan's `--synthetic` trace; resolves to it as a source to replay. */
+export async function synthesizePlanTrace(
+  synthetic: NonNullable<ReplayPlan['synthetic']>,
+  hooks: ReplayDriverHooks,
+): Promise<ReplaySource> {
+  const { signal } = hooks;
+  const { spec, seed, path } = synthetic;
+  const label = syntheticLabel(spec);
+  hooks.onPhase?.(`synthesizing trace ${label}…`);
+  await synthesizeTrace(path, {
+    ...syntheticTraceOptions(parseSyntheticSpec(spec), seed),
+    onStep: async (done, total) => {
+      hooks.onPhase?.(`synthesizing trace ${label}: step ${done}/${total}`);
+      if (signal) {
+        await yieldTurn();
+        signal.throwIfAborted();
+      }
+    },
+  });
+  return { path, label };
+}
+
+/**
+ * Synthesizes (if asked), then replays every trace on every hardware model, in plan order. `opened`:
+ * readers the caller opened already, by path (used instead of opening again, and left open).
+ */
 export async function driveReplays(
   plan: ReplayPlan,
   hooks: ReplayDriverHooks,
+  opened?: ReadonlyMap<string, TraceReader>,
 ): Promise<readonly RunVerifyFailure[]> {
   const { signal } = hooks;
   const sources = [...plan.traces];
-  if (plan.synthetic) {
-    const { spec, seed, path } = plan.synthetic;
-    const label = syntheticLabel(spec);
-    hooks.onPhase?.(`synthesizing trace ${label}…`);
-    await synthesizeTrace(path, {
-      ...syntheticTraceOptions(parseSyntheticSpec(spec), seed),
-      onStep: async (done, total) => {
-        hooks.onPhase?.(`synthesizing trace ${label}: step ${done}/${total}`);
-        if (signal) {
-          await yieldTurn();
-          signal.throwIfAborted();
-        }
-      },
-    });
-    sources.push({ path, label });
-  }
+  if (plan.synthetic) sources.push(await synthesizePlanTrace(plan.synthetic, hooks));
   const failures: RunVerifyFailure[] = [];
   const replay =
     plan.schedule === 'chunkwise' ? (await import('./chunk-replay.js')).replayTraceChunkwise : replayTrace;
@@ -87,7 +98,7 @@ export async function driveReplays(
   for (const [sourceIndex, source] of sources.entries()) {
     signal?.throwIfAborted();
     hooks.onPhase?.(`reading trace ${source.label}…`);
-    const reader = await openTrace(source.path);
+    const reader = opened?.get(source.path) ?? (await openTrace(source.path));
     try {
       for (const [h, hardware] of plan.hardware.entries()) {
         const index = sourceIndex * count + h;
@@ -103,7 +114,7 @@ export async function driveReplays(
           failures.push({ runIndex: index, label: source.label, hardware: hardware.name, failure });
       }
     } finally {
-      await reader.close();
+      if (!opened?.has(source.path)) await reader.close();
     }
   }
   return failures;

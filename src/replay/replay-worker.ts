@@ -1,25 +1,26 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { RunEvent } from '../core/events.js';
 import { openTrace, type TraceReader } from '../trace/reader.js';
-import { driveReplays, labelled, type ReplayPlan, type RunVerifyFailure } from './replay-driver.js';
-import type { VerifyFailure } from './replay-trace.js';
-import { prepareReplayRun, type ReplayRun, replayRunLayer } from './replay-trace.js';
-import type { TaskMessage, WorkerData, WorkerMessage } from './worker-driver.js';
+import { claimTask, type LayerTask, layerTaskRunner, type TaskClaims } from './layer-tasks.js';
+import { driveReplays, labelled, type ReplayPlan, type ReplaySource } from './replay-driver.js';
+import type { PoolMessage, WorkerData, WorkerMessage } from './worker-driver.js';
 import { postedError } from './worker-driver.js';
 
 /**
  * Worker-thread entry of `replay`: runs the plan and posts its events, so the main thread stays free
- * to draw and read keys however long a layer's step takes. In task mode (`--workers N`, N > 1) it
- * replays the layers the main thread asks for, one at a time, reading the traces itself.
+ * to draw and read keys however long a layer's step takes. As a pool thread (`--workers N`) it boots
+ * before the plan is known, opens the traces as soon as it is, and then takes layer tasks from the
+ * shared list until none is left.
  */
 const port = parentPort;
 if (!port) throw new Error('replay-worker runs only as a worker thread');
 const post = (message: WorkerMessage): void => port.postMessage(message);
 const data = workerData as WorkerData;
 
-if ('tasks' in data) {
-  serveTasks(data.plan);
+if ('pool' in data) {
+  servePool();
 } else {
-  driveReplays(data as ReplayPlan, {
+  driveReplays(data, {
     onEvent: (event, runIndex) => post({ type: 'event', event, runIndex }),
     onPhase: (text) => post({ type: 'phase', text }),
   }).then(
@@ -28,62 +29,54 @@ if ('tasks' in data) {
   );
 }
 
-/** Replays layer after layer as asked; each trace is opened once and each run prepared once. */
-function serveTasks(plan: ReplayPlan): void {
-  const readers = new Map<number, Promise<TraceReader>>();
-  const runs = new Map<number, ReplayRun>();
-  const count = plan.hardware.length;
-  const run = async (index: number, layer: number): Promise<readonly RunVerifyFailure[]> => {
-    const sourceIndex = Math.floor(index / count);
-    const source = plan.traces[sourceIndex]!;
-    const hardware = plan.hardware[index % count]!;
-    let reader = readers.get(sourceIndex);
+/**
+ * Events go to the main thread in batches (one message per task, or per 50 ms for a live front end):
+ * a message costs the main thread about as much as a short layer-step's events are worth.
+ */
+const FLUSH_MS = 50;
+
+function servePool(): void {
+  const readers = new Map<string, Promise<TraceReader>>();
+  const open = ({ path, label }: ReplaySource): Promise<TraceReader> => {
+    let reader = readers.get(path);
     if (!reader) {
-      reader = openTrace(source.path).then((r) => labelled(r, source.label));
-      readers.set(sourceIndex, reader);
+      reader = openTrace(path).then((r) => labelled(r, label));
+      // Opened ahead of use: a failure is reported by the task that needs the trace.
+      reader.catch(() => undefined);
+      readers.set(path, reader);
     }
-    const r = await reader;
-    let prepared = runs.get(index);
-    if (!prepared) {
-      prepared = prepareReplayRun(r, hardware, plan.toolVersion);
-      runs.set(index, prepared);
-    }
-    const failures: VerifyFailure[] = [];
-    await replayRunLayer(
-      r,
-      prepared,
-      layer,
-      {
-        hardware,
-        toolVersion: plan.toolVersion,
-        verify: plan.verify,
-        histogramBins: plan.histogramBins,
-        onEvent: (event) => post({ type: 'event', event, runIndex: index }),
-      },
-      failures,
-    );
-    return failures.map((failure) => ({
-      runIndex: index,
-      label: source.label,
-      hardware: hardware.name,
-      failure,
-    }));
+    return reader;
   };
-  let queue = Promise.resolve();
-  port!.on('message', (message: TaskMessage) => {
-    if (message.type === 'stop') {
-      queue = queue.then(async () => {
-        for (const reader of readers.values()) await (await reader.catch(() => undefined))?.close();
-        port!.close();
-      });
-      return;
+  let pending: { event: RunEvent; runIndex: number }[] = [];
+  let flushed = performance.now();
+  const flush = (): void => {
+    if (pending.length > 0) post({ type: 'events', events: pending });
+    pending = [];
+    flushed = performance.now();
+  };
+  const onEvent = (event: RunEvent, runIndex: number): void => {
+    pending.push({ event, runIndex });
+    if (performance.now() - flushed >= FLUSH_MS) flush();
+  };
+  const serve = async (plan: ReplayPlan, tasks: readonly LayerTask[], claims: TaskClaims): Promise<void> => {
+    const run = layerTaskRunner(plan, (i) => open(plan.traces[i]!));
+    for (let task = claimTask(claims, tasks); task; task = claimTask(claims, tasks)) {
+      const { run: index, layer } = task;
+      try {
+        const failures = await run(task, onEvent);
+        flush();
+        post({ type: 'task-done', run: index, layer, failures });
+      } catch (error) {
+        flush();
+        post({ type: 'task-error', run: index, layer, error: postedError(error) });
+      }
     }
-    const { run: index, layer } = message;
-    queue = queue.then(() =>
-      run(index, layer).then(
-        (failures) => post({ type: 'task-done', run: index, layer, failures }),
-        (error: unknown) => post({ type: 'task-error', run: index, layer, error: postedError(error) }),
-      ),
-    );
+    for (const reader of readers.values()) await (await reader.catch(() => undefined))?.close();
+    post({ type: 'idle' });
+  };
+  port!.on('message', (message: PoolMessage) => {
+    // The traces are opened while the main thread checks them and plans, before any task.
+    if (message.type === 'open') for (const source of message.traces) void open(source);
+    else void serve(message.plan, message.tasks, message.claims);
   });
 }

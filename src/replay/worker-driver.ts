@@ -1,17 +1,26 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { smallest } from '../common/extremes.js';
 import { InputError } from '../common/input-error.js';
 import { type RunEvent, runEvents } from '../core/events.js';
 import type { LayerReport } from '../core/report.js';
-import { openTrace } from '../trace/reader.js';
+import { openTrace, type TraceReader } from '../trace/reader.js';
+import {
+  claimTask,
+  createTaskClaims,
+  cutTasks,
+  type LayerTask,
+  layerTaskRunner,
+  layerTasks,
+  type TaskClaims,
+} from './layer-tasks.js';
 import {
   labelled,
   type ReplayDriverHooks,
   type ReplayPlan,
   type ReplaySource,
   type RunVerifyFailure,
+  synthesizePlanTrace,
   syntheticLabel,
 } from './replay-driver.js';
 import { finishReplayRun, prepareReplayRun, type ReplayRun } from './replay-trace.js';
@@ -21,12 +30,15 @@ export type PostedError =
   | { readonly name: string; readonly source: string; readonly location: string; readonly rule: string }
   | { readonly message: string };
 
-/** What the worker posts, in order: events and phases, then one `done` or `error`. */
+/** What a worker posts: events and phases, then one `done` or `error` (a whole plan); or, as a pool thread, its tasks' outcomes. */
 export type WorkerMessage =
   | { readonly type: 'event'; readonly event: RunEvent; readonly runIndex: number }
   | { readonly type: 'phase'; readonly text: string }
   | { readonly type: 'done'; readonly failures: readonly RunVerifyFailure[] }
-  /** Task mode: layer `layer` of run `run` is replayed (its events were posted before). */
+  | { readonly type: 'error'; readonly error: PostedError }
+  /** Pool thread: events of the tasks it runs, in the order they happened. */
+  | { readonly type: 'events'; readonly events: readonly { event: RunEvent; runIndex: number }[] }
+  /** Pool thread: layer `layer` of run `run` is replayed (its events were posted before). */
   | {
       readonly type: 'task-done';
       readonly run: number;
@@ -34,10 +46,21 @@ export type WorkerMessage =
       readonly failures: readonly RunVerifyFailure[];
     }
   | { readonly type: 'task-error'; readonly run: number; readonly layer: number; readonly error: PostedError }
+  /** Pool thread: no task is left to take. */
+  | { readonly type: 'idle' };
+
+/** What the main thread tells a pool thread: the traces to open, then the tasks to share. */
+export type PoolMessage =
+  | { readonly type: 'open'; readonly traces: readonly ReplaySource[] }
   | {
-      readonly type: 'error';
-      readonly error: PostedError;
+      readonly type: 'tasks';
+      readonly plan: ReplayPlan;
+      readonly tasks: readonly LayerTask[];
+      readonly claims: TaskClaims;
     };
+
+/** A worker's start: a whole plan, or a pool thread that waits for its traces and tasks. */
+export type WorkerData = ReplayPlan | { readonly pool: true };
 
 /**
  * The compiled worker entry beside this module, or undefined when running from TypeScript sources
@@ -90,13 +113,60 @@ export function driveReplaysInWorker(
   });
 }
 
-/** What the main thread tells a worker in task mode (`WorkerData.tasks`). */
-export type TaskMessage =
-  | { readonly type: 'task'; readonly run: number; readonly layer: number }
-  | { readonly type: 'stop' };
+/**
+ * The plan with its `--synthetic` trace written (by a worker thread, so that Ctrl-C ends a long
+ * synthesis step at once) and listed as the last trace.
+ */
+export async function synthesizeInWorker(
+  url: URL,
+  plan: ReplayPlan,
+  hooks: ReplayDriverHooks,
+): Promise<ReplayPlan> {
+  if (!plan.synthetic) return plan;
+  await driveReplaysInWorker(url, { ...plan, traces: [], hardware: [] }, hooks);
+  const { path, spec } = plan.synthetic;
+  return { ...plan, traces: [...plan.traces, { path, label: syntheticLabel(spec) }], synthetic: undefined };
+}
 
-/** A worker's start: the whole plan, or (tasks mode) the plan whose layers it replays on request. */
-export type WorkerData = ReplayPlan | { readonly tasks: true; readonly plan: ReplayPlan };
+async function synthesizeHere(plan: ReplayPlan, hooks: ReplayDriverHooks): Promise<ReplayPlan> {
+  if (!plan.synthetic) return plan;
+  const source = await synthesizePlanTrace(plan.synthetic, hooks);
+  return { ...plan, traces: [...plan.traces, source], synthetic: undefined };
+}
+
+/** Worker threads for `--workers N`, started before anything else so they boot while this thread checks and plans. */
+export interface ReplayPool {
+  readonly url: URL;
+  readonly threads: readonly Worker[];
+  /** Has the threads open these traces now (they exist and were named on the command line). */
+  open(traces: readonly ReplaySource[]): void;
+  /** Ends every thread (whatever it is doing). */
+  stop(): void;
+  /** The first error a thread raised before `driveReplaysShared` listened (a failed start). */
+  readonly early: { error?: unknown };
+}
+
+export function startReplayPool(url: URL, threads: number): ReplayPool {
+  const early: { error?: unknown } = {};
+  const started = Array.from({ length: threads }, () => {
+    const worker = new Worker(url, { workerData: { pool: true } satisfies WorkerData });
+    worker.on('error', (error) => {
+      early.error ??= error;
+    });
+    return worker;
+  });
+  return {
+    url,
+    threads: started,
+    early,
+    open(traces) {
+      for (const w of started) w.postMessage({ type: 'open', traces } satisfies PoolMessage);
+    },
+    stop() {
+      for (const w of started) void w.terminate();
+    },
+  };
+}
 
 /** One run of the plan as the main thread sequences it. */
 interface SequencedRun {
@@ -106,116 +176,81 @@ interface SequencedRun {
   /** Per layer: events held until the layer is the one being shown, then whether it finished. */
   readonly held: RunEvent[][];
   readonly done: boolean[];
-  readonly errors: (Error | undefined)[];
+  readonly errors: (unknown | undefined)[];
   readonly failures: RunVerifyFailure[][];
   readonly reports: LayerReport[];
 }
 
+export interface SharedReplayOptions {
+  /** Threads besides this one (none: this thread alone). */
+  readonly pool?: ReplayPool;
+  /** This thread takes tasks too (not when it must stay free to draw a live front end). */
+  readonly onThisThread: boolean;
+  /** Readers the caller opened, by path (reused, and left open). */
+  readonly opened?: ReadonlyMap<string, TraceReader>;
+}
+
 /**
- * `--workers N`: the plan's layer replays — every MAC layer of every run (trace × hardware) — shared
- * by N worker threads, each taking the next one when it is free: the layers of its own runs first
- * (the runs are dealt out by cost), largest first, then the largest left of any run, so each thread
- * mostly opens, prepares and compiles for its own runs while all finish together. The threads start
- * before anything else, so they boot while this thread reads headers. A layer replays on
- * its own (src/replay/replay-trace.ts, `replayRunLayer`): each worker opens the trace itself and
- * reads only that layer's tensors, so the threads share no data and scale with the cores even on
- * one run. Events reach `hooks` exactly as one thread would send them: the earliest unfinished layer
- * streams live, later ones are held until it is done, and each run's run-start and run-done come
- * from the same functions as in one thread; so reports and `--json` output do not depend on N. An
- * error is the one the earliest failing layer raises, after every earlier layer's events, as in one
- * thread. The synthetic trace, if any, is written once first.
+ * `--workers N`: the plan's layer replays — every layer of every run (trace × hardware) — taken
+ * by the threads from one shared list, largest first, each thread taking the next one when it is
+ * free (./layer-tasks.ts). A layer replays on its own (./replay-trace.ts, `replayRunLayer`): each
+ * thread opens the traces itself and reads only its layers' tensors, so the threads share no data
+ * and scale with the cores even on one run. Events reach `hooks` exactly as one thread would send
+ * them: the earliest unfinished layer streams live, later ones are held until it is done, and each
+ * run's run-start and run-done come from the same functions as in one thread; so reports and
+ * `--json` output do not depend on N. An error is the one the earliest failing layer raises, after
+ * every earlier layer's events, as in one thread. The synthetic trace, if any, is written first.
  */
-export async function driveReplaysInWorkers(
-  url: URL,
+export async function driveReplaysShared(
   plan: ReplayPlan,
   hooks: ReplayDriverHooks,
-  workers: number,
+  { pool, onThisThread, opened }: SharedReplayOptions,
 ): Promise<readonly RunVerifyFailure[]> {
-  const traces = [...plan.traces];
-  const synthetic = plan.synthetic;
-  const base: ReplayPlan = {
-    ...plan,
-    traces: synthetic ? [...traces, { path: synthetic.path, label: syntheticLabel(synthetic.spec) }] : traces,
-    synthetic: undefined,
-  };
-  // The chunked schedule derives its layers from whole blocks (./chunk-replay.ts): one thread runs it.
-  const single = workers <= 1 || base.schedule === 'chunkwise';
-  // The pool starts first: its threads boot (a Node environment and the module graph each) while
-  // this thread synthesizes and reads the headers, instead of after.
-  const pool = single ? undefined : startPool(url, base, workers);
+  const base = pool ? await synthesizeInWorker(pool.url, plan, hooks) : await synthesizeHere(plan, hooks);
+  hooks.signal?.throwIfAborted();
+  // Headers only: what each run will replay, for its run-start and to share out its layers.
+  const readers = new Map<number, TraceReader>();
   try {
-    if (synthetic) await driveReplaysInWorker(url, { ...plan, traces: [], hardware: [] }, hooks);
-  } catch (error) {
-    for (const w of pool?.workers ?? []) void w.terminate();
-    throw error;
+    const runs: SequencedRun[] = [];
+    for (const [s, source] of base.traces.entries()) {
+      const reader = labelled(opened?.get(source.path) ?? (await openTrace(source.path)), source.label);
+      readers.set(s, reader);
+      for (const [h, hardware] of base.hardware.entries()) {
+        const run = prepareReplayRun(reader, hardware, base.toolVersion);
+        const layers = run.layers.length;
+        runs.push({
+          index: s * base.hardware.length + h,
+          source,
+          run,
+          held: Array.from({ length: layers }, () => []),
+          done: new Array<boolean>(layers).fill(false),
+          errors: new Array<unknown>(layers).fill(undefined),
+          failures: Array.from({ length: layers }, () => []),
+          reports: [],
+        });
+      }
+    }
+    return await shareTasks(base, hooks, runs, readers, pool, onThisThread);
+  } finally {
+    for (const [s, reader] of readers)
+      if (!opened?.has(base.traces[s]!.path)) await reader.close().catch(() => undefined);
   }
-  return pool ? sharePlan(url, base, hooks, pool) : driveReplaysInWorker(url, base, hooks);
 }
 
-/** Task-mode threads for a plan, idle until told what to replay. */
-interface Pool {
-  readonly workers: readonly Worker[];
-  /** The first error a thread raised before `sharePlan` listened (a failed start). */
-  readonly early: { error?: unknown };
-}
-
-function startPool(url: URL, plan: ReplayPlan, workers: number): Pool {
-  const early: { error?: unknown } = {};
-  const started = Array.from({ length: workers }, () => {
-    const worker = new Worker(url, { workerData: { tasks: true, plan } satisfies WorkerData });
-    worker.on('error', (error) => {
-      early.error ??= error;
-    });
-    return worker;
-  });
-  return { workers: started, early };
-}
-
-/** The layer replays of `base` shared by the threads of `pool` (see `driveReplaysInWorkers`). */
-async function sharePlan(
-  url: URL,
+function shareTasks(
   base: ReplayPlan,
   hooks: ReplayDriverHooks,
-  { workers: pool, early }: Pool,
+  runs: readonly SequencedRun[],
+  readers: ReadonlyMap<number, TraceReader>,
+  pool: ReplayPool | undefined,
+  onThisThread: boolean,
 ): Promise<readonly RunVerifyFailure[]> {
-  const stopAll = (): void => {
-    for (const w of pool) void w.terminate();
-  };
-  try {
-    hooks.signal?.throwIfAborted();
-  } catch (error) {
-    stopAll();
-    throw error;
-  }
-  // Headers only: what each run will replay, for its run-start and to share out its layers.
-  let runs: SequencedRun[];
-  try {
-    runs = await readRuns(base);
-  } catch (error) {
-    stopAll();
-    throw error;
-  }
-
-  const tasks = runs
-    .flatMap((r) =>
-      r.run.layers.map((l, layer) => ({
-        run: r.index,
-        layer,
-        order: 0,
-        cost: l.gemm.m * l.gemm.n * l.gemm.k * l.gemmCount * r.run.config.steps,
-      })),
-    )
-    .map((t, order) => ({ ...t, order }))
-    // Largest first: the last layers to start are short, so the threads finish together.
-    .sort((a, b) => b.cost - a.cost || a.order - b.order);
-  const orders = new Map(tasks.map((t) => [`${t.run}/${t.layer}`, t.order]));
-  if (Math.min(pool.length, tasks.length) <= 1) {
-    stopAll();
-    return driveReplaysInWorker(url, base, hooks);
-  }
-  const home = homeRuns(runs, tasks, pool.length);
+  const tasks = layerTasks(runs);
+  const claims = createTaskClaims();
   const byIndex = new Map(runs.map((r) => [r.index, r]));
-  const orderOf = (run: number, layer: number): number => orders.get(`${run}/${layer}`)!;
+  const orders = new Map(tasks.map((t) => [`${t.run}/${t.layer}`, t.order]));
+  const threads = pool?.threads ?? [];
+  for (const w of threads) w.postMessage({ type: 'tasks', plan: base, tasks, claims } satisfies PoolMessage);
 
   return new Promise((resolve, reject) => {
     const { signal } = hooks;
@@ -223,20 +258,20 @@ async function sharePlan(
     /** The run and layer being shown; layer = −1 before its run-start. */
     let live = 0;
     let liveLayer = -1;
-    /** Tasks at or past this order are not started: an earlier one failed. */
-    let cutoff = Number.POSITIVE_INFINITY;
+    // This thread's own tasks stop at the next step once the outcome is settled.
+    const local = new AbortController();
     const settle = (finish: () => void): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
+      local.abort();
       finish();
-      for (const w of pool) void w.terminate();
     };
     const fail = (error: unknown): void => settle(() => reject(error));
     const onAbort = (): void => fail(signal?.reason);
     signal?.addEventListener('abort', onAbort);
-    if (early.error !== undefined) {
-      fail(early.error);
+    if (pool?.early.error !== undefined) {
+      fail(pool.early.error);
       return;
     }
 
@@ -253,7 +288,7 @@ async function sharePlan(
         while (liveLayer < r.held.length) {
           for (const event of r.held[liveLayer]!.splice(0)) hooks.onEvent(event, r.index);
           const error = r.errors[liveLayer];
-          if (error) {
+          if (error !== undefined) {
             fail(error);
             return;
           }
@@ -274,103 +309,66 @@ async function sharePlan(
         fail(error);
       }
     };
-
-    const next = (worker: Worker, thread: number): void => {
-      // Its own runs' layers first (largest first), then the largest left of any run: a thread
-      // keeps to few runs (less to open, prepare and compile) and the threads still finish together.
-      const own = home[thread]!;
-      let i = tasks.findIndex((t) => t.order < cutoff && own.has(t.run));
-      if (i < 0) i = tasks.findIndex((t) => t.order < cutoff);
-      if (i < 0) {
-        worker.postMessage({ type: 'stop' } satisfies TaskMessage);
-        return;
-      }
-      const task = tasks.splice(i, 1)[0]!;
-      worker.postMessage({ type: 'task', run: task.run, layer: task.layer } satisfies TaskMessage);
+    const onEvent = (event: RunEvent, runIndex: number): void => {
+      const r = byIndex.get(runIndex)!;
+      const layer = 'index' in event ? event.index : -1;
+      if (event.type === 'layer-done') r.reports[layer] = event.layer;
+      if (runIndex === runs[live]?.index && layer === liveLayer) hooks.onEvent(event, runIndex);
+      else r.held[layer]!.push(event);
     };
-    for (const [thread, worker] of pool.entries()) {
+    const taskDone = (run: number, layer: number, failures: readonly RunVerifyFailure[]): void => {
+      const r = byIndex.get(run)!;
+      r.done[layer] = true;
+      r.failures[layer]!.push(...failures);
+      advance();
+    };
+    const taskError = (run: number, layer: number, error: unknown): void => {
+      byIndex.get(run)!.errors[layer] = error;
+      cutTasks(claims, orders.get(`${run}/${layer}`)!);
+      advance();
+    };
+
+    for (const worker of threads) {
       worker.on('message', (message: WorkerMessage) =>
         guarded(() => {
-          if (message.type === 'event') {
-            const r = byIndex.get(message.runIndex)!;
-            const event = message.event;
-            const layer = 'index' in event ? event.index : -1;
-            if (event.type === 'layer-done') r.reports[layer] = event.layer;
-            if (message.runIndex === runs[live]?.index && layer === liveLayer) hooks.onEvent(event, r.index);
-            else r.held[layer]!.push(event);
-          } else if (message.type === 'task-done') {
-            const r = byIndex.get(message.run)!;
-            r.done[message.layer] = true;
-            r.failures[message.layer]!.push(...message.failures);
-            next(worker, thread);
-            advance();
-          } else if (message.type === 'task-error') {
-            const r = byIndex.get(message.run)!;
-            r.errors[message.layer] = rebuildError(message.error);
-            cutoff = Math.min(cutoff, orderOf(message.run, message.layer));
-            next(worker, thread);
-            advance();
-          } else if (message.type === 'error') {
-            fail(rebuildError(message.error));
-          }
+          if (message.type === 'events') for (const e of message.events) onEvent(e.event, e.runIndex);
+          else if (message.type === 'task-done') taskDone(message.run, message.layer, message.failures);
+          else if (message.type === 'task-error')
+            taskError(message.run, message.layer, rebuildError(message.error));
+          else if (message.type === 'error') fail(rebuildError(message.error));
         }),
       );
       worker.on('error', fail);
       worker.on('exit', (code) => {
         if (code !== 0) fail(new Error(`a replay worker stopped (exit ${code}) before it finished`));
       });
-      next(worker, thread);
     }
+    if (onThisThread) {
+      const prepared = new Map(runs.map((r) => [r.index, r.run]));
+      const replay = layerTaskRunner(base, async (s) => readers.get(s)!, prepared);
+      const takeTasks = async (): Promise<void> => {
+        for (let task = claimTask(claims, tasks); task && !settled; task = claimTask(claims, tasks)) {
+          const { run, layer } = task;
+          let failures: readonly RunVerifyFailure[];
+          try {
+            // With a signal the layer yields after every step: the pool's messages are taken in between.
+            failures = await replay(
+              task,
+              (event, runIndex) => guarded(() => onEvent(event, runIndex)),
+              local.signal,
+            );
+          } catch (error) {
+            guarded(() => taskError(run, layer, error));
+            continue;
+          }
+          guarded(() => taskDone(run, layer, failures));
+        }
+      };
+      void takeTasks();
+    }
+    // A plan without layers (or one whose tasks all ran already) is shown at once.
+    guarded(advance);
   });
-}
-
-/**
- * Each thread's own runs: the runs dealt out by total cost, largest to the least loaded thread, so
- * each thread starts on its own runs and takes another's layers only when its own are done.
- */
-function homeRuns(
-  runs: readonly SequencedRun[],
-  tasks: readonly { readonly run: number; readonly cost: number }[],
-  threads: number,
-): Set<number>[] {
-  const cost = new Map<number, number>();
-  for (const t of tasks) cost.set(t.run, (cost.get(t.run) ?? 0) + t.cost);
-  const load = new Array<number>(threads).fill(0);
-  const home = Array.from({ length: threads }, () => new Set<number>());
-  const byCost = [...runs].sort((a, b) => cost.get(b.index)! - cost.get(a.index)! || a.index - b.index);
-  for (const r of byCost) {
-    const thread = load.indexOf(smallest(load));
-    home[thread]!.add(r.index);
-    load[thread]! += cost.get(r.index)!;
-  }
-  return home;
-}
-
-/** Headers only: what each run of `base` will replay, for its run-start and to share out its layers. */
-async function readRuns(base: ReplayPlan): Promise<SequencedRun[]> {
-  const runs: SequencedRun[] = [];
-  for (const [s, source] of base.traces.entries()) {
-    const reader = labelled(await openTrace(source.path), source.label);
-    try {
-      for (const [h, hardware] of base.hardware.entries()) {
-        const run = prepareReplayRun(reader, hardware, base.toolVersion);
-        const layers = run.layers.length;
-        runs.push({
-          index: s * base.hardware.length + h,
-          source,
-          run,
-          held: Array.from({ length: layers }, () => []),
-          done: new Array<boolean>(layers).fill(false),
-          errors: new Array<Error | undefined>(layers).fill(undefined),
-          failures: Array.from({ length: layers }, () => []),
-          reports: [],
-        });
-      }
-    } finally {
-      await reader.close();
-    }
-  }
-  return runs;
 }
 
 function rebuildError(error: PostedError): Error {

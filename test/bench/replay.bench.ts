@@ -325,6 +325,7 @@ export default async function (): Promise<void> {
     }
     // The same on a multi-step trace (what a comparison replays), with the CPU time of each thread:
     // on a loaded machine the wall-clock ratio says little, the split shows whether the work is shared.
+    // Without a dashboard the main thread is one of the N (--workers 1: the only one, no worker).
     const workerSteps = Number(process.env.BENCH_WORKERS_STEPS ?? 16);
     if (!existsSync(trace(0.5, workerSteps))) await synth(0.5, workerSteps);
     const multiStep = [...twoPresets.slice(0, 1), trace(0.5, workerSteps), ...twoPresets.slice(2)];
@@ -340,7 +341,7 @@ export default async function (): Promise<void> {
       const mid = runs.map((r) => r.wallMs).indexOf(median(runs.map((r) => r.wallMs)));
       const r = runs[mid] ?? runs[0]!;
       cpuSplit.push(
-        `--workers ${workers}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`,
+        `--workers ${workers}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`,
       );
       console.log(`  ${cpuSplit[cpuSplit.length - 1]}`);
     }

@@ -32,8 +32,8 @@ test('replay --workers N: the same NDJSON, byte for byte, for N = 1, 2 and 5 ove
 }, 600_000);
 
 test('replay --workers 2: two presets on a multi-step trace file, byte for byte what one worker prints', async () => {
-  // Several steps per layer and two runs: the threads share the layers of both runs (each its own
-  // run first), and the events must still come out in one thread's order.
+  // Several steps per layer and two runs: the main thread and a worker take the layers of both runs
+  // from one list, largest first, and the events must still come out in one thread's order.
   const trace = join(cwd, 'six-steps.safetensors');
   const synth = await runBuiltCli(['trace', 'synth', 'small:0.5:6', '--seed', '3', '--out', trace], {
     cwd,

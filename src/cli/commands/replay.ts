@@ -8,6 +8,7 @@ import { removeTemporary, sweepStaleTemporaries, temporaryPathFor } from '../../
 import type { RunEvent } from '../../core/events.js';
 import type { HardwareModel } from '../../core/hardware.js';
 import { PRESET_NAMES, PRESETS } from '../../core/presets.js';
+import type { TraceReader } from '../../trace/reader.js';
 import { parseHardwareFlags } from '../hardware-flags.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
 import { intFlag, seedFlag } from '../nn-flags.js';
@@ -94,131 +95,151 @@ export async function runReplay(
   const seed = seedFlag('--seed', options.seed, 1);
   const { availableParallelism } = await import('node:os');
   const workers = intFlag('--workers', options.workers, availableParallelism(), 1, SIZE_LIMITS.workers);
-  const { openTrace } = await import('../../trace/reader.js');
-  const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
-  const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
-
-  const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
-  const synthetic =
-    options.synthetic === undefined
-      ? undefined
-      : { spec: options.synthetic, ...parseSyntheticSpec(options.synthetic) };
-  if (synthetic && synthetic.steps > SIZE_LIMITS.syntheticSteps) {
-    throw new UsageError(
-      '--synthetic',
-      'steps',
-      `${synthetic.steps} is more than ${SIZE_LIMITS.syntheticSteps}`,
-    );
-  }
   const schedule = options.schedule ?? 'recurrent';
   if (schedule !== 'recurrent' && schedule !== 'chunkwise')
     throw new UsageError('--schedule', '', `unknown schedule "${schedule}" (use recurrent, chunkwise)`);
-  if (schedule === 'chunkwise' && synthetic)
+  if (schedule === 'chunkwise' && options.synthetic !== undefined)
     throw new UsageError(
       '--synthetic',
       '',
       'a synthetic trace has no chunked schedule (--schedule chunkwise)',
     );
-  // Open every trace before any output, so a bad file fails with nothing half-printed.
-  for (const source of sources) {
-    const reader = await openTrace(source.path);
-    const chunked = reader.manifest.chunkwise !== undefined;
-    await reader.close();
-    if (schedule === 'chunkwise' && !chunked) {
-      const { TraceError } = await import('../../trace/trace-error.js');
-      throw new TraceError(
-        source.label,
-        'manifest.chunkwise',
-        'is absent: --schedule chunkwise needs a trace recorded with the chunked schedule',
+  const sources = traces.map((t) => ({ path: resolve(io.cwd, t), label: t }));
+  const kind = chooseReporterKind({ ui, json: options.json === true, io });
+  // The work runs on worker threads (from the compiled dist/; on this thread from sources): with the
+  // live dashboard this thread only draws, reads keys and takes Ctrl-C, so all N threads are
+  // workers; for plain and --json output this thread is one of the N (with --workers 1 the only
+  // one: no thread to start, nothing to post), yielding after every step so Ctrl-C still stops the
+  // work at the next step. The chunked schedule is not split into layer tasks: one thread runs it.
+  // With N threads the output is the same as with one (./replay/worker-driver.ts).
+  const { replayWorkerUrl, startReplayPool } = await import('../../replay/worker-driver.js');
+  const workerUrl = replayWorkerUrl();
+  const dashboard = kind === 'tui';
+  const threads = schedule === 'chunkwise' || !workerUrl ? 0 : dashboard ? workers : workers - 1;
+  // Started before anything else: the threads boot and open the traces while this one checks them.
+  const pool = threads > (dashboard ? 1 : 0) ? startReplayPool(workerUrl!, threads) : undefined;
+  pool?.open(sources);
+  const opened = new Map<string, TraceReader>();
+  try {
+    const { openTrace } = await import('../../trace/reader.js');
+    const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
+    const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
+    const synthetic =
+      options.synthetic === undefined
+        ? undefined
+        : { spec: options.synthetic, ...parseSyntheticSpec(options.synthetic) };
+    if (synthetic && synthetic.steps > SIZE_LIMITS.syntheticSteps) {
+      throw new UsageError(
+        '--synthetic',
+        'steps',
+        `${synthetic.steps} is more than ${SIZE_LIMITS.syntheticSteps}`,
       );
     }
-  }
-  const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;
-  const kind = chooseReporterKind({ ui, json: options.json === true, io });
-  // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
-  const { controller, dispose } = interruptSignal();
-  const createReporter = async (): Promise<Reporter> => {
-    if (kind !== 'plain')
-      return selectReporter({
-        ui,
-        json: options.json === true,
-        io,
-        runs,
-        onAbort: () => controller.abort(new RunInterrupted()),
-      });
-    const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
-    const { withProgressLines } = await import('../reporters/progress.js');
-    const { performance } = await import('node:perf_hooks');
-    return withProgressLines(new ReplayPlainReporter(io), {
-      stderr: io.stderr,
-      now: () => performance.now(),
-      expectedRuns: runs,
-    });
-  };
-  let reporter: Reporter;
-  try {
-    reporter = await createReporter();
-  } catch (error) {
-    dispose();
-    throw error;
-  }
-  let tempDir: string | undefined;
-  let failures: Awaited<ReturnType<typeof driveReplays>> = [];
-  try {
-    if (synthetic) {
-      reporter.onPhase?.(`synthesizing trace ${syntheticLabel(synthetic.spec)}…`);
-      // A registered temporary: Ctrl-C removes it, and a killed run's is swept by the next one.
-      await sweepStaleTemporaries(tmpdir(), (line) => io.stderr.write(`deltasim: ${line}\n`));
-      tempDir = temporaryPathFor(join(tmpdir(), 'synthetic'));
-      await mkdir(tempDir);
+    // Open every trace before any output, so a bad file fails with nothing half-printed; the
+    // readers are kept for the replay.
+    for (const source of sources) {
+      const reader = await openTrace(source.path);
+      opened.set(source.path, reader);
+      if (schedule === 'chunkwise' && reader.manifest.chunkwise === undefined) {
+        const { TraceError } = await import('../../trace/trace-error.js');
+        throw new TraceError(
+          source.label,
+          'manifest.chunkwise',
+          'is absent: --schedule chunkwise needs a trace recorded with the chunked schedule',
+        );
+      }
     }
-    const plan = {
-      traces: sources,
-      ...(synthetic && tempDir
-        ? {
-            synthetic: {
-              spec: synthetic.spec,
-              seed,
-              path: join(tempDir, `synthetic-${synthetic.shape}.safetensors`),
-            },
-          }
-        : {}),
-      hardware,
-      verify: options.verify === true,
-      ...(schedule === 'chunkwise' ? { schedule: 'chunkwise' as const } : {}),
-      toolVersion: VERSION,
-      histogramBins: 10,
+    const runs = (sources.length + (synthetic ? 1 : 0)) * hardware.length;
+    // Ctrl-C (SIGINT, or the dashboard's q / Ctrl-C) stops the work at its next step and unwinds.
+    const { controller, dispose } = interruptSignal();
+    const createReporter = async (): Promise<Reporter> => {
+      if (kind !== 'plain')
+        return selectReporter({
+          ui,
+          json: options.json === true,
+          io,
+          runs,
+          onAbort: () => controller.abort(new RunInterrupted()),
+        });
+      const { ReplayPlainReporter } = await import('../../replay/replay-plain.js');
+      const { withProgressLines } = await import('../reporters/progress.js');
+      const { performance } = await import('node:perf_hooks');
+      return withProgressLines(new ReplayPlainReporter(io), {
+        stderr: io.stderr,
+        now: () => performance.now(),
+        expectedRuns: runs,
+      });
     };
-    const hooks = {
-      onEvent: (event: RunEvent, runIndex: number) => reporter.onEvent(event, runIndex),
-      onPhase: (text: string) => reporter.onPhase?.(text),
-      signal: controller.signal,
-    };
-    // The work runs in a worker thread (from the compiled dist/; in-thread from sources, yielding
-    // after every step): the main thread only draws, reads keys and takes Ctrl-C, whatever one step
-    // of a layer or of a synthesis costs, and an abort ends the work at once.
-    // With --workers N the runs (traces × configurations) are shared by N threads; the output is the
-    // same for every N (./replay/worker-driver.ts).
-    const { replayWorkerUrl, driveReplaysInWorkers } = await import('../../replay/worker-driver.js');
-    const workerUrl = replayWorkerUrl();
-    failures = workerUrl
-      ? await driveReplaysInWorkers(workerUrl, plan, hooks, workers)
-      : await driveReplays(plan, hooks);
+    let reporter: Reporter;
+    try {
+      reporter = await createReporter();
+    } catch (error) {
+      dispose();
+      throw error;
+    }
+    let tempDir: string | undefined;
+    let failures: Awaited<ReturnType<typeof driveReplays>> = [];
+    try {
+      if (synthetic) {
+        reporter.onPhase?.(`synthesizing trace ${syntheticLabel(synthetic.spec)}…`);
+        // A registered temporary: Ctrl-C removes it, and a killed run's is swept by the next one.
+        await sweepStaleTemporaries(tmpdir(), (line) => io.stderr.write(`deltasim: ${line}\n`));
+        tempDir = temporaryPathFor(join(tmpdir(), 'synthetic'));
+        await mkdir(tempDir);
+      }
+      const plan = {
+        traces: sources,
+        ...(synthetic && tempDir
+          ? {
+              synthetic: {
+                spec: synthetic.spec,
+                seed,
+                path: join(tempDir, `synthetic-${synthetic.shape}.safetensors`),
+              },
+            }
+          : {}),
+        hardware,
+        verify: options.verify === true,
+        ...(schedule === 'chunkwise' ? { schedule: 'chunkwise' as const } : {}),
+        toolVersion: VERSION,
+        histogramBins: 10,
+      };
+      const hooks = {
+        onEvent: (event: RunEvent, runIndex: number) => reporter.onEvent(event, runIndex),
+        onPhase: (text: string) => reporter.onPhase?.(text),
+        signal: controller.signal,
+      };
+      if (pool) {
+        const { driveReplaysShared } = await import('../../replay/worker-driver.js');
+        failures = await driveReplaysShared(plan, hooks, { pool, onThisThread: !dashboard, opened });
+      } else if (dashboard && workerUrl) {
+        const { driveReplaysInWorker } = await import('../../replay/worker-driver.js');
+        failures = await driveReplaysInWorker(workerUrl, plan, hooks);
+      } else {
+        // The synthesis (if any) still runs on a worker thread: Ctrl-C ends it at once.
+        const { synthesizeInWorker } = await import('../../replay/worker-driver.js');
+        const base = workerUrl ? await synthesizeInWorker(workerUrl, plan, hooks) : plan;
+        failures = await driveReplays(base, hooks, opened);
+      }
+    } finally {
+      dispose();
+      await reporter.finish();
+      if (tempDir) await removeTemporary(tempDir);
+    }
+    for (const { label, hardware: name, failure: f } of failures) {
+      io.stderr.write(
+        `deltasim: verify: ${label} on ${name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
+      );
+    }
+    if (options.verify && failures.length === 0)
+      io.stderr.write(
+        `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
+      );
+    return failures.length > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
   } finally {
-    dispose();
-    await reporter.finish();
-    if (tempDir) await removeTemporary(tempDir);
+    pool?.stop();
+    for (const reader of opened.values()) await reader.close();
   }
-  for (const { label, hardware: name, failure: f } of failures) {
-    io.stderr.write(
-      `deltasim: verify: ${label} on ${name}: layer ${f.layer} step ${f.step}: ${f.mismatches} outputs differ from the dense product (max relative error ${f.maxRelativeError.toExponential(2)}; ${f.detail})\n`,
-    );
-  }
-  if (options.verify && failures.length === 0)
-    io.stderr.write(
-      `deltasim: verify: every layer matches the dense product (${runs} run${runs > 1 ? 's' : ''})\n`,
-    );
-  return failures.length > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
