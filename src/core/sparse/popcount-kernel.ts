@@ -596,9 +596,13 @@ function copyRows(words: Uint32Array, at: number, bm: BitMatrix | null, paddedWo
     words.set(bm.words.subarray(0, bm.rows * wpr), at);
     return;
   }
+  // Word by word, not `set` of a per-row subarray: that view per row was a small JS object per row of
+  // every instance of every step, and the young generation grew with the step count to absorb them.
+  const src = bm.words;
   for (let r = 0; r < bm.rows; r++) {
     const d = at + r * paddedWords;
-    words.set(bm.words.subarray(r * wpr, (r + 1) * wpr), d);
-    words.fill(0, d + wpr, d + paddedWords);
+    const s = r * wpr;
+    for (let i = 0; i < wpr; i++) words[d + i] = src[s + i]!;
+    for (let i = wpr; i < paddedWords; i++) words[d + i] = 0;
   }
 }
