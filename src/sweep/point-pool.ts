@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
+import { InputError } from '../common/input-error.js';
 import type { PointTask } from './evaluate-point.js';
 import type { Metrics } from './objectives.js';
-import type { PointOutcome } from './point-worker.js';
+import type { PointFailure, PointOutcome } from './point-worker.js';
 import type { JobExecutor } from './run-sweep.js';
 
 /** Runs design points on worker threads. */
@@ -41,8 +42,10 @@ function workerUrl(): URL {
 }
 
 /** The task's own failure, rebuilt on this side of the thread (its class name kept in `name`). */
-function taskError(failure: { readonly name: string; readonly message: string }): Error {
-  const error = new Error(failure.message);
+function taskError(failure: PointFailure): Error {
+  const error = failure.input
+    ? new InputError(failure.input.source, failure.input.location, failure.input.rule)
+    : new Error(failure.message);
   error.name = failure.name;
   return error;
 }

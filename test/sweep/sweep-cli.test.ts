@@ -196,6 +196,30 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
     expect(existsSync(join(dir, 'sweep.duckdb'))).toBe(false);
   });
 
+  it('a corrupt trace is bad input: one line naming the file and tensor, exit 2, no tables', async () => {
+    const dir = tempDir();
+    const trace = join(dir, 't.safetensors');
+    expect((await runBuiltCli(['trace', 'synth', 'small:0.5:2', '--seed', '1', '--out', trace])).code).toBe(
+      0,
+    );
+    const bytes = readFileSync(trace);
+    bytes[bytes.length - 100]! ^= 1; // inside the last tensor's data: its CRC no longer matches
+    writeFileSync(trace, bytes);
+    const spec = join(dir, 's.yaml');
+    writeFileSync(
+      spec,
+      'name: corrupt\nhardware: sparten-like\nworkloads:\n  - trace: t.safetensors\nparameters:\n  rows: [8, 16]\nobjectives: [latency, energy]\n',
+    );
+    const r = await runBuiltCli(['sweep', spec, '--out', join(dir, 'o', 'r.parquet'), '--ui', 'plain']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^deltasim: TraceError: .*t\.safetensors: tensor "[^"]+": CRC-32 mismatch: data corrupted$/,
+      ),
+    ]);
+    expect(existsSync(join(dir, 'o', 'r.parquet'))).toBe(false);
+  });
+
   it("never replaces a user's table, plot or merged file without --force", async () => {
     const dir = tempDir();
     const mine = (name: string): string => {
