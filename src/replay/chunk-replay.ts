@@ -37,8 +37,8 @@ interface BlockSources {
   readonly shape: ChunkBlockShape;
   readonly update: string;
   readonly readout: string;
-  /** The β projection (`<prefix>wbeta`: β = σ(x·W_β)); absent: β = 1. */
-  readonly beta?: { readonly layer: string; readonly dModel: number };
+  /** The β projection (`<prefix>wbeta`: β = σ(x·W_β + b), b per head, zero if not recorded); absent: β = 1. */
+  readonly beta?: { readonly layer: string; readonly dModel: number; readonly bias: readonly number[] };
 }
 
 /** What the chunk checks compare against: the recorded token-by-token values. */
@@ -90,7 +90,11 @@ function blockSources(reader: TraceReader, block: ChunkwiseBlock, at: string, ch
   const betaLayer = layers.get(`${prefix}wbeta`);
   const beta =
     block.rule === 'delta' && betaLayer && betaLayer.gemm.n === block.heads
-      ? { layer: betaLayer.name, dModel: betaLayer.gemm.k }
+      ? {
+          layer: betaLayer.name,
+          dModel: betaLayer.gemm.k,
+          bias: block.betaBias ?? new Array<number>(block.heads).fill(0),
+        }
       : undefined;
   return {
     prefix,
@@ -168,7 +172,7 @@ async function* readChunks(
         const x = await read(tensorName(src.beta.layer, 'input', t));
         betas = new Float64Array(h);
         for (let hd = 0; hd < h; hd++) {
-          let logit = 0;
+          let logit = src.beta.bias[hd]!;
           for (let i = 0; i < src.beta.dModel; i++) logit += x[i]! * betaWeight[i * h + hd]!;
           betas[hd] = 1 / (1 + Math.exp(-logit));
         }

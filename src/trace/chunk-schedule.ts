@@ -49,6 +49,11 @@ export interface ChunkwiseBlock {
   readonly replaces: readonly string[];
   /** Per chunk and head, in execution order; exactly `chunkProducts(rule, chunk, dk, dv)`. */
   readonly products: readonly ChunkProduct[];
+  /**
+   * Delta rule with a biased β gate: the trained per-head bias b, β = σ(x·W_β + b). The β
+   * projection's recorded GEMM has no bias term, so the schedule needs it to rebuild β. Absent: b = 0.
+   */
+  readonly betaBias?: readonly number[];
 }
 
 export interface ChunkwiseSchedule {
@@ -171,7 +176,21 @@ export function checkChunkwise(
       throw new TraceError(source, at, 'must be an object');
     if (b.rule !== 'delta' && b.rule !== 'linear')
       throw new TraceError(source, `${at}.rule`, 'must be "delta" or "linear"');
-    positive(`${at}.heads`, b.heads);
+    const heads = positive(`${at}.heads`, b.heads);
+    if (b.betaBias !== undefined) {
+      if (
+        b.rule !== 'delta' ||
+        !Array.isArray(b.betaBias) ||
+        b.betaBias.length !== heads ||
+        !b.betaBias.every((x) => typeof x === 'number' && Number.isFinite(x))
+      ) {
+        throw new TraceError(
+          source,
+          `${at}.betaBias`,
+          `must be ${heads} finite numbers (one per head) on a delta block`,
+        );
+      }
+    }
     const dk = positive(`${at}.dk`, b.dk);
     const dv = positive(`${at}.dv`, b.dv);
     if (!Array.isArray(b.replaces) || b.replaces.length === 0) {

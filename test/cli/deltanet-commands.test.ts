@@ -100,9 +100,25 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
     for (const x of summary.results) expect(x.accuracy).toBeGreaterThanOrEqual(0);
   }, 600_000); // four fresh tfjs processes: minutes on a loaded 2-core machine
 
-  it('records a model with an MLP and DAL thresholds; the trace replays with --verify', () => {
-    const trained = deltasim(['train', 'deltanet', ...tiny, ...budget, '--mlp', '--out', 'mlp']);
+  it('records a model with an MLP, a β bias and DAL thresholds; the trace replays with --verify, both schedules', async () => {
+    const trained = deltasim([
+      'train',
+      'deltanet',
+      ...tiny,
+      ...budget,
+      '--mlp',
+      '--beta-bias-init',
+      '-3',
+      '--out',
+      'mlp',
+    ]);
     expect(trained.code, trained.stderr).toBe(0);
+    const card = JSON.parse(await readFile(join(root, 'mlp', 'card.json'), 'utf8')) as {
+      command: string;
+      data: { model: { betaBiasInit?: number } };
+    };
+    expect(card.data.model.betaBiasInit).toBe(-3);
+    expect(card.command).toContain('--beta-bias-init -3');
     const recorded = deltasim([
       'record',
       'deltanet',
@@ -130,6 +146,19 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
     expect(replayed.stdout).toContain('block0_mlp_down');
     expect(replayed.stdout).toContain('block0_conv_v');
     expect(replayed.stderr).toContain('every layer matches the dense product');
+    const chunked = deltasim([
+      'replay',
+      'mlp.safetensors',
+      '--preset',
+      'sparten-like',
+      '--schedule',
+      'chunkwise',
+      '--verify',
+      '--ui',
+      'plain',
+    ]);
+    expect(chunked.code, chunked.stderr).toBe(0);
+    expect(chunked.stdout).toContain('block0_chunk_solve');
   }, 600_000);
 
   it('bad flags: one line naming the flag, exit 2, no output directory', () => {
@@ -141,6 +170,11 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
       [['train', 'deltanet', '--fill', 'ones', '--out', 'x'], '--fill'],
       [['train', 'deltanet', '--task', 'mad-copy', '--fill', 'zeros', '--out', 'x'], '--fill'],
       [['train', 'deltanet', '--lr-decay', 'linear', '--out', 'x'], '--lr-decay'],
+      [['train', 'deltanet', '--beta-bias-init', 'low', '--out', 'x'], '--beta-bias-init'],
+      [
+        ['train', 'deltanet', '--mixer', 'linear', '--beta-bias-init', '-3', '--out', 'x'],
+        '--beta-bias-init',
+      ],
       [['eval', 'deltanet', '--sequences', '0'], '--sequences'],
       [['record', 'deltanet', '--model', 'x', '--delta-threshold', '0'], '--delta-threshold'],
       [['record', 'deltanet', '--model', 'x', '--delta-threshold', 'big'], '--delta-threshold'],

@@ -152,7 +152,7 @@ describe('chunked schedule of the delta rule (manifest.chunkwise)', () => {
     expect(byName.get('solve')?.sequentialRows).toBe(true);
   });
 
-  it('the reader refuses an unknown schema, a replaced layer that is not a delta-rule layer, altered products', () => {
+  it('the reader refuses an unknown schema, a replaced layer that is not a delta-rule layer, altered products, a bad β bias', () => {
     const good = {
       schema: CHUNKWISE_SCHEMA,
       chunk: 16,
@@ -169,12 +169,17 @@ describe('chunked schedule of the delta rule (manifest.chunkwise)', () => {
     };
     const layers = new Set(['b_retrieve', 'b_update', 'b_readout']);
     expect(checkChunkwise('t', good, layers)).toBe(good);
+    const biased = { ...good, blocks: [{ ...good.blocks[0], betaBias: [-3, 0.5] }] };
+    expect(checkChunkwise('t', biased, layers)).toBe(biased);
     const bad: [unknown, string][] = [
       [{ ...good, schema: 2 }, 'manifest.chunkwise.schema'],
       [{ ...good, chunk: 0 }, 'manifest.chunkwise.chunk'],
       [{ ...good, blocks: [{ ...good.blocks[0], replaces: ['b_wq'] }] }, 'replaces'],
       [{ ...good, blocks: [{ ...good.blocks[0], rule: 'linear' }] }, 'products'],
       [{ ...good, blocks: [{ ...good.blocks[0], dk: 8 }] }, 'products'],
+      [{ ...good, blocks: [{ ...good.blocks[0], betaBias: [-3] }] }, 'blocks[0].betaBias'],
+      [{ ...good, blocks: [{ ...good.blocks[0], betaBias: [-3, 'x'] }] }, 'blocks[0].betaBias'],
+      [{ ...good, blocks: [{ ...good.blocks[0], betaBias: -3 }] }, 'blocks[0].betaBias'],
     ];
     for (const [value, field] of bad) {
       expect(() => checkChunkwise('t', value, layers)).toThrow(TraceError);

@@ -28,7 +28,10 @@ export function addDeltaNetTrainOptions<C extends Command<[string], Record<strin
     .option('--pairs <n>', 'deltanet: MQAR key-value pairs / tokens to copy')
     .option('--vocab <n>', 'deltanet: vocabulary size')
     .option('--fill <f>', 'deltanet: MQAR query-region filler random or zeros (default random)')
-    .option('--lr-decay <d>', 'deltanet: learning rate after warm-up: constant or cosine (default constant)')
+    .option(
+      '--lr-decay <d>',
+      'deltanet: learning rate after warm-up: constant, cosine or wsd (held, cosine over the last quarter; default constant)',
+    )
     .option('--dmodel <n>', 'deltanet: model width (default 64)')
     .option('--layers <n>', 'deltanet: blocks (default 2)')
     .option('--heads <n>', 'deltanet: heads per mixer (default 2)')
@@ -37,6 +40,10 @@ export function addDeltaNetTrainOptions<C extends Command<[string], Record<strin
     .option('--mlp', 'deltanet: SwiGLU MLP in every block')
     .option('--feature-map <f>', 'deltanet: q/k feature map silu or relu (default silu)')
     .option('--fixed-beta', 'deltanet: β = 1 instead of sigmoid(W_β x)')
+    .option(
+      '--beta-bias-init <x>',
+      'deltanet: add a trainable per-head bias to the β gate, starting at x (e.g. -3)',
+    )
     .option('--neg-eigval', 'deltanet: β ∈ (0, 2) (allow negative state eigenvalues)')
     .option('--tied-init', 'deltanet: start the LM head as the transposed embedding (untied afterwards)');
   return command;
@@ -98,6 +105,8 @@ export interface DeltaNetTrainPlan {
   readonly featureMap: 'silu' | 'relu';
   readonly useBeta: boolean;
   readonly allowNegEigval: boolean;
+  /** Initial β-gate bias; undefined: no bias. */
+  readonly betaBias: number | undefined;
   readonly tiedHeadInit: boolean;
   readonly seed: number;
   readonly batchSize: number;
@@ -124,6 +133,7 @@ export async function deltaNetTrainPlan(
   if (featureMap !== 'silu' && featureMap !== 'relu') {
     throw new UsageError('--feature-map', featureMap, 'must be silu or relu');
   }
+  const betaBias = betaBiasFlag(str(flags, 'betaBiasInit'), mixer, flags.fixedBeta === true);
   const dModel = intFlag('--dmodel', str(flags, 'dmodel'), 64, 1);
   const heads = intFlag('--heads', str(flags, 'heads'), 2, 1);
   if (dModel % heads !== 0) throw new UsageError('--heads', String(heads), `must divide --dmodel ${dModel}`);
@@ -145,6 +155,7 @@ export async function deltaNetTrainPlan(
     featureMap,
     useBeta: flags.fixedBeta !== true,
     allowNegEigval: flags.negEigval === true,
+    betaBias,
     tiedHeadInit: flags.tiedInit === true,
     seed: intFlag('--seed', str(flags, 'seed'), 1),
     batchSize: intFlag('--batch-size', str(flags, 'batchSize'), DELTANET_TRAIN_DEFAULTS.batchSize, 1),
@@ -154,6 +165,14 @@ export async function deltaNetTrainPlan(
     resume: flags.resume === true,
     prefer,
   };
+}
+
+function betaBiasFlag(value: string | undefined, mixer: string, fixedBeta: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const x = numberFlag('--beta-bias-init', value, 0, -20, 20);
+  if (mixer !== 'delta') throw new UsageError('--beta-bias-init', value, 'applies to --mixer delta only');
+  if (fixedBeta) throw new UsageError('--beta-bias-init', value, 'has no gate to bias with --fixed-beta');
+  return x;
 }
 
 function lrDecayFlag(value: string | undefined): LrDecay {
@@ -177,6 +196,7 @@ export function deltaNetTrainCommand(p: DeltaNetTrainPlan): string {
     p.featureMap !== 'silu' ? `--feature-map ${p.featureMap}` : '',
     p.useBeta ? '' : '--fixed-beta',
     p.allowNegEigval ? '--neg-eigval' : '',
+    p.betaBias === undefined ? '' : `--beta-bias-init ${p.betaBias}`,
     p.tiedHeadInit ? '--tied-init' : '',
     `--out ${p.out}`,
   ];
@@ -203,6 +223,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
       featureMap: p.featureMap,
       useBeta: p.useBeta,
       allowNegEigval: p.allowNegEigval,
+      ...(p.betaBias === undefined ? {} : { betaBias: p.betaBias }),
       tiedHeadInit: p.tiedHeadInit,
       mlp: p.mlp,
       chunk: p.chunk,
@@ -239,6 +260,7 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
         featureMap: p.featureMap,
         useBeta: p.useBeta,
         allowNegEigval: p.allowNegEigval,
+        ...(p.betaBias === undefined ? {} : { betaBiasInit: p.betaBias }),
         ...(p.tiedHeadInit ? { tiedHeadInit: true } : {}),
       },
       steps: p.steps,

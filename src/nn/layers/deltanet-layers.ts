@@ -91,6 +91,12 @@ export interface DeltaNetMixerArgs {
   readonly useBeta?: boolean;
   /** β = 2·sigmoid(·) ∈ (0, 2): the state's eigenvalue 1 − β‖k‖² may go negative. */
   readonly allowNegEigval?: boolean;
+  /**
+   * Present: the β gate has a trainable per-head bias, β = sigmoid(W_β x + b_β), initialised to this
+   * value (a negative one starts β small, so early random tokens barely overwrite the state). Absent:
+   * no bias (models saved before it existed).
+   */
+  readonly betaBias?: number;
   readonly chunk?: number;
   /** Width of the causal depthwise convolution on q, k, v. */
   readonly convWidth?: number;
@@ -118,7 +124,7 @@ export interface MixerOperands {
 /**
  * The DeltaNet token mixer: bias-free q/k/v projections, a causal depthwise short convolution with
  * SiLU on each (left padding + 'valid': tfjs has no causal conv), feature map and L2 norm on q and
- * k, β = sigmoid(W_β x) per head, the delta rule (or plain linear attention: `rule: 'linear'`),
+ * k, β = sigmoid(W_β x [+ b_β]) per head, the delta rule (or plain linear attention: `rule: 'linear'`),
  * per-head RMSNorm and an output projection. `[B, T, D]` → `[B, T, D]`.
  */
 export class DeltaNetMixer extends tf.layers.Layer {
@@ -129,6 +135,8 @@ export class DeltaNetMixer extends tf.layers.Layer {
   readonly featureMap: FeatureMap;
   readonly useBeta: boolean;
   readonly allowNegEigval: boolean;
+  /** Initial value of the β gate's per-head bias; undefined: the layer has no bias. */
+  readonly betaBias: number | undefined;
   readonly chunk: number;
   readonly convWidth: number;
   readonly seed: number | undefined;
@@ -148,6 +156,7 @@ export class DeltaNetMixer extends tf.layers.Layer {
     this.featureMap = args.featureMap ?? 'silu';
     this.useBeta = args.useBeta ?? true;
     this.allowNegEigval = args.allowNegEigval ?? false;
+    this.betaBias = args.betaBias;
     this.chunk = args.chunk ?? 16;
     this.convWidth = args.convWidth ?? 4;
     this.seed = args.seed;
@@ -155,6 +164,11 @@ export class DeltaNetMixer extends tf.layers.Layer {
 
   private get usesBeta(): boolean {
     return this.rule === 'delta' && this.useBeta;
+  }
+
+  /** Whether the β gate has the trainable bias `b_beta`. */
+  get hasBetaBias(): boolean {
+    return this.usesBeta && this.betaBias !== undefined;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -187,6 +201,7 @@ export class DeltaNetMixer extends tf.layers.Layer {
       );
     }
     if (this.usesBeta) add('w_beta', [width, this.heads], seededGlorot(next()));
+    if (this.hasBetaBias) add('b_beta', [this.heads], tf.initializers.constant({ value: this.betaBias! }));
     add('norm_gain', [this.headDim], tf.initializers.ones());
     add('w_o', [inner, width], seededGlorot(next()));
     this.built = true;
@@ -234,7 +249,8 @@ export class DeltaNetMixer extends tf.layers.Layer {
     const v = this.splitHeads(silu(this.shortConv(preV, 'conv_v')));
     let beta: tf.Tensor2D;
     if (this.usesBeta) {
-      const gate = tf.sigmoid(project(x, this.weight('w_beta'))); // [B, T, H]
+      const logit = project(x, this.weight('w_beta')); // [B, T, H]
+      const gate = tf.sigmoid(this.hasBetaBias ? tf.add(logit, this.weight('b_beta')) : logit);
       const scaled = this.allowNegEigval ? tf.mul(gate, 2) : gate;
       beta = tf.reshape(tf.transpose(scaled, [0, 2, 1]), [b * h, t]) as tf.Tensor2D;
     } else {
@@ -279,6 +295,7 @@ export class DeltaNetMixer extends tf.layers.Layer {
       featureMap: this.featureMap,
       useBeta: this.useBeta,
       allowNegEigval: this.allowNegEigval,
+      ...(this.betaBias === undefined ? {} : { betaBias: this.betaBias }),
       chunk: this.chunk,
       convWidth: this.convWidth,
       ...(this.seed === undefined ? {} : { seed: this.seed }),

@@ -18,6 +18,8 @@ export interface DeltaNetOptions {
   readonly featureMap?: FeatureMap;
   readonly useBeta?: boolean;
   readonly allowNegEigval?: boolean;
+  /** Initial per-head bias of the β gate, β = sigmoid(W_β x + b_β); absent: no bias. */
+  readonly betaBias?: number;
   /**
    * Start the LM head as the transposed embedding (Zoology ties the two; here they train apart
    * afterwards): a token's logit is then its embedding's dot product with the hidden state from
@@ -83,6 +85,7 @@ export function buildDeltaNet(options: DeltaNetOptions): tf.LayersModel {
       featureMap: options.featureMap ?? DELTANET_DEFAULTS.featureMap,
       useBeta: options.useBeta ?? true,
       allowNegEigval: options.allowNegEigval ?? false,
+      ...(options.betaBias === undefined ? {} : { betaBias: options.betaBias }),
       chunk: options.chunk ?? DELTANET_DEFAULTS.chunk,
       seed: nextSeed(),
     }).apply(normed) as tf.SymbolicTensor;

@@ -179,6 +179,7 @@ export async function recordDeltaNet(
       dv: d,
       replaces: replaced,
       products: chunkProducts(mixer.rule, mixer.chunk, d, d),
+      ...(mixer.hasBetaBias ? { betaBias: Array.from(mixerWeight(mixer, 'b_beta')()) } : {}),
     });
     addDense(block('wo'), inner, dModel, mixerWeight(mixer, 'w_o'));
     const mlp = mlps[b];

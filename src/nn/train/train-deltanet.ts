@@ -107,8 +107,8 @@ export async function trainDeltaNet(
     seed: options.seed,
     batchSize,
     stepsPerRound,
-    // A cosine schedule depends on the total: a checkpoint resumes only a run with the same one.
-    ...(decay === 'cosine' ? { lrDecay: decay, steps: options.steps } : {}),
+    // A decaying schedule depends on the total: a checkpoint resumes only a run with the same one.
+    ...(decay !== 'constant' ? { lrDecay: decay, steps: options.steps } : {}),
   };
   if (options.resume) {
     if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');

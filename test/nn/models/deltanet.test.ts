@@ -65,6 +65,23 @@ function capture(model: LayersModel): MixerOperands[] {
   return captured;
 }
 
+async function saveAndLoad(model: LayersModel, name: string) {
+  const dir = join(root, name);
+  await saveModel(runtime, model, dir, {
+    name,
+    family: 'deltanet',
+    variant: 'delta',
+    seed: 3,
+    epochs: 0,
+    backend: runtime.backend,
+    data: {},
+    metrics: {},
+    createdBy: 'test',
+    command: 'test',
+  });
+  return loadModel(runtime, dir);
+}
+
 describe('DeltaNet model', () => {
   it.each(['delta', 'linear'] as const)(
     '%s: chunkwise and token-by-token forms give the same logits',
@@ -131,20 +148,7 @@ describe('DeltaNet model', () => {
 
   it('saves and loads (custom layers registered) with identical predictions', async () => {
     const model = buildDeltaNet({ ...small, mlp: true, allowNegEigval: true });
-    const dir = join(root, 'saved');
-    await saveModel(runtime, model, dir, {
-      name: 'saved',
-      family: 'deltanet',
-      variant: 'delta',
-      seed: 3,
-      epochs: 0,
-      backend: runtime.backend,
-      data: {},
-      metrics: {},
-      createdBy: 'test',
-      command: 'test',
-    });
-    const loaded = await loadModel(runtime, dir);
+    const loaded = await saveAndLoad(model, 'saved');
     expect(Array.from(logits(loaded.model))).toEqual(Array.from(logits(model)));
     const mixer = deltaNetMixers(loaded.model)[0]!;
     expect(mixer.allowNegEigval).toBe(true);
@@ -175,6 +179,54 @@ describe('DeltaNet model', () => {
     );
     for (const n of norms) expect(n).toBeCloseTo(1, 4);
     for (const o of [...relu, ...silu, ...fixed]) runtime.tf.dispose(Object.values(o));
+  });
+
+  it('betaBias: β = sigmoid(W_β x + b) per head, b trainable (gradient reaches it), saved and loaded', async () => {
+    const { tf } = runtime;
+    const logit = (p: number) => Math.log(p / (1 - p));
+    const plain = capture(buildDeltaNet(small));
+    const model = buildDeltaNet({ ...small, betaBias: -3 });
+    const mixer = deltaNetMixers(model)[0]!;
+    const bias = mixer.weights.find((w) => w.originalName.endsWith('/b_beta'))!;
+    expect(Array.from(bias.read().dataSync())).toEqual([-3, -3]);
+    // Per-head values, so a bias applied to the wrong head (or not at all) shows.
+    const perHead = [-3, 1.5];
+    bias.write(tf.tensor1d(perHead));
+    const biased = capture(model);
+    // Same seed: W_β is the same draw, so the logits differ by exactly b (heads folded into the batch).
+    const [b0, b1] = [plain[0]!.beta.dataSync(), biased[0]!.beta.dataSync()];
+    const t = 20;
+    for (let row = 0; row < b0.length / t; row++) {
+      for (let pos = 0; pos < t; pos++) {
+        const i = row * t + pos;
+        expect(logit(b1[i]!) - logit(b0[i]!)).toBeCloseTo(perHead[row % 2]!, 3);
+      }
+    }
+    const x = tokenTensor(tf, batch, 0, batch.count);
+    const biasVariable = bias.read() as Variable;
+    const { value, grads } = tf.variableGrads(
+      () => maskedCrossEntropy(tf, model.apply(x, { training: true }) as Tensor, batch.labels),
+      [biasVariable],
+    );
+    const g = grads[biasVariable.name]!.dataSync();
+    expect(g).toHaveLength(2);
+    expect(Math.min(...Array.from(g, Math.abs))).toBeGreaterThan(0);
+    // Linear attention has no gate: no bias weight either.
+    const linear = deltaNetMixers(buildDeltaNet({ ...small, mixer: 'linear', betaBias: -3 }))[0]!;
+    expect(linear.weights.some((w) => w.originalName.endsWith('/b_beta'))).toBe(false);
+
+    const loaded = await saveAndLoad(model, 'saved-bias');
+    expect(Array.from(logits(loaded.model))).toEqual(Array.from(logits(model)));
+    const loadedBias = deltaNetMixers(loaded.model)[0]!.weights.find((w) =>
+      w.originalName.endsWith('/b_beta'),
+    )!;
+    expect(Array.from(loadedBias.read().dataSync())).toEqual(perHead);
+    tf.dispose([
+      x,
+      value,
+      ...Object.values(grads),
+      ...[...plain, ...biased].flatMap((o) => Object.values(o)),
+    ]);
   });
 
   it('tiedHeadInit starts the LM head as the transposed embedding; by default it is drawn on its own', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COSINE_FLOOR, learningRateAt } from '../../../src/nn/train/lr-schedule.js';
+import { COSINE_FLOOR, learningRateAt, WSD_STABLE_SHARE } from '../../../src/nn/train/lr-schedule.js';
 
 describe('DeltaNet learning-rate schedule', () => {
   it('warms up linearly, then holds the peak (constant) whatever the total', () => {
@@ -20,5 +20,16 @@ describe('DeltaNet learning-rate schedule', () => {
         learningRateAt(s, 2, 10, 'cosine', 110),
       );
     }
+  });
+
+  it('wsd: the peak held for the stable share after warm-up, then the cosine over the rest to the floor', () => {
+    expect(WSD_STABLE_SHARE).toBe(0.75);
+    expect(learningRateAt(4, 2, 10, 'wsd', 110)).toBeCloseTo(learningRateAt(4, 2, 10));
+    // Decay starts at 10 + 0.75·100 = 85; halfway down at 97.5; the floor at 110.
+    expect(learningRateAt(60, 2, 10, 'wsd', 110)).toBe(2);
+    expect(learningRateAt(85, 2, 10, 'wsd', 110)).toBeCloseTo(2);
+    expect(learningRateAt(86, 2, 10, 'wsd', 110)).toBeLessThan(2);
+    expect(learningRateAt(97.5, 2, 10, 'wsd', 110)).toBeCloseTo(2 * (COSINE_FLOOR + (1 - COSINE_FLOOR) / 2));
+    expect(learningRateAt(110, 2, 10, 'wsd', 110)).toBeCloseTo(2 * COSINE_FLOOR);
   });
 });
