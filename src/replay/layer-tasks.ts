@@ -8,28 +8,55 @@ export interface LayerTask {
   readonly run: number;
   readonly layer: number;
   readonly order: number;
+  /** Its estimated work (MACs × steps): which queue's next task is the largest. */
+  readonly cost: number;
 }
 
 /**
- * What the threads of `--workers N` share to take tasks without asking the main thread: the next
- * task's index in the (largest-first) task list, and the plan order from which tasks are no longer
- * worth starting because an earlier one failed.
+ * The tasks as one queue per thread, each largest first. A thread takes from its own queue, and
+ * from the others' once its own is empty: so each thread replays one hardware configuration for as
+ * long as it can. The code V8 optimizes then sees one configuration's shapes and branches per
+ * thread instead of every one, and each thread's optimizing compiler (the work that competes with
+ * the other thread for the cores) compiles and deoptimizes less.
+ */
+export type TaskQueues = readonly (readonly LayerTask[])[];
+
+/**
+ * What the threads of `--workers N` share to take tasks without asking the main thread: the plan
+ * order from which tasks are no longer worth starting because an earlier one failed, and each
+ * queue's next task.
  */
 export type TaskClaims = Int32Array;
-const NEXT = 0;
-const CUTOFF = 1;
+const CUTOFF = 0;
+const NEXT = 1;
 
-export function createTaskClaims(): TaskClaims {
-  const claims = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+export function createTaskClaims(queues: number): TaskClaims {
+  const claims = new Int32Array(new SharedArrayBuffer((NEXT + queues) * Int32Array.BYTES_PER_ELEMENT));
   claims[CUTOFF] = 0x7fffffff;
   return claims;
 }
 
-/** The next task nobody has taken (skipping those past the cutoff), or undefined when none is left. */
-export function claimTask(claims: TaskClaims, tasks: readonly LayerTask[]): LayerTask | undefined {
+/**
+ * The next task nobody has taken (skipping those past the cutoff) for the thread whose queue is
+ * `home`: from that queue, else from the queue whose next task is the largest; undefined when none
+ * is left.
+ */
+export function claimTask(claims: TaskClaims, queues: TaskQueues, home: number): LayerTask | undefined {
   for (;;) {
-    const task = tasks[Atomics.add(claims, NEXT, 1)];
-    if (!task || task.order < Atomics.load(claims, CUTOFF)) return task;
+    let from = home;
+    if (Atomics.load(claims, NEXT + home) >= queues[home]!.length) {
+      let largest = -1;
+      for (const [q, queue] of queues.entries()) {
+        const next = queue[Atomics.load(claims, NEXT + q)];
+        if (next && next.cost > largest) {
+          largest = next.cost;
+          from = q;
+        }
+      }
+      if (largest < 0) return undefined;
+    }
+    const task = queues[from]![Atomics.add(claims, NEXT + from, 1)];
+    if (task && task.order < Atomics.load(claims, CUTOFF)) return task;
   }
 }
 
@@ -43,13 +70,17 @@ export function cutTasks(claims: TaskClaims, order: number): void {
 }
 
 /**
- * Every MAC layer of every run as a task, largest first (MACs × steps; ties in plan order): taken
- * in this order by whichever thread is free, the last tasks to start are the short ones, so the
- * threads finish together.
+ * Every layer of every run as a task, in `queues` queues (one per thread), each largest first
+ * (MACs × steps; ties in plan order): taken in this order, the last tasks to start are the short
+ * ones, so the threads finish together. A run's queue follows its hardware configuration
+ * (`hardwareCount` configurations per trace, runs numbered trace-major); with one configuration,
+ * the runs themselves are dealt out.
  */
 export function layerTasks(
   runs: readonly { readonly index: number; readonly run: ReplayRun }[],
-): LayerTask[] {
+  queues: number,
+  hardwareCount: number,
+): LayerTask[][] {
   const costed = runs.flatMap(({ index, run }) =>
     run.layers.map((l, layer) => ({
       run: index,
@@ -57,10 +88,15 @@ export function layerTasks(
       cost: l.gemm.m * l.gemm.n * l.gemm.k * l.gemmCount * run.config.steps,
     })),
   );
-  return costed
+  const out = Array.from({ length: queues }, (): LayerTask[] => []);
+  const sorted = costed
     .map((t, order) => ({ ...t, order }))
-    .sort((a, b) => b.cost - a.cost || a.order - b.order)
-    .map(({ run, layer, order }) => ({ run, layer, order }));
+    .sort((a, b) => b.cost - a.cost || a.order - b.order);
+  for (const task of sorted) {
+    const queue = (hardwareCount > 1 ? task.run % hardwareCount : task.run) % queues;
+    out[queue]!.push(task);
+  }
+  return out;
 }
 
 /** Replays one task of `plan`, posting its events; resolves to its `--verify` failures. */

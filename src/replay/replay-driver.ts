@@ -1,7 +1,9 @@
 import type { RunEvent } from '../core/events.js';
 import type { HardwareModel } from '../core/hardware.js';
 import { openTrace, type TraceReader } from '../trace/reader.js';
-import { parseSyntheticSpec, type SynthesizeOptions, synthesizeTrace } from '../trace/synthesize.js';
+// Types only: the synthesizer (and its writer) loads when a plan has a synthetic trace, so a pool
+// thread that only replays does not load it.
+import type { parseSyntheticSpec, SynthesizeOptions } from '../trace/synthesize.js';
 import { replayTrace, type VerifyFailure, yieldTurn } from './replay-trace.js';
 
 /** A trace to replay, and the name reports show for it (what the user typed). */
@@ -66,6 +68,7 @@ export async function synthesizePlanTrace(
   const { spec, seed, path } = synthetic;
   const label = syntheticLabel(spec);
   hooks.onPhase?.(`synthesizing trace ${label}…`);
+  const { parseSyntheticSpec, synthesizeTrace } = await import('../trace/synthesize.js');
   await synthesizeTrace(path, {
     ...syntheticTraceOptions(parseSyntheticSpec(spec), seed),
     onStep: async (done, total) => {

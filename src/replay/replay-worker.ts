@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunEvent } from '../core/events.js';
 import { openTrace, type TraceReader } from '../trace/reader.js';
-import { claimTask, type LayerTask, layerTaskRunner, type TaskClaims } from './layer-tasks.js';
+import { claimTask, layerTaskRunner, type TaskClaims, type TaskQueues } from './layer-tasks.js';
 import { driveReplays, labelled, type ReplayPlan, type ReplaySource } from './replay-driver.js';
 import type { PoolMessage, WorkerData, WorkerMessage } from './worker-driver.js';
 import { postedError } from './worker-driver.js';
@@ -58,9 +58,14 @@ function servePool(): void {
     pending.push({ event, runIndex });
     if (performance.now() - flushed >= FLUSH_MS) flush();
   };
-  const serve = async (plan: ReplayPlan, tasks: readonly LayerTask[], claims: TaskClaims): Promise<void> => {
+  const serve = async (
+    plan: ReplayPlan,
+    queues: TaskQueues,
+    home: number,
+    claims: TaskClaims,
+  ): Promise<void> => {
     const run = layerTaskRunner(plan, (i) => open(plan.traces[i]!));
-    for (let task = claimTask(claims, tasks); task; task = claimTask(claims, tasks)) {
+    for (let task = claimTask(claims, queues, home); task; task = claimTask(claims, queues, home)) {
       const { run: index, layer } = task;
       try {
         const failures = await run(task, onEvent);
@@ -77,6 +82,6 @@ function servePool(): void {
   port!.on('message', (message: PoolMessage) => {
     // The traces are opened while the main thread checks them and plans, before any task.
     if (message.type === 'open') for (const source of message.traces) void open(source);
-    else void serve(message.plan, message.tasks, message.claims);
+    else void serve(message.plan, message.queues, message.home, message.claims);
   });
 }

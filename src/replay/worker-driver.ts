@@ -9,10 +9,10 @@ import {
   claimTask,
   createTaskClaims,
   cutTasks,
-  type LayerTask,
   layerTaskRunner,
   layerTasks,
   type TaskClaims,
+  type TaskQueues,
 } from './layer-tasks.js';
 import {
   labelled,
@@ -49,13 +49,14 @@ export type WorkerMessage =
   /** Pool thread: no task is left to take. */
   | { readonly type: 'idle' };
 
-/** What the main thread tells a pool thread: the traces to open, then the tasks to share. */
+/** What the main thread tells a pool thread: the traces to open, then the tasks to share and its own queue. */
 export type PoolMessage =
   | { readonly type: 'open'; readonly traces: readonly ReplaySource[] }
   | {
       readonly type: 'tasks';
       readonly plan: ReplayPlan;
-      readonly tasks: readonly LayerTask[];
+      readonly queues: TaskQueues;
+      readonly home: number;
       readonly claims: TaskClaims;
     };
 
@@ -192,8 +193,8 @@ export interface SharedReplayOptions {
 
 /**
  * `--workers N`: the plan's layer replays — every layer of every run (trace × hardware) — taken
- * by the threads from one shared list, largest first, each thread taking the next one when it is
- * free (./layer-tasks.ts). A layer replays on its own (./replay-trace.ts, `replayRunLayer`): each
+ * by the threads from shared queues, largest first, each thread taking the next one when it is
+ * free: from its own configuration's queue, then from the others' (./layer-tasks.ts). A layer replays on its own (./replay-trace.ts, `replayRunLayer`): each
  * thread opens the traces itself and reads only its layers' tensors, so the threads share no data
  * and scale with the cores even on one run. Events reach `hooks` exactly as one thread would send
  * them: the earliest unfinished layer streams live, later ones are held until it is done, and each
@@ -245,12 +246,15 @@ function shareTasks(
   pool: ReplayPool | undefined,
   onThisThread: boolean,
 ): Promise<readonly RunVerifyFailure[]> {
-  const tasks = layerTasks(runs);
-  const claims = createTaskClaims();
-  const byIndex = new Map(runs.map((r) => [r.index, r]));
-  const orders = new Map(tasks.map((t) => [`${t.run}/${t.layer}`, t.order]));
   const threads = pool?.threads ?? [];
-  for (const w of threads) w.postMessage({ type: 'tasks', plan: base, tasks, claims } satisfies PoolMessage);
+  // One queue per computing thread: this one's is the first.
+  const first = onThisThread ? 1 : 0;
+  const queues = layerTasks(runs, Math.max(1, first + threads.length), base.hardware.length);
+  const claims = createTaskClaims(queues.length);
+  const byIndex = new Map(runs.map((r) => [r.index, r]));
+  const orders = new Map(queues.flat().map((t) => [`${t.run}/${t.layer}`, t.order]));
+  for (const [i, w] of threads.entries())
+    w.postMessage({ type: 'tasks', plan: base, queues, home: first + i, claims } satisfies PoolMessage);
 
   return new Promise((resolve, reject) => {
     const { signal } = hooks;
@@ -347,7 +351,7 @@ function shareTasks(
       const prepared = new Map(runs.map((r) => [r.index, r.run]));
       const replay = layerTaskRunner(base, async (s) => readers.get(s)!, prepared);
       const takeTasks = async (): Promise<void> => {
-        for (let task = claimTask(claims, tasks); task && !settled; task = claimTask(claims, tasks)) {
+        for (let task = claimTask(claims, queues, 0); task && !settled; task = claimTask(claims, queues, 0)) {
           const { run, layer } = task;
           let failures: readonly RunVerifyFailure[];
           try {
