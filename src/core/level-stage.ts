@@ -31,13 +31,13 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
   // State that does not fit the state memory lives in DRAM.
   const onChipState: LevelAccess[] = [];
   let dram = traffic.dram;
-  for (const part of [
-    traffic.deltaState && { access: traffic.deltaState.access, onChip: traffic.deltaState.onChip },
-    traffic.stateAccess,
-  ]) {
-    if (!part) continue;
-    if (part.onChip) onChipState.push(part.access);
-    else dram = addAccess(dram, part.access);
+  if (traffic.deltaState) {
+    if (traffic.deltaState.onChip) onChipState.push(traffic.deltaState.access);
+    else dram = addAccess(dram, traffic.deltaState.access);
+  }
+  if (traffic.stateAccess) {
+    if (traffic.stateAccess.onChip) onChipState.push(traffic.stateAccess.access);
+    else dram = addAccess(dram, traffic.stateAccess.access);
   }
   const hasState = traffic.deltaState !== undefined || traffic.stateAccess !== undefined;
   const levels: StorageLevel[] = [

@@ -189,16 +189,18 @@ export function createLayerReplay(
     const reload =
       stepsRun === 0 || residency === 'step' || (residency === 'sequence' && input.newSequence === true);
     stepsRun++;
+    // One literal of one shape (absent fields undefined, which the stage reads as absent): the
+    // conditional spreads it replaced built several objects per layer-step.
     const traffic = trafficStage.run({
-      ...(input.aMask ? { aMask: input.aMask } : {}),
-      ...(input.bMask ? { bMask: input.bMask } : {}),
+      aMask: input.aMask,
+      bMask: input.bMask,
       keyFrame: input.keyFrame,
       reloadWeight: reload,
       executedMacs: executed,
       aNonzeros: work.aNonzeros,
       events: work.events,
-      ...(work.structuredWeights ? { structuredWeights: work.structuredWeights } : {}),
-      ...(input.outputMask ? { outputMask: input.outputMask } : {}),
+      structuredWeights: work.structuredWeights,
+      outputMask: input.outputMask,
     });
     if (traffic.deltaState) totals.deltaCharged = true;
     const { levels, cycles, bound } = levelStage(hw, {
@@ -225,9 +227,12 @@ export function createLayerReplay(
     totals.skipped.zeroDelta += zeroDelta ? zeroA : 0;
     totals.skipped.zeroWeight += zeroB;
     totals.skipped.structural += structural;
-    for (const key of ENERGY_COMPONENTS) totals.energy[key] += energy[key];
     let energyPj = 0;
-    for (const key of ENERGY_COMPONENTS) energyPj += energy[key];
+    for (let c = 0; c < ENERGY_COMPONENTS.length; c++) {
+      const key = ENERGY_COMPONENTS[c]!;
+      totals.energy[key] += energy[key];
+      energyPj += energy[key];
+    }
     totals.residentSavedBits += traffic.residentSavedBits;
     totals.levels.add(levels, bound);
     totals.baselineCycles += base ? base.cycles : cycles;
