@@ -119,6 +119,8 @@ export function createComputeStage(
     sequence: grouped || createFoldSequence(array, dataflow, overlap),
   };
   const noEvents = createEventWork(0);
+  // The dense instance of the layer's GEMM (read-only): the baseline asks for it every step.
+  let dense: PreparedInstance | undefined;
 
   function run(
     input: ComputeStepInput,
@@ -159,7 +161,8 @@ export function createComputeStage(
           counts: { ...kept.counts, macs, zeroB: macs - kept.counts.executed },
         };
       } else if (aMask === undefined || bMask === undefined) {
-        prepared = denseInstance(low, dataflow);
+        dense ??= denseInstance(low, dataflow);
+        prepared = dense;
         timing = denseLaneTiming(prepared.lanes, timingOptions);
       } else {
         let preparedB: PreparedB | undefined;
