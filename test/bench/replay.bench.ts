@@ -3,7 +3,7 @@
  * deltasim's sparten-like replay of a synthetic ResNet-18 trace (the file `trace synth` writes)
  * against numpy's per-PE counting of the same file (0/1 float32 matmuls; same executed MACs asserted
  * equal), a naive per-MAC loop, and the AND+popcount counting limit measured here; density 0.1 vs
- * 0.5; 1 vs 2 workers; peak RSS over trace length; `trace validate` throughput.
+ * 0.5; 1 vs 2 workers; peak RSS over trace length and the JS heap allocated per step; `trace validate` throughput.
  * DELTASIM_BENCH_BASELINE=DIR (a `dist/` of an earlier build) also measures that build's replay and
  * validate in the same run: before and after on the same machine. BENCH_RSS_STEPS (default
  * 1,16,64) sets the trace lengths of the RSS rows.
