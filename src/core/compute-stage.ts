@@ -1,12 +1,17 @@
 import type { Dataflow } from './array.js';
 import { DATAFLOW_ROLES } from './dataflow-mapping.js';
 import { depthwiseGrouping, groupedFoldSequence } from './depthwise-mapping.js';
-import { createFoldSequence } from './fold-overlap.js';
+import { createFoldSequence, type FoldSequence } from './fold-overlap.js';
 import { type HardwareModel, type NmPattern, type OperandSupport, skipsAnything } from './hardware.js';
 import { packedPopcount } from './sparse/bits.js';
 import { condensedTiming, condensedUnits } from './sparse/condensed-timing.js';
 import { addEventHistogram, addEventInstance, createEventWork, eventCycles } from './sparse/event-timing.js';
-import { denseLaneTiming, type LaneTiming, laneTiming } from './sparse/lane-timing.js';
+import {
+  denseLaneTiming,
+  type LaneTiming,
+  type LaneTimingOptions,
+  laneTiming,
+} from './sparse/lane-timing.js';
 import type { LoweredSparseLayer } from './sparse/layer-lowering.js';
 import {
   createOperandCache,
@@ -102,6 +107,20 @@ export function createComputeStage(
   const units = condensed ? condensedUnits(array, condensed) : 0;
   // Depthwise channels share folds (depthwise-mapping.ts): one fill and drain per group of channels.
   const grouping = depthwiseGrouping(low, hw);
+  // One fold sequence, timing options and (empty) event record for every step of the layer: built
+  // per step they were garbage of every layer-step.
+  const grouped = grouping && groupedFoldSequence(createFoldSequence(array, dataflow, overlap), grouping);
+  const timingOptions: LaneTimingOptions & { readonly sequence: FoldSequence } = {
+    array,
+    dataflow,
+    granularity: hw.granularity,
+    lookaheadSteps: hw.lookaheadSteps,
+    histogramBins: eventDriven ? 0 : bins,
+    sequence: grouped || createFoldSequence(array, dataflow, overlap),
+  };
+  const noEvents = createEventWork(0);
+  // The dense instance of the layer's GEMM (read-only): the baseline asks for it every step.
+  let dense: PreparedInstance | undefined;
 
   function run(
     input: ComputeStepInput,
@@ -115,16 +134,8 @@ export function createComputeStage(
       nmChecked = true;
     }
     const closedForm = nm !== undefined || (options.bitLevel !== true && isDenseStep(low, policy, input));
-    const grouped = grouping && groupedFoldSequence(createFoldSequence(array, dataflow, overlap), grouping);
-    const timingOptions = {
-      array,
-      dataflow,
-      granularity: hw.granularity,
-      lookaheadSteps: hw.lookaheadSteps,
-      histogramBins: eventDriven ? 0 : bins,
-      sequence: grouped ?? createFoldSequence(array, dataflow, overlap),
-    };
-    const events = createEventWork(eventDriven ? pes : 0);
+    timingOptions.sequence.reset();
+    const events = eventDriven ? createEventWork(pes) : noEvents;
     // Only the bit-level path reads masks; an absent one is all ones.
     const aMask = closedForm ? undefined : (input.aMask ?? allOnesMask(low.inputElements));
     const bMask = closedForm ? undefined : (input.bMask ?? allOnesMask(low.bElements));
@@ -150,7 +161,8 @@ export function createComputeStage(
           counts: { ...kept.counts, macs, zeroB: macs - kept.counts.executed },
         };
       } else if (aMask === undefined || bMask === undefined) {
-        prepared = denseInstance(low, dataflow);
+        dense ??= denseInstance(low, dataflow);
+        prepared = dense;
         timing = denseLaneTiming(prepared.lanes, timingOptions);
       } else {
         let preparedB: PreparedB | undefined;

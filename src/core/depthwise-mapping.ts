@@ -117,5 +117,12 @@ export function groupedFoldSequence(inner: FoldSequence, grouping: DepthwiseGrou
       flush();
       return inner.cycles();
     },
+    reset(): void {
+      inner.reset();
+      slot.fill(0);
+      fold.fill(0);
+      position = 0;
+      groupFolds = 0;
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { sramPjPer64Bit } from './energy-table.js';
 import type { HardwareModel } from './hardware.js';
-import { computeEnergy, type EnergyParts, leakageEnergy, memoryEnergy, zeroEnergy } from './sparse/energy.js';
+import { computeEnergy, type EnergyParts, leakageEnergy, memoryEnergy } from './sparse/energy.js';
 import type { StepTraffic } from './traffic-stage.js';
 
 export interface EnergyStepInput {
@@ -21,15 +21,21 @@ export function energyStage(hw: HardwareModel, input: EnergyStepInput): EnergyPa
     if (state.onChip) memory.sram += (bits / 64) * sramPjPer64Bit(hw.energy, hw.stateMemory.bytes);
     else memory.dram += bits * hw.energy.dramPjPerBit;
   }
+  const compute = computeEnergy(hw.energy, {
+    executedMacs: input.executedMacs,
+    gatedMacs: input.gatedMacs,
+    precision: hw.precision,
+  });
+  // One literal, not spreads of partial records: this runs twice per layer-step.
   return {
-    ...zeroEnergy(),
-    ...computeEnergy(hw.energy, {
-      executedMacs: input.executedMacs,
-      gatedMacs: input.gatedMacs,
-      precision: hw.precision,
-    }),
-    ...memory,
+    mac: compute.mac,
+    gatedMac: compute.gatedMac,
+    register: compute.register,
+    sram: memory.sram,
+    dram: memory.dram,
+    metadata: memory.metadata,
     deltaState: input.traffic.deltaState?.energyPj ?? 0,
     leakage: leakageEnergy(hw.leakageMw, input.cycles, hw.clockHz),
+    vector: 0,
   };
 }

@@ -58,9 +58,24 @@ export const HOROWITZ_45NM: EnergyTable = {
   addPj: { int8: 0.03, fp16: 0.4, fp32: 0.9 },
 };
 
+/**
+ * The table's SRAM points by size, sorted once per table (a table is read-only): every layer-step
+ * asks for several buffers' energy, and a sorted copy each time was garbage of every step.
+ */
+const sortedSram = new WeakMap<EnergyTable, readonly SramEnergyPoint[]>();
+
+function sortedSramPoints(table: EnergyTable): readonly SramEnergyPoint[] {
+  let points = sortedSram.get(table);
+  if (!points) {
+    points = [...table.sram].sort((a, b) => a.bytes - b.bytes);
+    sortedSram.set(table, points);
+  }
+  return points;
+}
+
 /** Energy of one 64-bit access to an SRAM of `bytes`, log-linear between the table's points. */
 export function sramPjPer64Bit(table: EnergyTable, bytes: number): number {
-  const points = [...table.sram].sort((a, b) => a.bytes - b.bytes);
+  const points = sortedSramPoints(table);
   const first = points[0];
   const last = points[points.length - 1];
   if (!first || !last) throw new RangeError('energy table has no SRAM points');

@@ -33,6 +33,8 @@ export interface FoldSequence {
   add(stream: number, count?: number): void;
   readonly folds: number;
   cycles(): number;
+  /** Empties the sequence (a layer reuses one sequence for every step). */
+  reset(): void;
 }
 
 export function createFoldSequence(
@@ -60,6 +62,13 @@ export function createFoldSequence(
     },
     get folds(): number {
       return folds;
+    },
+    reset(): void {
+      folds = 0;
+      none = 0;
+      streamSum = 0;
+      spacedSum = 0;
+      last = 0;
     },
     cycles(): number {
       if (folds === 0) return 0;

@@ -3,6 +3,9 @@ import { addAccess, type LevelAccess, NO_ACCESS, type StorageLevel, slowestLevel
 import { wordBits } from './sparse/energy.js';
 import type { StepTraffic } from './traffic-stage.js';
 
+/** No unit besides the array and the levels (a delta unit that is absent takes 0 cycles). */
+const NO_UNITS: Readonly<Record<string, number>> = {};
+
 /** The work of one layer-step the levels are charged with. */
 export interface LevelStepInput {
   readonly computeCycles: number;
@@ -29,15 +32,16 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
   const pes = hw.array.rows * hw.array.cols;
   const bits = wordBits(hw.precision);
   // State that does not fit the state memory lives in DRAM.
-  const onChipState: LevelAccess[] = [];
+  // Summed in the order the parts come (delta state, then other state), from no access.
+  let onChipState: LevelAccess = NO_ACCESS;
   let dram = traffic.dram;
-  for (const part of [
-    traffic.deltaState && { access: traffic.deltaState.access, onChip: traffic.deltaState.onChip },
-    traffic.stateAccess,
-  ]) {
-    if (!part) continue;
-    if (part.onChip) onChipState.push(part.access);
-    else dram = addAccess(dram, part.access);
+  if (traffic.deltaState) {
+    if (traffic.deltaState.onChip) onChipState = addAccess(onChipState, traffic.deltaState.access);
+    else dram = addAccess(dram, traffic.deltaState.access);
+  }
+  if (traffic.stateAccess) {
+    if (traffic.stateAccess.onChip) onChipState = addAccess(onChipState, traffic.stateAccess.access);
+    else dram = addAccess(dram, traffic.stateAccess.access);
   }
   const hasState = traffic.deltaState !== undefined || traffic.stateAccess !== undefined;
   const levels: StorageLevel[] = [
@@ -63,7 +67,7 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
       name: 'state',
       capacityBytes: hw.stateMemory.bytes,
       bandwidthBytesPerCycle: hw.stateMemory.bandwidthBytesPerCycle,
-      ...onChipState.reduce(addAccess, NO_ACCESS),
+      ...onChipState,
     });
   }
   // PE registers: two operand reads and one partial-sum write per ungated MAC, one word each, at
@@ -77,8 +81,10 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
     writeBits: ungated * PSUM_BITS,
     metadataBits: 0,
   });
-  const { cycles, bound } = slowestLevel(input.computeCycles, levels, {
-    'delta-unit': traffic.deltaState?.unitCycles ?? 0,
-  });
+  const { cycles, bound } = slowestLevel(
+    input.computeCycles,
+    levels,
+    traffic.deltaState ? { 'delta-unit': traffic.deltaState.unitCycles } : NO_UNITS,
+  );
   return { levels, cycles, bound };
 }

@@ -14,7 +14,8 @@ export function createLevelTotals(): LevelTotals {
   >();
   return {
     add(levels, bound) {
-      for (const level of levels) {
+      for (let i = 0; i < levels.length; i++) {
+        const level = levels[i]!;
         const t = totals.get(level.name) ?? {
           capacityBytes: level.capacityBytes,
           readBits: 0,

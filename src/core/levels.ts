@@ -50,13 +50,16 @@ export function slowestLevel(
 ): { readonly cycles: number; readonly bound: string } {
   let cycles = computeCycles;
   let bound = 'compute';
-  for (const [name, c] of Object.entries(units)) {
+  // Indexed loops, no entries array or iterator: this runs twice per layer-step.
+  for (const name in units) {
+    const c = units[name]!;
     if (c > cycles) {
       cycles = c;
       bound = name;
     }
   }
-  for (const level of levels) {
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
     const c = levelCycles(level);
     if (c > cycles) {
       cycles = c;

@@ -22,6 +22,7 @@ import {
   lowerSparseLayer,
   type SparseLayerSpec,
 } from './sparse/layer-lowering.js';
+import type { LaneOperands } from './sparse/operand-bits.js';
 import { createLayerVerifier, type VerifyOutcome, type VerifyValues } from './sparse/verify.js';
 import { createTrafficStage } from './traffic-stage.js';
 import { createVectorLayerReplay } from './vector-layer.js';
@@ -76,6 +77,18 @@ export interface LayerReplayOptions {
 }
 
 export type WeightResidency = 'step' | 'sequence' | 'run';
+
+/** A step's verification tally while its instances are checked. */
+type StepVerify = {
+  compared: number;
+  mismatches: number;
+  maxRelativeError: number;
+  first?: VerifyOutcome['first'];
+};
+
+/** The dense baseline's step inputs (no masks): two constants, not an object per step. */
+const BASELINE_STEP: ReplayStepInput = { keyFrame: true };
+const BASELINE_NEW_SEQUENCE: ReplayStepInput = { keyFrame: true, newSequence: true };
 
 export interface StepOutcome {
   readonly macs: number;
@@ -172,33 +185,43 @@ export function createLayerReplay(
     levels: createLevelTotals(),
   };
 
+  // The step being verified (set only while a step with values runs): one callback for the layer,
+  // not a closure per step.
+  let verifying: { input: ReplayStepInput; values: VerifyValues; verify: StepVerify } | undefined;
+  const checkInstance = (i: number, lanes: LaneOperands): void => {
+    if (!verifying) return;
+    const { input, values, verify } = verifying;
+    const outcome = verifier.check(i, lanes, values, input.keyFrame);
+    verify.compared += outcome.compared;
+    verify.mismatches += outcome.mismatches;
+    verify.maxRelativeError = Math.max(verify.maxRelativeError, outcome.maxRelativeError);
+    if (!verify.first && outcome.first) verify.first = outcome.first;
+  };
+
   function step(input: ReplayStepInput): StepOutcome {
     const values = input.values;
-    const verify:
-      | { compared: number; mismatches: number; maxRelativeError: number; first?: VerifyOutcome['first'] }
-      | undefined = values ? { compared: 0, mismatches: 0, maxRelativeError: 0 } : undefined;
-    const work = compute.run(input, totals.histogram, (i, lanes) => {
-      if (!values || !verify) return;
-      const outcome = verifier.check(i, lanes, values, input.keyFrame);
-      verify.compared += outcome.compared;
-      verify.mismatches += outcome.mismatches;
-      verify.maxRelativeError = Math.max(verify.maxRelativeError, outcome.maxRelativeError);
-      if (!verify.first && outcome.first) verify.first = outcome.first;
-    });
+    const verify: StepVerify | undefined = values
+      ? { compared: 0, mismatches: 0, maxRelativeError: 0 }
+      : undefined;
+    verifying = values && verify ? { input, values, verify } : undefined;
+    const work = compute.run(input, totals.histogram, checkInstance);
+    verifying = undefined;
     const { macs, executedMacs: executed, gatedMacs: gated, computeCycles } = work;
     const reload =
       stepsRun === 0 || residency === 'step' || (residency === 'sequence' && input.newSequence === true);
     stepsRun++;
+    // One literal of one shape (absent fields undefined, which the stage reads as absent): the
+    // conditional spreads it replaced built several objects per layer-step.
     const traffic = trafficStage.run({
-      ...(input.aMask ? { aMask: input.aMask } : {}),
-      ...(input.bMask ? { bMask: input.bMask } : {}),
+      aMask: input.aMask,
+      bMask: input.bMask,
       keyFrame: input.keyFrame,
       reloadWeight: reload,
       executedMacs: executed,
       aNonzeros: work.aNonzeros,
       events: work.events,
-      ...(work.structuredWeights ? { structuredWeights: work.structuredWeights } : {}),
-      ...(input.outputMask ? { outputMask: input.outputMask } : {}),
+      structuredWeights: work.structuredWeights,
+      outputMask: input.outputMask,
     });
     if (traffic.deltaState) totals.deltaCharged = true;
     const { levels, cycles, bound } = levelStage(hw, {
@@ -211,7 +234,7 @@ export function createLayerReplay(
     const dram = levels[0]!;
     const { zeroA, zeroB, structural, folds } = work;
 
-    const base = baseline?.step({ keyFrame: true, ...(input.newSequence ? { newSequence: true } : {}) });
+    const base = baseline?.step(input.newSequence ? BASELINE_NEW_SEQUENCE : BASELINE_STEP);
     totals.macs += macs;
     totals.executed += executed;
     totals.gated += gated;
@@ -225,9 +248,12 @@ export function createLayerReplay(
     totals.skipped.zeroDelta += zeroDelta ? zeroA : 0;
     totals.skipped.zeroWeight += zeroB;
     totals.skipped.structural += structural;
-    for (const key of ENERGY_COMPONENTS) totals.energy[key] += energy[key];
     let energyPj = 0;
-    for (const key of ENERGY_COMPONENTS) energyPj += energy[key];
+    for (let c = 0; c < ENERGY_COMPONENTS.length; c++) {
+      const key = ENERGY_COMPONENTS[c]!;
+      totals.energy[key] += energy[key];
+      energyPj += energy[key];
+    }
     totals.residentSavedBits += traffic.residentSavedBits;
     totals.levels.add(levels, bound);
     totals.baselineCycles += base ? base.cycles : cycles;

@@ -3,7 +3,7 @@
  * deltasim's sparten-like replay of a synthetic ResNet-18 trace (the file `trace synth` writes)
  * against numpy's per-PE counting of the same file (0/1 float32 matmuls; same executed MACs asserted
  * equal), a naive per-MAC loop, and the AND+popcount counting limit measured here; density 0.1 vs
- * 0.5; 1 vs 2 workers; peak RSS over trace length; `trace validate` throughput.
+ * 0.5; 1 vs 2 workers; peak RSS over trace length and the JS heap allocated per step; `trace validate` throughput.
  * DELTASIM_BENCH_BASELINE=DIR (a `dist/` of an earlier build) also measures that build's replay and
  * validate in the same run: before and after on the same machine. BENCH_RSS_STEPS (default
  * 1,16,64) sets the trace lengths of the RSS rows.
@@ -226,6 +226,17 @@ function peakRss(path: string): number {
   );
 }
 
+/** JS heap bytes a replay of `path` allocates per step after the first (no GC: a 512 MiB young generation). */
+function allocatedPerStep(path: string): number {
+  const child = fileURLToPath(new URL('./replay-rss-child.ts', import.meta.url));
+  const young = ['--min-semi-space-size=256', '--max-semi-space-size=256'];
+  return Number(
+    execFileSync(process.execPath, [...young, '--import', 'tsx', child, path, '--allocated'], {
+      encoding: 'utf8',
+    }).trim(),
+  );
+}
+
 const row = (name: string, samplesMs: readonly number[], units?: number, unit?: string): Measurement => ({
   name,
   samplesMs,
@@ -419,12 +430,17 @@ export default async function (): Promise<void> {
 
     const rssSteps = (process.env.BENCH_RSS_STEPS ?? '1,16,64').split(',').map(Number);
     const rss: string[] = [];
+    let allocated: number | undefined;
     for (const steps of rssSteps) {
       if (steps !== 1 && !existsSync(trace(0.5, steps))) await synth(0.5, steps);
       rss.push(
         `${steps} step${steps > 1 ? 's' : ''} ${(peakRss(trace(0.5, steps)) / 2 ** 20).toFixed(0)} MiB`,
       );
       console.log(`  peak RSS ${rss[rss.length - 1]}`);
+      if (steps === 16) {
+        allocated = allocatedPerStep(trace(0.5, steps));
+        console.log(`  JS heap allocated per step: ${(allocated / 2 ** 10).toFixed(0)} KiB`);
+      }
       if (steps !== 1) rmSync(trace(0.5, steps), { force: true });
     }
 
@@ -444,6 +460,11 @@ export default async function (): Promise<void> {
         `thread CPU time at ${workerSteps} steps (median-wall run): ${cpuSplit.join('; ')}`,
         `trace validate: ${(bytes / (ms('trace validate') / 1000) / 1e9).toFixed(2)} GB/s (goal ≥ 1 GB/s)`,
         `peak RSS (replay sparten-like, fresh process): ${rss.join(', ')} (goal: within 10 %)`,
+        ...(allocated !== undefined
+          ? [
+              `JS heap allocated per step (16 steps, after the first; what grows V8's young generation): ${(allocated / 2 ** 10).toFixed(0)} KiB`,
+            ]
+          : []),
         ...(baseline
           ? [
               `before → after (baseline ${baselineDir}): replay d0.5 ${(ms('baseline replay sparten-like d0.5') / ms('replay sparten-like d0.5')).toFixed(2)}x, d0.1 ${(ms('baseline replay sparten-like d0.1') / ms('replay sparten-like d0.1')).toFixed(2)}x, validate ${(ms('baseline trace validate') / ms('trace validate')).toFixed(2)}x faster`,

@@ -51,8 +51,6 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
   let cycles = 0;
   let streamSteps = 0;
   let laneWork = 0;
-  const rowWork = new Float64Array(array.rows);
-  const rowLanes = new Int32Array(array.rows);
   const loaded = granularity === 'element' ? kernelLanes(ops, window) : undefined;
   // The whole fold schedule in one kernel call when it can: per fold stream and work, histogram.
   const all = loaded?.folds(ops.spatialRows, array.rows, array.cols, bins);
@@ -68,6 +66,9 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
     for (let b = 0; b < bins; b++) histogram[b] = all.histogram[b]!;
     return { folds: rowFolds * colFolds, cycles, streamSteps, laneWork, histogram };
   }
+  // Scratch of the fold-by-fold path only (the kernel's single call above needs none).
+  const rowWork = new Float64Array(array.rows);
+  const rowLanes = new Int32Array(array.rows);
   for (let rf = 0; rf < rowFolds; rf++) {
     const r0 = rf * array.rows;
     const r1 = Math.min(r0 + array.rows, ops.spatialRows);

@@ -174,7 +174,6 @@ export function layerTraffic(t: TrafficInput): Traffic {
   // The mapping sees dense tiles: a format that shrinks a tensor does not change the loop nest.
   const aDense = t.aElements * t.wordBits;
   const bDense = t.bElements * t.wordBits;
-  const fits = (bits: number, bytes: number): boolean => bits / 8 <= bytes;
   let aRefetch = 1;
   let bRefetch = 1;
   let aStreams: number;
@@ -182,18 +181,14 @@ export function layerTraffic(t: TrafficInput): Traffic {
   let psumReads = 0;
   let psumWrites: number;
   if (t.dataflow === 'os') {
-    const rowMajor = {
-      a: fits(aDense / t.rowFolds, t.sram.ifmapBytes) ? 1 : t.colFolds,
-      b: fits(bDense, t.sram.filterBytes) ? 1 : t.rowFolds,
-    };
-    const colMajor = {
-      a: fits(aDense, t.sram.ifmapBytes) ? 1 : t.colFolds,
-      b: fits(bDense / t.colFolds, t.sram.filterBytes) ? 1 : t.rowFolds,
-    };
-    const cost = (o: { a: number; b: number }): number => o.a * aDense + o.b * bDense;
-    const order = cost(colMajor) < cost(rowMajor) ? colMajor : rowMajor;
-    aRefetch = order.a;
-    bRefetch = order.b;
+    // Scalars, not an object and a closure per order: this runs twice per layer-step.
+    const rowMajorA = fits(aDense / t.rowFolds, t.sram.ifmapBytes) ? 1 : t.colFolds;
+    const rowMajorB = fits(bDense, t.sram.filterBytes) ? 1 : t.rowFolds;
+    const colMajorA = fits(aDense, t.sram.ifmapBytes) ? 1 : t.colFolds;
+    const colMajorB = fits(bDense / t.colFolds, t.sram.filterBytes) ? 1 : t.rowFolds;
+    const colMajor = colMajorA * aDense + colMajorB * bDense < rowMajorA * aDense + rowMajorB * bDense;
+    aRefetch = colMajor ? colMajorA : rowMajorA;
+    bRefetch = colMajor ? colMajorB : rowMajorB;
     aStreams = t.colFolds;
     bStreams = t.rowFolds;
     psumWrites = outBits;
@@ -216,45 +211,58 @@ export function layerTraffic(t: TrafficInput): Traffic {
     psumReads = t.outputElements * PSUM_BITS * (t.rowFolds - 1);
   }
   // Stored bits per element of the raw tensors, applied to the im2col elements the array streams.
-  const aPerElem = (bits: number): number => (t.aElements > 0 ? bits / t.aElements : 0);
-  const bPerElem = (bits: number): number => (t.bElements > 0 ? bits / t.bElements : 0);
   // Shared weights are still streamed once per instance that uses them.
   const aStreamed = t.eventReads ? t.eventReads.aElements : I * m * k * aStreams;
   const bStreamed = t.eventReads ? t.eventReads.bElements : I * k * n * bStreams;
   // The delta unit's events occupy the buffer at their stored size (a queue, not a mapped tile).
   const aSpilled = t.aOnChip === true && !fits(aTotal, t.sram.ifmapBytes);
   const aFromDram = t.aOnChip !== true || aSpilled;
-  const dramA = aFromDram
-    ? { p: t.a.payloadBits * aRefetch, md: t.a.metadataBits * aRefetch }
-    : { p: 0, md: 0 };
-  const aSpill = aSpilled ? { p: t.a.payloadBits, md: t.a.metadataBits } : { p: 0, md: 0 };
+  // Payload (P) and metadata (Md) bits as scalars: the small objects they were cost every step.
+  const dramAP = aFromDram ? t.a.payloadBits * aRefetch : 0;
+  const dramAMd = aFromDram ? t.a.metadataBits * aRefetch : 0;
+  const aSpillP = aSpilled ? t.a.payloadBits : 0;
+  const aSpillMd = aSpilled ? t.a.metadataBits : 0;
   // Delivered by the delta unit straight into the buffer, or filled from DRAM.
-  const aFill = aFromDram ? dramA : { p: t.a.payloadBits, md: t.a.metadataBits };
-  const bRead = { p: t.b.payloadBits * bRefetch, md: t.b.metadataBits * bRefetch };
-  const { fetchedShare, savedShare } = t.bFetch ?? { fetchedShare: 1, savedShare: 0 };
-  const dramB = { p: bRead.p * fetchedShare, md: bRead.md * fetchedShare };
-  const outStored = t.out ?? { payloadBits: outBits, metadataBits: 0 };
-  const outWrite = t.outputsToDram === false ? 0 : outStored.payloadBits + outStored.metadataBits;
-  const outMetadata = t.outputsToDram === false ? 0 : outStored.metadataBits;
+  const aFillP = aFromDram ? dramAP : t.a.payloadBits;
+  const aFillMd = aFromDram ? dramAMd : t.a.metadataBits;
+  const bReadP = t.b.payloadBits * bRefetch;
+  const bReadMd = t.b.metadataBits * bRefetch;
+  const fetchedShare = t.bFetch ? t.bFetch.fetchedShare : 1;
+  const savedShare = t.bFetch ? t.bFetch.savedShare : 0;
+  const dramBP = bReadP * fetchedShare;
+  const dramBMd = bReadMd * fetchedShare;
+  const outPayload = t.out ? t.out.payloadBits : outBits;
+  const outStoredMd = t.out ? t.out.metadataBits : 0;
+  const outWrite = t.outputsToDram === false ? 0 : outPayload + outStoredMd;
+  const outMetadata = t.outputsToDram === false ? 0 : outStoredMd;
   const psums =
     t.psumsInOfmap === false ? NO_ACCESS : { readBits: psumReads, writeBits: psumWrites, metadataBits: 0 };
   return {
     dram: {
-      readBits: dramA.p + dramA.md + dramB.p + dramB.md,
-      writeBits: outWrite + aSpill.p + aSpill.md,
-      metadataBits: dramA.md + dramB.md + aSpill.md + outMetadata,
+      readBits: dramAP + dramAMd + dramBP + dramBMd,
+      writeBits: outWrite + aSpillP + aSpillMd,
+      metadataBits: dramAMd + dramBMd + aSpillMd + outMetadata,
     },
     ifmap: {
-      readBits: aStreamed * aPerElem(aTotal),
-      writeBits: aFill.p + aFill.md,
-      metadataBits: aStreamed * aPerElem(t.a.metadataBits) + aFill.md,
+      readBits: aStreamed * perElement(aTotal, t.aElements),
+      writeBits: aFillP + aFillMd,
+      metadataBits: aStreamed * perElement(t.a.metadataBits, t.aElements) + aFillMd,
     },
     filter: {
-      readBits: bStreamed * bPerElem(bTotal),
-      writeBits: dramB.p + dramB.md,
-      metadataBits: bStreamed * bPerElem(t.b.metadataBits) + dramB.md,
+      readBits: bStreamed * perElement(bTotal, t.bElements),
+      writeBits: dramBP + dramBMd,
+      metadataBits: bStreamed * perElement(t.b.metadataBits, t.bElements) + dramBMd,
     },
     ofmap: psums,
-    residentSavedBits: (bRead.p + bRead.md) * savedShare,
+    residentSavedBits: (bReadP + bReadMd) * savedShare,
   };
+}
+
+function fits(bits: number, bytes: number): boolean {
+  return bits / 8 <= bytes;
+}
+
+/** Stored bits per element of a raw tensor (0 for an empty one), applied to the elements streamed. */
+function perElement(bits: number, elements: number): number {
+  return elements > 0 ? bits / elements : 0;
 }

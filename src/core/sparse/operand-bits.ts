@@ -265,14 +265,15 @@ function laneOperands(
 ): LaneOperands {
   const roles = DATAFLOW_ROLES[flow];
   const size = low.gemm;
-  const spatial = {
-    spatialRows: size[roles.rows],
-    spatialCols: size[roles.cols],
-    temporal: size[roles.time],
-  };
-  if (flow === 'os') return { ...spatial, rowBits: aBits, colBits: pb.rowOrColBits, stat: pb.stat };
-  if (flow === 'ws') return { ...spatial, rowBits: aBits, colBits: pb.colBits, stat: pb.stat };
-  return { ...spatial, rowBits: pb.rowOrColBits, colBits: pb.colBits, stat: aBits };
+  const spatialRows = size[roles.rows];
+  const spatialCols = size[roles.cols];
+  const temporal = size[roles.time];
+  // One literal per case (no spread of a shared part): this runs for every instance of every step.
+  if (flow === 'os')
+    return { spatialRows, spatialCols, temporal, rowBits: aBits, colBits: pb.rowOrColBits, stat: pb.stat };
+  if (flow === 'ws')
+    return { spatialRows, spatialCols, temporal, rowBits: aBits, colBits: pb.colBits, stat: pb.stat };
+  return { spatialRows, spatialCols, temporal, rowBits: pb.rowOrColBits, colBits: pb.colBits, stat: aBits };
 }
 
 /**
@@ -283,20 +284,34 @@ function laneOperands(
  */
 export interface OperandCache {
   readonly low: LoweredSparseLayer;
-  plan?: GatherPlan;
+  plan: GatherPlan | undefined;
   /** Non-structural (non-padding) A entries of each column k. */
-  validPerK?: Float64Array;
+  validPerK: Float64Array | undefined;
   /** Timing bits of an A the array does not skip on but whose padding it does, per orientation. */
-  validBits?: { os?: BitMatrix; km?: BitMatrix };
-  gathered?: BitMatrix;
-  transposed?: BitMatrix;
-  nonzeroPerK?: Float64Array;
+  validBits: { os?: BitMatrix; km?: BitMatrix } | undefined;
+  gathered: BitMatrix | undefined;
+  transposed: BitMatrix | undefined;
+  nonzeroPerK: Float64Array | undefined;
   /** An aligned copy of a mask whose bytes do not start on a 4-byte boundary. */
-  alignedWords?: Uint32Array;
+  alignedWords: Uint32Array | undefined;
+  /** The instance's MAC counts (`countMacs`): a scratch, so no step boxes its sums. */
+  readonly sums: Float64Array;
 }
 
 export function createOperandCache(low: LoweredSparseLayer): OperandCache {
-  return { low };
+  // Every field from the start: one object shape for every layer, so the optimised step code that
+  // reads it is never thrown away when the next layer's cache arrives.
+  return {
+    low,
+    plan: undefined,
+    validPerK: undefined,
+    validBits: undefined,
+    gathered: undefined,
+    transposed: undefined,
+    nonzeroPerK: undefined,
+    alignedWords: undefined,
+    sums: new Float64Array(COUNT_FIELDS),
+  };
 }
 
 /**
@@ -669,6 +684,48 @@ function prepareGathered(
     aBits = bits;
   }
 
+  const sums = cache.sums;
+  countMacs(M, N, K, valid, nonzero ?? valid, pb.bNz, aSkip, aSees, bSkip, bSees, structSkip, sums);
+  const executed = sums[EXECUTED]!;
+  const counts: MacCounts = {
+    macs: M * N * K,
+    executed,
+    gated: executed - sums[USEFUL]!,
+    zeroA: sums[ZERO_A]!,
+    zeroB: sums[ZERO_B]!,
+    structural: sums[STRUCTURAL]!,
+  };
+  return { lanes: laneOperands(low, flow, aBits, pb), counts };
+}
+
+const EXECUTED = 0;
+const USEFUL = 1;
+const ZERO_A = 2;
+const ZERO_B = 3;
+const STRUCTURAL = 4;
+const COUNT_FIELDS = 5;
+
+/**
+ * The MAC counts of a non-causal instance into `out` (EXECUTED, USEFUL, ZERO_A, ZERO_B, STRUCTURAL),
+ * since each (m, k) meets the same B row k: per k, the A entries that run times the B non-zeros the
+ * array runs. Only typed arrays and numbers in and out: every layer calls it with the same types, so
+ * it stays optimised and its sums stay unboxed (in unoptimised code every sum was a heap number, a
+ * few per k per step). `nonzero` is read only when `aSkip` or `aSees`.
+ */
+function countMacs(
+  M: number,
+  N: number,
+  K: number,
+  valid: Float64Array,
+  nonzero: Float64Array,
+  bNz: Int32Array,
+  aSkip: boolean,
+  aSees: boolean,
+  bSkip: boolean,
+  bSees: boolean,
+  structSkip: boolean,
+  out: Float64Array,
+): void {
   let executed = 0;
   let useful = 0;
   let zeroA = 0;
@@ -678,15 +735,18 @@ function prepareGathered(
     // Entries that may run at k: all M, or the non-padding ones when the array skips padding.
     const eligible = structSkip ? valid[kk]! : M;
     structural += (M - eligible) * N;
-    const aOk = aSkip ? nonzero![kk]! : eligible;
+    const aOk = aSkip ? nonzero[kk]! : eligible;
     zeroA += (eligible - aOk) * N;
-    const bOk = bSkip ? pb.bNz[kk]! : N;
+    const bOk = bSkip ? bNz[kk]! : N;
     executed += aOk * bOk;
     zeroB += aOk * (N - bOk);
-    useful += (aSees ? nonzero![kk]! : eligible) * (bSees ? pb.bNz[kk]! : N);
+    useful += (aSees ? nonzero[kk]! : eligible) * (bSees ? bNz[kk]! : N);
   }
-  const counts: MacCounts = { macs: M * N * K, executed, gated: executed - useful, zeroA, zeroB, structural };
-  return { lanes: laneOperands(low, flow, aBits, pb), counts };
+  out[EXECUTED] = executed;
+  out[USEFUL] = useful;
+  out[ZERO_A] = zeroA;
+  out[ZERO_B] = zeroB;
+  out[STRUCTURAL] = structural;
 }
 
 /**
