@@ -161,31 +161,48 @@ export async function enumeratePoints(spec: SweepSpec): Promise<Enumeration> {
   return { points, enumerated, rejectedByConstraints: rejected };
 }
 
-/** JSON with sorted keys and Infinity spelled out: one text per value, whatever the key order. */
-export function canonicalJson(value: unknown): string {
+/**
+ * JSON with sorted keys and Infinity spelled out: one text per value, whatever the key order.
+ * `texts` keeps the text of objects already written: the points of a sweep share most of their
+ * hardware's parts (energy table, vector unit…) with the base, so each is written once per space.
+ */
+export function canonicalJson(value: unknown, texts?: WeakMap<object, string>): string {
   if (typeof value === 'number')
     return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+  const known = texts?.get(value);
+  if (known !== undefined) return known;
+  let text: string;
+  if (Array.isArray(value)) text = `[${value.map((v) => canonicalJson(v, texts)).join(',')}]`;
+  else {
     const entries = Object.entries(value)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    text = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, texts)}`).join(',')}}`;
   }
-  return JSON.stringify(value);
+  texts?.set(value, text);
+  return text;
 }
 
 /**
  * The content key of a result: the design (the full hardware, not its name), the workload's bytes and
  * how it is read, and the simulator version. Same key, same figures: a result is computed once.
  */
-export function jobKey(hardware: HardwareModel, workload: SweepWorkload, toolVersion: string): string {
+export function jobKey(
+  hardware: HardwareModel,
+  workload: SweepWorkload,
+  toolVersion: string,
+  texts?: WeakMap<object, string>,
+): string {
   const { name: _name, ...design } = hardware;
-  const text = canonicalJson({
-    design,
-    workload: { kind: workload.kind, gemm: workload.gemm, sha256: workload.contentHash },
-    toolVersion,
-  });
+  const text = canonicalJson(
+    {
+      design,
+      workload: { kind: workload.kind, gemm: workload.gemm, sha256: workload.contentHash },
+      toolVersion,
+    },
+    texts,
+  );
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
@@ -202,10 +219,17 @@ export function jobsOf(
   shard?: ShardSpec,
 ): SweepJob[] {
   const jobs: SweepJob[] = [];
+  // Parts of the designs are shared objects, never changed once enumerated: their text is kept.
+  const texts = new WeakMap<object, string>();
   for (const point of points) {
     if (shard && point.index % shard.count !== shard.index) continue;
     workloads.forEach((workload, workloadIndex) => {
-      jobs.push({ key: jobKey(point.hardware, workload, toolVersion), point, workloadIndex, workload });
+      jobs.push({
+        key: jobKey(point.hardware, workload, toolVersion, texts),
+        point,
+        workloadIndex,
+        workload,
+      });
     });
   }
   return jobs;

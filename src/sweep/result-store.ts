@@ -33,8 +33,8 @@ export interface ExpectedRow {
 export const RESULTS_TABLE = 'results';
 export const EXPECTED_TABLE = 'sweep_points';
 export const META_TABLE = 'sweep_meta';
-/** Rows one group commit writes at most (a bound on the statement's size, and on the statements prepared). */
-const INSERT_BATCH_MAX = 64;
+/** Row counts of the prepared INSERTs a commit is made of, largest first (the last must be 1). */
+const INSERT_CHUNK_ROWS = [64, 16, 4, 1] as const;
 
 /** A DuckDB identifier, quoted (parameter names carry dots). */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -77,6 +77,7 @@ export class ResultStore {
     readonly path: string,
     private readonly parameterNames: readonly string[],
     private readonly toolVersion: string,
+    private commitIntervalMs: number,
   ) {}
 
   /** Opens (or creates) the database for a sweep over `parameterNames`. */
@@ -86,6 +87,11 @@ export class ResultStore {
       readonly name: string;
       readonly parameterNames: readonly string[];
       readonly toolVersion: string;
+      /**
+       * How long a finished row may wait for company before its commit (0: committed at once,
+       * grouped only with the rows arriving while a commit runs). See `insert`.
+       */
+      readonly commitIntervalMs?: number;
     },
   ): Promise<ResultStore> {
     const { DuckDBInstance } = await import('@duckdb/node-api');
@@ -96,27 +102,41 @@ export class ResultStore {
       throw new ResultStoreError(path, '', `cannot open the results database: ${firstLine(error)}`);
     }
     const connection = await instance.connect();
-    const store = new ResultStore(instance, connection, path, sweep.parameterNames, sweep.toolVersion);
-    await connection.run(
-      `CREATE TABLE IF NOT EXISTS ${META_TABLE} (name VARCHAR, parameters VARCHAR, points INTEGER, workloads INTEGER)`,
+    const store = new ResultStore(
+      instance,
+      connection,
+      path,
+      sweep.parameterNames,
+      sweep.toolVersion,
+      sweep.commitIntervalMs ?? 0,
     );
-    const meta = (await connection.runAndReadAll(`SELECT parameters FROM ${META_TABLE}`)).getRowObjects();
-    const wanted = JSON.stringify(sweep.parameterNames);
-    if (meta.length > 0 && meta[0]!.parameters !== wanted) {
-      store.close();
-      throw new ResultStoreError(
-        path,
-        '',
-        `holds a sweep over ${String(meta[0]!.parameters)}, not ${wanted}: give another --out directory`,
+    // One transaction for the tables: a commit that writes costs a WAL sync (milliseconds of CPU).
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await connection.run(
+        `CREATE TABLE IF NOT EXISTS ${META_TABLE} (name VARCHAR, parameters VARCHAR, points INTEGER, workloads INTEGER)`,
       );
+      const meta = (await connection.runAndReadAll(`SELECT parameters FROM ${META_TABLE}`)).getRowObjects();
+      const wanted = JSON.stringify(sweep.parameterNames);
+      if (meta.length > 0 && meta[0]!.parameters !== wanted)
+        throw new ResultStoreError(
+          path,
+          '',
+          `holds a sweep over ${String(meta[0]!.parameters)}, not ${wanted}: give another --out directory`,
+        );
+      const columns = resultColumns(sweep.parameterNames)
+        .map((c) => `${quoteIdent(c.name)} ${c.type}`)
+        .join(', ');
+      await connection.run(`CREATE TABLE IF NOT EXISTS ${RESULTS_TABLE} (${columns})`);
+      await connection.run(
+        `CREATE TABLE IF NOT EXISTS ${EXPECTED_TABLE} (key VARCHAR PRIMARY KEY, point_index INTEGER, workload_index INTEGER, workload VARCHAR, params VARCHAR)`,
+      );
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => {});
+      store.close();
+      throw error;
     }
-    const columns = resultColumns(sweep.parameterNames)
-      .map((c) => `${quoteIdent(c.name)} ${c.type}`)
-      .join(', ');
-    await connection.run(`CREATE TABLE IF NOT EXISTS ${RESULTS_TABLE} (${columns})`);
-    await connection.run(
-      `CREATE TABLE IF NOT EXISTS ${EXPECTED_TABLE} (key VARCHAR PRIMARY KEY, point_index INTEGER, workload_index INTEGER, workload VARCHAR, params VARCHAR)`,
-    );
     return store;
   }
 
@@ -132,24 +152,32 @@ export class ResultStore {
         .n,
     );
     if (count === expected.length) return;
-    await this.connection.run(`DELETE FROM ${EXPECTED_TABLE}`);
-    await this.connection.run(`DELETE FROM ${META_TABLE}`);
-    const appender = await this.connection.createAppender(EXPECTED_TABLE);
-    for (const row of expected) {
-      appender.appendVarchar(row.key);
-      appender.appendInteger(row.pointIndex);
-      appender.appendInteger(row.workloadIndex);
-      appender.appendVarchar(row.workload);
-      appender.appendVarchar(JSON.stringify(row.params));
-      appender.endRow();
+    // One transaction: the space is there whole or not at all, for one WAL sync.
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      await this.connection.run(`DELETE FROM ${EXPECTED_TABLE}`);
+      await this.connection.run(`DELETE FROM ${META_TABLE}`);
+      const appender = await this.connection.createAppender(EXPECTED_TABLE);
+      for (const row of expected) {
+        appender.appendVarchar(row.key);
+        appender.appendInteger(row.pointIndex);
+        appender.appendInteger(row.workloadIndex);
+        appender.appendVarchar(row.workload);
+        appender.appendVarchar(JSON.stringify(row.params));
+        appender.endRow();
+      }
+      appender.closeSync();
+      await this.connection.run(`INSERT INTO ${META_TABLE} VALUES ($1, $2, $3, $4)`, [
+        name,
+        JSON.stringify(this.parameterNames),
+        points,
+        workloads,
+      ]);
+      await this.connection.run('COMMIT');
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => {});
+      throw error;
     }
-    appender.closeSync();
-    await this.connection.run(`INSERT INTO ${META_TABLE} VALUES ($1, $2, $3, $4)`, [
-      name,
-      JSON.stringify(this.parameterNames),
-      points,
-      workloads,
-    ]);
   }
 
   async existingKeys(): Promise<Set<string>> {
@@ -159,37 +187,67 @@ export class ResultStore {
 
   /**
    * Inserts one result (ignored when its key is there), committed before the promise resolves.
-   * Group commit: rows that arrive while a commit is running are written together by the next one,
-   * one statement (one transaction, one WAL sync) for the lot — a commit costs milliseconds, so
-   * committing row by row serialised a sweep's workers on it. No row waits for a timer.
+   * A commit costs a WAL sync and milliseconds of CPU, as much as a small design: committed row by
+   * row, a sweep's commits competed with its workers for the cores. So rows are grouped: those
+   * arriving while a commit runs go into the next one, and with a `commitIntervalMs` a commit
+   * starts at most that often, taking every row finished meanwhile (one transaction). A row is
+   * done only once committed, so a killed run loses at most the rows of that interval.
    */
   insert(row: ResultRow): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new Error(`${this.path}: the results database is closed`));
+        return;
+      }
       this.pending.push({ row, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.schedule();
     });
+  }
+
+  /** Commits the waiting rows now, and every later row without waiting (a run ends or stops). */
+  commitNow(): void {
+    this.commitIntervalMs = 0;
+    this.schedule();
   }
 
   private pending: { row: ResultRow; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private flushing = false;
+  private closed = false;
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  private schedule(): void {
+    if (this.flushing || this.pending.length === 0) return;
+    const waitMs = this.lastCommitAt + this.commitIntervalMs - performance.now();
+    if (waitMs > 0) {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, waitMs);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.flush();
+  }
 
   private async flush(): Promise<void> {
     this.flushing = true;
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, INSERT_BATCH_MAX);
-      try {
-        await this.writeRows(batch.map((b) => b.row));
-        for (const b of batch) b.resolve();
-      } catch (error) {
-        for (const b of batch) b.reject(error);
-      }
+    this.lastCommitAt = performance.now();
+    const batch = this.pending.splice(0);
+    try {
+      await this.writeRows(batch.map((b) => b.row));
+      for (const b of batch) b.resolve();
+    } catch (error) {
+      for (const b of batch) b.reject(error);
     }
     this.flushing = false;
+    this.schedule();
   }
 
   /** Keys in the results table: read once, then kept as rows are written (one process owns the file). */
   private present: Set<string> | undefined;
-  /** One prepared INSERT per batch size: a commit then costs no parsing or planning. */
+  /** One prepared INSERT per chunk size: a commit then costs no parsing or planning. */
   private readonly inserts = new Map<number, DuckDBPreparedStatement>();
 
   /**
@@ -209,20 +267,37 @@ export class ResultStore {
       fresh.push(row);
     }
     if (fresh.length === 0) return;
-    const values: DuckDBValue[] = [];
-    for (const row of fresh)
-      values.push(
-        row.key,
-        row.pointIndex,
-        row.workloadIndex,
-        row.workload,
-        ...this.parameterNames.map((name) => paramValue(name, row.params[name]!)),
-        ...METRIC_NAMES.map((name) => row.metrics[name]),
-        this.toolVersion,
-      );
-    const statement = await this.insertStatement(fresh.length);
-    statement.bind(values);
-    await statement.run();
+    // Written as a few prepared INSERTs of fixed row counts (few statements to prepare), one transaction.
+    const chunks: ResultRow[][] = [];
+    for (let at = 0; at < fresh.length; ) {
+      const size = INSERT_CHUNK_ROWS.find((n) => n <= fresh.length - at)!;
+      chunks.push(fresh.slice(at, at + size));
+      at += size;
+    }
+    const transaction = chunks.length > 1;
+    if (transaction) await this.connection.run('BEGIN TRANSACTION');
+    try {
+      for (const chunk of chunks) {
+        const values: DuckDBValue[] = [];
+        for (const row of chunk)
+          values.push(
+            row.key,
+            row.pointIndex,
+            row.workloadIndex,
+            row.workload,
+            ...this.parameterNames.map((name) => paramValue(name, row.params[name]!)),
+            ...METRIC_NAMES.map((name) => row.metrics[name]),
+            this.toolVersion,
+          );
+        const statement = await this.insertStatement(chunk.length);
+        statement.bind(values);
+        await statement.run();
+      }
+      if (transaction) await this.connection.run('COMMIT');
+    } catch (error) {
+      if (transaction) await this.connection.run('ROLLBACK').catch(() => {});
+      throw error;
+    }
     for (const key of batchKeys) present.add(key);
   }
 
@@ -253,6 +328,10 @@ export class ResultStore {
   }
 
   close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const b of this.pending.splice(0))
+      b.reject(new Error(`${this.path}: closed before this row was committed`));
     for (const statement of this.inserts.values()) statement.destroySync();
     this.inserts.clear();
     this.connection.closeSync();

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { SweepEvent } from '../tui/sweep-events.js';
 import {
   type DesignPoint,
@@ -22,12 +23,35 @@ export interface JobExecutor {
 
 export interface SweepRunOptions {
   readonly spec: SweepSpec;
+  /** The spec's points, when the caller has enumerated them already (enumerated here otherwise). */
+  readonly enumeration?: Enumeration;
   readonly dbPath: string;
   readonly toolVersion: string;
   readonly executor: JobExecutor;
   readonly shard?: ShardSpec;
   readonly onEvent?: (event: SweepEvent) => void;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * When each stage of a run ended, in ms from the call (main-thread wall clock): the bench prints
+ * them to show what overlaps what. Stages that overlap end in any order.
+ */
+export interface SweepPhases {
+  /** Points enumerated and every job's key hashed. */
+  readonly keyed: number;
+  /** The first job handed to the executor (before the database is open on a fresh database). */
+  readonly firstDispatch: number;
+  /** The database open, its tables there. */
+  readonly opened: number;
+  /** The whole space recorded (one transaction). */
+  readonly recorded: number;
+  /** The last result back from the executor. */
+  readonly computed: number;
+  /** Every row committed. */
+  readonly committed: number;
+  /** The database closed (DuckDB's checkpoint). */
+  readonly closed: number;
 }
 
 export interface SweepRunSummary {
@@ -38,7 +62,14 @@ export interface SweepRunSummary {
   /** Jobs of this shard found in the database from an earlier run. */
   readonly reused: number;
   readonly computed: number;
+  readonly phases: SweepPhases;
 }
+
+/**
+ * A commit starts at most this often: one costs milliseconds of CPU beside the workers, so rows
+ * finishing meanwhile share it. A killed run recomputes at most this long of finished work.
+ */
+export const SWEEP_COMMIT_INTERVAL_MS = 100;
 
 export function taskOf(job: SweepJob, toolVersion: string): PointTask {
   const { kind, path, label, gemm } = job.workload;
@@ -47,16 +78,35 @@ export function taskOf(job: SweepJob, toolVersion: string): PointTask {
 
 /**
  * Runs a sweep into its database: every job of the (shard of the) space whose key is not already
- * there is computed once and committed as soon as it finishes (grouped with the rows finishing
- * meanwhile). A point's event goes out when all its workloads' rows are committed.
+ * there is computed once; its row is committed within `SWEEP_COMMIT_INTERVAL_MS` of finishing,
+ * with the rows finishing meanwhile. A point's event goes out when all its workloads' rows are
+ * committed. On a fresh database (no file yet) nothing can be done already, so jobs start while
+ * the database opens and records the space.
  */
 export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummary> {
   const { spec, toolVersion, executor, signal } = options;
+  const start = performance.now();
+  const at = (): number => performance.now() - start;
+  const phases: Record<keyof SweepPhases, number> = {
+    keyed: 0,
+    firstDispatch: 0,
+    opened: 0,
+    recorded: 0,
+    computed: 0,
+    committed: 0,
+    closed: 0,
+  };
+  // Checked before DuckDB creates the file: no file (and no write-ahead log) means no row exists.
+  const fresh = !existsSync(options.dbPath) && !existsSync(`${options.dbPath}.wal`);
   // The database opens (file, tables: DuckDB's threads) while this thread enumerates and hashes.
   const opening = ResultStore.open(options.dbPath, {
     name: spec.name,
     parameterNames: spec.parameters.map((p) => p.name),
     toolVersion,
+    commitIntervalMs: SWEEP_COMMIT_INTERVAL_MS,
+  }).then((store) => {
+    phases.opened = at();
+    return store;
   });
   // Its failure is reported where it is awaited below; until then it must not count as unhandled.
   opening.catch(() => {});
@@ -64,7 +114,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
   let allJobs: SweepJob[];
   let jobs: SweepJob[];
   try {
-    enumeration = await enumeratePoints(spec);
+    enumeration = options.enumeration ?? (await enumeratePoints(spec));
     allJobs = jobsOf(enumeration.points, spec.workloads, toolVersion);
     jobs = options.shard ? jobsOf(enumeration.points, spec.workloads, toolVersion, options.shard) : allJobs;
   } catch (error) {
@@ -74,20 +124,31 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
     );
     throw error;
   }
-  const store = await opening;
-  try {
-    await store.recordSpace(
-      spec.name,
-      allJobs.map((j) => ({
-        key: j.key,
-        pointIndex: j.point.index,
-        workloadIndex: j.workloadIndex,
-        workload: j.workload.label,
-        params: j.point.params,
-      })),
-      enumeration.points.length,
-      spec.workloads.length,
-    );
+  phases.keyed = at();
+  // The store once the space is recorded: rows are written after it.
+  const ready = opening.then(async (store) => {
+    try {
+      await store.recordSpace(
+        spec.name,
+        allJobs.map((j) => ({
+          key: j.key,
+          pointIndex: j.point.index,
+          workloadIndex: j.workloadIndex,
+          workload: j.workload.label,
+          params: j.point.params,
+        })),
+        enumeration.points.length,
+        spec.workloads.length,
+      );
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    phases.recorded = at();
+    return store;
+  });
+  ready.catch(() => {});
+  const runJobs = async (): Promise<Omit<SweepRunSummary, 'phases'>> => {
     const byPoint = new Map<number, (Metrics | undefined)[]>();
     const emitIfComplete = (point: DesignPoint): void => {
       const list = byPoint.get(point.index);
@@ -100,28 +161,35 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       });
     };
     for (const job of jobs) byPoint.set(job.point.index, new Array(spec.workloads.length).fill(undefined));
-    const done = new Map((await store.rows()).map((row) => [row.key, row.metrics]));
     const pending: SweepJob[] = [];
     let reused = 0;
-    for (const job of jobs) {
-      const metrics = done.get(job.key);
-      if (metrics) {
-        reused++;
-        byPoint.get(job.point.index)![job.workloadIndex] = metrics;
-      } else pending.push(job);
+    if (fresh) pending.push(...jobs);
+    else {
+      const done = new Map((await (await ready).rows()).map((row) => [row.key, row.metrics]));
+      for (const job of jobs) {
+        const metrics = done.get(job.key);
+        if (metrics) {
+          reused++;
+          byPoint.get(job.point.index)![job.workloadIndex] = metrics;
+        } else pending.push(job);
+      }
+      for (const point of enumeration.points) if (byPoint.has(point.index)) emitIfComplete(point);
     }
-    for (const point of enumeration.points) if (byPoint.has(point.index)) emitIfComplete(point);
     let computed = 0;
     let next = 0;
     // A lane takes its next job as soon as its result is handed to the store: the commit (grouped
     // with the other lanes' rows) runs meanwhile. A point is announced once its rows are committed.
     const writes: Promise<void>[] = [];
     let writeError: { error: unknown } | undefined;
+    ready.catch((error: unknown) => {
+      writeError ??= { error };
+    });
     const worker = async (): Promise<void> => {
       while (next < pending.length) {
         signal?.throwIfAborted();
         if (writeError) throw writeError.error;
         const job = pending[next++]!;
+        if (next === 1) phases.firstDispatch = at();
         const metrics = await executor.run(job.key, taskOf(job, toolVersion));
         const row: ResultRow = {
           key: job.key,
@@ -132,8 +200,8 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
           metrics,
         };
         writes.push(
-          store
-            .insert(row)
+          ready
+            .then((store) => store.insert(row))
             .then(() => {
               computed++;
               byPoint.get(job.point.index)![job.workloadIndex] = metrics;
@@ -148,16 +216,25 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
     const lanes = Math.max(1, Math.min(executor.parallelism, pending.length));
     try {
       await Promise.all(Array.from({ length: lanes }, worker));
+      phases.computed = at();
     } finally {
       // Whatever stopped the lanes, rows already computed are committed before the store closes.
+      (await ready).commitNow();
       await Promise.all(writes);
+      phases.committed = at();
     }
     if (writeError) throw writeError.error;
     // Stopped while the last rows committed: still a stop (what is committed stays).
     signal?.throwIfAborted();
     options.onEvent?.({ type: 'sweep-done', points: [...byPoint.keys()].length });
     return { enumeration, jobsTotal: allJobs.length, jobsInShard: jobs.length, reused, computed };
+  };
+  let counts: Omit<SweepRunSummary, 'phases'>;
+  try {
+    counts = await runJobs();
   } finally {
-    store.close();
+    (await ready.catch(() => undefined))?.close();
+    phases.closed = at();
   }
+  return { ...counts, phases };
 }

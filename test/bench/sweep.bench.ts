@@ -1,9 +1,10 @@
 /**
  * `npm run bench sweep`: the same 64-design sweeps on 1 and 2 worker threads, side by side (the goal
- * is ≥ 1.7x on 2 cores): one over ResNet-18's topology (a few ms per design), one replaying a small
- * seeded synthetic trace (tens of ms per design). Each sweep row also gives the CPU time of a run —
- * the whole process and its main thread (Linux) — so the serial work stays visible when other load
- * makes wall times unreliable. Then the per-job overhead of the thread pool and of the results
+ * is ≥ 1.7x on 2 cores): one over ResNet-18's topology and one replaying a small seeded synthetic
+ * trace (a few ms per design: the run's fixed costs weigh), and one replaying the bundled delta-CNN
+ * trace (tens of ms per design, a realistic size). Each sweep row also gives the CPU time of a run —
+ * the whole process and its main thread (Linux) — and when each stage of the run ended, so the
+ * serial work stays visible when other load makes wall times unreliable. Then the per-job overhead of the thread pool and of the results
  * database against calling the design function directly, and designs per second.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { syntheticTraceOptions } from '../../src/replay/replay-driver.js';
 import { evaluatePoint, type PointTask } from '../../src/sweep/evaluate-point.js';
 import { createPointPool, poolExecutor } from '../../src/sweep/point-pool.js';
 import { ResultStore } from '../../src/sweep/result-store.js';
-import { runSweep } from '../../src/sweep/run-sweep.js';
+import { runSweep, type SweepPhases } from '../../src/sweep/run-sweep.js';
 import { type SweepSpec, sweepSpecFromDocument } from '../../src/sweep/spec.js';
 import { parseSyntheticSpec, synthesizeTrace } from '../../src/trace/synthesize.js';
 import { type Measurement, measure, median, printTable } from './harness.js';
@@ -41,6 +42,8 @@ interface SweepRun {
   /** Medians over the timed runs: CPU of the whole process, and of its main thread. */
   readonly cpuMs: number;
   readonly mainCpuMs: number | undefined;
+  /** Median over the timed runs of when each stage ended (ms from the call). */
+  readonly phases: SweepPhases;
 }
 
 /** One 64-design sweep on `threads` workers: wall medians, and CPU medians of the same runs. */
@@ -48,6 +51,7 @@ async function sweepRun(label: string, spec: SweepSpec, threads: number, dir: st
   const executor = poolExecutor(await createPointPool(threads));
   const cpu: number[] = [];
   const mainCpu: number[] = [];
+  const phases: SweepPhases[] = [];
   let run = 0;
   const measurement = await measure(
     `64 designs × ${label}, ${threads} worker${threads > 1 ? 's' : ''} (pool + DuckDB)`,
@@ -61,6 +65,7 @@ async function sweepRun(label: string, spec: SweepSpec, threads: number, dir: st
         executor,
       });
       if (summary.computed !== 64) throw new Error(`computed ${summary.computed} of 64`);
+      phases.push(summary.phases);
       cpu.push(processCpuMs() - cpuStart);
       const mainEnd = threadCpuMs();
       if (mainStart !== undefined && mainEnd !== undefined) mainCpu.push(mainEnd - mainStart);
@@ -73,6 +78,12 @@ async function sweepRun(label: string, spec: SweepSpec, threads: number, dir: st
     measurement,
     cpuMs: median(cpu.slice(1)),
     mainCpuMs: mainCpu.length > 1 ? median(mainCpu.slice(1)) : undefined,
+    phases: Object.fromEntries(
+      (Object.keys(phases[0]!) as (keyof SweepPhases)[]).map((k) => [
+        k,
+        median(phases.slice(1).map((p) => p[k])),
+      ]),
+    ) as unknown as SweepPhases,
   };
 }
 
@@ -83,28 +94,31 @@ const PARAMETERS = {
   'sram.filter': '[32, 128] KiB',
 };
 
-/** The two sweeps' rows, and one note per sweep: the ratio and the CPU per run. */
+/** When each stage of a run ended; stages overlap (jobs start while a fresh database opens). */
+const phaseLine = (p: SweepPhases): string =>
+  `keys hashed ${p.keyed.toFixed(0)}, first job ${p.firstDispatch.toFixed(0)}, database open ${p.opened.toFixed(0)}, ` +
+  `space recorded ${p.recorded.toFixed(0)}, last result ${p.computed.toFixed(0)}, committed ${p.committed.toFixed(0)}, closed ${p.closed.toFixed(0)}`;
+
+/** The sweeps' rows, and notes per sweep: the ratio, the CPU per run, the phases. */
 async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: string[] }> {
-  const topology = await sweepSpecFromDocument(
-    {
-      name: 'bench',
-      hardware: 'scalesim-default',
-      workloads: [{ topology: 'configs/topologies/resnet18.csv' }],
-      parameters: PARAMETERS,
-    },
-    { source: 'bench.yaml', dir: root },
-  );
+  // The 64 designs of PARAMETERS on one workload.
+  const benchSpec = (hardware: string, workload: Record<string, string>): Promise<SweepSpec> =>
+    sweepSpecFromDocument(
+      { name: 'bench', hardware, workloads: [workload], parameters: PARAMETERS },
+      { source: 'bench.yaml', dir: root },
+    );
+  const topology = await benchSpec('scalesim-default', { topology: 'configs/topologies/resnet18.csv' });
   const tracePath = join(dir, 'synthetic-small.safetensors');
   await synthesizeTrace(tracePath, syntheticTraceOptions(parseSyntheticSpec(TRACE), 1));
-  const trace = await sweepSpecFromDocument(
-    { name: 'bench', hardware: 'sparten-like', workloads: [{ trace: tracePath }], parameters: PARAMETERS },
-    { source: 'bench.yaml', dir: root },
-  );
+  const trace = await benchSpec('sparten-like', { trace: tracePath });
+  // Designs of realistic size (tens of ms each): the bundled delta-CNN trace recorded from a model.
+  const recorded = await benchSpec('sparten-like', { trace: 'traces/delta-cnn-dal.safetensors' });
   const rows: Measurement[] = [];
   const notes: string[] = [];
   for (const [label, spec] of [
     ['ResNet-18', topology],
     [`trace ${TRACE}`, trace],
+    ['trace delta-cnn-dal', recorded],
   ] as const) {
     const [one, two] = [await sweepRun(label, spec, 1, dir), await sweepRun(label, spec, 2, dir)];
     rows.push(one!.measurement, two!.measurement);
@@ -112,6 +126,9 @@ async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: str
     notes.push(
       `${label}: 2 workers vs 1: ${(one!.measurement.medianMs / two!.measurement.medianMs).toFixed(2)}x (goal ≥ 1.7x on 2 free cores); ` +
         `CPU per run (process / main thread): 1 worker ${one!.cpuMs.toFixed(0)} / ${main(one!)} ms, 2 workers ${two!.cpuMs.toFixed(0)} / ${main(two!)} ms`,
+      ...[one!, two!].map(
+        (r, i) => `  ${i + 1} worker${i ? 's' : ''}: phases ended at (ms, median) ${phaseLine(r.phases)}`,
+      ),
     );
   }
   return { rows, notes };

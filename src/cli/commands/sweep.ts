@@ -3,10 +3,12 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
 import { interruptSignal } from '../../common/interrupt.js';
+import type { ShardSpec } from '../../sweep/enumerate.js';
 import { tableOutputs } from '../../sweep/sweep-outputs.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
 import { checkOutputPath } from '../output-path.js';
 import type { CommandModule } from '../program.js';
+import type { UiMode } from '../reporters/select-reporter.js';
 import { VERSION } from '../version.js';
 
 export interface SweepOptions {
@@ -41,20 +43,15 @@ function checkTableOut(out: string): void {
     throw new UsageError('--out', '', `"${out}" must end in .parquet or .csv`);
 }
 
-export async function runSweepCommand(specPath: string, options: SweepOptions, io: CliIo): Promise<number> {
-  const { parseUiMode, chooseReporterKind } = await import('../reporters/select-reporter.js');
-  const ui = parseUiMode(options.ui);
-  checkTableOut(options.out);
-  if (options.plot !== undefined && !/\.svg$/i.test(options.plot))
-    throw new UsageError('--plot', '', `"${options.plot}" must end in .svg`);
-  const { resolveShard } = await import('../../sweep/shard.js');
-  const shard = resolveShard(options.shard, options.shardCount, io.env);
-  const { defaultWorkers, createPointPool, poolExecutor } = await import('../../sweep/point-pool.js');
-  const workers = parseWorkers(options.workers, defaultWorkers());
-  const redis =
-    options.queue === undefined
-      ? undefined
-      : (await import('../../sweep/job-queue.js')).parseRedisUrl(options.queue, '--queue');
+/** Everything a sweep run needs decided before its first design: spec, outputs checked, sizes. */
+async function prepareSweep(
+  specPath: string,
+  options: SweepOptions,
+  io: CliIo,
+  shard: ShardSpec | undefined,
+  ui: UiMode,
+) {
+  const { chooseReporterKind } = await import('../reporters/select-reporter.js');
   const { loadSweepSpec } = await import('../../sweep/spec.js');
   const spec = await loadSweepSpec(resolve(io.cwd, specPath), specPath);
   if (options.color !== undefined && !spec.parameters.some((p) => p.name === options.color))
@@ -80,12 +77,45 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
   const { OBJECTIVES } = await import('../../sweep/objectives.js');
   const objectives = spec.objectives.map((o) => ({ metric: OBJECTIVES[o].metric, goal: OBJECTIVES[o].goal }));
   const kind = chooseReporterKind({ ui, json: options.json === true, io });
-  const totalPoints = (await enumeratePoints(spec)).points.filter(
+  const enumeration = await enumeratePoints(spec);
+  const totalPoints = enumeration.points.filter(
     (p) => !shard || p.index % shard.count === shard.index,
   ).length;
+  return { spec, plotX, plotY, out, dbPath, objectives, kind, totalPoints, enumeration };
+}
+
+export async function runSweepCommand(specPath: string, options: SweepOptions, io: CliIo): Promise<number> {
+  const { parseUiMode } = await import('../reporters/select-reporter.js');
+  const ui = parseUiMode(options.ui);
+  checkTableOut(options.out);
+  if (options.plot !== undefined && !/\.svg$/i.test(options.plot))
+    throw new UsageError('--plot', '', `"${options.plot}" must end in .svg`);
+  const { resolveShard } = await import('../../sweep/shard.js');
+  const shard = resolveShard(options.shard, options.shardCount, io.env);
+  const { defaultWorkers, createPointPool, poolExecutor } = await import('../../sweep/point-pool.js');
+  const workers = parseWorkers(options.workers, defaultWorkers());
+  const redis =
+    options.queue === undefined
+      ? undefined
+      : (await import('../../sweep/job-queue.js')).parseRedisUrl(options.queue, '--queue');
+  // The worker threads start (module load, compilation) while this thread reads the spec, checks
+  // the outputs and enumerates; a failure there stops them again.
+  const poolStarting = redis ? undefined : createPointPool(workers);
+  poolStarting?.catch(() => {});
+  let prepared: Awaited<ReturnType<typeof prepareSweep>>;
+  try {
+    prepared = await prepareSweep(specPath, options, io, shard, ui);
+  } catch (error) {
+    await poolStarting?.then(
+      (pool) => pool.close(),
+      () => {},
+    );
+    throw error;
+  }
+  const { spec, plotX, plotY, out, dbPath, objectives, kind, totalPoints, enumeration } = prepared;
   const executor = redis
     ? await (await import('../../sweep/job-queue.js')).createQueueExecutor(redis)
-    : poolExecutor(await createPointPool(workers));
+    : poolExecutor(await poolStarting!);
   const { controller, dispose } = interruptSignal();
   const tui =
     kind === 'tui'
@@ -102,6 +132,7 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
   try {
     summary = await runSweep({
       spec,
+      enumeration,
       dbPath,
       toolVersion: VERSION,
       executor,
