@@ -36,6 +36,18 @@ export const META_TABLE = 'sweep_meta';
 /** Row counts of the prepared INSERTs a commit is made of, largest first (the last must be 1). */
 const INSERT_CHUNK_ROWS = [64, 16, 4, 1] as const;
 
+/** Runs `work` in one transaction (one WAL sync for all it writes), rolled back if it throws. */
+async function inTransaction(connection: DuckDBConnection, work: () => Promise<void>): Promise<void> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    await work();
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}
+
 /** A DuckDB identifier, quoted (parameter names carry dots). */
 export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 /** A DuckDB string literal. */
@@ -111,29 +123,28 @@ export class ResultStore {
       sweep.commitIntervalMs ?? 0,
     );
     // One transaction for the tables: a commit that writes costs a WAL sync (milliseconds of CPU).
-    await connection.run('BEGIN TRANSACTION');
     try {
-      await connection.run(
-        `CREATE TABLE IF NOT EXISTS ${META_TABLE} (name VARCHAR, parameters VARCHAR, points INTEGER, workloads INTEGER)`,
-      );
-      const meta = (await connection.runAndReadAll(`SELECT parameters FROM ${META_TABLE}`)).getRowObjects();
-      const wanted = JSON.stringify(sweep.parameterNames);
-      if (meta.length > 0 && meta[0]!.parameters !== wanted)
-        throw new ResultStoreError(
-          path,
-          '',
-          `holds a sweep over ${String(meta[0]!.parameters)}, not ${wanted}: give another --out directory`,
+      await inTransaction(connection, async () => {
+        await connection.run(
+          `CREATE TABLE IF NOT EXISTS ${META_TABLE} (name VARCHAR, parameters VARCHAR, points INTEGER, workloads INTEGER)`,
         );
-      const columns = resultColumns(sweep.parameterNames)
-        .map((c) => `${quoteIdent(c.name)} ${c.type}`)
-        .join(', ');
-      await connection.run(`CREATE TABLE IF NOT EXISTS ${RESULTS_TABLE} (${columns})`);
-      await connection.run(
-        `CREATE TABLE IF NOT EXISTS ${EXPECTED_TABLE} (key VARCHAR PRIMARY KEY, point_index INTEGER, workload_index INTEGER, workload VARCHAR, params VARCHAR)`,
-      );
-      await connection.run('COMMIT');
+        const meta = (await connection.runAndReadAll(`SELECT parameters FROM ${META_TABLE}`)).getRowObjects();
+        const wanted = JSON.stringify(sweep.parameterNames);
+        if (meta.length > 0 && meta[0]!.parameters !== wanted)
+          throw new ResultStoreError(
+            path,
+            '',
+            `holds a sweep over ${String(meta[0]!.parameters)}, not ${wanted}: give another --out directory`,
+          );
+        const columns = resultColumns(sweep.parameterNames)
+          .map((c) => `${quoteIdent(c.name)} ${c.type}`)
+          .join(', ');
+        await connection.run(`CREATE TABLE IF NOT EXISTS ${RESULTS_TABLE} (${columns})`);
+        await connection.run(
+          `CREATE TABLE IF NOT EXISTS ${EXPECTED_TABLE} (key VARCHAR PRIMARY KEY, point_index INTEGER, workload_index INTEGER, workload VARCHAR, params VARCHAR)`,
+        );
+      });
     } catch (error) {
-      await connection.run('ROLLBACK').catch(() => {});
       store.close();
       throw error;
     }
@@ -153,8 +164,7 @@ export class ResultStore {
     );
     if (count === expected.length) return;
     // One transaction: the space is there whole or not at all, for one WAL sync.
-    await this.connection.run('BEGIN TRANSACTION');
-    try {
+    await inTransaction(this.connection, async () => {
       await this.connection.run(`DELETE FROM ${EXPECTED_TABLE}`);
       await this.connection.run(`DELETE FROM ${META_TABLE}`);
       const appender = await this.connection.createAppender(EXPECTED_TABLE);
@@ -173,11 +183,7 @@ export class ResultStore {
         points,
         workloads,
       ]);
-      await this.connection.run('COMMIT');
-    } catch (error) {
-      await this.connection.run('ROLLBACK').catch(() => {});
-      throw error;
-    }
+    });
   }
 
   async existingKeys(): Promise<Set<string>> {
@@ -274,9 +280,7 @@ export class ResultStore {
       chunks.push(fresh.slice(at, at + size));
       at += size;
     }
-    const transaction = chunks.length > 1;
-    if (transaction) await this.connection.run('BEGIN TRANSACTION');
-    try {
+    const writeChunks = async (): Promise<void> => {
       for (const chunk of chunks) {
         const values: DuckDBValue[] = [];
         for (const row of chunk)
@@ -293,11 +297,9 @@ export class ResultStore {
         statement.bind(values);
         await statement.run();
       }
-      if (transaction) await this.connection.run('COMMIT');
-    } catch (error) {
-      if (transaction) await this.connection.run('ROLLBACK').catch(() => {});
-      throw error;
-    }
+    };
+    // One statement commits on its own; several need a transaction to land whole.
+    await (chunks.length > 1 ? inTransaction(this.connection, writeChunks) : writeChunks());
     for (const key of batchKeys) present.add(key);
   }
 
