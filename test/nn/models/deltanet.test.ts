@@ -17,7 +17,7 @@ import {
 } from '../../../src/nn/models/deltanet.js';
 import { loadTf, type TfRuntime } from '../../../src/nn/runtime.js';
 import { readCheckpoint } from '../../../src/nn/train/checkpoint.js';
-import { maskedCrossEntropy, trainDeltaNet } from '../../../src/nn/train/train-deltanet.js';
+import { expNonPositive, maskedCrossEntropy, trainDeltaNet } from '../../../src/nn/train/train-deltanet.js';
 
 let runtime: TfRuntime;
 let root: string;
@@ -94,6 +94,56 @@ describe('DeltaNet model', () => {
       expect(maxRelative(chunked, recurrent)).toBeLessThan(1e-5);
     },
   );
+
+  it('expNonPositive is e^x to 1e-7 relative on x ≤ 0, and 0 below the smallest double', () => {
+    let worst = 0;
+    for (let i = 0; i <= 20_000; i++) {
+      const x = -((i / 20_000) ** 2) * 740;
+      worst = Math.max(worst, Math.abs(expNonPositive(x) - Math.exp(x)) / Math.exp(x));
+    }
+    expect(worst).toBeLessThan(1e-7);
+    expect(expNonPositive(0)).toBe(1);
+    expect(expNonPositive(-800)).toBe(0);
+    expect(expNonPositive(Number.NEGATIVE_INFINITY)).toBe(0);
+  });
+
+  it('the fused cross-entropy equals logSoftmax + one-hot + masked mean, value and gradient', () => {
+    const { tf } = runtime;
+    const [rows, vocab] = [7, 300];
+    let s = 11;
+    const raw = Float32Array.from({ length: rows * vocab }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return (s / 2 ** 32 - 0.5) * 16;
+    });
+    // Rows 2 and 5 ignored; the others have labels at the edges and inside.
+    const labels = Int32Array.from([0, 299, -100, 17, 150, -100, 3]);
+    const reference = (x: Tensor): Tensor => {
+      const mask = Float32Array.from(labels, (l) => (l === -100 ? 0 : 1));
+      const target = tf.cast(
+        tf.oneHot(
+          tf.tensor1d(
+            Int32Array.from(labels, (l) => Math.max(l, 0)),
+            'int32',
+          ),
+          vocab,
+        ),
+        'float32',
+      );
+      const nll = tf.neg(tf.sum(tf.mul(target, tf.logSoftmax(x)), 1));
+      return tf.div(tf.sum(tf.mul(nll, tf.tensor1d(mask))), 5);
+    };
+    const x = tf.tensor2d(raw, [rows, vocab]);
+    const fused = tf.valueAndGrad((t: Tensor) => maskedCrossEntropy(tf, t, labels))(x);
+    const plain = tf.valueAndGrad(reference)(x);
+    expect(fused.value.dataSync()[0]!).toBeCloseTo(plain.value.dataSync()[0]!, 5);
+    const grad = fused.grad.dataSync() as Float32Array;
+    expect(maxRelative(grad, plain.grad.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    // Ignored rows get no gradient; a scored row's gradient sums to zero (softmax − one-hot).
+    expect(grad.subarray(2 * vocab, 3 * vocab).every((g) => g === 0)).toBe(true);
+    expect(Math.abs(grad.subarray(0, vocab).reduce((a, b) => a + b, 0))).toBeLessThan(1e-6);
+    expect(() => maskedCrossEntropy(tf, x, labels.subarray(1))).toThrow(/6 labels for 7 rows/);
+    tf.dispose([x, fused.value, fused.grad, plain.value, plain.grad]);
+  });
 
   it('the LM head and loss at the scored positions only equal the full-logit masked loss, with its gradients', () => {
     const { tf } = runtime;
