@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 import { installSignalHandlers } from '../common/shutdown.js';
 import { processIo } from './io.js';
-import { runCli } from './program.js';
+
+const args = process.argv.slice(2);
+// `replay`'s worker threads boot while this thread loads the CLI (./commands/replay-prestart.ts).
+if (args[0] === 'replay')
+  (await import('./commands/replay-prestart.js')).prestartReplayThreads(args.slice(1));
+const { runCli } = await import('./program.js');
 
 const io = processIo();
 // Ctrl-C / SIGTERM: this run's temporaries are removed and the exit code is 130 / 143; training
 // first finishes its batch and saves a checkpoint (src/common/shutdown.ts).
 installSignalHandlers((line) => io.stderr.write(`${line}\n`));
-runCli(process.argv.slice(2), io).then(
+runCli(args, io).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { InputError } from '../common/input-error.js';
 import { type RunEvent, runEvents } from '../core/events.js';
@@ -23,6 +21,7 @@ import {
   synthesizePlanTrace,
   syntheticLabel,
 } from './replay-driver.js';
+import type { ReplayPool } from './replay-pool.js';
 import { finishReplayRun, prepareReplayRun, type ReplayRun } from './replay-trace.js';
 
 /** A worker's error as posted: an InputError keeps what the CLI prints of it. */
@@ -62,16 +61,6 @@ export type PoolMessage =
 
 /** A worker's start: a whole plan, or a pool thread that waits for its traces and tasks. */
 export type WorkerData = ReplayPlan | { readonly pool: true };
-
-/**
- * The compiled worker entry beside this module, or undefined when running from TypeScript sources
- * (tests), where a worker could not load it: the caller then runs the plan on its own thread.
- */
-export function replayWorkerUrl(): URL | undefined {
-  if (!import.meta.url.endsWith('.js')) return undefined;
-  const url = new URL('./replay-worker.js', import.meta.url);
-  return existsSync(fileURLToPath(url)) ? url : undefined;
-}
 
 /**
  * `driveReplays` in a worker thread: same plan, same events, same failures. An abort terminates the
@@ -133,40 +122,6 @@ async function synthesizeHere(plan: ReplayPlan, hooks: ReplayDriverHooks): Promi
   if (!plan.synthetic) return plan;
   const source = await synthesizePlanTrace(plan.synthetic, hooks);
   return { ...plan, traces: [...plan.traces, source], synthetic: undefined };
-}
-
-/** Worker threads for `--workers N`, started before anything else so they boot while this thread checks and plans. */
-export interface ReplayPool {
-  readonly url: URL;
-  readonly threads: readonly Worker[];
-  /** Has the threads open these traces now (they exist and were named on the command line). */
-  open(traces: readonly ReplaySource[]): void;
-  /** Ends every thread (whatever it is doing). */
-  stop(): void;
-  /** The first error a thread raised before `driveReplaysShared` listened (a failed start). */
-  readonly early: { error?: unknown };
-}
-
-export function startReplayPool(url: URL, threads: number): ReplayPool {
-  const early: { error?: unknown } = {};
-  const started = Array.from({ length: threads }, () => {
-    const worker = new Worker(url, { workerData: { pool: true } satisfies WorkerData });
-    worker.on('error', (error) => {
-      early.error ??= error;
-    });
-    return worker;
-  });
-  return {
-    url,
-    threads: started,
-    early,
-    open(traces) {
-      for (const w of started) w.postMessage({ type: 'open', traces } satisfies PoolMessage);
-    },
-    stop() {
-      for (const w of started) void w.terminate();
-    },
-  };
 }
 
 /** One run of the plan as the main thread sequences it. */

@@ -18,8 +18,9 @@
  * its source in the page cache: on CPUs with "4K aliasing" (this one) the kernel's copy runs ~4x
  * slower when the destination sits 8–24 bytes past the source modulo 4096, where a malloc'd buffer
  * typically lands. Fresh memory also costs page faults (in a VM, about as much as the copy) and
- * garbage collections, which recycled memory does not. A scan's first read decides its kind; a read
- * of the other kind still gets what it asked for (a copy, or a buffer of its own).
+ * garbage collections, which recycled memory does not. A scan's first read decides its kind (a scan
+ * that starts on a plain read right after a transient one, as validate alternates values and masks,
+ * is recycled); a read of the other kind still gets what it asked for (a copy, or a buffer of its own).
  *
  * Results are handed to a callback while the memory is guaranteed intact. Memory: per pool, three
  * blocks of WINDOW_BYTES or one tensor (the window served, the one read ahead, and the one a
@@ -144,6 +145,8 @@ export function createReadAheadFile(
   let expected = nextRequestable(extents, 0);
   /** Consecutive reads in storage order: a scan is under way from the second one on. */
   let streak = 0;
+  /** Whether the previous read was transient: a scan that starts on the plain read after it stays recycled. */
+  let previousTransient = false;
   /** The window being served from first, then the one read ahead. */
   let windows: Window[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -268,6 +271,10 @@ export function createReadAheadFile(
       // scan: reading a window ahead for it would read megabytes to serve kilobytes.
       const sequential = streak >= 2;
       expected = nextRequestable(extents, index + 1);
+      // A caller alternating transient values and plain masks (validate, export) scans in recycled
+      // memory: the masks are copied out, but the values, most of the bytes, are checked in place.
+      const recycledScan = transient || previousTransient;
+      previousTransient = transient;
       let window = windows.find((w) => holds(w, index));
       if (!window) {
         // Reads ahead abandoned here still hold their memory until their completion runs, which
@@ -279,7 +286,7 @@ export function createReadAheadFile(
         windows = [];
         const end = sequential ? windowEnd(index) : index + 1;
         const bytes = extents[end - 1]!.position + extents[end - 1]!.bytes - extent.position;
-        window = startWindow(h, index, end, transient, bytes <= WINDOW_BYTES);
+        window = startWindow(h, index, end, sequential ? recycledScan : transient, bytes <= WINDOW_BYTES);
         if (sequential) windows = [window];
       } else {
         windows = windows.slice(windows.indexOf(window));

@@ -6,7 +6,8 @@
  * 0.5; 1 vs 2 workers; peak RSS over trace length and the JS heap allocated per step; `trace validate` throughput.
  * DELTASIM_BENCH_BASELINE=DIR (a `dist/` of an earlier build) also measures that build's replay and
  * validate in the same run: before and after on the same machine. BENCH_RSS_STEPS (default
- * 1,16,64) sets the trace lengths of the RSS rows.
+ * 1,16,64) sets the trace lengths of the RSS rows, BENCH_VALIDATE_STEPS (default 64) the length of
+ * the trace `trace validate` reads.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -409,26 +410,8 @@ export default async function (): Promise<void> {
       console.log(`  ${cpuSplit[cpuSplit.length - 1]}`);
     }
 
-    const bytes = statSync(trace(0.5, 1)).size;
-    for (const [label, r] of [
-      ['', current],
-      ['baseline ', baseline],
-    ] as const) {
-      if (!r) continue;
-      rows.push(
-        await measure(
-          `${label}trace validate (${(bytes / 2 ** 20).toFixed(0)} MiB)`,
-          () => r.validate(trace(0.5, 1)),
-          {
-            iterations: 3,
-            unitsPerRun: bytes,
-            unit: 'B',
-          },
-        ),
-      );
-    }
-
     const rssSteps = (process.env.BENCH_RSS_STEPS ?? '1,16,64').split(',').map(Number);
+    const validateSteps = Number(process.env.BENCH_VALIDATE_STEPS ?? 64);
     const rss: string[] = [];
     let allocated: number | undefined;
     for (const steps of rssSteps) {
@@ -441,8 +424,30 @@ export default async function (): Promise<void> {
         allocated = allocatedPerStep(trace(0.5, steps));
         console.log(`  JS heap allocated per step: ${(allocated / 2 ** 10).toFixed(0)} KiB`);
       }
-      if (steps !== 1) rmSync(trace(0.5, steps), { force: true });
+      if (steps !== 1 && steps !== validateSteps) rmSync(trace(0.5, steps), { force: true });
     }
+
+    // `trace validate` on a multi-step trace (hundreds of MB at 64 steps): a 1-step file validates in
+    // ~30 ms, too short a sample on a shared machine.
+    if (!existsSync(trace(0.5, validateSteps))) await synth(0.5, validateSteps);
+    const bytes = statSync(trace(0.5, validateSteps)).size;
+    for (const [label, r] of [
+      ['', current],
+      ['baseline ', baseline],
+    ] as const) {
+      if (!r) continue;
+      rows.push(
+        await measure(
+          `${label}trace validate (${validateSteps} steps, ${(bytes / 2 ** 20).toFixed(0)} MiB)`,
+          async () => {
+            const problems = await r.validate(trace(0.5, validateSteps));
+            if (problems !== 0) throw new Error(`trace validate found ${problems} problems`);
+          },
+          { iterations: 5, unitsPerRun: bytes, unit: 'B' },
+        ),
+      );
+    }
+    if (validateSteps !== 1) rmSync(trace(0.5, validateSteps), { force: true });
 
     const ms = (name: string) => rows.find((r) => r.name.startsWith(name))!.medianMs;
     const rate = (name: string) => macs / (ms(name) / 1000);

@@ -138,6 +138,32 @@ describe('read-ahead reads', () => {
     }
   });
 
+  test('a scan alternating transient values and kept masks reads the values into recycled memory', async () => {
+    const file = createReadAheadFile(path, extents);
+    try {
+      const memory = new Set<ArrayBufferLike>();
+      let owned = 0;
+      for (const [i, index] of requestable().entries()) {
+        if (i % 2 === 1) {
+          await copy(file, index);
+          continue;
+        }
+        await file.read(index, true, (b, own) => {
+          // The first read is random access (a tensor of its own); the scan starts at the second.
+          if (i > 0) {
+            memory.add(b.buffer);
+            if (own) owned++;
+          }
+        });
+      }
+      // The window served, the one read ahead and the pinned result: never a buffer per tensor.
+      expect(owned).toBe(0);
+      expect(memory.size).toBeLessThanOrEqual(3);
+    } finally {
+      await file.close();
+    }
+  });
+
   test.prop([fc.array(fc.nat(), { minLength: 1, maxLength: 30 }), fc.boolean()], { numRuns: 20 })(
     'plain reads issued all at once (runs in storage order among them) each get their own bytes',
     async (picks, transientFirst) => {

@@ -112,12 +112,13 @@ export async function runReplay(
   // one: no thread to start, nothing to post), yielding after every step so Ctrl-C still stops the
   // work at the next step. The chunked schedule is not split into layer tasks: one thread runs it.
   // With N threads the output is the same as with one (./replay/worker-driver.ts).
-  const { replayWorkerUrl, startReplayPool } = await import('../../replay/worker-driver.js');
+  const { replayWorkerUrl, replayPool } = await import('../../replay/replay-pool.js');
   const workerUrl = replayWorkerUrl();
   const dashboard = kind === 'tui';
   const threads = schedule === 'chunkwise' || !workerUrl ? 0 : dashboard ? workers : workers - 1;
-  // Started before anything else: the threads boot and open the traces while this one checks them.
-  const pool = threads > (dashboard ? 1 : 0) ? startReplayPool(workerUrl!, threads) : undefined;
+  // Taken before anything else (most were started by the CLI entry, ./replay-prestart.ts): the
+  // threads boot and open the traces while this one checks them.
+  const pool = workerUrl ? replayPool(workerUrl, threads > (dashboard ? 1 : 0) ? threads : 0) : undefined;
   pool?.open(sources);
   const opened = new Map<string, TraceReader>();
   try {

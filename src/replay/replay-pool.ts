@@ -1,0 +1,102 @@
+/**
+ * The worker threads of `replay --workers N`, apart from the work they share (./worker-driver.ts):
+ * this module loads nothing but Node's own, so the CLI entry can start the threads before it loads
+ * anything else. A thread needs ~100 ms of CPU (its Node environment, then the replay code) before
+ * it can take a task, about what the main thread spends loading the CLI, checking the flags and
+ * opening the traces: started at the very beginning, both are ready at about the same time.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ReplaySource } from './replay-driver.js';
+import type { PoolMessage, WorkerData } from './worker-driver.js';
+
+/**
+ * The compiled worker entry beside this module, or undefined when running from TypeScript sources
+ * (tests), where a worker could not load it: the caller then runs the plan on its own thread.
+ */
+export function replayWorkerUrl(): URL | undefined {
+  if (!import.meta.url.endsWith('.js')) return undefined;
+  const url = new URL('./replay-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
+/** Worker threads for `--workers N`, started before anything else so they boot while this thread checks and plans. */
+export interface ReplayPool {
+  readonly url: URL;
+  readonly threads: readonly Worker[];
+  /** Has the threads open these traces now (they exist and were named on the command line). */
+  open(traces: readonly ReplaySource[]): void;
+  /** Ends every thread (whatever it is doing). */
+  stop(): void;
+  /** The first error a thread raised before `driveReplaysShared` listened (a failed start). */
+  readonly early: { error?: unknown };
+}
+
+/** A thread started ahead, and how it failed before a pool took it (if it did). */
+interface Prestarted {
+  readonly worker: Worker;
+  failure?: unknown;
+}
+
+/** `threads` pool threads, the `ready` ones (if any) first. */
+export function startReplayPool(url: URL, threads: number, ready: readonly Prestarted[] = []): ReplayPool {
+  const early: { error?: unknown } = {};
+  for (const { failure } of ready) early.error ??= failure;
+  const started = ready.map((p) => p.worker);
+  while (started.length < threads)
+    started.push(new Worker(url, { workerData: { pool: true } satisfies WorkerData }));
+  for (const worker of started) {
+    worker.on('error', (error) => {
+      early.error ??= error;
+    });
+  }
+  return {
+    url,
+    threads: started,
+    early,
+    open(traces) {
+      for (const w of started) w.postMessage({ type: 'open', traces } satisfies PoolMessage);
+    },
+    stop() {
+      for (const w of started) void w.terminate();
+    },
+  };
+}
+
+/** Threads started by `prestartReplayPool`, not yet taken. */
+const prestarted: Prestarted[] = [];
+
+/**
+ * Starts `threads` pool threads now, for a `replayPool` call to come. Until then they do not keep
+ * the process alive, so a command that fails first (a bad flag) exits as without them; a thread
+ * that fails meanwhile is reported by the pool that takes it.
+ */
+export function prestartReplayPool(threads: number): void {
+  const url = replayWorkerUrl();
+  if (!url) return;
+  for (let i = 0; i < threads; i++) {
+    const entry: Prestarted = {
+      worker: new Worker(url, { workerData: { pool: true } satisfies WorkerData }),
+    };
+    entry.worker.on('error', (error) => {
+      entry.failure ??= error;
+    });
+    entry.worker.on('exit', (code) => {
+      entry.failure ??= new Error(`a replay worker stopped (exit ${code}) before it started`);
+    });
+    entry.worker.unref();
+    prestarted.push(entry);
+  }
+}
+
+/**
+ * The pool of `threads` threads (undefined for none): the prestarted threads first, topped up with
+ * new ones; prestarted threads beyond `threads` are ended.
+ */
+export function replayPool(url: URL, threads: number): ReplayPool | undefined {
+  const ready = prestarted.splice(0, threads);
+  for (const surplus of prestarted.splice(0)) void surplus.worker.terminate();
+  for (const { worker } of ready) worker.ref();
+  return threads > 0 ? startReplayPool(url, threads, ready) : undefined;
+}
