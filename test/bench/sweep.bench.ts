@@ -76,10 +76,9 @@ const medianOf = (runs: readonly ChildRun[], f: (r: ChildRun) => number): number
 /** Where a run's wall time goes (medians over the processes): serial start, the workers, the tail. */
 function breakdown(runs: readonly ChildRun[]): string {
   // An earlier build may lack a stage (NaN: printed as such).
-  const at = (f: (p: SweepPhases) => number) =>
-    medianOf(runs, (r) => r.setupMs + (f(r.phases) ?? Number.NaN));
+  const at = (f: (p: SweepPhases) => number) => medianOf(runs, (r) => f(r.phases) ?? Number.NaN);
   return (
-    `first result ${ms(at((p) => p.firstResult))}, last result ${ms(at((p) => p.computed))}, ` +
+    `start-up before the sweep ${ms(medianOf(runs, (r) => r.setupMs))}; in the sweep: first result ${ms(at((p) => p.firstResult))}, last result ${ms(at((p) => p.computed))}, ` +
     `committed ${ms(at((p) => p.committed))}, closed ${ms(at((p) => p.closed))} ms; ` +
     `CPU main ${ms(medianOf(runs, (r) => r.cpu.mainMs))}, workers ${ms(medianOf(runs, (r) => sum(r.cpu.workerMs)))} ` +
     `(busiest ${ms(medianOf(runs, (r) => r.cpu.workerMs[0] ?? 0))}), other threads ${ms(medianOf(runs, (r) => r.cpu.otherMs))} ms`
