@@ -2,12 +2,14 @@ import { availableParallelism } from 'node:os';
 import { InputError } from '../common/input-error.js';
 import type { PointTask } from './evaluate-point.js';
 import type { Metrics } from './objectives.js';
-import type { PointFailure, PointOutcome } from './point-worker.js';
-import type { JobExecutor } from './run-sweep.js';
+import type { BatchOutcome, PointFailure } from './point-worker.js';
+import type { BatchRun, JobExecutor } from './run-sweep.js';
 
 /** Runs design points on worker threads. */
 export interface PointPool {
   run(task: PointTask): Promise<Metrics>;
+  /** Several tasks in one message to one thread, run there in order. */
+  runBatch(tasks: readonly PointTask[]): Promise<BatchRun>;
   close(): Promise<void>;
   readonly threads: number;
   /** Tasks worth keeping in flight: each thread holds its next task while it runs one. */
@@ -51,9 +53,10 @@ function taskError(failure: PointFailure): Error {
 }
 
 /**
- * A pool of `threads` workers (piscina); every task is one design on one workload. A task's own
- * error comes back as data, so a rejected run means its thread died (killed, out of memory): the
- * task is run again on a fresh thread, and nothing the sweep asked for is lost.
+ * A pool of `threads` workers (piscina); a task is one design on one workload, and a message
+ * carries one task or a batch. A task's own error comes back as data, so a rejected run means its
+ * thread died (killed, out of memory): the message's tasks run again on a fresh thread, and
+ * nothing the sweep asked for is lost.
  */
 export async function createPointPool(threads: number): Promise<PointPool> {
   const { Piscina } = await import('piscina');
@@ -67,24 +70,34 @@ export async function createPointPool(threads: number): Promise<PointPool> {
     idleTimeout: 60_000,
   });
   let reruns = 0;
-  const run = async (task: PointTask): Promise<Metrics> => {
+  const runBatch = async (tasks: readonly PointTask[]): Promise<BatchRun> => {
     for (let attempt = 0; ; attempt++) {
-      let outcome: PointOutcome;
+      let batch: BatchOutcome;
       try {
-        outcome = (await pool.run(task)) as PointOutcome;
+        batch = (await pool.run(tasks)) as BatchOutcome;
       } catch (error) {
         if (attempt >= THREAD_DEATH_RERUNS) throw error;
         reruns++;
         continue;
       }
-      if ('failure' in outcome) throw taskError(outcome.failure);
-      return outcome.metrics;
+      return {
+        results: batch.outcomes.map((o) =>
+          'failure' in o ? { error: taskError(o.failure) } : { metrics: o.metrics },
+        ),
+        workMs: batch.workMs,
+      };
     }
+  };
+  const run = async (task: PointTask): Promise<Metrics> => {
+    const result = (await runBatch([task])).results[0]!;
+    if ('error' in result) throw result.error;
+    return result.metrics;
   };
   return {
     threads,
     inFlight: threads * TASKS_PER_THREAD,
     run,
+    runBatch,
     close: () => pool.destroy(),
     liveThreads: () => pool.threads,
     rerunTasks: () => reruns,
@@ -96,6 +109,7 @@ export function poolExecutor(pool: PointPool): JobExecutor {
   return {
     parallelism: pool.inFlight,
     run: (_key, task) => pool.run(task),
+    runBatch: (tasks) => pool.runBatch(tasks),
     close: () => pool.close(),
   };
 }

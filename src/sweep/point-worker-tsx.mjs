@@ -5,7 +5,7 @@ import { tsImport } from 'tsx/esm/api';
 
 const loaded = tsImport('./point-worker.ts', import.meta.url);
 
-export default async function runPointTask(task) {
+export default async function runPointTasks(tasks) {
   const module = await loaded;
-  return module.default(task);
+  return module.default(tasks);
 }

@@ -12,8 +12,14 @@ export interface PointFailure {
 /** A task's figures, or its own error as data: a rejected run then means the thread died. */
 export type PointOutcome = { readonly metrics: Metrics } | { readonly failure: PointFailure };
 
-/** piscina's entry: one task in, its figures (or its error) out. */
-export default async function runPointTask(task: PointTask): Promise<PointOutcome> {
+/** A message's tasks done: each one's outcome, in order, and the thread's time on them. */
+export interface BatchOutcome {
+  readonly outcomes: readonly PointOutcome[];
+  /** Wall time this thread spent on the tasks (the runner sizes its batches by it). */
+  readonly workMs: number;
+}
+
+async function outcomeOf(task: PointTask): Promise<PointOutcome> {
   try {
     return { metrics: await evaluatePoint(task) };
   } catch (error) {
@@ -22,4 +28,15 @@ export default async function runPointTask(task: PointTask): Promise<PointOutcom
       e instanceof InputError ? { source: e.source, location: e.location, rule: e.rule } : undefined;
     return { failure: { name: e.name, message: e.message, ...(input ? { input } : {}) } };
   }
+}
+
+/**
+ * piscina's entry: a batch of tasks in (several designs per message when designs are small, so the
+ * message round trip is paid once for them), their outcomes out, one after the other in order.
+ */
+export default async function runPointTasks(tasks: readonly PointTask[]): Promise<BatchOutcome> {
+  const start = performance.now();
+  const outcomes: PointOutcome[] = [];
+  for (const task of tasks) outcomes.push(await outcomeOf(task));
+  return { outcomes, workMs: performance.now() - start };
 }

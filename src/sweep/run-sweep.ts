@@ -13,9 +13,18 @@ import { combineMetrics, type Metrics } from './objectives.js';
 import { type ResultRow, ResultStore } from './result-store.js';
 import type { SweepSpec } from './spec.js';
 
+/** Several jobs run as one message: per job its figures or its own error, in order. */
+export interface BatchRun {
+  readonly results: readonly ({ readonly metrics: Metrics } | { readonly error: Error })[];
+  /** The executor's own time on the jobs (not the message's way there and back). */
+  readonly workMs: number;
+}
+
 /** Where jobs run: the local worker pool, or a queue other machines drain. */
 export interface JobExecutor {
   run(key: string, task: PointTask): Promise<Metrics>;
+  /** Several jobs in one message (a local pool): the runner then sizes batches to the jobs' cost. */
+  runBatch?(tasks: readonly PointTask[]): Promise<BatchRun>;
   /** Jobs worth keeping in flight at once. */
   readonly parallelism: number;
   close(): Promise<void>;
@@ -46,6 +55,8 @@ export interface SweepPhases {
   readonly opened: number;
   /** The whole space recorded (one transaction). */
   readonly recorded: number;
+  /** The first result back from the executor (thread start, module loads and one job). */
+  readonly firstResult: number;
   /** The last result back from the executor. */
   readonly computed: number;
   /** Every row committed. */
@@ -71,6 +82,26 @@ export interface SweepRunSummary {
  */
 export const SWEEP_COMMIT_INTERVAL_MS = 100;
 
+/**
+ * Work a batch of jobs aims at, in ms: a message costs the pool about 0.3–0.5 ms of round trip and
+ * main-thread CPU, small beside this. Batches also stay small enough for the end of the run to
+ * balance (see `batchSize`).
+ */
+export const SWEEP_BATCH_TARGET_MS = 10;
+
+/**
+ * Jobs to hand a lane at once: as many as fill `SWEEP_BATCH_TARGET_MS` at the cost per job seen
+ * last (one until a result is back), and at most 1/(2·lanes) of the jobs left, so batches shrink
+ * towards the end and the threads run out of work together (the last batch is at most about half
+ * a lane's share of what was left).
+ */
+export function batchSize(left: number, lanes: number, msPerJob: number | undefined): number {
+  if (msPerJob === undefined || left <= 1) return Math.min(1, left);
+  const byCost = Math.floor(SWEEP_BATCH_TARGET_MS / Math.max(msPerJob, 0.01));
+  const byBalance = Math.floor(left / (2 * lanes));
+  return Math.max(1, Math.min(byCost, byBalance));
+}
+
 export function taskOf(job: SweepJob, toolVersion: string): PointTask {
   const { kind, path, label, gemm } = job.workload;
   return { hardware: job.point.hardware, workload: { kind, path, label, gemm }, toolVersion };
@@ -92,6 +123,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
     firstDispatch: 0,
     opened: 0,
     recorded: 0,
+    firstResult: 0,
     computed: 0,
     committed: 0,
     closed: 0,
@@ -104,6 +136,9 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
     parameterNames: spec.parameters.map((p) => p.name),
     toolVersion,
     commitIntervalMs: SWEEP_COMMIT_INTERVAL_MS,
+    // Its work (small commits, the space, the checkpoint) gains nothing from parallel execution,
+    // and its extra threads cost CPU on the cores the workers need.
+    threads: 1,
   }).then((store) => {
     phases.opened = at();
     return store;
@@ -177,43 +212,83 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
     }
     let computed = 0;
     let next = 0;
-    // A lane takes its next job as soon as its result is handed to the store: the commit (grouped
-    // with the other lanes' rows) runs meanwhile. A point is announced once its rows are committed.
+    // A lane takes its next jobs as soon as their results are handed to the store: the commit
+    // (grouped with the other lanes' rows) runs meanwhile. A point is announced once its rows are
+    // committed. With a local pool a lane's message carries a batch of jobs sized to their cost.
     const writes: Promise<void>[] = [];
     let writeError: { error: unknown } | undefined;
     ready.catch((error: unknown) => {
       writeError ??= { error };
     });
+    const lanes = Math.max(1, Math.min(executor.parallelism, pending.length));
+    // Cost per job as the executor last measured it (batches only).
+    let msPerJob: number | undefined;
+    /** The jobs a lane's message carries: their figures (or the first job's own error). */
+    const runBatch = async (batch: readonly SweepJob[]): Promise<Metrics[]> => {
+      if (!executor.runBatch) return [await executor.run(batch[0]!.key, taskOf(batch[0]!, toolVersion))];
+      const { results, workMs } = await executor.runBatch(batch.map((job) => taskOf(job, toolVersion)));
+      msPerJob = workMs / batch.length;
+      // Jobs before a failed one are done and kept; the failure then stops the run as a single job's would.
+      const metrics: Metrics[] = [];
+      for (const result of results) {
+        if ('error' in result) {
+          for (const [i, m] of metrics.entries()) write(batch[i]!, m);
+          throw result.error;
+        }
+        metrics.push(result.metrics);
+      }
+      return metrics;
+    };
+    const write = (job: SweepJob, metrics: Metrics): void => {
+      const row: ResultRow = {
+        key: job.key,
+        pointIndex: job.point.index,
+        workloadIndex: job.workloadIndex,
+        workload: job.workload.label,
+        params: job.point.params,
+        metrics,
+      };
+      writes.push(
+        ready
+          .then((store) => store.insert(row))
+          .then(() => {
+            computed++;
+            byPoint.get(job.point.index)![job.workloadIndex] = metrics;
+            emitIfComplete(job.point);
+          })
+          .catch((error: unknown) => {
+            writeError ??= { error };
+          }),
+      );
+    };
+    // Once no job is left to hand out, the first lane to run dry commits what is finished and lets
+    // the store fold its log into the file while the other lanes finish: on the core it leaves
+    // idle, not after the last result.
+    let settling: Promise<void> | undefined;
+    // Once a lane fails, the others take no new work (their running jobs end and are committed).
+    let failed = false;
     const worker = async (): Promise<void> => {
-      while (next < pending.length) {
+      try {
+        await drain();
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+      if (!failed) settling ??= ready.then((store) => store.settle()).catch(() => {});
+    };
+    const drain = async (): Promise<void> => {
+      while (next < pending.length && !failed) {
         signal?.throwIfAborted();
         if (writeError) throw writeError.error;
-        const job = pending[next++]!;
-        if (next === 1) phases.firstDispatch = at();
-        const metrics = await executor.run(job.key, taskOf(job, toolVersion));
-        const row: ResultRow = {
-          key: job.key,
-          pointIndex: job.point.index,
-          workloadIndex: job.workloadIndex,
-          workload: job.workload.label,
-          params: job.point.params,
-          metrics,
-        };
-        writes.push(
-          ready
-            .then((store) => store.insert(row))
-            .then(() => {
-              computed++;
-              byPoint.get(job.point.index)![job.workloadIndex] = metrics;
-              emitIfComplete(job.point);
-            })
-            .catch((error: unknown) => {
-              writeError ??= { error };
-            }),
-        );
+        const size = executor.runBatch ? batchSize(pending.length - next, lanes, msPerJob) : 1;
+        const batch = pending.slice(next, next + size);
+        if (next === 0) phases.firstDispatch = at();
+        next += size;
+        const metrics = await runBatch(batch);
+        if (phases.firstResult === 0) phases.firstResult = at();
+        for (const [i, job] of batch.entries()) write(job, metrics[i]!);
       }
     };
-    const lanes = Math.max(1, Math.min(executor.parallelism, pending.length));
     try {
       await Promise.all(Array.from({ length: lanes }, worker));
       phases.computed = at();
@@ -221,6 +296,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       // Whatever stopped the lanes, rows already computed are committed before the store closes.
       (await ready).commitNow();
       await Promise.all(writes);
+      await settling;
       phases.committed = at();
     }
     if (writeError) throw writeError.error;

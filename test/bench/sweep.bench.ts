@@ -1,90 +1,65 @@
 /**
- * `npm run bench sweep`: the same 64-design sweeps on 1 and 2 worker threads, side by side (the goal
- * is ≥ 1.7x on 2 cores): one over ResNet-18's topology and one replaying a small seeded synthetic
- * trace (a few ms per design: the run's fixed costs weigh), and one replaying the bundled delta-CNN
- * trace (tens of ms per design, a realistic size). Each sweep row also gives the CPU time of a run —
- * the whole process and its main thread (Linux) — and when each stage of the run ended, so the
- * serial work stays visible when other load makes wall times unreliable. Then the per-job overhead of the thread pool and of the results
- * database against calling the design function directly, and designs per second.
+ * `npm run bench sweep`: the same 64-design sweeps on 1 and 2 worker threads (the goal is ≥ 1.7x on
+ * 2 cores): one over ResNet-18's topology and one replaying a small seeded synthetic trace (a few ms
+ * per design: the run's fixed costs weigh), and one replaying the bundled delta-CNN trace (tens of
+ * ms per design, a realistic size). A process's compiled code settles differently from one process
+ * to the next (the same 64 designs on one worker took 623–1,180 ms across processes), so one
+ * process's ratio proves nothing: every sweep runs in several fresh child processes, 1 and 2
+ * workers interleaved (1, 2, 1, 2, …, so a change in the machine's load hits both), and the ratio
+ * is that of the medians, printed with the spread. Each child runs the sweep as the CLI does
+ * (built modules, the pool started first: "cold"), then again on its warm pool ("warm"), and
+ * reports when each stage ended and each thread's CPU time, which shows where the wall time goes
+ * when load makes wall times unreliable. Then, in this process, the per-job overhead of the thread
+ * pool and of the results database against calling the design function directly.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRESETS } from '../../src/core/presets.js';
 import { syntheticTraceOptions } from '../../src/replay/replay-driver.js';
 import { evaluatePoint, type PointTask } from '../../src/sweep/evaluate-point.js';
-import { createPointPool, poolExecutor } from '../../src/sweep/point-pool.js';
+import { createPointPool } from '../../src/sweep/point-pool.js';
 import { ResultStore } from '../../src/sweep/result-store.js';
-import { runSweep, type SweepPhases } from '../../src/sweep/run-sweep.js';
-import { type SweepSpec, sweepSpecFromDocument } from '../../src/sweep/spec.js';
+import type { SweepPhases } from '../../src/sweep/run-sweep.js';
 import { parseSyntheticSpec, synthesizeTrace } from '../../src/trace/synthesize.js';
 import { type Measurement, measure, median, printTable } from './harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The calling thread's CPU time in ms (Linux: /proc/thread-self/schedstat), or undefined elsewhere. */
-function threadCpuMs(): number | undefined {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return undefined;
-  }
-}
+/** Fresh child processes per worker count and sweep (DELTASIM_BENCH_SWEEP_PROCESSES, default 5). */
+const PROCESSES = Number(process.env.DELTASIM_BENCH_SWEEP_PROCESSES ?? 5);
+/** DELTASIM_BENCH_BASELINE=DIR (the `dist/` of an earlier build): measured too, interleaved with this one. */
+const BASELINE = process.env.DELTASIM_BENCH_BASELINE;
 
-const processCpuMs = (): number => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
-
-interface SweepRun {
-  readonly measurement: Measurement;
-  /** Medians over the timed runs: CPU of the whole process, and of its main thread. */
-  readonly cpuMs: number;
-  readonly mainCpuMs: number | undefined;
-  /** Median over the timed runs of when each stage ended (ms from the call). */
+/** One sweep of a child process (sweep-child.mjs). */
+interface ChildRun {
+  readonly run: 'cold' | 'warm';
+  /** The sweep (runSweep) alone. */
+  readonly wallMs: number;
+  /** Before it: the spec read while the pool starts (cold), nothing (warm). */
+  readonly setupMs: number;
   readonly phases: SweepPhases;
+  readonly cpu: { readonly mainMs: number; readonly workerMs: readonly number[]; readonly otherMs: number };
 }
 
-/** One 64-design sweep on `threads` workers: wall medians, and CPU medians of the same runs. */
-async function sweepRun(label: string, spec: SweepSpec, threads: number, dir: string): Promise<SweepRun> {
-  const executor = poolExecutor(await createPointPool(threads));
-  const cpu: number[] = [];
-  const mainCpu: number[] = [];
-  const phases: SweepPhases[] = [];
-  let run = 0;
-  const measurement = await measure(
-    `64 designs × ${label}, ${threads} worker${threads > 1 ? 's' : ''} (pool + DuckDB)`,
-    async () => {
-      const cpuStart = processCpuMs();
-      const mainStart = threadCpuMs();
-      const summary = await runSweep({
-        spec,
-        dbPath: join(dir, `${label}-${threads}-${run++}.duckdb`),
-        toolVersion: 'bench',
-        executor,
-      });
-      if (summary.computed !== 64) throw new Error(`computed ${summary.computed} of 64`);
-      phases.push(summary.phases);
-      cpu.push(processCpuMs() - cpuStart);
-      const mainEnd = threadCpuMs();
-      if (mainStart !== undefined && mainEnd !== undefined) mainCpu.push(mainEnd - mainStart);
-    },
-    { iterations: 3, warmup: 1, unitsPerRun: 64, unit: 'designs' },
+function runChild(document: object, threads: number, dir: string, dist?: string): readonly ChildRun[] {
+  const tids = join(dir, `tids-${threads}-${Date.now()}`);
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      join(root, 'test/bench/worker-tid.mjs'),
+      join(root, 'test/bench/sweep-child.mjs'),
+      JSON.stringify(document),
+      String(threads),
+      dir,
+      ...(dist ? [dist] : []),
+    ],
+    { encoding: 'utf8', env: { ...process.env, DELTASIM_BENCH_WORKER_TIDS: tids } },
   );
-  await executor.close();
-  // The first sample is the warm-up run's.
-  return {
-    measurement,
-    cpuMs: median(cpu.slice(1)),
-    mainCpuMs: mainCpu.length > 1 ? median(mainCpu.slice(1)) : undefined,
-    phases: Object.fromEntries(
-      (Object.keys(phases[0]!) as (keyof SweepPhases)[]).map((k) => [
-        k,
-        median(phases.slice(1).map((p) => p[k])),
-      ]),
-    ) as unknown as SweepPhases,
-  };
+  return (JSON.parse(out.trim().split('\n').pop()!) as { runs: ChildRun[] }).runs;
 }
 
 const PARAMETERS = {
@@ -94,42 +69,89 @@ const PARAMETERS = {
   'sram.filter': '[32, 128] KiB',
 };
 
-/** When each stage of a run ended; stages overlap (jobs start while a fresh database opens). */
-const phaseLine = (p: SweepPhases): string =>
-  `keys hashed ${p.keyed.toFixed(0)}, first job ${p.firstDispatch.toFixed(0)}, database open ${p.opened.toFixed(0)}, ` +
-  `space recorded ${p.recorded.toFixed(0)}, last result ${p.computed.toFixed(0)}, committed ${p.committed.toFixed(0)}, closed ${p.closed.toFixed(0)}`;
+const ms = (v: number): string => v.toFixed(0);
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+const medianOf = (runs: readonly ChildRun[], f: (r: ChildRun) => number): number => median(runs.map(f));
 
-/** The sweeps' rows, and notes per sweep: the ratio, the CPU per run, the phases. */
+/** Where a run's wall time goes (medians over the processes): serial start, the workers, the tail. */
+function breakdown(runs: readonly ChildRun[]): string {
+  // An earlier build may lack a stage (NaN: printed as such).
+  const at = (f: (p: SweepPhases) => number) => medianOf(runs, (r) => f(r.phases) ?? Number.NaN);
+  return (
+    `start-up before the sweep ${ms(medianOf(runs, (r) => r.setupMs))}; in the sweep: first result ${ms(at((p) => p.firstResult))}, last result ${ms(at((p) => p.computed))}, ` +
+    `committed ${ms(at((p) => p.committed))}, closed ${ms(at((p) => p.closed))} ms; ` +
+    `CPU main ${ms(medianOf(runs, (r) => r.cpu.mainMs))}, workers ${ms(medianOf(runs, (r) => sum(r.cpu.workerMs)))} ` +
+    `(busiest ${ms(medianOf(runs, (r) => r.cpu.workerMs[0] ?? 0))}), other threads ${ms(medianOf(runs, (r) => r.cpu.otherMs))} ms`
+  );
+}
+
+/** The sweeps' rows (cold and warm, 1 and 2 workers), and per sweep the ratios, spreads and breakdowns. */
 async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: string[] }> {
-  // The 64 designs of PARAMETERS on one workload.
-  const benchSpec = (hardware: string, workload: Record<string, string>): Promise<SweepSpec> =>
-    sweepSpecFromDocument(
-      { name: 'bench', hardware, workloads: [workload], parameters: PARAMETERS },
-      { source: 'bench.yaml', dir: root },
-    );
-  const topology = await benchSpec('scalesim-default', { topology: 'configs/topologies/resnet18.csv' });
+  const benchDocument = (hardware: string, workload: Record<string, string>) => ({
+    name: 'bench',
+    hardware,
+    workloads: [workload],
+    parameters: PARAMETERS,
+  });
   const tracePath = join(dir, 'synthetic-small.safetensors');
   await synthesizeTrace(tracePath, syntheticTraceOptions(parseSyntheticSpec(TRACE), 1));
-  const trace = await benchSpec('sparten-like', { trace: tracePath });
-  // Designs of realistic size (tens of ms each): the bundled delta-CNN trace recorded from a model.
-  const recorded = await benchSpec('sparten-like', { trace: 'traces/delta-cnn-dal.safetensors' });
+  const sweeps = [
+    ['ResNet-18', benchDocument('scalesim-default', { topology: 'configs/topologies/resnet18.csv' })],
+    [`trace ${TRACE}`, benchDocument('sparten-like', { trace: tracePath })],
+    // Designs of realistic size (tens of ms each): the bundled delta-CNN trace recorded from a model.
+    ['trace delta-cnn-dal', benchDocument('sparten-like', { trace: 'traces/delta-cnn-dal.safetensors' })],
+  ] as const;
   const rows: Measurement[] = [];
   const notes: string[] = [];
-  for (const [label, spec] of [
-    ['ResNet-18', topology],
-    [`trace ${TRACE}`, trace],
-    ['trace delta-cnn-dal', recorded],
-  ] as const) {
-    const [one, two] = [await sweepRun(label, spec, 1, dir), await sweepRun(label, spec, 2, dir)];
-    rows.push(one!.measurement, two!.measurement);
-    const main = (r: SweepRun): string => (r.mainCpuMs === undefined ? 'n/a' : r.mainCpuMs.toFixed(0));
-    notes.push(
-      `${label}: 2 workers vs 1: ${(one!.measurement.medianMs / two!.measurement.medianMs).toFixed(2)}x (goal ≥ 1.7x on 2 free cores); ` +
-        `CPU per run (process / main thread): 1 worker ${one!.cpuMs.toFixed(0)} / ${main(one!)} ms, 2 workers ${two!.cpuMs.toFixed(0)} / ${main(two!)} ms`,
-      ...[one!, two!].map(
-        (r, i) => `  ${i + 1} worker${i ? 's' : ''}: phases ended at (ms, median) ${phaseLine(r.phases)}`,
-      ),
+  const builds: readonly (readonly [string, string | undefined])[] = [
+    ['', undefined],
+    ...(BASELINE ? [[`baseline ${BASELINE}: `, BASELINE] as const] : []),
+  ];
+  for (const [label, document] of sweeps) {
+    // By build, then worker count: each child's runs.
+    const byBuild = builds.map(
+      () =>
+        new Map<number, ChildRun[][]>([
+          [1, []],
+          [2, []],
+        ]),
     );
+    for (let i = 0; i < PROCESSES; i++)
+      for (const [b, [, dist]] of builds.entries())
+        for (const threads of [1, 2])
+          byBuild[b]!.get(threads)!.push([...runChild(document, threads, dir, dist)]);
+    notes.push(
+      `${label}: ${PROCESSES} fresh processes per worker count${BASELINE ? ' and build' : ''}, run 1, 2, 1, 2, …`,
+    );
+    for (const [b, [prefix]] of builds.entries()) {
+      const byThreads = byBuild[b]!;
+      for (const run of ['cold', 'warm'] as const) {
+        const samples = (threads: number): number[] =>
+          byThreads.get(threads)!.map((runs) => runs.find((r) => r.run === run)!.wallMs);
+        const [one, two] = [samples(1), samples(2)];
+        for (const [threads, values] of [
+          [1, one],
+          [2, two],
+        ] as const)
+          rows.push({
+            name: `${prefix}64 designs × ${label}, ${threads} worker${threads > 1 ? 's' : ''}, ${run}`,
+            samplesMs: values,
+            medianMs: median(values),
+            minMs: Math.min(...values),
+          });
+        const spread = (values: readonly number[]): string =>
+          `${ms(Math.min(...values))}–${ms(Math.max(...values))}`;
+        notes.push(
+          `  ${prefix}${run}: 2 workers vs 1, ratio of medians ${(median(one) / median(two)).toFixed(2)}x ` +
+            `(1 worker ${ms(median(one))} ms, ${spread(one)}; 2 workers ${ms(median(two))} ms, ${spread(two)}; ` +
+            `pairwise ${one.map((v, i) => (v / two[i]!).toFixed(2)).join(' ')}; goal ≥ 1.7x on 2 free cores)`,
+        );
+        for (const threads of [1, 2]) {
+          const runs = byThreads.get(threads)!.map((r) => r.find((x) => x.run === run)!);
+          notes.push(`    ${threads} worker${threads > 1 ? 's' : ' '}: ${breakdown(runs)}`);
+        }
+      }
+    }
   }
   return { rows, notes };
 }

@@ -71,6 +71,30 @@ describe('point pool', () => {
     }
   }, 60_000);
 
+  it('a batch comes back in order, each task with its own figures or its own error', async () => {
+    const good = (preset: string) => ({
+      hardware: PRESETS[preset]!,
+      workload: { kind: 'topology' as const, path: topology, label: 'resnet18.csv', gemm: false },
+      toolVersion: 'test',
+    });
+    const bad = {
+      hardware: PRESETS['sparten-like']!,
+      workload: { kind: 'trace' as const, path: resolve('no/such.safetensors'), label: 'such', gemm: false },
+      toolVersion: 'test',
+    };
+    const pool = await createPointPool(1);
+    try {
+      const { results, workMs } = await pool.runBatch([good('sparten-like'), bad, good('eyeriss-like')]);
+      expect(results).toHaveLength(3);
+      expect(results[0]).toEqual({ metrics: await evaluatePoint(good('sparten-like')) });
+      expect('error' in results[1]! && results[1].error.message).toMatch(/such/);
+      expect(results[2]).toEqual({ metrics: await evaluatePoint(good('eyeriss-like')) });
+      expect(workMs).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('a sweep on two threads, each holding its next task, writes the rows of the direct run', async () => {
     const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8, 16], dataflow: ['os', 'ws'] });
     const dir = tempDir();

@@ -3,7 +3,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import type { PointTask } from '../../src/sweep/evaluate-point.js';
 import { mergeResults } from '../../src/sweep/merge.js';
-import { type JobExecutor, runSweep } from '../../src/sweep/run-sweep.js';
+import { batchSize, type JobExecutor, runSweep, SWEEP_BATCH_TARGET_MS } from '../../src/sweep/run-sweep.js';
 import { directExecutor, gemmSpec, storedRows, tempDir } from './sweep-helpers.js';
 
 const byKey = <T extends { key: string }>(rows: readonly T[]): T[] =>
@@ -127,5 +127,51 @@ describe('sweep runner', () => {
       },
     };
     expect(await stopAndResume(first, controller)).toBe(10);
+  });
+
+  it('batches fill the target at the cost seen, and shrink as the jobs run out', () => {
+    expect(batchSize(64, 4, undefined)).toBe(1);
+    expect(batchSize(64, 4, SWEEP_BATCH_TARGET_MS / 5)).toBe(5);
+    expect(batchSize(64, 4, SWEEP_BATCH_TARGET_MS / 100)).toBe(8);
+    expect(batchSize(16, 4, SWEEP_BATCH_TARGET_MS / 100)).toBe(2);
+    expect(batchSize(3, 4, 0)).toBe(1);
+    expect(batchSize(64, 4, SWEEP_BATCH_TARGET_MS * 3)).toBe(1);
+    expect(batchSize(0, 4, 1)).toBe(0);
+  });
+
+  it('jobs run in batches write the rows of one job per message', async () => {
+    const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8, 16], dataflow: ['os', 'ws'] });
+    const dir = tempDir();
+    await runSweep({
+      spec,
+      dbPath: join(dir, 'single.duckdb'),
+      toolVersion: 'test',
+      executor: directExecutor(),
+    });
+    const direct = directExecutor();
+    const sizes: number[] = [];
+    const batching: JobExecutor = {
+      ...direct,
+      parallelism: 2,
+      runBatch: async (tasks) => {
+        sizes.push(tasks.length);
+        const results = [];
+        for (const task of tasks) results.push({ metrics: await direct.run('', task) });
+        // A cheap job as the executor reports it: the next batches grow.
+        return { results, workMs: tasks.length * 0.1 };
+      },
+    };
+    const summary = await runSweep({
+      spec,
+      dbPath: join(dir, 'batched.duckdb'),
+      toolVersion: 'test',
+      executor: batching,
+    });
+    expect(summary).toMatchObject({ computed: 16, reused: 0 });
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(16);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(await storedRows(join(dir, 'batched.duckdb'), spec)).toEqual(
+      await storedRows(join(dir, 'single.duckdb'), spec),
+    );
   });
 });
