@@ -4,11 +4,13 @@ import {
   type BitMatrix,
   createBitMatrix,
   extractBits,
+  getBit,
   packedBit,
   setBit,
 } from '../../../src/core/sparse/bits.js';
 import { lowerSparseLayer, type SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
 import {
+  columnCounts,
   createOperandCache,
   type LaneOperands,
   prepareByIndex,
@@ -38,6 +40,37 @@ test.prop([bitMatrixArb])('the 32 × 32 block transpose equals the bit-by-bit on
   const dst = createBitMatrix(bm.cols, bm.rows);
   dst.words.fill(0xffffffff);
   expect(transposeInto(bm, dst).words).toEqual(transpose(bm).words);
+});
+
+// Up to 600 rows: the bit-sliced counters are read out every 255 rows.
+const tallMatrixArb = fc
+  .record({
+    rows: fc.integer({ min: 1, max: 600 }),
+    cols: fc.integer({ min: 1, max: 70 }),
+    density: fc.double({ min: 0, max: 1, noNaN: true }),
+    seed: fc.nat(),
+  })
+  .map(({ rows, cols, density, seed }) => {
+    const bm = createBitMatrix(rows, cols);
+    let state = seed | 1;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        if (state / 2 ** 32 < density) setBit(bm, r, c);
+      }
+    }
+    return bm;
+  });
+
+test.prop([tallMatrixArb])('columnCounts counts the set bits of every column', (bm) => {
+  const out = new Float64Array(bm.cols).fill(7);
+  columnCounts(bm, out);
+  const expected = Array.from({ length: bm.cols }, (_, c) => {
+    let n = 0;
+    for (let r = 0; r < bm.rows; r++) n += getBit(bm, r, c) ? 1 : 0;
+    return n;
+  });
+  expect([...out]).toEqual(expected);
 });
 
 test.prop([fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat(), fc.nat()])(
