@@ -100,28 +100,35 @@ const wordLayerArb: fc.Arbitrary<{ spec: SparseLayerSpec; aElements: number; bEl
       w: fc.integer({ min: 1, max: 6 }),
       c: fc.constantFrom(32, 64, 1, 3, 5, 33),
       n: fc.integer({ min: 1, max: 5 }),
-      f: fc.integer({ min: 1, max: 3 }),
-      s: fc.integer({ min: 1, max: 2 }),
-      d: fc.integer({ min: 1, max: 2 }),
-      p: fc.integer({ min: 0, max: 2 }),
+      fh: fc.integer({ min: 1, max: 3 }),
+      fw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 2 }),
+      sw: fc.integer({ min: 1, max: 3 }),
+      dh: fc.integer({ min: 1, max: 2 }),
+      dw: fc.integer({ min: 1, max: 2 }),
+      // Each side on its own: the gather computes each tap's range from the top and left padding.
+      pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
     })
-    .filter(({ h, w, f, d, p }) => h + 2 * p >= d * (f - 1) + 1 && w + 2 * p >= d * (f - 1) + 1)
-    .map(({ h, w, c, n, f, s, d, p }) => {
-      const ho = Math.floor((h + 2 * p - d * (f - 1) - 1) / s) + 1;
-      const wo = Math.floor((w + 2 * p - d * (f - 1) - 1) / s) + 1;
+    .filter(
+      ({ h, w, fh, fw, dh, dw, pad }) =>
+        h + pad[0] + pad[1] >= dh * (fh - 1) + 1 && w + pad[2] + pad[3] >= dw * (fw - 1) + 1,
+    )
+    .map(({ h, w, c, n, fh, fw, sh, sw, dh, dw, pad }) => {
+      const ho = Math.floor((h + pad[0] + pad[1] - dh * (fh - 1) - 1) / sh) + 1;
+      const wo = Math.floor((w + pad[2] + pad[3] - dw * (fw - 1) - 1) / sw) + 1;
       const spec: SparseLayerSpec = {
         name: 'conv',
         op: 'conv2d',
         inputShape: [h, w, c],
-        operandShape: [f, f, c, n],
-        kernel: [f, f],
-        stride: [s, s],
-        padding: [p, p, p, p],
-        dilation: [d, d],
-        gemm: { m: ho * wo, n, k: f * f * c },
+        operandShape: [fh, fw, c, n],
+        kernel: [fh, fw],
+        stride: [sh, sw],
+        padding: pad,
+        dilation: [dh, dw],
+        gemm: { m: ho * wo, n, k: fh * fw * c },
         gemmCount: 1,
       };
-      return { spec, aElements: h * w * c, bElements: f * f * c * n };
+      return { spec, aElements: h * w * c, bElements: fh * fw * c * n };
     }),
   fc
     .record({
