@@ -160,7 +160,9 @@ export function packedPopcount(packed: Uint8Array, count: number): number {
 function popcountQuads(packed: Uint8Array, quads: number): number {
   let n = 0;
   for (let i = 0, end = quads * 4; i < end; i += 4) {
-    n += popcount32((packed[i]! | (packed[i + 1]! << 8) | (packed[i + 2]! << 16) | (packed[i + 3]! << 24)) >>> 0);
+    n += popcount32(
+      (packed[i]! | (packed[i + 1]! << 8) | (packed[i + 2]! << 16) | (packed[i + 3]! << 24)) >>> 0,
+    );
   }
   return n;
 }
