@@ -77,6 +77,7 @@ export const OP = {
   i32Mul: 0x6c,
   i32And: 0x71,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
   i64Popcnt: 0x7b,
   i64Add: 0x7c,
   i64And: 0x83,

@@ -10,7 +10,7 @@
  * the trace `trace validate` reads.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -184,9 +184,11 @@ function runNumpy(path: string): {
   };
 }
 
-function wallOfCli(args: readonly string[]): number {
+const CLI = join(ROOT, 'dist/cli/main.js');
+
+function wallOfCli(args: readonly string[], cli = CLI): number {
   const start = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`deltasim ${args.join(' ')} failed: ${r.stderr}`);
   return performance.now() - start;
 }
@@ -199,11 +201,11 @@ interface ThreadCpu {
   readonly processMs: number;
 }
 
-function threadCpuOfCli(dir: string, args: readonly string[]): ThreadCpu {
+function threadCpuOfCli(dir: string, args: readonly string[], cli = CLI): ThreadCpu {
   const out = join(dir, `thread-cpu-${process.hrtime.bigint()}`);
   const preload = pathToFileURL(fileURLToPath(new URL('./thread-cpu.mjs', import.meta.url))).href;
   const start = performance.now();
-  const r = spawnSync(process.execPath, ['--import', preload, join(ROOT, 'dist/cli/main.js'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', preload, cli, ...args], {
     encoding: 'utf8',
     env: { ...process.env, DELTASIM_BENCH_THREAD_CPU: out },
   });
@@ -219,6 +221,19 @@ function threadCpuOfCli(dir: string, args: readonly string[]): ThreadCpu {
   for (const f of readdirSync(dir)) if (f === base || f.startsWith(prefix)) rmSync(join(dir, f));
   return result;
 }
+
+/**
+ * The baseline's CLI (DELTASIM_BENCH_BASELINE), copied under this checkout so that its imports find
+ * this checkout's node_modules (a bare dist/ has none); removed by the caller.
+ */
+function baselineCli(dist: string): { cli: string; dir: string } {
+  const dir = mkdtempSync(join(ROOT, '.tmp-bench-baseline-'));
+  cpSync(dist, dir, { recursive: true });
+  return { cli: join(dir, 'cli/main.js'), dir };
+}
+
+const cpuLine = (label: string, r: ThreadCpu): string =>
+  `${label}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`;
 
 function peakRss(path: string): number {
   const child = fileURLToPath(new URL('./replay-rss-child.ts', import.meta.url));
@@ -404,10 +419,37 @@ export default async function (): Promise<void> {
       );
       const mid = runs.map((r) => r.wallMs).indexOf(median(runs.map((r) => r.wallMs)));
       const r = runs[mid] ?? runs[0]!;
-      cpuSplit.push(
-        `--workers ${workers}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`,
-      );
+      cpuSplit.push(cpuLine(`--workers ${workers}`, r));
       console.log(`  ${cpuSplit[cpuSplit.length - 1]}`);
+    }
+
+    // The same worker rows for the baseline build, right after: before and after side by side.
+    const baselineWorkers: string[] = [];
+    if (baselineDir) {
+      const copy = baselineCli(resolve(baselineDir));
+      try {
+        for (const [steps, args] of [
+          [1, twoPresets],
+          [workerSteps, multiStep],
+        ] as const) {
+          const wall: Record<string, number> = {};
+          for (const workers of ['1', '2']) {
+            const runs = [0, 1, 2].map(() => threadCpuOfCli(dir, [...args, '--workers', workers], copy.cli));
+            const name = `baseline CLI replay sparten-like + eyeriss-like, ${steps} step(s), --workers ${workers}`;
+            const walls = runs.map((r) => r.wallMs);
+            rows.push(row(name, walls));
+            wall[workers] = median(walls);
+            const r = runs[walls.indexOf(median(walls))] ?? runs[0]!;
+            baselineWorkers.push(cpuLine(`baseline ${steps} step(s) --workers ${workers}`, r));
+            console.log(`  ${baselineWorkers[baselineWorkers.length - 1]}`);
+          }
+          baselineWorkers.push(
+            `baseline 2 workers speed-up at ${steps} step(s): ${(wall['1']! / wall['2']!).toFixed(2)}x`,
+          );
+        }
+      } finally {
+        rmSync(copy.dir, { recursive: true, force: true });
+      }
     }
 
     const rssSteps = (process.env.BENCH_RSS_STEPS ?? '1,16,64').split(',').map(Number);
@@ -470,6 +512,7 @@ export default async function (): Promise<void> {
               `JS heap allocated per step (16 steps, after the first; what grows V8's young generation): ${(allocated / 2 ** 10).toFixed(0)} KiB`,
             ]
           : []),
+        ...baselineWorkers,
         ...(baseline
           ? [
               `before → after (baseline ${baselineDir}): replay d0.5 ${(ms('baseline replay sparten-like d0.5') / ms('replay sparten-like d0.5')).toFixed(2)}x, d0.1 ${(ms('baseline replay sparten-like d0.1') / ms('replay sparten-like d0.1')).toFixed(2)}x, validate ${(ms('baseline trace validate') / ms('trace validate')).toFixed(2)}x faster`,

@@ -144,15 +144,25 @@ export function extractBits(
 /** Set bits among the first `count` bits of a little-order packed mask. */
 export function packedPopcount(packed: Uint8Array, count: number): number {
   const fullBytes = count >>> 3;
+  const quads = fullBytes >>> 2;
+  let n = popcountQuads(packed, quads);
+  for (let i = quads * 4; i < fullBytes; i++) n += popcount32(packed[i]!);
+  const rest = count & 7;
+  if (rest > 0) n += popcount32(packed[fullBytes]! & ((1 << rest) - 1));
+  return n;
+}
+
+/**
+ * Set bits of the first `quads` groups of 4 bytes. The loop alone in its own function: V8 compiles
+ * a long loop while it runs (on-stack replacement), before the code after it has ever run, and then
+ * re-enters that compiled loop on every call only to throw it away at the untried code past the loop.
+ */
+function popcountQuads(packed: Uint8Array, quads: number): number {
   let n = 0;
-  let i = 0;
-  for (; i + 4 <= fullBytes; i += 4) {
+  for (let i = 0, end = quads * 4; i < end; i += 4) {
     n += popcount32(
       (packed[i]! | (packed[i + 1]! << 8) | (packed[i + 2]! << 16) | (packed[i + 3]! << 24)) >>> 0,
     );
   }
-  for (; i < fullBytes; i++) n += popcount32(packed[i]!);
-  const rest = count & 7;
-  if (rest > 0) n += popcount32(packed[fullBytes]! & ((1 << rest) - 1));
   return n;
 }

@@ -22,13 +22,17 @@ export interface TensorStats {
 export function maskStats(mask: Uint8Array, elements: number, runBits?: number): TensorStats {
   const nonzeros = packedPopcount(mask, elements);
   if (runBits === undefined) return { elements, nonzeros, rleEntries: nonzeros };
-  const span = 2 ** runBits;
+  return { elements, nonzeros, rleEntries: nonzeros + rlePadding(mask, elements, 2 ** runBits) };
+}
+
+/** Padding entries of the zero runs of a mask's first `elements` bits: one per `span` zeros of a run. */
+function rlePadding(mask: Uint8Array, elements: number, span: number): number {
   let run = 0;
   let padding = 0;
   const fullBytes = elements >>> 3;
   for (let i = 0; i <= fullBytes; i++) {
     const limit = i < fullBytes ? 8 : elements & 7;
-    const byte = mask[i] ?? 0;
+    const byte = i < mask.length ? mask[i]! : 0;
     if (byte === 0 && limit === 8) {
       run += 8;
       continue;
@@ -42,7 +46,7 @@ export function maskStats(mask: Uint8Array, elements: number, runBits?: number):
       }
     }
   }
-  return { elements, nonzeros, rleEntries: nonzeros + padding };
+  return padding;
 }
 
 export function denseStats(elements: number): TensorStats {

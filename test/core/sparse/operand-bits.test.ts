@@ -4,11 +4,13 @@ import {
   type BitMatrix,
   createBitMatrix,
   extractBits,
+  getBit,
   packedBit,
   setBit,
 } from '../../../src/core/sparse/bits.js';
 import { lowerSparseLayer, type SparseLayerSpec } from '../../../src/core/sparse/layer-lowering.js';
 import {
+  columnCounts,
   createOperandCache,
   type LaneOperands,
   prepareByIndex,
@@ -40,6 +42,37 @@ test.prop([bitMatrixArb])('the 32 × 32 block transpose equals the bit-by-bit on
   expect(transposeInto(bm, dst).words).toEqual(transpose(bm).words);
 });
 
+// Up to 600 rows: the bit-sliced counters are read out every 255 rows.
+const tallMatrixArb = fc
+  .record({
+    rows: fc.integer({ min: 1, max: 600 }),
+    cols: fc.integer({ min: 1, max: 70 }),
+    density: fc.double({ min: 0, max: 1, noNaN: true }),
+    seed: fc.nat(),
+  })
+  .map(({ rows, cols, density, seed }) => {
+    const bm = createBitMatrix(rows, cols);
+    let state = seed | 1;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        if (state / 2 ** 32 < density) setBit(bm, r, c);
+      }
+    }
+    return bm;
+  });
+
+test.prop([tallMatrixArb])('columnCounts counts the set bits of every column', (bm) => {
+  const out = new Float64Array(bm.cols).fill(7);
+  columnCounts(bm, out);
+  const expected = Array.from({ length: bm.cols }, (_, c) => {
+    let n = 0;
+    for (let r = 0; r < bm.rows; r++) n += getBit(bm, r, c) ? 1 : 0;
+    return n;
+  });
+  expect([...out]).toEqual(expected);
+});
+
 test.prop([fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat(), fc.nat()])(
   'extractBits copies a run of mask bits 32 at a time, as the bit-by-bit copy does (zeros after it)',
   (packed, a, b) => {
@@ -67,28 +100,35 @@ const wordLayerArb: fc.Arbitrary<{ spec: SparseLayerSpec; aElements: number; bEl
       w: fc.integer({ min: 1, max: 6 }),
       c: fc.constantFrom(32, 64, 1, 3, 5, 33),
       n: fc.integer({ min: 1, max: 5 }),
-      f: fc.integer({ min: 1, max: 3 }),
-      s: fc.integer({ min: 1, max: 2 }),
-      d: fc.integer({ min: 1, max: 2 }),
-      p: fc.integer({ min: 0, max: 2 }),
+      fh: fc.integer({ min: 1, max: 3 }),
+      fw: fc.integer({ min: 1, max: 3 }),
+      sh: fc.integer({ min: 1, max: 2 }),
+      sw: fc.integer({ min: 1, max: 3 }),
+      dh: fc.integer({ min: 1, max: 2 }),
+      dw: fc.integer({ min: 1, max: 2 }),
+      // Each side on its own: the gather computes each tap's range from the top and left padding.
+      pad: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
     })
-    .filter(({ h, w, f, d, p }) => h + 2 * p >= d * (f - 1) + 1 && w + 2 * p >= d * (f - 1) + 1)
-    .map(({ h, w, c, n, f, s, d, p }) => {
-      const ho = Math.floor((h + 2 * p - d * (f - 1) - 1) / s) + 1;
-      const wo = Math.floor((w + 2 * p - d * (f - 1) - 1) / s) + 1;
+    .filter(
+      ({ h, w, fh, fw, dh, dw, pad }) =>
+        h + pad[0] + pad[1] >= dh * (fh - 1) + 1 && w + pad[2] + pad[3] >= dw * (fw - 1) + 1,
+    )
+    .map(({ h, w, c, n, fh, fw, sh, sw, dh, dw, pad }) => {
+      const ho = Math.floor((h + pad[0] + pad[1] - dh * (fh - 1) - 1) / sh) + 1;
+      const wo = Math.floor((w + pad[2] + pad[3] - dw * (fw - 1) - 1) / sw) + 1;
       const spec: SparseLayerSpec = {
         name: 'conv',
         op: 'conv2d',
         inputShape: [h, w, c],
-        operandShape: [f, f, c, n],
-        kernel: [f, f],
-        stride: [s, s],
-        padding: [p, p, p, p],
-        dilation: [d, d],
-        gemm: { m: ho * wo, n, k: f * f * c },
+        operandShape: [fh, fw, c, n],
+        kernel: [fh, fw],
+        stride: [sh, sw],
+        padding: pad,
+        dilation: [dh, dw],
+        gemm: { m: ho * wo, n, k: fh * fw * c },
         gemmCount: 1,
       };
-      return { spec, aElements: h * w * c, bElements: f * f * c * n };
+      return { spec, aElements: h * w * c, bElements: fh * fw * c * n };
     }),
   fc
     .record({
