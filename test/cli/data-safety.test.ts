@@ -355,3 +355,54 @@ describe('train --resume equals an uninterrupted run, byte for byte', () => {
     oneLineError(both.stderr, '--force', '--resume');
   });
 });
+
+describe('train deltanet: SIGTERM inside a round, then --resume, equals an uninterrupted run', () => {
+  // 300 steps in rounds of 100: the first round-end checkpoint marks the run as inside round 2.
+  const TRAIN_DELTANET = [
+    'train',
+    'deltanet',
+    '--task',
+    'mqar',
+    '--seq',
+    '16',
+    '--pairs',
+    '2',
+    '--vocab',
+    '32',
+    '--dmodel',
+    '16',
+    '--layers',
+    '1',
+    '--steps',
+    '300',
+    '--batch-size',
+    '4',
+    '--backend',
+    'wasm',
+    '--seed',
+    '3',
+  ];
+
+  test('stops after the current step with a checkpoint; the resumed weights are byte-identical', {
+    timeout: SLOW,
+  }, async () => {
+    const cwd = await cwdFor('train-deltanet-sigterm');
+    const reference = await cli([...TRAIN_DELTANET, '--out', 'reference'], cwd);
+    expect(reference.code, reference.stderr).toBe(0);
+    const run = start([...TRAIN_DELTANET, '--out', 'model'], cwd);
+    await until('the first round-end checkpoint', () => existsSync(join(cwd, 'model', 'checkpoint.ckpt')));
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).toBe(143);
+    const at = Number(/stopped after step (\d+)\/300/.exec(stopped.stderr)?.[1]);
+    expect(at, stopped.stderr).toBeGreaterThan(100);
+    expect(at).toBeLessThan(300);
+    expect(stopped.stderr).toContain('--resume');
+    expect(readdirSync(join(cwd, 'model'))).toEqual(['checkpoint.ckpt']);
+    const resumed = await cli([...TRAIN_DELTANET, '--out', 'model', '--resume'], cwd);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`resumed from ${join(cwd, 'model')} after step ${at}`);
+    const weights = (dir: string) => readFile(join(cwd, dir, 'weights.bin'));
+    expect((await weights('model')).equals(await weights('reference'))).toBe(true);
+  });
+});

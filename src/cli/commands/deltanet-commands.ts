@@ -14,7 +14,12 @@ import { ModelError } from '../../nn/model-io.js';
 import { LR_DECAYS, type LrDecay } from '../../nn/train/lr-schedule.js';
 import type { CliIo } from '../io.js';
 import { type BackendChoice, intFlag, numberFlag } from '../nn-flags.js';
-import { lastTrainingMetrics, prepareTrainOutput, removeTrainCheckpoint } from '../train-output.js';
+import {
+  lastTrainingMetrics,
+  prepareTrainOutput,
+  removeTrainCheckpoint,
+  throwIfInterrupted,
+} from '../train-output.js';
 
 /** The flags `train deltanet` adds to the train command (delta-cnn ignores them). */
 export function addDeltaNetTrainOptions<C extends Command<[string], Record<string, unknown>>>(command: C): C {
@@ -207,37 +212,42 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
   const { loadTf } = await import('../../nn/runtime.js');
   const { saveModel } = await import('../../nn/model-io.js');
   const { trainDeltaNet } = await import('../../nn/train/train-deltanet.js');
+  const { stopRequested, withGracefulStop } = await import('../../common/shutdown.js');
   const log = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };
   const runtime = await loadTf({ prefer: p.prefer, verbose: log });
   const outDir = resolve(io.cwd, p.out);
   const started = Date.now();
-  const result = await trainDeltaNet(runtime, {
-    task: p.task,
-    model: {
-      dModel: p.dModel,
-      layers: p.layers,
-      heads: p.heads,
-      mixer: p.mixer,
-      featureMap: p.featureMap,
-      useBeta: p.useBeta,
-      allowNegEigval: p.allowNegEigval,
-      ...(p.betaBias === undefined ? {} : { betaBias: p.betaBias }),
-      tiedHeadInit: p.tiedHeadInit,
-      mlp: p.mlp,
-      chunk: p.chunk,
-    },
-    seed: p.seed,
-    steps: p.steps,
-    batchSize: p.batchSize,
-    learningRate: p.learningRate,
-    lrDecay: p.lrDecay,
-    checkpointDir: outDir,
-    resume: p.resume,
-    log,
-    now: () => Date.now(),
-  });
+  const result = await withGracefulStop(() =>
+    trainDeltaNet(runtime, {
+      task: p.task,
+      model: {
+        dModel: p.dModel,
+        layers: p.layers,
+        heads: p.heads,
+        mixer: p.mixer,
+        featureMap: p.featureMap,
+        useBeta: p.useBeta,
+        allowNegEigval: p.allowNegEigval,
+        ...(p.betaBias === undefined ? {} : { betaBias: p.betaBias }),
+        tiedHeadInit: p.tiedHeadInit,
+        mlp: p.mlp,
+        chunk: p.chunk,
+      },
+      seed: p.seed,
+      steps: p.steps,
+      batchSize: p.batchSize,
+      learningRate: p.learningRate,
+      lrDecay: p.lrDecay,
+      checkpointDir: outDir,
+      resume: p.resume,
+      log,
+      now: () => Date.now(),
+      shouldStop: () => stopRequested() !== undefined,
+    }),
+  );
+  throwIfInterrupted(result.stoppedAt, p.out);
   const seconds = (Date.now() - started) / 1000;
   const last = result.history[result.history.length - 1];
   await saveModel(runtime, result.model, outDir, {

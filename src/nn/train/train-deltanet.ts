@@ -6,9 +6,15 @@ import { buildDeltaNet, type DeltaNetOptions, positionLogits, scoredPositions } 
 import type { TfRuntime } from '../runtime.js';
 import { restoreAdam, snapshotAdam } from './adam-state.js';
 import { epochSeed } from './batch-schedule.js';
-import { type Checkpoint, checkResumeOptions, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import {
+  type Checkpoint,
+  checkResumeOptions,
+  type EpochProgress,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
 import { type LrDecay, learningRateAt } from './lr-schedule.js';
-import { restoreWeights, snapshotWeights } from './train-loop.js';
+import { nextTurn, restoreWeights, snapshotWeights } from './train-loop.js';
 
 type Tf = TfRuntime['tf'];
 
@@ -30,6 +36,8 @@ export interface TrainDeltaNetOptions {
   readonly resume?: boolean;
   readonly log?: (line: string) => void;
   readonly now?: () => number;
+  /** Asked after every step; true stops training there, after a checkpoint at that step. */
+  readonly shouldStop?: () => boolean;
 }
 
 export interface DeltaNetRound {
@@ -46,6 +54,8 @@ export interface DeltaNetRound {
 export interface TrainDeltaNetResult {
   readonly model: tfTypes.LayersModel;
   readonly history: readonly DeltaNetRound[];
+  /** Set when `shouldStop` ended training early: the steps done, all saved in the checkpoint. */
+  readonly stoppedAt?: number;
 }
 
 /** Seed offset of the per-round validation set (evaluation uses its own, EVAL_SEED-based). */
@@ -132,7 +142,8 @@ function stepSeed(seed: number, step: number): number {
 /**
  * Trains a DeltaNet (or linear-attention) LM on a synthetic task: every step a fresh batch drawn
  * from the task's generator with a seed derived from (seed, step), Adam with warm-up (then constant
- * or cosine decay), the chunkwise form throughout. A checkpoint after each round makes `resume` continue with
+ * or cosine decay), the chunkwise form throughout. A checkpoint after each round, and at the step where
+ * `shouldStop` ends a run early, makes `resume` continue with
  * the same weights, optimizer state and data stream.
  */
 export async function trainDeltaNet(
@@ -152,6 +163,9 @@ export async function trainDeltaNet(
   const trainable = model.trainableWeights.map((w) => w.read() as tfTypes.Variable);
   let history: DeltaNetRound[] = [];
   let step = 0;
+  // A run stopped inside a round saved the round's running sums with its checkpoint.
+  let resumedRound: EpochProgress | undefined;
+  let resumedLosses: readonly number[] = [];
   const checkpointOptions = {
     task: options.task,
     model: options.model,
@@ -161,6 +175,20 @@ export async function trainDeltaNet(
     // A decaying schedule depends on the total: a checkpoint resumes only a run with the same one.
     ...(decay !== 'constant' ? { lrDecay: decay, steps: options.steps } : {}),
   };
+  // A round is the checkpoint format's epoch: its steps in fixed order, their losses the batch losses.
+  const roundCheckpoint = async (
+    roundsDone: number,
+    progress?: EpochProgress,
+    roundLosses: readonly number[] = [],
+  ): Promise<Checkpoint> => ({
+    epochsDone: roundsDone,
+    ...(progress ? { progress } : {}),
+    options: checkpointOptions,
+    batchLosses: roundLosses,
+    history,
+    weights: snapshotWeights(model),
+    optimizer: await snapshotAdam(optimizer),
+  });
   if (options.resume) {
     if (!options.checkpointDir) throw new Error('resume needs a checkpoint directory');
     const checkpoint = await readCheckpoint(options.checkpointDir);
@@ -168,7 +196,9 @@ export async function trainDeltaNet(
     restoreWeights(tf, model, checkpoint.weights);
     await restoreAdam(tf, optimizer, checkpoint.optimizer);
     history = checkpoint.history as DeltaNetRound[];
-    step = checkpoint.epochsDone * stepsPerRound;
+    step = checkpoint.epochsDone * stepsPerRound + (checkpoint.progress?.step ?? 0);
+    resumedRound = checkpoint.progress;
+    resumedLosses = checkpoint.batchLosses.slice(0, resumedRound?.step ?? 0);
     log(`resumed from ${options.checkpointDir} after step ${step}`);
   }
   const validation = taskBatch(
@@ -180,10 +210,14 @@ export async function trainDeltaNet(
   const started = now();
   const secondsBefore = history[history.length - 1]?.seconds ?? 0;
   while (step < options.steps) {
-    const roundEnd = Math.min(options.steps, step + stepsPerRound);
-    const score = { correct: 0, scored: 0 };
-    let sumLoss = 0;
-    let roundSteps = 0;
+    const roundStart = step - (resumedRound?.step ?? 0);
+    const roundEnd = Math.min(options.steps, roundStart + stepsPerRound);
+    const score = { correct: resumedRound?.correct ?? 0, scored: resumedRound?.seen ?? 0 };
+    let sumLoss = resumedRound?.sumLoss ?? 0;
+    let roundSteps = resumedRound?.step ?? 0;
+    const roundLosses = [...resumedLosses];
+    resumedRound = undefined;
+    resumedLosses = [];
     for (; step < roundEnd; step++) {
       const batch: SequenceBatch = taskBatch(options.task, batchSize, stepSeed(options.seed, step));
       // Adam's rate is a plain field in tfjs; the schedule sets it before each step.
@@ -220,11 +254,37 @@ export async function trainDeltaNet(
       tf.dispose([loss!, x, ...(predicted ? [predicted] : [])]);
       sumLoss += lossValue;
       roundSteps += 1;
+      roundLosses.push(lossValue);
       if (now() - lastLog >= 5000) {
         lastLog = now();
         log(
           `step ${step + 1}/${options.steps} loss ${(sumLoss / roundSteps).toFixed(4)} train acc ${((100 * score.correct) / Math.max(1, score.scored)).toFixed(1)}%`,
         );
+      }
+      if (step + 1 === roundEnd) continue; // the round-end checkpoint follows
+      await nextTurn();
+      if (options.shouldStop?.()) {
+        step += 1;
+        if (options.checkpointDir) {
+          const roundLength = roundEnd - roundStart;
+          const progress: EpochProgress = {
+            order: Array.from({ length: roundLength }, (_, k) => k),
+            step: roundSteps,
+            sumLoss,
+            sumCrossEntropy: sumLoss,
+            sumPenalty: 0,
+            correct: score.correct,
+            seen: score.scored,
+          };
+          const losses = Array.from({ length: roundLength }, (_, k) => roundLosses[k] ?? Number.NaN);
+          await writeCheckpoint(
+            options.checkpointDir,
+            await roundCheckpoint(roundStart / stepsPerRound, progress, losses),
+          );
+        }
+        optimizer.dispose();
+        log(`stopped after step ${step}/${options.steps}`);
+        return { model, history, stoppedAt: step };
       }
     }
     const record: DeltaNetRound = {
@@ -240,15 +300,7 @@ export async function trainDeltaNet(
       `step ${step}/${options.steps}: loss ${record.loss.toFixed(4)} train acc ${(100 * record.trainAccuracy).toFixed(1)}% validation acc ${(100 * record.validationAccuracy).toFixed(1)}%`,
     );
     if (options.checkpointDir) {
-      const checkpoint: Checkpoint = {
-        epochsDone: Math.ceil(step / stepsPerRound),
-        options: checkpointOptions,
-        batchLosses: [],
-        history,
-        weights: snapshotWeights(model),
-        optimizer: await snapshotAdam(optimizer),
-      };
-      await writeCheckpoint(options.checkpointDir, checkpoint);
+      await writeCheckpoint(options.checkpointDir, await roundCheckpoint(Math.ceil(step / stepsPerRound)));
     }
   }
   optimizer.dispose();

@@ -8,7 +8,7 @@ import type { TfRuntime } from '../runtime.js';
 import { snapshotAdam } from './adam-state.js';
 import { epochBatchOrder, epochSeed, partitionBatches } from './batch-schedule.js';
 import { type Checkpoint, writeCheckpoint } from './checkpoint.js';
-import { restoreCheckpoint, snapshotWeights } from './train-loop.js';
+import { nextTurn, restoreCheckpoint, snapshotWeights } from './train-loop.js';
 
 type Tf = TfRuntime['tf'];
 
@@ -219,7 +219,7 @@ export async function trainIFormer(
         );
       }
       // A signal (Ctrl-C, SIGTERM) is handled between batches, not only at the end of an epoch.
-      await new Promise((done) => setImmediate(done));
+      await nextTurn();
     }
     const record: IFormerEpochRecord = {
       epoch: epoch + 1,

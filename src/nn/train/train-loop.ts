@@ -137,7 +137,8 @@ function resumeOptions(o: TrainDeltaCnnOptions, batchSize: number, hardFraction:
   };
 }
 
-const nextTurn = (): Promise<void> => new Promise((done) => setImmediate(done));
+/** Lets the event loop turn, so a Ctrl-C / SIGTERM handler can raise a stop request mid-run. */
+export const nextTurn = (): Promise<void> => new Promise((done) => setImmediate(done));
 
 /**
  * The training loop: Adam on CE(time-averaged logits) + Σ DAL penalties, fixed batch partition with

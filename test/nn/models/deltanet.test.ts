@@ -296,7 +296,7 @@ describe('DeltaNet model', () => {
     expect(maxRelative(ownHead!, embeddingT!)).toBeGreaterThan(0.5);
   });
 
-  it('a few training steps lower the loss; resuming from the checkpoint gives the same weights', async () => {
+  it('a few training steps lower the loss; resuming from a round-end or a mid-round checkpoint gives the same weights', async () => {
     const options = {
       task: { task: 'mqar' as const, seqLen: 16, vocab: 32, pairs: 2 },
       model: { dModel: 16, layers: 1, heads: 2, mixer: 'delta' as const, chunk: 8 },
@@ -317,5 +317,30 @@ describe('DeltaNet model', () => {
     const flat = (m: LayersModel) => m.getWeights().flatMap((w) => Array.from(w.dataSync()));
     expect(flat(resumed.model)).toEqual(flat(straight.model));
     expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
+
+    // A stop request inside the second round: a checkpoint at that step, and the resumed run
+    // continues mid-round with the round's running sums (its record equals the straight run's).
+    const midDir = join(root, 'ckpt-mid');
+    let asked = 0;
+    const stopped = await trainDeltaNet(runtime, {
+      ...options,
+      steps: 12,
+      checkpointDir: midDir,
+      shouldStop: () => ++asked === 8,
+    });
+    expect(stopped.stoppedAt).toBe(9);
+    const saved = await readCheckpoint(midDir);
+    expect(saved.epochsDone).toBe(1);
+    expect(saved.progress?.step).toBe(3);
+    const continued = await trainDeltaNet(runtime, {
+      ...options,
+      steps: 12,
+      checkpointDir: midDir,
+      resume: true,
+    });
+    expect(flat(continued.model)).toEqual(flat(straight.model));
+    expect(continued.history.map((h) => [h.loss, h.trainAccuracy])).toEqual(
+      straight.history.map((h) => [h.loss, h.trainAccuracy]),
+    );
   });
 });
