@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { synthesizeTrace } from '../../src/trace/synthesize.js';
+import { TINY_DELTANET_FLAGS } from './deltanet-fixtures.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const main = join(root, 'dist/cli/main.js');
@@ -361,18 +362,7 @@ describe('train deltanet: SIGTERM inside a round, then --resume, equals an unint
   const TRAIN_DELTANET = [
     'train',
     'deltanet',
-    '--task',
-    'mqar',
-    '--seq',
-    '16',
-    '--pairs',
-    '2',
-    '--vocab',
-    '32',
-    '--dmodel',
-    '16',
-    '--layers',
-    '1',
+    ...TINY_DELTANET_FLAGS,
     '--steps',
     '300',
     '--batch-size',

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuiltCli, BUILT_MAIN } from './built-cli.js';
+import { TINY_DELTANET_FLAGS } from './deltanet-fixtures.js';
 
 const main = BUILT_MAIN;
 let root: string;
@@ -20,20 +21,6 @@ function deltasim(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tiny = [
-  '--task',
-  'mqar',
-  '--seq',
-  '16',
-  '--pairs',
-  '2',
-  '--vocab',
-  '32',
-  '--dmodel',
-  '16',
-  '--layers',
-  '1',
-];
 const budget = ['--steps', '4', '--batch-size', '4', '--backend', 'wasm'];
 const zeroFillCosine = ['--fill', 'zeros', '--lr-decay', 'cosine'];
 
@@ -46,7 +33,7 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
       const r = deltasim([
         'train',
         'deltanet',
-        ...tiny,
+        ...TINY_DELTANET_FLAGS,
         ...budget,
         ...zeroFillCosine,
         '--mixer',
@@ -104,7 +91,7 @@ describe('train / eval deltanet as fresh processes (built CLI)', () => {
     const trained = deltasim([
       'train',
       'deltanet',
-      ...tiny,
+      ...TINY_DELTANET_FLAGS,
       ...budget,
       '--mlp',
       '--beta-bias-init',
