@@ -113,6 +113,16 @@ describe('deltasim sweep, merge, sweep query (built CLI)', { timeout: 300_000 },
       .split('\n')
       .map((l) => JSON.parse(l) as { a: number; e: number });
     expect(rows).toHaveLength(24);
+    // count(*) is a BIGINT: printed as a JSON number, not an internal error.
+    const count = await runBuiltCli([
+      'sweep',
+      'query',
+      join(dir, 'sweep.duckdb'),
+      'SELECT count(*) AS n FROM results',
+      '--json',
+    ]);
+    expect(count.code, count.stderr).toBe(0);
+    expect(JSON.parse(count.stdout)).toEqual({ n: 24 });
     const front = rows.filter((p) => !rows.some((o) => o.a <= p.a && o.e <= p.e && (o.a < p.a || o.e < p.e)));
     expect(front.length).toBeGreaterThan(1);
     expect(rings).toBe(front.length);

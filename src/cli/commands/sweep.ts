@@ -184,7 +184,9 @@ export async function runSweepQuery(
   const { columns, rows } = await queryDatabase(resolve(io.cwd, dbPath), dbPath, sql);
   if (options.json) {
     for (const row of rows)
-      io.stdout.write(`${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])))}\n`);
+      io.stdout.write(
+        `${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, row[i]])), bigIntAsJson)}\n`,
+      );
     return EXIT_OK;
   }
   const { alignedTable } = await import('../reporters/aligned-table.js');
@@ -196,6 +198,13 @@ export async function runSweepQuery(
     ).join('\n')}\n`,
   );
   return EXIT_OK;
+}
+
+/** DuckDB gives BIGINT / HUGEINT values (e.g. `count(*)`) as bigint, which JSON cannot hold: a number
+ * where it is exact, its decimal digits as a string beyond 2^53. */
+function bigIntAsJson(_key: string, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
 }
 
 export async function runMerge(
