@@ -15,6 +15,7 @@ import {
 import type { LoweredSparseLayer } from './sparse/layer-lowering.js';
 import {
   createOperandCache,
+  executedIsLaneWork,
   type LaneOperands,
   type OperandPolicy,
   type PreparedB,
@@ -104,6 +105,9 @@ export function createComputeStage(
   const rankOne = isRankOneUpdate(low);
   // A condensed datapath times the instance from its lanes instead of the systolic fold schedule.
   const condensed = hw.condensed && !eventDriven && !rankOne ? hw.condensed : undefined;
+  // Element lanes of an OS array that skips both operands count the executed MACs themselves.
+  const executedFromLanes =
+    !condensed && !eventDriven && !rankOne && hw.granularity === 'element' && executedIsLaneWork(low, policy);
   const units = condensed ? condensedUnits(array, condensed) : 0;
   // Depthwise channels share folds (depthwise-mapping.ts): one fill and drain per group of channels.
   const grouping = depthwiseGrouping(low, hw);
@@ -170,7 +174,7 @@ export function createComputeStage(
           preparedB = staticB.get(i) ?? prepareB(low, i, bMask, policy);
           staticB.set(i, preparedB);
         }
-        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB, operandCache);
+        prepared = prepareInstance(low, i, aMask, bMask, policy, preparedB, operandCache, executedFromLanes);
         // The condensed datapath has its own timing (below): no lane schedule to walk.
         if (!condensed) timing = laneTiming(prepared.lanes, timingOptions);
       }
@@ -186,10 +190,12 @@ export function createComputeStage(
         });
       }
       const c = prepared.counts;
-      executed += c.executed;
+      // executedFromLanes: counts left executed to the lane work, counted in zeroB meanwhile.
+      const laneExecuted = executedFromLanes && timing && !closedForm && !nm ? timing.laneWork : 0;
+      executed += c.executed + laneExecuted;
       gated += c.gated;
       zeroA += c.zeroA;
-      zeroB += c.zeroB;
+      zeroB += c.zeroB - laneExecuted;
       structural += c.structural;
       if (condensed) {
         const c = condensedTiming(prepared.lanes, condensed, units, bins);

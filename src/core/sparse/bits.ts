@@ -1,3 +1,5 @@
+import { popcountBytes } from './popcount-kernel.js';
+
 /**
  * Bit matrices packed along their rows in 32-bit words: the representation every sparse count runs
  * on. Bit c of row r lives in word `r·wordsPerRow + (c >>> 5)`, bit `c & 31`. Bits past `cols` in a
@@ -141,11 +143,16 @@ export function extractBits(
   if (rest !== 0) dst[at + words - 1] = (dst[at + words - 1]! & ((1 << rest) - 1)) >>> 0;
 }
 
+/** Below this many bytes a mask is counted in JavaScript: the kernel call would cost more. */
+const KERNEL_BYTES = 256;
+
 /** Set bits among the first `count` bits of a little-order packed mask. */
 export function packedPopcount(packed: Uint8Array, count: number): number {
   const fullBytes = count >>> 3;
   const quads = fullBytes >>> 2;
-  let n = popcountQuads(packed, quads);
+  // Large masks (every layer input, every step) in the WebAssembly kernel when it runs here.
+  const viaKernel = fullBytes >= KERNEL_BYTES ? popcountBytes(packed, quads * 4) : undefined;
+  let n = viaKernel ?? popcountQuads(packed, quads);
   for (let i = quads * 4; i < fullBytes; i++) n += popcount32(packed[i]!);
   const rest = count & 7;
   if (rest > 0) n += popcount32(packed[fullBytes]! & ((1 << rest) - 1));

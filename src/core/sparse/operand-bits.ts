@@ -6,12 +6,20 @@ import {
   createBitMatrix,
   extractBits,
   packedBit,
+  packedPopcount,
   rowCount,
   rowTotal,
   setBit,
 } from './bits.js';
 import type { LoweredSparseLayer } from './layer-lowering.js';
-import { gatherByIndex, gatherWindows, type RowGather, rowGather, validPerK } from './row-gather.js';
+import {
+  gatherByIndex,
+  gatherWindows,
+  LITTLE_ENDIAN,
+  type RowGather,
+  rowGather,
+  validPerK,
+} from './row-gather.js';
 
 /** How the array treats each operand of one GEMM instance. */
 export interface OperandPolicy {
@@ -63,19 +71,30 @@ export interface PreparedInstance {
 }
 
 /**
- * Builds the lane operands and counts the MACs of instance `instance` from the packed masks.
- * A MAC (m, n, k) is executed iff it is not a skipped structural zero and every operand with `skip`
- * support is non-zero. Skip reasons take precedence structural > zero A > zero B.
- * Cost O(M·K + K·N) bit operations: linear in the operands, not in the MACs.
+ * What one instance's B operand contributes, reusable across steps when B is a static weight. One
+ * class (one hidden shape for every layer); the per-row non-zeros are counted on first use, since
+ * counts taken from the lane work (`executedIsLaneWork`) never read them.
  */
-/** What one instance's B operand contributes, reusable across steps when B is a static weight. */
-export interface PreparedB {
-  readonly bAct: BitMatrix;
+export class PreparedB {
+  #bNz: Int32Array | null = null;
+
+  constructor(
+    readonly bAct: BitMatrix,
+    readonly rowOrColBits: BitMatrix | null,
+    readonly stat: BitMatrix | null,
+    readonly colBits: BitMatrix | null,
+  ) {}
+
   /** Non-zeros of each B row k. */
-  readonly bNz: Int32Array;
-  readonly rowOrColBits: BitMatrix | null;
-  readonly stat: BitMatrix | null;
-  readonly colBits: BitMatrix | null;
+  get bNz(): Int32Array {
+    if (!this.#bNz) {
+      const bAct = this.bAct;
+      const bNz = new Int32Array(bAct.rows);
+      for (let kk = 0; kk < bAct.rows; kk++) bNz[kk] = rowTotal(bAct, kk);
+      this.#bNz = bNz;
+    }
+    return this.#bNz;
+  }
 }
 
 export function prepareB(
@@ -87,41 +106,33 @@ export function prepareB(
   const { m: M, n: N, k: K } = low.gemm;
   const bAct = createBitMatrix(K, N);
   const bBase = instance * low.bInstanceStride;
-  for (let kk = 0; kk < K; kk++) {
-    const rowBase = bBase + kk * low.bRowStride;
-    if (low.bColStride === 1) {
-      // Row k is a run of N consecutive mask bits: copied 32 at a time.
-      extractBits(bMask, rowBase, N, bAct.words, kk * bAct.wordsPerRow);
-    } else {
-      for (let nn = 0; nn < N; nn++)
-        if (packedBit(bMask, rowBase + nn * low.bColStride)) setBit(bAct, kk, nn);
+  if (LITTLE_ENDIAN && low.bColStride === 1 && low.bRowStride === N && ((N | bBase) & 31) === 0) {
+    // Rows of whole words back to back, as bAct stores them: one byte copy (past the mask: zeros).
+    const from = bBase >>> 3;
+    new Uint8Array(bAct.words.buffer).set(bMask.subarray(from, Math.min(bMask.length, from + K * (N >>> 3))));
+  } else {
+    for (let kk = 0; kk < K; kk++) {
+      const rowBase = bBase + kk * low.bRowStride;
+      if (low.bColStride === 1) {
+        // Row k is a run of N consecutive mask bits: copied 32 at a time.
+        extractBits(bMask, rowBase, N, bAct.words, kk * bAct.wordsPerRow);
+      } else {
+        for (let nn = 0; nn < N; nn++)
+          if (packedBit(bMask, rowBase + nn * low.bColStride)) setBit(bAct, kk, nn);
+      }
     }
   }
-  const bNz = new Int32Array(K);
-  for (let kk = 0; kk < K; kk++) bNz[kk] = rowTotal(bAct, kk);
   const bBits = policy.bSupport === 'skip' ? bAct : null;
   const outCausal = low.outputCausal && policy.structuralSkip;
   const flow = policy.dataflow;
   if (flow === 'os') {
-    return {
-      bAct,
-      bNz,
-      rowOrColBits: bBits ? transposeInto(bBits, createBitMatrix(N, K)) : null,
-      stat: outCausal ? causalAllowed(M, N) : null,
-      colBits: null,
-    };
+    const rowOrColBits = bBits ? transposeInto(bBits, createBitMatrix(N, K)) : null;
+    return new PreparedB(bAct, rowOrColBits, outCausal ? causalAllowed(M, N) : null, null);
   }
-  if (flow === 'ws') {
-    // (n, m) allowed iff m ≥ n.
-    return {
-      bAct,
-      bNz,
-      rowOrColBits: null,
-      stat: bBits,
-      colBits: outCausal ? transpose(causalAllowed(M, N)) : null,
-    };
-  }
-  return { bAct, bNz, rowOrColBits: bBits, stat: null, colBits: outCausal ? causalAllowed(M, N) : null };
+  // ws: (n, m) allowed iff m ≥ n.
+  if (flow === 'ws')
+    return new PreparedB(bAct, null, bBits, outCausal ? transpose(causalAllowed(M, N)) : null);
+  return new PreparedB(bAct, bBits, null, outCausal ? causalAllowed(M, N) : null);
 }
 
 /**
@@ -138,12 +149,33 @@ export function prepareInstance(
   policy: OperandPolicy,
   preparedB?: PreparedB,
   cache?: OperandCache,
+  executedFromLanes = false,
 ): PreparedInstance {
   // Causal structure varies along k per row: only the per-element walk handles it.
   if (low.outputCausal || low.operandCausal)
     return prepareByIndex(low, instance, aMask, bMask, policy, preparedB);
   const pb = preparedB ?? prepareB(low, instance, bMask, policy);
-  return prepareGathered(low, instance, aMask, policy, pb, cache ?? createOperandCache(low));
+  const c = cache ?? createOperandCache(low);
+  return prepareGathered(low, instance, aMask, policy, pb, c, executedFromLanes);
+}
+
+/**
+ * Whether `prepareInstance` may leave the executed MACs to the lane work (its `executedFromLanes`):
+ * an output-stationary array that skips the zeros of both operands, with no causal structure, runs
+ * MAC (m, n, k) iff A(m, k) and B(k, n) are both non-zero, so Σ over lanes of popcount(A row m AND
+ * B column n) — the element lane timing's `laneWork` — is Σ_k (A non-zeros of column k) · (B
+ * non-zeros of row k), the executed MACs, and the per-k column counts of A need not be taken.
+ * The counts then hold executed = 0, gated = 0 and zeroB = N · (A non-zeros): the caller adds the
+ * instance's lane work to executed and takes it from zeroB.
+ */
+export function executedIsLaneWork(low: LoweredSparseLayer, policy: OperandPolicy): boolean {
+  return (
+    policy.dataflow === 'os' &&
+    policy.aSupport === 'skip' &&
+    policy.bSupport === 'skip' &&
+    !low.outputCausal &&
+    !low.operandCausal
+  );
 }
 
 /** The per-element walk over `aIndex` (any lowering, causal structure included): the reference. */
@@ -288,10 +320,13 @@ export class OperandCache {
   readonly gather: RowGather;
   /** Non-structural (non-padding) A entries of each column k (`validEntries`). */
   validPerK: Float64Array | null = null;
+  /** Σ of validPerK (−1: not yet summed). */
+  validTotal = -1;
   /** Timing bits of an A the array does not skip on but whose padding it does, per orientation. */
   validBitsOs: BitMatrix | null = null;
   validBitsKm: BitMatrix | null = null;
   gathered: BitMatrix | null = null;
+  gatheredBytes: Uint8Array = new Uint8Array(0);
   transposed: BitMatrix | null = null;
   readonly nonzeroPerK: Float64Array;
   /** The instance's slice of the A mask as words (`maskWords`), and its bytes. */
@@ -352,6 +387,25 @@ function validEntries(cache: OperandCache): Float64Array {
   return cache.validPerK;
 }
 
+/** Σ_k validEntries: the non-padding entries of A, once per layer. */
+function eligibleEntries(cache: OperandCache): number {
+  if (cache.validTotal < 0) {
+    const valid = validEntries(cache);
+    let total = 0;
+    for (let kk = 0; kk < valid.length; kk++) total += valid[kk]!;
+    cache.validTotal = total;
+  }
+  return cache.validTotal;
+}
+
+/** Set bits of the cache's gathered rows (bits past K are zero): in the kernel when it runs here. */
+function gatheredPopcount(cache: OperandCache, g: BitMatrix): number {
+  // A byte view kept with the scratch it sees: no view per instance-step.
+  if (cache.gatheredBytes.buffer !== g.words.buffer)
+    cache.gatheredBytes = new Uint8Array(g.words.buffer, g.words.byteOffset, g.words.length * 4);
+  return packedPopcount(cache.gatheredBytes, cache.gatheredBytes.length * 8);
+}
+
 function scratch(existing: BitMatrix | null, rows: number, cols: number): BitMatrix {
   return existing && existing.rows === rows && existing.cols === cols
     ? existing
@@ -370,12 +424,29 @@ function prepareGathered(
   policy: OperandPolicy,
   pb: PreparedB,
   cache: OperandCache,
+  executedFromLanes: boolean,
 ): PreparedInstance {
   const { m: M, n: N, k: K } = low.gemm;
   const { aSkip, aSees, bSkip, bSees, structSkip } = supportFlags(policy);
   const flow = policy.dataflow;
   const os = flow === 'os';
   const valid = validEntries(cache);
+  if (executedFromLanes && executedIsLaneWork(low, policy)) {
+    cache.gathered = scratch(cache.gathered, M, K);
+    const g = cache.gathered;
+    gatherRows(cache, instance, aMask, g);
+    const aNonzeros = gatheredPopcount(cache, g);
+    const eligible = structSkip ? eligibleEntries(cache) : M * K;
+    const counts: MacCounts = {
+      macs: M * N * K,
+      executed: 0,
+      gated: 0,
+      zeroA: (eligible - aNonzeros) * N,
+      zeroB: aNonzeros * N,
+      structural: (M * K - eligible) * N,
+    };
+    return { lanes: laneOperands(low, flow, g, pb), counts };
+  }
 
   let aBits: BitMatrix | null = null;
   let nonzero: Float64Array | null = null;

@@ -40,7 +40,8 @@ export class RowGather {
   ) {}
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether this host stores words little-endian: packed mask bytes then read as words in bit order. */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function rowGather(low: LoweredSparseLayer): RowGather {
   const spec = low.spec;
