@@ -125,7 +125,7 @@ async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: str
         'trace delta-cnn-dal',
         async () => benchDocument('sparten-like', { trace: 'traces/delta-cnn-dal.safetensors' }),
       ],
-      // An architect's sweep over a whole network (hundreds of ms per design): what the runner's
+      // An architect's sweep over a whole network (about 76 ms of CPU per design): what the runner's
       // fixed costs (thread warm-up, database) are small beside.
       [
         `trace ${LARGE_TRACE}`,
