@@ -9,28 +9,67 @@ import type { Metrics } from './objectives.js';
 /** What a worker needs to run one job: plain data (it crosses a thread, or a Redis queue). */
 export interface PointTask {
   readonly hardware: HardwareModel;
-  readonly workload: {
-    readonly kind: 'trace' | 'topology';
-    readonly path: string;
-    readonly label: string;
-    readonly gemm: boolean;
-  };
+  readonly workload: PointWorkload;
   readonly toolVersion: string;
 }
 
-/** Lowered topologies by path and kind: a worker runs many designs on the same few workloads. */
-const topologies = new Map<string, readonly LoweredLayer[]>();
+/** A job's workload as it crosses to a worker: what file to read, and how. */
+export interface PointWorkload {
+  readonly kind: 'trace' | 'topology';
+  readonly path: string;
+  readonly label: string;
+  readonly gemm: boolean;
+}
 
-async function loweredTopology(path: string, label: string, gemm: boolean): Promise<readonly LoweredLayer[]> {
+/**
+ * Lowered topologies by path and kind: a worker runs many designs on the same few workloads. The
+ * promise is kept, so a design arriving while `prepareWorkloads` lowers the file waits for that.
+ */
+const topologies = new Map<string, Promise<readonly LoweredLayer[]>>();
+
+function loweredTopology(path: string, label: string, gemm: boolean): Promise<readonly LoweredLayer[]> {
   const cacheKey = `${gemm ? 'gemm' : 'conv'} ${path}`;
   let lowered = topologies.get(cacheKey);
   if (!lowered) {
-    const { loadTopology } = await import('../config/topology.js');
     const kind = gemm ? 'gemm' : 'conv';
-    lowered = lowerTopology(await loadTopology(path, kind, label), kind);
+    lowered = import('../config/topology.js').then(async ({ loadTopology }) =>
+      lowerTopology(await loadTopology(path, kind, label), kind),
+    );
     topologies.set(cacheKey, lowered);
+    // A file that fails to load is not remembered: the next design reports the same error.
+    lowered.catch(() => {
+      if (topologies.get(cacheKey) === lowered) topologies.delete(cacheKey);
+    });
   }
   return lowered;
+}
+
+/** The modules a trace design runs (loaded on the first one, or by `prepareWorkloads`). */
+const traceModules = () =>
+  Promise.all([
+    import('../replay/replay-trace.js'),
+    import('../replay/replay-driver.js'),
+    import('./trace-cache.js'),
+  ]);
+
+/**
+ * Everything a thread does before its first design that depends on the workloads alone: the
+ * replay's modules loaded, each trace opened (headers, manifest checks) and kept open, each
+ * topology read and lowered. A pool runs it on every thread while the main thread is still busy
+ * before the first design (enumeration, keys, the database), so a design pays only its own work.
+ * Failures are left for the designs themselves to report.
+ */
+export async function prepareWorkloads(workloads: readonly PointWorkload[]): Promise<void> {
+  await Promise.allSettled(
+    workloads.map(async (workload) => {
+      if (workload.kind === 'topology') {
+        await loweredTopology(workload.path, workload.label, workload.gemm);
+        return;
+      }
+      const [, , { withCachedTrace }] = await traceModules();
+      await withCachedTrace(workload.path, async () => undefined);
+    }),
+  );
 }
 
 /** The report `replay` (a trace) or `simulate` (a topology, dense timing through the replay memory model) gives. */
@@ -52,11 +91,7 @@ async function reportOf(task: PointTask): Promise<Report> {
       }),
     ).report;
   }
-  const [{ replayTrace }, { labelled }, { withCachedTrace }] = await Promise.all([
-    import('../replay/replay-trace.js'),
-    import('../replay/replay-driver.js'),
-    import('./trace-cache.js'),
-  ]);
+  const [{ replayTrace }, { labelled }, { withCachedTrace }] = await traceModules();
   // What `replay` runs for one trace on one design, on the trace this thread keeps open and checked.
   const { report } = await withCachedTrace(workload.path, (trace) =>
     replayTrace(labelled(trace.reader, workload.label), {

@@ -1,15 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
 import { InputError } from '../common/input-error.js';
-import type { PointTask } from './evaluate-point.js';
+import type { PointTask, PointWorkload } from './evaluate-point.js';
 import type { Metrics } from './objectives.js';
 import type { BatchOutcome, PointFailure } from './point-worker.js';
-import type { BatchRun, JobExecutor } from './run-sweep.js';
+import { type BatchRun, type JobExecutor, pointWorkload } from './run-sweep.js';
 
 /** Runs design points on worker threads. */
 export interface PointPool {
   run(task: PointTask): Promise<Metrics>;
   /** Several tasks in one message to one thread, run there in order. */
   runBatch(tasks: readonly PointTask[]): Promise<BatchRun>;
+  /**
+   * Tells every thread the sweep's workloads, so each opens them (modules, trace headers, lowered
+   * topologies) while the caller still prepares the run; no waiting, and a thread still starting
+   * does it on its first design instead.
+   */
+  prepare(workloads: readonly PointWorkload[]): void;
   close(): Promise<void>;
   readonly threads: number;
   /** Tasks worth keeping in flight: each thread holds its next task while it runs one. */
@@ -18,6 +26,12 @@ export interface PointPool {
   liveThreads(): readonly { terminate(): Promise<number> }[];
   /** Tasks run again because their thread died under them. */
   readonly rerunTasks: () => number;
+}
+
+/** What the pool's threads are started with (piscina passes it as the thread's `workerData`). */
+export interface PointWorkerData {
+  /** The BroadcastChannel name `prepare` posts on: one per pool, so pools in one process stay apart. */
+  readonly prepareChannel: string;
 }
 
 export const defaultWorkers = (): number => availableParallelism();
@@ -60,8 +74,12 @@ function taskError(failure: PointFailure): Error {
  */
 export async function createPointPool(threads: number): Promise<PointPool> {
   const { Piscina } = await import('piscina');
+  const workerData: PointWorkerData = { prepareChannel: `deltasim-sweep-prepare-${randomUUID()}` };
+  const prepareChannel = new BroadcastChannel(workerData.prepareChannel);
+  prepareChannel.unref();
   const pool = new Piscina({
     filename: workerUrl().href,
+    workerData,
     minThreads: threads,
     maxThreads: threads,
     // A worker holds its next task too; the rest of the queue stays in the main thread, where an
@@ -98,7 +116,11 @@ export async function createPointPool(threads: number): Promise<PointPool> {
     inFlight: threads * TASKS_PER_THREAD,
     run,
     runBatch,
-    close: () => pool.destroy(),
+    prepare: (workloads) => prepareChannel.postMessage(workloads.map(pointWorkload)),
+    close: () => {
+      prepareChannel.close();
+      return pool.destroy();
+    },
     liveThreads: () => pool.threads,
     rerunTasks: () => reruns,
   };

@@ -1,6 +1,18 @@
+import { BroadcastChannel, workerData } from 'node:worker_threads';
 import { InputError } from '../common/input-error.js';
-import { evaluatePoint, type PointTask } from './evaluate-point.js';
+import { evaluatePoint, type PointTask, type PointWorkload, prepareWorkloads } from './evaluate-point.js';
 import type { Metrics } from './objectives.js';
+import type { PointWorkerData } from './point-pool.js';
+
+// The pool announces a sweep's workloads to all its threads at once (piscina's tasks reach one
+// thread each): every thread then opens them before its first design (see `prepareWorkloads`).
+const prepareChannel = (workerData as PointWorkerData | undefined)?.prepareChannel;
+if (prepareChannel !== undefined) {
+  const channel = new BroadcastChannel(prepareChannel);
+  // It must not keep an idle thread alive: piscina ends its threads when the pool closes.
+  channel.unref();
+  channel.onmessage = (event) => void prepareWorkloads(event.data as readonly PointWorkload[]);
+}
 
 /** A task's own error as data; `input` when it was bad input (a corrupt trace), so the CLI exits 2. */
 export interface PointFailure {

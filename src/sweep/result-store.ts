@@ -68,6 +68,16 @@ export function resultColumns(parameterNames: readonly string[]): { name: string
 }
 
 /**
+ * Starts loading DuckDB's module (its native library: about 150 ms of the main thread's CPU and as
+ * much on other threads, once per process) without waiting for it. A sweep calls it first thing,
+ * so the load runs while the spec is read and the worker threads start, not at the first `open`
+ * beside the first designs. A failed load is reported by `open`.
+ */
+export function preloadDuckDb(): void {
+  import('@duckdb/node-api').catch(() => {});
+}
+
+/**
  * The sweep's DuckDB file: one row per result, written (and committed) the moment it finishes, so a
  * killed run loses nothing it finished and a rerun skips what is there.
  */

@@ -8,7 +8,7 @@ import {
   type ShardSpec,
   type SweepJob,
 } from './enumerate.js';
-import type { PointTask } from './evaluate-point.js';
+import type { PointTask, PointWorkload } from './evaluate-point.js';
 import { combineMetrics, type Metrics } from './objectives.js';
 import { type ResultRow, ResultStore } from './result-store.js';
 import type { SweepSpec } from './spec.js';
@@ -102,9 +102,13 @@ export function batchSize(left: number, lanes: number, msPerJob: number | undefi
   return Math.max(1, Math.min(byCost, byBalance));
 }
 
+/** A workload as a task carries it: only the fields a worker reads cross the thread. */
+export function pointWorkload({ kind, path, label, gemm }: PointWorkload): PointWorkload {
+  return { kind, path, label, gemm };
+}
+
 export function taskOf(job: SweepJob, toolVersion: string): PointTask {
-  const { kind, path, label, gemm } = job.workload;
-  return { hardware: job.point.hardware, workload: { kind, path, label, gemm }, toolVersion };
+  return { hardware: job.point.hardware, workload: pointWorkload(job.workload), toolVersion };
 }
 
 /**

@@ -30,6 +30,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Fresh child processes per worker count and sweep (DELTASIM_BENCH_SWEEP_PROCESSES, default 5). */
 const PROCESSES = Number(process.env.DELTASIM_BENCH_SWEEP_PROCESSES ?? 5);
+/**
+ * DELTASIM_BENCH_SWEEPS=a,b: only the sweeps whose label contains one of these (e.g. `delta-cnn`,
+ * `resnet18`); all by default.
+ */
+const SWEEPS = (process.env.DELTASIM_BENCH_SWEEPS ?? '').split(',').filter(Boolean);
 /** DELTASIM_BENCH_BASELINE=DIR (the `dist/` of an earlier build): measured too, interleaved with this one. */
 const BASELINE = process.env.DELTASIM_BENCH_BASELINE;
 
@@ -41,7 +46,15 @@ interface ChildRun {
   /** Before it: the spec read while the pool starts (cold), nothing (warm). */
   readonly setupMs: number;
   readonly phases: SweepPhases;
-  readonly cpu: { readonly mainMs: number; readonly workerMs: readonly number[]; readonly otherMs: number };
+  readonly cpu: {
+    readonly mainMs: number;
+    readonly workerMs: readonly number[];
+    /** Every other thread: V8's platform threads, libuv's pool, DuckDB's own, those that ended. */
+    readonly otherMs: number;
+    readonly v8Ms: number;
+    readonly libuvMs: number;
+    readonly laterMs: number;
+  };
 }
 
 function runChild(document: object, threads: number, dir: string, dist?: string): readonly ChildRun[] {
@@ -81,7 +94,9 @@ function breakdown(runs: readonly ChildRun[]): string {
     `start-up before the sweep ${ms(medianOf(runs, (r) => r.setupMs))}; in the sweep: first result ${ms(at((p) => p.firstResult))}, last result ${ms(at((p) => p.computed))}, ` +
     `committed ${ms(at((p) => p.committed))}, closed ${ms(at((p) => p.closed))} ms; ` +
     `CPU main ${ms(medianOf(runs, (r) => r.cpu.mainMs))}, workers ${ms(medianOf(runs, (r) => sum(r.cpu.workerMs)))} ` +
-    `(busiest ${ms(medianOf(runs, (r) => r.cpu.workerMs[0] ?? 0))}), other threads ${ms(medianOf(runs, (r) => r.cpu.otherMs))} ms`
+    `(busiest ${ms(medianOf(runs, (r) => r.cpu.workerMs[0] ?? 0))}), other threads ${ms(medianOf(runs, (r) => r.cpu.otherMs))} ` +
+    `(V8's compiler and GC ${ms(medianOf(runs, (r) => r.cpu.v8Ms))}, libuv's pool: DuckDB's queries and file reads ${ms(medianOf(runs, (r) => r.cpu.libuvMs))}, ` +
+    `threads started later ${ms(medianOf(runs, (r) => r.cpu.laterMs))}), all threads ${ms(medianOf(runs, (r) => r.cpu.mainMs + sum(r.cpu.workerMs) + r.cpu.otherMs))} ms`
   );
 }
 
@@ -93,21 +108,39 @@ async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: str
     workloads: [workload],
     parameters: PARAMETERS,
   });
-  const tracePath = join(dir, 'synthetic-small.safetensors');
-  await synthesizeTrace(tracePath, syntheticTraceOptions(parseSyntheticSpec(TRACE), 1));
-  const sweeps = [
-    ['ResNet-18', benchDocument('scalesim-default', { topology: 'configs/topologies/resnet18.csv' })],
-    [`trace ${TRACE}`, benchDocument('sparten-like', { trace: tracePath })],
-    // Designs of realistic size (tens of ms each): the bundled delta-CNN trace recorded from a model.
-    ['trace delta-cnn-dal', benchDocument('sparten-like', { trace: 'traces/delta-cnn-dal.safetensors' })],
-  ] as const;
+  const synthetic = async (spec: string): Promise<string> => {
+    const path = join(dir, `synthetic-${spec.replaceAll(':', '-')}.safetensors`);
+    await synthesizeTrace(path, syntheticTraceOptions(parseSyntheticSpec(spec), 1));
+    return path;
+  };
+  const sweeps = (
+    [
+      [
+        'ResNet-18',
+        async () => benchDocument('scalesim-default', { topology: 'configs/topologies/resnet18.csv' }),
+      ],
+      [`trace ${TRACE}`, async () => benchDocument('sparten-like', { trace: await synthetic(TRACE) })],
+      // Designs of realistic size (tens of ms each): the bundled delta-CNN trace recorded from a model.
+      [
+        'trace delta-cnn-dal',
+        async () => benchDocument('sparten-like', { trace: 'traces/delta-cnn-dal.safetensors' }),
+      ],
+      // An architect's sweep over a whole network (about 76 ms of CPU per design): what the runner's
+      // fixed costs (thread warm-up, database) are small beside.
+      [
+        `trace ${LARGE_TRACE}`,
+        async () => benchDocument('sparten-like', { trace: await synthetic(LARGE_TRACE) }),
+      ],
+    ] as const
+  ).filter(([label]) => SWEEPS.length === 0 || SWEEPS.some((s) => label.includes(s)));
   const rows: Measurement[] = [];
   const notes: string[] = [];
   const builds: readonly (readonly [string, string | undefined])[] = [
     ['', undefined],
     ...(BASELINE ? [[`baseline ${BASELINE}: `, BASELINE] as const] : []),
   ];
-  for (const [label, document] of sweeps) {
+  for (const [label, makeDocument] of sweeps) {
+    const document = await makeDocument();
     // By build, then worker count: each child's runs.
     const byBuild = builds.map(
       () =>
@@ -158,6 +191,8 @@ async function sweepRows(dir: string): Promise<{ rows: Measurement[]; notes: str
 
 /** The synthetic trace the second sweep replays (`deltasim trace synth small:0.5:4 --seed 1`). */
 const TRACE = 'small:0.5:4';
+/** The whole-network trace of the last sweep (`deltasim trace synth resnet18:0.5:1 --seed 1`, 33 MiB). */
+const LARGE_TRACE = 'resnet18:0.5:1';
 
 export default async function (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'deltasim-sweep-bench-'));

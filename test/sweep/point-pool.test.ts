@@ -95,6 +95,32 @@ describe('point pool', () => {
     }
   }, 60_000);
 
+  it('prepared workloads give the figures of the direct call; a workload that fails to open still fails its designs', async () => {
+    const trace = {
+      kind: 'trace' as const,
+      path: resolve('traces/delta-cnn-dal.safetensors'),
+      label: 'delta-cnn-dal.safetensors',
+      gemm: false,
+    };
+    const missing = { ...trace, path: resolve('no/such.safetensors'), label: 'such' };
+    const task = { hardware: PRESETS['sparten-like']!, workload: trace, toolVersion: 'test' };
+    const pool = await createPointPool(2);
+    try {
+      pool.prepare([
+        trace,
+        missing,
+        { kind: 'topology', path: topology, label: 'resnet18.csv', gemm: false },
+      ]);
+      const [a, b] = await Promise.all([pool.run(task), pool.run(task)]);
+      const direct = await evaluatePoint(task);
+      expect(a).toEqual(direct);
+      expect(b).toEqual(direct);
+      await expect(pool.run({ ...task, workload: missing })).rejects.toThrow(/such/);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
+
   it('a sweep on two threads, each holding its next task, writes the rows of the direct run', async () => {
     const spec = await gemmSpec({ rows: [4, 8, 16, 32], cols: [8, 16], dataflow: ['os', 'ws'] });
     const dir = tempDir();

@@ -4,6 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { UsageError } from '../../common/input-error.js';
 import { interruptSignal } from '../../common/interrupt.js';
 import type { ShardSpec } from '../../sweep/enumerate.js';
+import type { SweepSpec } from '../../sweep/spec.js';
 import { tableOutputs } from '../../sweep/sweep-outputs.js';
 import { type CliIo, EXIT_CHECK_FAILED, EXIT_OK } from '../io.js';
 import { checkOutputPath } from '../output-path.js';
@@ -50,10 +51,12 @@ async function prepareSweep(
   io: CliIo,
   shard: ShardSpec | undefined,
   ui: UiMode,
+  onSpec: (spec: SweepSpec) => void,
 ) {
   const { chooseReporterKind } = await import('../reporters/select-reporter.js');
   const { loadSweepSpec } = await import('../../sweep/spec.js');
   const spec = await loadSweepSpec(resolve(io.cwd, specPath), specPath);
+  onSpec(spec);
   if (options.color !== undefined && !spec.parameters.some((p) => p.name === options.color))
     throw new UsageError('--color', '', `"${options.color}" is not one of the swept parameters`);
   const { readPlotAxis } = await import('../../sweep/spec.js');
@@ -102,9 +105,16 @@ export async function runSweepCommand(specPath: string, options: SweepOptions, i
   // the outputs and enumerates; a failure there stops them again.
   const poolStarting = redis ? undefined : createPointPool(workers);
   poolStarting?.catch(() => {});
+  (await import('../../sweep/result-store.js')).preloadDuckDb();
   let prepared: Awaited<ReturnType<typeof prepareSweep>>;
   try {
-    prepared = await prepareSweep(specPath, options, io, shard, ui);
+    // Once the workloads are known the threads open them, while this thread goes on preparing.
+    prepared = await prepareSweep(specPath, options, io, shard, ui, (spec) => {
+      poolStarting?.then(
+        (pool) => pool.prepare(spec.workloads),
+        () => {},
+      );
+    });
   } catch (error) {
     await poolStarting?.then(
       (pool) => pool.close(),
