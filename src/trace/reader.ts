@@ -113,6 +113,8 @@ interface Located {
   /** Index among the shard's tensors in storage order (padding included). */
   readonly index: number;
   readonly record: TensorRecord | undefined;
+  /** Named by the manifest (a layer's value or its mask): set while the manifest is checked. */
+  named: boolean;
 }
 
 interface ParsedShard {
@@ -258,7 +260,8 @@ function buildReader(
       ...(shard.file.handle ? { handle: shard.file.handle } : {}),
     });
     dataFiles.push(data);
-    for (const [index, t] of shard.tensors.entries()) {
+    for (let index = 0; index < shard.tensors.length; index++) {
+      const t = shard.tensors[index]!;
       const bytes = t.end - t.begin;
       if (bytes > READ_LIMITS.maxTensorBytes) {
         throw new TraceError(
@@ -280,15 +283,23 @@ function buildReader(
       if (located.has(t.name))
         throw new TraceError(shard.file.path, `tensor "${t.name}"`, 'stored in two shards');
       const info: TensorInfo = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin };
-      located.set(t.name, { info, shard: shard.file, data, index, record: shard.records.get(t.name) });
+      located.set(t.name, {
+        info,
+        shard: shard.file,
+        data,
+        index,
+        record: shard.records.get(t.name),
+        named: false,
+      });
       ordered.push(info);
     }
   }
-  const named = checkTensorsAgainstManifest(path, manifest, located);
+  checkTensorsAgainstManifest(path, manifest, located);
   checkReplayable(path, manifest, (name) => elementCount(located.get(name)!.info.shape));
-  for (const [name, l] of located) {
-    if (!named.has(name)) throw new TraceError(l.shard.path, `tensor "${name}"`, 'not named by the manifest');
-  }
+  // forEach: no iterator result per tensor (this runs once, in V8's interpreter).
+  located.forEach((l, name) => {
+    if (!l.named) throw new TraceError(l.shard.path, `tensor "${name}"`, 'not named by the manifest');
+  });
 
   const locate = (name: string): Located => {
     const l = located.get(name);
@@ -357,20 +368,18 @@ function buildReader(
 }
 
 /**
- * Every tensor a layer names exists, with the right dtype and shape, and so does its mask. Returns
- * the names of these values and masks: the caller rejects any other stored tensor (padding aside).
+ * Every tensor a layer names exists, with the right dtype and shape, and so does its mask. Marks
+ * these values and masks `named`: the caller rejects any other stored tensor (padding aside).
  */
 function checkTensorsAgainstManifest(
   source: string,
   manifest: TraceManifest,
   located: ReadonlyMap<string, Located>,
-): ReadonlySet<string> {
-  const named = new Set<string>();
+): void {
   const need = (name: string, shape: readonly number[] | undefined) => {
     const l = located.get(name);
     if (!l) throw new TraceError(source, `tensor "${name}"`, 'named by the manifest but missing');
-    named.add(name);
-    named.add(maskName(name));
+    l.named = true;
     const { dtype } = l.info;
     if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
       throw new TraceError(l.shard.path, `tensor "${name}"`, `value dtype ${dtype} is not F32, F16 or I8`);
@@ -400,6 +409,7 @@ function checkTensorsAgainstManifest(
     const mName = maskName(name);
     const mask = located.get(mName);
     if (!mask) throw new TraceError(source, `tensor "${mName}"`, 'mask missing');
+    mask.named = true;
     const wanted = maskBytes(elementCount(l.info.shape));
     if (mask.info.dtype !== 'U8' || mask.info.shape.length !== 1 || mask.info.shape[0] !== wanted) {
       throw new TraceError(
@@ -419,7 +429,6 @@ function checkTensorsAgainstManifest(
       }
     }
   }
-  return named;
 }
 
 /** The dtypes that can hold NaN/Inf. */
@@ -478,7 +487,9 @@ function swapBytes(raw: Uint8Array, width: number): Uint8Array {
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function decodeUtf8(source: string, location: string, bytes: Uint8Array): string {

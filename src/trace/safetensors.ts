@@ -48,7 +48,7 @@ export function isPaddingName(name: string): boolean {
 
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 
@@ -128,22 +128,25 @@ export function parseHeader(
   const root = parseJsonObject(source, 'header', text);
   const tensors: TensorEntry[] = [];
   let metadata: Record<string, string> = {};
-  const entries = Object.entries(root);
-  const count = entries.length - (Object.hasOwn(root, '__metadata__') ? 1 : 0);
+  // Keys, not entries: a pair per tensor would be garbage that lives as long as the header.
+  const names = Object.keys(root);
+  const count = names.length - (Object.hasOwn(root, '__metadata__') ? 1 : 0);
   if (count > maxTensors) {
     throw new TraceError(source, 'header', `${count} tensors exceed the limit of ${maxTensors}`);
   }
-  for (const [name, raw] of entries) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (name === '__metadata__') {
-      metadata = checkMetadata(source, raw);
+      metadata = checkMetadata(source, root[name]);
       continue;
     }
-    tensors.push(checkEntry(source, name, raw));
+    tensors.push(checkEntry(source, name, root[name]));
   }
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   let previous = '';
-  for (const t of tensors) {
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
     if (t.begin !== cursor) {
       const rule =
         t.begin > cursor
@@ -169,7 +172,9 @@ function checkMetadata(source: string, raw: unknown): Record<string, string> {
     throw new TraceError(source, '__metadata__', 'must be an object of strings');
   }
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(raw)) {
+  const entries = raw as Record<string, unknown>;
+  for (const key of Object.keys(entries)) {
+    const value = entries[key];
     if (typeof value !== 'string')
       throw new TraceError(source, `__metadata__["${key}"]`, 'value must be a string');
     out[key] = value;
@@ -178,27 +183,26 @@ function checkMetadata(source: string, raw: unknown): Record<string, string> {
 }
 
 function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
-  const where = `tensor "${name}"`;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TraceError(source, where, 'entry must be an object {dtype, shape, data_offsets}');
+    throw new TraceError(source, `tensor "${name}"`, 'entry must be an object {dtype, shape, data_offsets}');
   }
   const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   const dtype = entry.dtype;
   if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) {
-    throw new TraceError(source, where, `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`);
+    throw new TraceError(source, `tensor "${name}"`, `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`);
   }
   const shape = entry.shape;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new TraceError(source, where, 'shape must be an array of non-negative integers');
+  if (!Array.isArray(shape) || !nonNegativeIntegers(shape)) {
+    throw new TraceError(source, `tensor "${name}"`, 'shape must be an array of non-negative integers');
   }
   const offsets = entry.data_offsets;
   if (
     !Array.isArray(offsets) ||
     offsets.length !== 2 ||
-    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    !nonNegativeIntegers(offsets) ||
     offsets[0] > offsets[1]
   ) {
-    throw new TraceError(source, where, 'data_offsets must be [begin, end] with 0 ≤ begin ≤ end');
+    throw new TraceError(source, `tensor "${name}"`, 'data_offsets must be [begin, end] with 0 ≤ begin ≤ end');
   }
   const begin = offsets[0] as number;
   const end = offsets[1] as number;
@@ -206,22 +210,33 @@ function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
   if (bytes !== end - begin) {
     throw new TraceError(
       source,
-      where,
+      `tensor "${name}"`,
       `${end - begin} bytes in data_offsets but dtype ${dtype} × shape [${shape.join(', ')}] needs ${bytes}`,
     );
   }
   return { name, dtype: dtype as Dtype, shape: shape as number[], begin, end };
 }
 
+/** Every item a safe integer ≥ 0 (a loop: this runs for every tensor of a header). */
+function nonNegativeIntegers(items: readonly unknown[]): boolean {
+  for (let i = 0; i < items.length; i++) {
+    const d = items[i];
+    if (!(Number.isSafeInteger(d) && (d as number) >= 0)) return false;
+  }
+  return true;
+}
+
 /**
  * JSON.parse of an object, rejecting duplicate keys (JSON.parse would silently keep the last) and
- * nesting deeper than MAX_JSON_DEPTH (checked before parsing).
+ * nesting deeper than MAX_JSON_DEPTH (checked before parsing). A duplicate is detected by counting:
+ * the text's object keys against the parsed value's (a duplicate collapses into one property, and
+ * drops the nested keys of the value it replaces), so a valid header costs no key sets; only a
+ * mismatch looks for the key that occurs twice. Opening a long trace parses megabytes of header:
+ * what stays alive while it is parsed is what makes V8 grow its young generation (peak RSS).
  */
 export function parseJsonObject(source: string, location: string, text: string): Record<string, unknown> {
-  const structure = scanJsonStructure(text);
-  if (structure.tooDeep) {
-    throw new TraceError(source, location, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
+  const keys = countJsonKeys(text);
+  if (keys < 0) throw new TraceError(source, location, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -232,17 +247,70 @@ export function parseJsonObject(source: string, location: string, text: string):
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TraceError(source, location, 'must be a JSON object');
   }
-  if (structure.duplicate !== undefined)
-    throw new TraceError(source, location, `duplicate key ${JSON.stringify(structure.duplicate)}`);
+  if (parsedKeys(value) !== keys) {
+    const duplicate = firstDuplicateKey(text);
+    if (duplicate !== undefined)
+      throw new TraceError(source, location, `duplicate key ${JSON.stringify(duplicate)}`);
+  }
   return value as Record<string, unknown>;
 }
 
 /**
- * One linear pass over a JSON text: whether it nests deeper than MAX_JSON_DEPTH (it stops there, so
- * a hostile text costs no more than its length) and, for a valid text, the first key that occurs
- * twice in one object (one Set of keys per open object, strings skipped with their escapes).
+ * One linear pass over a JSON text: the number of object keys in it, or −1 once it nests deeper
+ * than MAX_JSON_DEPTH (it stops there, so a hostile text costs no more than its length). Strings are
+ * skipped with their escapes; for a text that is not valid JSON the count means nothing (JSON.parse
+ * rejects it).
  */
-function scanJsonStructure(text: string): { readonly tooDeep: boolean; readonly duplicate?: string } {
+function countJsonKeys(text: string): number {
+  // Per open container: 1 for an object, 0 for an array; expectKey tracks object syntax.
+  const objects = new Uint8Array(MAX_JSON_DEPTH);
+  let depth = 0;
+  let expectKey = false;
+  let keys = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+      if (expectKey) {
+        keys++;
+        expectKey = false;
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (depth >= MAX_JSON_DEPTH) return -1;
+      objects[depth++] = c === 0x7b ? 1 : 0;
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (depth > 0) depth--;
+    } else if (c === 0x2c /* , */) {
+      expectKey = depth > 0 && objects[depth - 1] === 1;
+    }
+  }
+  return keys;
+}
+
+/** The keys of every object in a parsed JSON value (nested at most MAX_JSON_DEPTH deep: counted first). */
+function parsedKeys(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let keys = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) keys += parsedKeys(value[i]);
+    return keys;
+  }
+  const o = value as Record<string, unknown>;
+  for (const key in o) keys += 1 + parsedKeys(o[key]);
+  return keys;
+}
+
+/**
+ * The first key that occurs twice in one object of a valid JSON text (one Set of keys per open
+ * object), if any: what `parseJsonObject` names when the key counts disagree.
+ */
+function firstDuplicateKey(text: string): string | undefined {
   // For each open container: the keys seen (objects) or null (arrays); expectKey tracks object syntax.
   const stack: (Set<string> | null)[] = [];
   let expectKey = false;
@@ -265,13 +333,8 @@ function scanJsonStructure(text: string): { readonly tooDeep: boolean; readonly 
       const top = stack[stack.length - 1];
       if (expectKey && top) {
         let key = text.slice(start + 1, i);
-        try {
-          if (escapes) key = JSON.parse(text.slice(start, i + 1)) as string;
-        } catch {
-          // Not valid JSON: JSON.parse of the whole text reports it.
-          return { tooDeep: false };
-        }
-        if (top.has(key)) return { tooDeep: false, duplicate: key };
+        if (escapes) key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.has(key)) return key;
         top.add(key);
         expectKey = false;
       }
@@ -279,7 +342,6 @@ function scanJsonStructure(text: string): { readonly tooDeep: boolean; readonly 
       continue;
     }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (stack.length >= MAX_JSON_DEPTH) return { tooDeep: true };
       stack.push(c === 0x7b ? new Set() : null);
       expectKey = c === 0x7b;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
@@ -289,5 +351,5 @@ function scanJsonStructure(text: string): { readonly tooDeep: boolean; readonly 
     }
     i++;
   }
-  return { tooDeep: false };
+  return undefined;
 }

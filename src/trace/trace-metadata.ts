@@ -23,7 +23,10 @@ export interface TensorRecord {
 export function parseTensorTable(source: string, text: string): ReadonlyMap<string, TensorRecord> {
   const root = parseJsonObject(source, `__metadata__["${TENSORS_METADATA_KEY}"]`, text);
   const out = new Map<string, TensorRecord>();
-  for (const [name, raw] of Object.entries(root)) {
+  const names = Object.keys(root);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const raw = root[name];
     const where = `__metadata__["${TENSORS_METADATA_KEY}"]["${name}"]`;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       throw new TraceError(source, where, 'must be an object {crc32?, scale?}');
