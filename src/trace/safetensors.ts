@@ -189,7 +189,11 @@ function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
   const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   const dtype = entry.dtype;
   if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) {
-    throw new TraceError(source, `tensor "${name}"`, `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`);
+    throw new TraceError(
+      source,
+      `tensor "${name}"`,
+      `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`,
+    );
   }
   const shape = entry.shape;
   if (!Array.isArray(shape) || !nonNegativeIntegers(shape)) {
@@ -202,7 +206,11 @@ function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
     !nonNegativeIntegers(offsets) ||
     offsets[0] > offsets[1]
   ) {
-    throw new TraceError(source, `tensor "${name}"`, 'data_offsets must be [begin, end] with 0 ≤ begin ≤ end');
+    throw new TraceError(
+      source,
+      `tensor "${name}"`,
+      'data_offsets must be [begin, end] with 0 ≤ begin ≤ end',
+    );
   }
   const begin = offsets[0] as number;
   const end = offsets[1] as number;

@@ -29,9 +29,9 @@ const { node } = fc.letrec<{ node: Node }>((tie) => ({
     fc.record({ kind: fc.constant('array' as const), items: fc.array(tie('node'), { maxLength: 3 }) }),
   ),
 }));
-const root = fc.array(fc.tuple(key, node), { maxLength: 5 }).map(
-  (entries): Node => ({ kind: 'object', entries }),
-);
+const root = fc
+  .array(fc.tuple(key, node), { maxLength: 5 })
+  .map((entries): Node => ({ kind: 'object', entries }));
 
 function text(n: Node): string {
   if (n.kind === 'leaf') return JSON.stringify(n.value);
