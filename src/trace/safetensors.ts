@@ -302,15 +302,21 @@ function countJsonKeys(text: string): number {
 }
 
 /** The keys of every object in a parsed JSON value (nested at most MAX_JSON_DEPTH deep: counted first). */
-function parsedKeys(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
+function parsedKeys(value: object): number {
   let keys = 0;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) keys += parsedKeys(value[i]);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      // Numbers and strings (most of a header) need no call.
+      if (item !== null && typeof item === 'object') keys += parsedKeys(item);
+    }
     return keys;
   }
   const o = value as Record<string, unknown>;
-  for (const key in o) keys += 1 + parsedKeys(o[key]);
+  for (const key in o) {
+    const item = o[key];
+    keys += item !== null && typeof item === 'object' ? 1 + parsedKeys(item) : 1;
+  }
   return keys;
 }
 
