@@ -1,6 +1,6 @@
 /**
  * Child process of replay.bench.ts: replays one trace (sparten-like) in a fresh process and prints
- * its peak RSS in bytes. With `--allocated` it prints instead the JavaScript heap bytes the replay
+ * its peak RSS in bytes and the size of V8's young generation at the end. With `--allocated` it prints instead the JavaScript heap bytes the replay
  * allocates per step after the first (the parent starts it with a young generation big enough that
  * no garbage collection runs, so the young generation's growth is the allocation): what makes V8
  * grow its young generation, and so the peak RSS, with the trace length. Unlike RSS it does not
@@ -47,8 +47,9 @@ await replayTrace(reader, {
 });
 await reader.close();
 if (!allocated) {
-  // maxRSS is in kilobytes.
-  console.log(String(process.resourceUsage().maxRSS * 1024));
+  // maxRSS is in kilobytes; then the young generation's size (new space) at the end.
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+  console.log(`${process.resourceUsage().maxRSS * 1024} ${young?.space_size ?? 0}`);
 } else {
   if (shrank) throw new Error('a garbage collection ran: the young generation is too small to measure');
   console.log(String(steps > 1 ? sinceFirstStep / (steps - 1) : 0));

@@ -240,11 +240,18 @@ const ceilingLine = (label: string, one: ThreadCpu, two: ThreadCpu): string => {
 const cpuLine = (label: string, r: ThreadCpu): string =>
   `${label}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`;
 
-function peakRss(path: string): number {
+/**
+ * Peak RSS of a replay of `path` in a fresh process, and V8's young generation (new space) at its
+ * end: the young generation grows with what survives its collections (opening a long trace, the
+ * first steps) and is most of the growth from 1 to 64 steps.
+ */
+function peakRss(path: string): { rss: number; young: number } {
   const child = fileURLToPath(new URL('./replay-rss-child.ts', import.meta.url));
-  return Number(
-    execFileSync(process.execPath, ['--import', 'tsx', child, path], { encoding: 'utf8' }).trim(),
-  );
+  const [rss, young] = execFileSync(process.execPath, ['--import', 'tsx', child, path], { encoding: 'utf8' })
+    .trim()
+    .split(' ')
+    .map(Number);
+  return { rss: rss!, young: young! };
 }
 
 /** JS heap bytes a replay of `path` allocates per step after the first (no GC: a 512 MiB young generation). */
@@ -474,8 +481,9 @@ export default async function (): Promise<void> {
     let allocated: number | undefined;
     for (const steps of rssSteps) {
       if (steps !== 1 && !existsSync(trace(0.5, steps))) await synth(0.5, steps);
+      const peak = peakRss(trace(0.5, steps));
       rss.push(
-        `${steps} step${steps > 1 ? 's' : ''} ${(peakRss(trace(0.5, steps)) / 2 ** 20).toFixed(0)} MiB`,
+        `${steps} step${steps > 1 ? 's' : ''} ${(peak.rss / 2 ** 20).toFixed(0)} MiB (young generation ${(peak.young / 2 ** 20).toFixed(0)} MiB)`,
       );
       console.log(`  peak RSS ${rss[rss.length - 1]}`);
       if (steps === 16) {
