@@ -192,6 +192,7 @@ interface ThreadCpu {
   readonly mainMs: number;
   readonly workersMs: readonly number[];
   readonly processMs: number;
+  readonly peakRssBytes: number;
 }
 
 function threadCpuOfCli(dir: string, args: readonly string[], cli = CLI): ThreadCpu {
@@ -208,9 +209,15 @@ function threadCpuOfCli(dir: string, args: readonly string[], cli = CLI): Thread
   const base = basename(out);
   const prefix = `${base}.`;
   const workers = readdirSync(dir)
-    .filter((f) => f.startsWith(prefix) && f !== `${prefix}main`)
+    .filter((f) => f.startsWith(prefix) && f !== `${prefix}main` && f !== `${prefix}rss`)
     .map((f) => read(join(dir, f)));
-  const result = { wallMs, mainMs: read(`${out}.main`), workersMs: workers, processMs: read(out) };
+  const result = {
+    wallMs,
+    mainMs: read(`${out}.main`),
+    workersMs: workers,
+    processMs: read(out),
+    peakRssBytes: read(`${out}.rss`),
+  };
   for (const f of readdirSync(dir)) if (f === base || f.startsWith(prefix)) rmSync(join(dir, f));
   return result;
 }
@@ -238,7 +245,7 @@ const ceilingLine = (label: string, one: ThreadCpu, two: ThreadCpu): string => {
 };
 
 const cpuLine = (label: string, r: ThreadCpu): string =>
-  `${label}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms)`;
+  `${label}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms), peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
 
 /**
  * Peak RSS of a replay of `path` in a fresh process, and V8's young generation (new space) at its
