@@ -107,6 +107,29 @@ export function pointWorkload({ kind, path, label, gemm }: PointWorkload): Point
   return { kind, path, label, gemm };
 }
 
+/**
+ * A job's relative cost as far as the design tells before it runs: a workload's MACs are the same
+ * on every design, and the replay walks them in folds of one array's size, so fewer PEs mean more
+ * folds. Only the order of jobs uses it (never a result); it is rough (output-stationary designs
+ * cost about the same whatever the shape), but it puts the small-array designs, the dearest, first.
+ */
+export function estimatedJobCost(job: SweepJob): number {
+  const { rows, cols } = job.point.hardware.array;
+  return 1 / (rows * cols);
+}
+
+/**
+ * The order jobs are handed out: dearest first (stable, so ties keep the enumeration's order and a
+ * point's workloads stay together), so the last jobs are cheap and the threads run out of work
+ * together instead of one thread finishing a big design alone.
+ */
+export function dispatchOrder(jobs: readonly SweepJob[]): SweepJob[] {
+  return jobs
+    .map((job, i) => ({ job, i, cost: estimatedJobCost(job) }))
+    .sort((a, b) => b.cost - a.cost || a.i - b.i)
+    .map(({ job }) => job);
+}
+
 export function taskOf(job: SweepJob, toolVersion: string): PointTask {
   return { hardware: job.point.hardware, workload: pointWorkload(job.workload), toolVersion };
 }
@@ -214,6 +237,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       }
       for (const point of enumeration.points) if (byPoint.has(point.index)) emitIfComplete(point);
     }
+    pending.splice(0, pending.length, ...dispatchOrder(pending));
     let computed = 0;
     let next = 0;
     // A lane takes its next jobs as soon as their results are handed to the store: the commit

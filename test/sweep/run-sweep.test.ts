@@ -1,9 +1,17 @@
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { enumeratePoints, jobsOf } from '../../src/sweep/enumerate.js';
 import type { PointTask } from '../../src/sweep/evaluate-point.js';
 import { mergeResults } from '../../src/sweep/merge.js';
-import { batchSize, type JobExecutor, runSweep, SWEEP_BATCH_TARGET_MS } from '../../src/sweep/run-sweep.js';
+import {
+  batchSize,
+  dispatchOrder,
+  estimatedJobCost,
+  type JobExecutor,
+  runSweep,
+  SWEEP_BATCH_TARGET_MS,
+} from '../../src/sweep/run-sweep.js';
 import { directExecutor, gemmSpec, storedRows, tempDir } from './sweep-helpers.js';
 
 const byKey = <T extends { key: string }>(rows: readonly T[]): T[] =>
@@ -173,5 +181,23 @@ describe('sweep runner', () => {
     expect(await storedRows(join(dir, 'batched.duckdb'), spec)).toEqual(
       await storedRows(join(dir, 'single.duckdb'), spec),
     );
+  });
+
+  it('hands out the small-array (dearest) designs first, ties in enumeration order, every job once', async () => {
+    const spec = await gemmSpec({ rows: [32, 4, 16], cols: [16, 8], dataflow: ['os', 'ws'] });
+    const jobs = jobsOf((await enumeratePoints(spec)).points, spec.workloads, 'test');
+    const ordered = dispatchOrder(jobs);
+    expect(ordered.map((j) => j.key).sort()).toEqual(jobs.map((j) => j.key).sort());
+    const pes = ordered.map((j) => j.point.hardware.array.rows * j.point.hardware.array.cols);
+    expect(pes).toEqual([...pes].sort((a, b) => a - b));
+    expect(pes[0]).toBe(32);
+    for (let i = 1; i < ordered.length; i++)
+      if (estimatedJobCost(ordered[i]!) === estimatedJobCost(ordered[i - 1]!))
+        expect(ordered[i]!.point.index).toBeGreaterThan(ordered[i - 1]!.point.index);
+    // The runner hands them out in that order, and the rows are those of the enumeration order.
+    const direct = directExecutor();
+    const dir = tempDir();
+    await runSweep({ spec, dbPath: join(dir, 'ordered.duckdb'), toolVersion: 'test', executor: direct });
+    expect(direct.calls).toEqual(ordered.map((j) => j.key));
   });
 });
