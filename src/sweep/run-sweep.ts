@@ -223,9 +223,10 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       });
     };
     for (const job of jobs) byPoint.set(job.point.index, new Array(spec.workloads.length).fill(undefined));
-    const pending: SweepJob[] = [];
+    // No spread into push/splice: a sweep of ~150,000 jobs exceeds V8's argument limit.
+    let pending: SweepJob[] = [];
     let reused = 0;
-    if (fresh) pending.push(...jobs);
+    if (fresh) pending = jobs.slice();
     else {
       const done = new Map((await (await ready).rows()).map((row) => [row.key, row.metrics]));
       for (const job of jobs) {
@@ -237,7 +238,7 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunSummar
       }
       for (const point of enumeration.points) if (byPoint.has(point.index)) emitIfComplete(point);
     }
-    pending.splice(0, pending.length, ...dispatchOrder(pending));
+    pending = dispatchOrder(pending);
     let computed = 0;
     let next = 0;
     // A lane takes its next jobs as soon as their results are handed to the store: the commit

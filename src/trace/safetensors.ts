@@ -184,20 +184,20 @@ function checkMetadata(source: string, raw: unknown): Record<string, string> {
 
 function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TraceError(source, `tensor "${name}"`, 'entry must be an object {dtype, shape, data_offsets}');
+    throw new TraceError(source, entryField(name), 'entry must be an object {dtype, shape, data_offsets}');
   }
   const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   const dtype = entry.dtype;
   if (typeof dtype !== 'string' || !(DTYPES as readonly string[]).includes(dtype)) {
     throw new TraceError(
       source,
-      `tensor "${name}"`,
+      entryField(name),
       `dtype ${JSON.stringify(dtype)} is not one of ${DTYPES.join(', ')}`,
     );
   }
   const shape = entry.shape;
   if (!Array.isArray(shape) || !nonNegativeIntegers(shape)) {
-    throw new TraceError(source, `tensor "${name}"`, 'shape must be an array of non-negative integers');
+    throw new TraceError(source, entryField(name), 'shape must be an array of non-negative integers');
   }
   const offsets = entry.data_offsets;
   if (
@@ -206,11 +206,7 @@ function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
     !nonNegativeIntegers(offsets) ||
     offsets[0] > offsets[1]
   ) {
-    throw new TraceError(
-      source,
-      `tensor "${name}"`,
-      'data_offsets must be [begin, end] with 0 ≤ begin ≤ end',
-    );
+    throw new TraceError(source, entryField(name), 'data_offsets must be [begin, end] with 0 ≤ begin ≤ end');
   }
   const begin = offsets[0] as number;
   const end = offsets[1] as number;
@@ -218,11 +214,16 @@ function checkEntry(source: string, name: string, raw: unknown): TensorEntry {
   if (bytes !== end - begin) {
     throw new TraceError(
       source,
-      `tensor "${name}"`,
+      entryField(name),
       `${end - begin} bytes in data_offsets but dtype ${dtype} × shape [${shape.join(', ')}] needs ${bytes}`,
     );
   }
   return { name, dtype: dtype as Dtype, shape: shape as number[], begin, end };
+}
+
+/** The field an entry's error names; built only on the error path (this runs for every tensor). */
+function entryField(name: string): string {
+  return `tensor "${name}"`;
 }
 
 /** Every item a safe integer ≥ 0 (a loop: this runs for every tensor of a header). */
