@@ -51,7 +51,7 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
   let cycles = 0;
   let streamSteps = 0;
   let laneWork = 0;
-  const loaded = granularity === 'element' ? kernelLanes(ops, window) : undefined;
+  const loaded = granularity === 'element' ? kernelLanes(ops, window, array.cols) : undefined;
   // The whole fold schedule in one kernel call when it can: per fold stream and work, histogram.
   const all = loaded?.folds(ops.spatialRows, array.rows, array.cols, bins);
   if (all) {
@@ -128,14 +128,16 @@ export function denseLaneTiming(
  * mask) in the WebAssembly kernel, when it runs here and the windows fall on whole 64-bit units;
  * undefined otherwise (elementFold's JavaScript loops, the same counts).
  */
-function kernelLanes(ops: LaneOperands, window: number): LoadedLanes | undefined {
+function kernelLanes(ops: LaneOperands, window: number, arrayCols: number): LoadedLanes | undefined {
   const T = ops.temporal;
   if (ops.colBits === null || ops.stat !== null) return undefined;
   const single = window >= T;
   if (!single && window % 32 !== 0) return undefined;
+  // Four lanes a pass when every fold starts on a group of four columns.
+  const kind = arrayCols % 4 === 0 ? 'quad' : 'pair';
   return single
-    ? loadLanes(ops.rowBits, ops.colBits, ops.colBits.wordsPerRow, 1)
-    : loadLanes(ops.rowBits, ops.colBits, window / 32, Math.ceil(T / window));
+    ? loadLanes(ops.rowBits, ops.colBits, ops.colBits.wordsPerRow, 1, kind)
+    : loadLanes(ops.rowBits, ops.colBits, window / 32, Math.ceil(T / window), kind);
 }
 
 /** elementFold's general case from the kernel: the same stream, work and histogram. */

@@ -39,6 +39,52 @@ const address = (base: number, index: number, stride: number): number[] => [
   OP.i32Add,
 ];
 
+/** `for (counter = 0; counter < limit; counter++) body` (i32 locals; no pass when limit is 0). */
+const loopWhile = (counter: number, limit: number, body: number[]): number[] => [
+  ...i32Const(0),
+  ...localSet(counter),
+  ...OP.block,
+  ...localGet(limit),
+  OP.i32Eqz,
+  OP.brIf,
+  0,
+  ...OP.loop,
+  ...body,
+  ...localGet(counter),
+  ...i32Const(1),
+  OP.i32Add,
+  ...localTee(counter),
+  ...localGet(limit),
+  OP.i32LtU,
+  OP.brIf,
+  0,
+  OP.end,
+  OP.end,
+];
+
+/** `ptr += bytes` (an i32 local). */
+const advance = (ptr: number, bytes: number): number[] => [
+  ...localGet(ptr),
+  ...i32Const(bytes),
+  OP.i32Add,
+  ...localSet(ptr),
+];
+
+/** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
+const storeMaxU = (ptr: number, value: number): number[] => [
+  ...localGet(ptr),
+  ...localGet(value),
+  ...localGet(ptr),
+  ...i32Load(),
+  ...localGet(value),
+  ...localGet(ptr),
+  ...i32Load(),
+  OP.i32GtU,
+  OP.select,
+  ...i32Store(),
+  ...advance(ptr, 4),
+];
+
 /**
  * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0:
  * for r < rows, c < cols: per window w < windows, count = Σ over `units` i64 words u of
@@ -57,33 +103,6 @@ function foldCode(): number[] {
   ];
   const [bRow1, count1, total1, pair, pairs, sum1, aWord] = [21, 22, 23, 24, 25, 26, 27];
   const code: number[] = [];
-  const loopWhile = (counter: number, limit: number, body: number[]): number[] => [
-    ...i32Const(0),
-    ...localSet(counter),
-    ...OP.block,
-    ...localGet(limit),
-    OP.i32Eqz,
-    OP.brIf,
-    0,
-    ...OP.loop,
-    ...body,
-    ...localGet(counter),
-    ...i32Const(1),
-    OP.i32Add,
-    ...localTee(counter),
-    ...localGet(limit),
-    OP.i32LtU,
-    OP.brIf,
-    0,
-    OP.end,
-    OP.end,
-  ];
-  const advance = (ptr: number, bytes: number): number[] => [
-    ...localGet(ptr),
-    ...i32Const(bytes),
-    OP.i32Add,
-    ...localSet(ptr),
-  ];
   // sum (+ sum1) += popcnt(A & B) of the unit at byte `offset` of the rows; A loaded once.
   const unitCounts = (two: boolean, offset: number): number[] => [
     ...localGet(sum),
@@ -160,17 +179,7 @@ function foldCode(): number[] {
           ]
         : [...localGet(total), ...localGet(count), OP.i32Add, ...localSet(total)]),
       // winMax[w] = max(winMax[w], count), branch-free.
-      ...localGet(maxPtr),
-      ...localGet(count),
-      ...localGet(maxPtr),
-      ...i32Load(),
-      ...localGet(count),
-      ...localGet(maxPtr),
-      ...i32Load(),
-      OP.i32GtU,
-      OP.select,
-      ...i32Store(),
-      ...advance(maxPtr, 4),
+      ...storeMaxU(maxPtr, count),
     ]);
   // Lanes (r, c) and, with `two`, (r, c + 1): their windows, then their totals at `out`.
   const lanes = (two: boolean): number[] => [
@@ -218,6 +227,156 @@ function foldCode(): number[] {
   return code;
 }
 
+/**
+ * fold4(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0: `fold` four lanes
+ * (r, c..c + 3) per pass over B rows stored four-way interleaved (`copyInterleaved`: per group of
+ * four columns, unit g of lane j at byte 32g + 8j of the group's bStride·4 bytes), so one pointer
+ * with constant offsets reaches all four lanes, each A unit is loaded once for four lanes, and the
+ * window's busiest lane, its winMax update and the loop count once per four lanes. `b` is the group
+ * of column 0 (columns start on a group: c0 a multiple of 4, the columns past the last one zeros).
+ * The totals of a last group of fewer than four lanes are stored whole: past the row's last lane,
+ * overwritten by the next row's, or into 12 spare bytes after the totals.
+ * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 end, 16 u, 17 left,
+ * 18 out, 19 m, 20–23 t0..t3, 24–27 n0..n3 (i32); 28–31 s0..s3, 32 A, 33 A1 (i64).
+ */
+function foldQuadCode(): number[] {
+  const [a, aStride, b, bStride, rows, cols, units, windows, winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [r, c, aRow, p, maxPtr, end, u, left, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+  const ts = [20, 21, 22, 23];
+  const ns = [24, 25, 26, 27];
+  const ss = [28, 29, 30, 31];
+  const [A, A1] = [32, 33];
+  const lanes = [0, 1, 2, 3];
+  // popcnt(a & (unit of lane j at p + offset)), an i64 on the stack.
+  const count = (aWord: number, offset: number): number[] => [
+    ...localGet(aWord),
+    ...localGet(p),
+    ...i64Load(offset),
+    OP.i64And,
+    OP.i64Popcnt,
+  ];
+  // target = max(target, y), unsigned, branch-free.
+  const maxInto = (target: number, y: number): number[] => [
+    ...localGet(target),
+    ...localGet(y),
+    ...localGet(target),
+    ...localGet(y),
+    OP.i32GtU,
+    OP.select,
+    ...localSet(target),
+  ];
+  // Per window, after the counts n0..n3: the totals, the busiest of the four, winMax, the next window.
+  const windowTail = [
+    ...lanes.flatMap((j) => [...localGet(ts[j]!), ...localGet(ns[j]!), OP.i32Add, ...localSet(ts[j]!)]),
+    ...localGet(ns[0]!),
+    ...localSet(m),
+    ...maxInto(m, ns[1]!),
+    ...maxInto(m, ns[2]!),
+    ...maxInto(m, ns[3]!),
+    ...storeMaxU(maxPtr, m),
+  ];
+  const windowLoop = (body: number[]): number[] => [
+    ...OP.loop,
+    ...body,
+    ...windowTail,
+    ...localGet(maxPtr),
+    ...localGet(end),
+    OP.i32LtU,
+    OP.brIf,
+    0,
+    OP.end,
+  ];
+  // A window of two units (128 dense steps, the common look-ahead), unrolled.
+  const twoUnits = [
+    ...localGet(aRow),
+    ...i64Load(),
+    ...localSet(A),
+    ...localGet(aRow),
+    ...i64Load(UNIT_BYTES),
+    ...localSet(A1),
+    ...lanes.flatMap((j) => [
+      ...count(A, UNIT_BYTES * j),
+      ...count(A1, UNIT_BYTES * (4 + j)),
+      OP.i64Add,
+      OP.i32WrapI64,
+      ...localSet(ns[j]!),
+    ]),
+    ...advance(aRow, 2 * UNIT_BYTES),
+    ...advance(p, 8 * UNIT_BYTES),
+  ];
+  const anyUnits = [
+    ...ss.flatMap((sj) => [0x42, 0, ...localSet(sj)]), // i64.const 0
+    ...loopWhile(u, units, [
+      ...localGet(aRow),
+      ...i64Load(),
+      ...localSet(A),
+      ...lanes.flatMap((j) => [
+        ...localGet(ss[j]!),
+        ...count(A, UNIT_BYTES * j),
+        OP.i64Add,
+        ...localSet(ss[j]!),
+      ]),
+      ...advance(aRow, UNIT_BYTES),
+      ...advance(p, 4 * UNIT_BYTES),
+    ]),
+    ...lanes.flatMap((j) => [...localGet(ss[j]!), OP.i32WrapI64, ...localSet(ns[j]!)]),
+  ];
+  const quad = [
+    ...localGet(cols),
+    ...localGet(c),
+    OP.i32Sub,
+    ...localSet(left),
+    ...address(a, r, aStride),
+    ...localSet(aRow),
+    ...address(b, c, bStride),
+    ...localSet(p),
+    ...localGet(winMax),
+    ...localSet(maxPtr),
+    ...lanes.flatMap((j) => [...i32Const(0), ...localSet(ts[j]!)]),
+    ...localGet(units),
+    ...i32Const(2),
+    OP.i32Ne,
+    ...OP.if,
+    ...windowLoop(anyUnits),
+    OP.else,
+    ...windowLoop(twoUnits),
+    OP.end,
+    ...lanes.flatMap((j) => [...localGet(out), ...localGet(ts[j]!), ...i32Store(4 * j)]),
+    // out += 4 · min(4, left)
+    ...localGet(out),
+    ...localGet(left),
+    ...i32Const(4),
+    ...i32Const(4),
+    ...localGet(left),
+    OP.i32GtU,
+    OP.select,
+    ...i32Const(4),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localSet(out),
+    ...localGet(c),
+    ...i32Const(4),
+    OP.i32Add,
+    ...localTee(c),
+    ...localGet(cols),
+    OP.i32LtU,
+    OP.brIf,
+    0,
+  ];
+  return [
+    ...localGet(winMax),
+    ...localGet(windows),
+    ...i32Const(4),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localSet(end),
+    ...localGet(totals),
+    ...localSet(out),
+    ...loopWhile(r, rows, [...i32Const(0), ...localSet(c), ...OP.loop, ...quad, OP.end]),
+    ...i32Const(0),
+  ];
+}
+
 /** `while (p < end) { body; p += step }` (p, end: i32 locals). */
 function forPointer(p: number, end: number, step: number, body: number[]): number[] {
   return [
@@ -253,14 +412,14 @@ const minU = (x: number, y: number): number[] => [
 /**
  * folds(a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch,
  * out, hist) → number of folds: every fold of an array of arrayRows × arrayCols lanes over lane rows
- * [0, rows) and columns [0, cols), row folds outer, each through `fold` (function 0) into scratch
+ * [0, rows) and columns [0, cols), row folds outer, each through `callee` (`fold` or `foldQuad`) into scratch
  * (winMax: windows i32, then the fold's lane totals). Per fold f: out[2f] = Σ_w winMax[w] (the fold's
  * stream), out[2f + 1] = Σ lane totals (its work); with bins > 0, hist[bin] += 1 per lane, bin =
  * min(bins − 1, floor(total / busiest · bins)) in f64 as JavaScript computes it (busiest 0: bin 0).
  * Locals after the 14 parameters: 14 r0, 15 c0, 16 rn, 17 cn, 18 p, 19 end, 20 stream, 21 work,
  * 22 busiest, 23 t, 24 totalsPtr, 25 folds, 26 bin, 27 rest, 28 lastBin (i32), 29 scale (f64).
  */
-function foldsCode(): number[] {
+function foldsCode(callee: number): number[] {
   const [a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch, out, hist] =
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const [r0, c0, rn, cn, p, end, stream, work, busiest, t, totalsPtr, folds, bin, rest, lastBin, scale] = [
@@ -324,7 +483,7 @@ function foldsCode(): number[] {
     ...localGet(scratch),
     ...localGet(totalsPtr),
     OP.call,
-    0,
+    callee,
     OP.drop,
     // stream = Σ winMax
     ...i32Const(0),
@@ -470,9 +629,15 @@ type FoldFunction = (
   totals: number,
 ) => number;
 
-interface Kernel {
+/** One counting loop: its `fold` and the `folds` that calls it. */
+interface FoldPair {
   readonly fold: FoldFunction;
   readonly folds: FoldsFunction;
+}
+
+interface Kernel {
+  readonly pair: FoldPair;
+  readonly quad: FoldPair;
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
@@ -491,20 +656,33 @@ function getKernel(): Kernel | undefined {
       ],
       code: foldCode(),
     };
-    const all: WasmFunction = {
-      name: 'folds',
+    const foldsOf = (name: string, callee: number): WasmFunction => ({
+      name,
       params: 14,
       locals: [
         [15, I32],
         [1, F64],
       ],
-      code: foldsCode(),
+      code: foldsCode(callee),
+    });
+    const quad: WasmFunction = {
+      name: 'foldQuad',
+      params: 10,
+      locals: [
+        [18, I32],
+        [6, I64],
+      ],
+      code: foldQuadCode(),
     };
-    const exports = instantiate(encodeModule([fn, all], 1));
+    const exports = instantiate(encodeModule([fn, foldsOf('folds', 0), quad, foldsOf('foldsQuad', 2)], 1));
+    const pairOf = (f: string, fs: string, e: Record<string, unknown>): FoldPair => ({
+      fold: e[f] as FoldFunction,
+      folds: e[fs] as FoldsFunction,
+    });
     kernel = exports
       ? {
-          fold: exports.fold as FoldFunction,
-          folds: exports.folds as FoldsFunction,
+          pair: pairOf('fold', 'folds', exports),
+          quad: pairOf('foldQuad', 'foldsQuad', exports),
           memory: exports.memory as Kernel['memory'],
         }
       : null;
@@ -544,6 +722,16 @@ export interface LoadedLanes {
 }
 
 /**
+ * Which counting loop `loadLanes` uses: `fold`, two lanes a pass over B rows as stored, or
+ * `foldQuad`, four lanes a pass over B rows interleaved by four (fewer operations per lane; its folds
+ * must start on a group of four columns).
+ */
+export type LaneKernel = 'pair' | 'quad';
+
+/** Spare bytes after a fold's totals: foldQuad stores a last group of fewer than four lanes whole. */
+const SPARE_BYTES = 16;
+
+/**
  * Copies `rowBits` and `colBits` (same columns) into the kernel for folds of `windows` windows of
  * `windowWords` 32-bit words each (one window: the whole row); undefined when the kernel is not
  * available or the windows do not fall on its 64-bit units.
@@ -553,29 +741,38 @@ export function loadLanes(
   colBits: BitMatrix,
   windowWords: number,
   windows: number,
+  kind: LaneKernel = 'pair',
 ): LoadedLanes | undefined {
   const k = getKernel();
   const single = windows === 1;
   if (!k || (!single && windowWords % 2 !== 0)) return undefined;
+  const { fold, folds } = k[kind];
+  const quad = kind === 'quad';
   // Rows padded with zero words to whole windows (whole units for one window): no read crosses a row.
   const paddedWords = single ? colBits.wordsPerRow + (colBits.wordsPerRow % 2) : windows * windowWords;
   const stride = paddedWords * 4;
   const aBytes = (rowBits ? rowBits.rows : 1) * stride;
-  const winMaxAt = aBytes + colBits.rows * stride;
+  // foldQuad's B columns come in whole groups of four.
+  const winMaxAt = aBytes + (quad ? Math.ceil(colBits.rows / 4) * 4 : colBits.rows) * stride;
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
   reserve(memory, totalsAt);
   const words = new Uint32Array(memory.buffer);
   copyRows(words, 0, rowBits, paddedWords);
-  copyRows(words, aBytes / 4, colBits, paddedWords);
+  if (quad) copyInterleaved(words, aBytes / 4, colBits, paddedWords);
+  else copyRows(words, aBytes / 4, colBits, paddedWords);
   const units = (single ? paddedWords : windowWords) / 2;
   return {
     fold(r0, r1, c0, c1) {
+      // foldQuad counts whole groups of four columns: a fold's columns must be whole groups (or end at
+      // the last column, past which the group holds zeros).
+      if (quad && (c0 % 4 !== 0 || (c1 % 4 !== 0 && c1 !== colBits.rows)))
+        throw new RangeError(`foldQuad: columns [${c0}, ${c1}) are not whole groups of four`);
       const lanes = (r1 - r0) * (c1 - c0);
-      reserve(memory, totalsAt + lanes * 4);
+      reserve(memory, totalsAt + lanes * 4 + SPARE_BYTES);
       const winMax = new Int32Array(memory.buffer, winMaxAt, windows);
       winMax.fill(0);
-      k.fold(
+      fold(
         rowBits ? r0 * stride : 0,
         rowBits ? stride : 0,
         aBytes + c0 * stride,
@@ -590,14 +787,15 @@ export function loadLanes(
       return { winMax, totals: new Int32Array(memory.buffer, totalsAt, lanes) };
     },
     folds(rows, arrayRows, arrayCols, bins) {
+      if (quad && arrayCols % 4 !== 0) return undefined;
       const lanesPerFold = arrayRows * arrayCols;
       if (lanesPerFold * colBits.cols > 0x7fffffff) return undefined;
-      const folds = Math.ceil(rows / arrayRows) * Math.ceil(colBits.rows / arrayCols);
-      const outAt = totalsAt + lanesPerFold * 4;
-      const histAt = outAt + folds * 8;
+      const foldCount = Math.ceil(rows / arrayRows) * Math.ceil(colBits.rows / arrayCols);
+      const outAt = totalsAt + lanesPerFold * 4 + SPARE_BYTES;
+      const histAt = outAt + foldCount * 8;
       reserve(memory, histAt + bins * 4);
       new Int32Array(memory.buffer, histAt, bins).fill(0);
-      k.folds(
+      folds(
         0,
         rowBits ? stride : 0,
         aBytes,
@@ -614,7 +812,7 @@ export function loadLanes(
         histAt,
       );
       return {
-        perFold: new Int32Array(memory.buffer, outAt, folds * 2),
+        perFold: new Int32Array(memory.buffer, outAt, foldCount * 2),
         histogram: new Int32Array(memory.buffer, histAt, bins),
       };
     },
@@ -646,6 +844,24 @@ function copyRows(words: Uint32Array, at: number, bm: BitMatrix | null, paddedWo
     const s = r * wpr;
     for (let i = 0; i < wpr; i++) words[d + i] = src[s + i]!;
     for (let i = wpr; i < paddedWords; i++) words[d + i] = 0;
+  }
+}
+
+/**
+ * Rows of `bm` at word `at` for `foldQuad`: columns in groups of four, unit g (two words) of lane j
+ * at word 8g + 2j of its group's 4 · paddedWords (zeros past a row's words, and for the missing
+ * columns of a last group).
+ */
+function copyInterleaved(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
+  const groups = Math.ceil(bm.rows / 4);
+  if (bm.rows % 4 !== 0) words.fill(0, at + (groups - 1) * 4 * paddedWords, at + groups * 4 * paddedWords);
+  const wpr = bm.wordsPerRow;
+  const src = bm.words;
+  for (let r = 0; r < bm.rows; r++) {
+    const d = at + (r >>> 2) * 4 * paddedWords + (r & 3) * 2;
+    const s = r * wpr;
+    for (let i = 0; i < wpr; i++) words[d + (i >>> 1) * 8 + (i & 1)] = src[s + i]!;
+    for (let i = wpr; i < paddedWords; i++) words[d + (i >>> 1) * 8 + (i & 1)] = 0;
   }
 }
 

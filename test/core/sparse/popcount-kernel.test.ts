@@ -8,6 +8,7 @@ import {
 } from '../../../src/core/sparse/bits.js';
 import { laneTiming } from '../../../src/core/sparse/lane-timing.js';
 import {
+  type LaneKernel,
   loadLanes,
   popcountBytes,
   popcountKernelAvailable,
@@ -50,26 +51,33 @@ const operandsArb = fc
     }),
   );
 
+/** Both counting loops: two lanes a pass, and four a pass over interleaved B rows. */
+const kindArb = fc.constantFrom<LaneKernel>('pair', 'quad');
+
 describe('WebAssembly AND + popcount kernel', () => {
   it('is available on this Node (the replay counts with it)', () => {
     expect(popcountKernelAvailable()).toBe(true);
   });
 
-  test.prop([operandsArb, fc.nat(), fc.nat()], { numRuns: 300 })(
+  test.prop([operandsArb, fc.nat(), fc.nat(), kindArb], { numRuns: 300 })(
     'per-window maxima and lane totals equal JavaScript AND + popcount32 over the same words',
-    ({ shape, rowBits, colBits }, pickR, pickC) => {
+    ({ shape, rowBits, colBits }, pickR, pickC, kind) => {
       const a = shape.allOnesRows ? null : rowBits;
       const wpr = colBits.wordsPerRow;
       const single = shape.windowWords >= wpr;
       const windows = single ? 1 : Math.ceil(wpr / shape.windowWords);
-      const loaded = loadLanes(a, colBits, single ? wpr : shape.windowWords, windows);
+      const loaded = loadLanes(a, colBits, single ? wpr : shape.windowWords, windows, kind);
       // Only windows of an odd number of words (several of them) are left to JavaScript.
       expect(loaded === undefined).toBe(!single && shape.windowWords % 2 === 1);
       if (!loaded) return;
       const r0 = pickR % shape.rows;
       const r1 = r0 + 1 + (pickR % (shape.rows - r0));
-      const c0 = pickC % shape.cols;
-      const c1 = c0 + 1 + (pickC % (shape.cols - c0));
+      // foldQuad's folds are whole groups of four columns (the last one may end at the last column).
+      const c0 = kind === 'quad' ? (pickC % shape.cols) & ~3 : pickC % shape.cols;
+      const c1 =
+        kind === 'quad'
+          ? Math.min(shape.cols, c0 + 4 * (1 + (pickC % 3)))
+          : c0 + 1 + (pickC % (shape.cols - c0));
       const { winMax, totals } = loaded.fold(r0, r1, c0, c1);
       const perWindow = single ? wpr : shape.windowWords;
       const expectedMax = new Array<number>(windows).fill(0);
@@ -194,11 +202,14 @@ describe('the whole fold schedule in one kernel call', () => {
       fc.integer({ min: 1, max: 6 }),
       fc.integer({ min: 0, max: 10 }),
       fc.constantFrom('random', 'zeros', 'ones'),
+      kindArb,
     ],
     { numRuns: 300 },
   )(
     'per fold stream and work and the lane histogram equal JavaScript AND + popcount32 (any T, all-zero and all-one operands)',
-    ({ shape, rowBits: randomRows, colBits: randomCols }, arrayRows, arrayCols, bins, kind) => {
+    ({ shape, rowBits: randomRows, colBits: randomCols }, arrayRows, pickCols, bins, kind, lanes) => {
+      // foldQuad needs folds of whole groups of four columns.
+      const arrayCols = lanes === 'quad' ? 4 * pickCols : pickCols;
       const word = kind === 'ones' ? 0xffffffff : 0;
       const rowBits = kind === 'random' ? randomRows : fill(randomRows, word);
       const colBits = kind === 'random' ? randomCols : fill(randomCols, word);
@@ -212,6 +223,7 @@ describe('the whole fold schedule in one kernel call', () => {
         colBits,
         single ? wpr : windowWords,
         single ? 1 : Math.ceil(wpr / windowWords),
+        lanes,
       );
       const got = loaded!.folds(shape.rows, arrayRows, arrayCols, bins)!;
       const expected = reference(
@@ -228,6 +240,69 @@ describe('the whole fold schedule in one kernel call', () => {
       if (kind === 'zeros') expect(expected.perFold.every((v) => v === 0)).toBe(true);
     },
   );
+});
+
+describe('four lanes a pass (foldQuad) against two (fold)', () => {
+  /** Bigger shapes than above: rows of up to 38 words (tails of 1–3 words past a group of 4). */
+  const bigArb = fc
+    .record({
+      rows: fc.integer({ min: 1, max: 40 }),
+      cols: fc.integer({ min: 1, max: 40 }),
+      temporal: fc.integer({ min: 1, max: 1200 }),
+      windowUnits: fc.integer({ min: 0, max: 4 }),
+      arrayRows: fc.integer({ min: 1, max: 33 }),
+      arrayGroups: fc.integer({ min: 1, max: 9 }),
+      density: fc.constantFrom(0.02, 0.5, 0.98),
+      seed: fc.integer(),
+    })
+    .map((s) => {
+      // A cheap seeded generator: the words at the chosen density, bits past T cleared.
+      let x = s.seed | 1;
+      const next = () => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) / 2 ** 32;
+      };
+      const random = (rows: number): BitMatrix => {
+        const bm = createBitMatrix(rows, s.temporal);
+        for (let r = 0; r < rows; r++)
+          for (let t = 0; t < s.temporal; t++)
+            if (next() < s.density) bm.words[r * bm.wordsPerRow + (t >>> 5)]! |= 1 << (t & 31);
+        return bm;
+      };
+      return { ...s, rowBits: random(s.rows), colBits: random(s.cols) };
+    });
+
+  test.prop([bigArb], { numRuns: 150 })(
+    'every fold schedule, window and lane total are the same integers',
+    ({ rowBits, colBits, windowUnits, arrayRows, arrayGroups, rows }) => {
+      const wpr = colBits.wordsPerRow;
+      const windowWords = 2 * windowUnits;
+      const single = windowUnits === 0 || windowWords >= wpr;
+      const args = [single ? wpr : windowWords, single ? 1 : Math.ceil(wpr / windowWords)] as const;
+      const run = (kind: LaneKernel) => {
+        const loaded = loadLanes(rowBits, colBits, ...args, kind)!;
+        const all = loaded.folds(rows, arrayRows, 4 * arrayGroups, 5)!;
+        const perFold = [...all.perFold];
+        const histogram = [...all.histogram];
+        const one = loaded.fold(0, rows, 0, colBits.rows);
+        return { perFold, histogram, winMax: [...one.winMax], totals: [...one.totals] };
+      };
+      expect(run('quad')).toEqual(run('pair'));
+    },
+  );
+
+  it('takes only folds of whole groups of four columns', () => {
+    const bm = createBitMatrix(5, 64);
+    bm.words.fill(0xffffffff);
+    const loaded = loadLanes(bm, bm, 2, 1, 'quad')!;
+    expect(loaded.folds(5, 4, 6, 0)).toBeUndefined();
+    expect(() => loaded.fold(0, 5, 2, 5)).toThrow(/groups of four/);
+    expect(() => loaded.fold(0, 5, 0, 3)).toThrow(/groups of four/);
+    // A last group of one lane (column 4): its total is the row's own count, 64.
+    expect([...loaded.fold(0, 2, 4, 5).totals]).toEqual([64, 64]);
+  });
 });
 
 describe('mask popcount in the kernel', () => {
