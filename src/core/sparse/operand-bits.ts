@@ -77,24 +77,66 @@ export interface PreparedInstance {
  */
 export class PreparedB {
   #bNz: Int32Array | null = null;
+  #bAct: BitMatrix | null;
 
   constructor(
-    readonly bAct: BitMatrix,
+    /** B as K × N rows; null: built on first use from `rowOrColBits` (Bᵀ, output-stationary). */
+    bAct: BitMatrix | null,
     readonly rowOrColBits: BitMatrix | null,
     readonly stat: BitMatrix | null,
     readonly colBits: BitMatrix | null,
-  ) {}
+  ) {
+    this.#bAct = bAct;
+  }
+
+  /** B's activity bits, K × N. */
+  get bAct(): BitMatrix {
+    if (!this.#bAct) {
+      const bt = this.rowOrColBits!;
+      this.#bAct = transposeInto(bt, createBitMatrix(bt.cols, bt.rows));
+    }
+    return this.#bAct;
+  }
 
   /** Non-zeros of each B row k. */
   get bNz(): Int32Array {
     if (!this.#bNz) {
-      const bAct = this.bAct;
-      const bNz = new Int32Array(bAct.rows);
-      for (let kk = 0; kk < bAct.rows; kk++) bNz[kk] = rowTotal(bAct, kk);
-      this.#bNz = bNz;
+      const bAct = this.#bAct;
+      if (bAct) {
+        const bNz = new Int32Array(bAct.rows);
+        for (let kk = 0; kk < bAct.rows; kk++) bNz[kk] = rowTotal(bAct, kk);
+        this.#bNz = bNz;
+      } else {
+        // Row k of B is column k of Bᵀ: counted down the columns, no transpose back.
+        const bt = this.rowOrColBits!;
+        const counts = new Float64Array(bt.cols);
+        columnCounts(bt, counts);
+        this.#bNz = Int32Array.from(counts);
+      }
     }
     return this.#bNz;
   }
+}
+
+/**
+ * B's K × N bits read in place from the mask as 32-bit words (no copy), when rows are whole words
+ * back to back as a BitMatrix stores them and the bytes are 4-aligned; undefined otherwise.
+ */
+function maskAsRows(low: LoweredSparseLayer, instance: number, bMask: Uint8Array): BitMatrix | undefined {
+  const { n: N, k: K } = low.gemm;
+  const bBase = instance * low.bInstanceStride;
+  const from = bMask.byteOffset + (bBase >>> 3);
+  const words = K * (N >>> 5);
+  if (
+    !LITTLE_ENDIAN ||
+    low.bColStride !== 1 ||
+    low.bRowStride !== N ||
+    ((N | bBase) & 31) !== 0 ||
+    (from & 3) !== 0 ||
+    (bBase >>> 3) + words * 4 > bMask.length
+  )
+    return undefined;
+  return { rows: K, cols: N, wordsPerRow: N >>> 5, words: new Uint32Array(bMask.buffer, from, words) };
 }
 
 export function prepareB(
@@ -104,6 +146,14 @@ export function prepareB(
   policy: OperandPolicy,
 ): PreparedB {
   const { m: M, n: N, k: K } = low.gemm;
+  const outCausal = low.outputCausal && policy.structuralSkip;
+  // An output-stationary array that skips zero B streams Bᵀ: transposed straight from the mask.
+  const inPlace =
+    policy.dataflow === 'os' && policy.bSupport === 'skip' ? maskAsRows(low, instance, bMask) : undefined;
+  if (inPlace) {
+    const bt = transposeInto(inPlace, createBitMatrix(N, K));
+    return new PreparedB(null, bt, outCausal ? causalAllowed(M, N) : null, null);
+  }
   const bAct = createBitMatrix(K, N);
   const bBase = instance * low.bInstanceStride;
   if (LITTLE_ENDIAN && low.bColStride === 1 && low.bRowStride === N && ((N | bBase) & 31) === 0) {
@@ -123,7 +173,6 @@ export function prepareB(
     }
   }
   const bBits = policy.bSupport === 'skip' ? bAct : null;
-  const outCausal = low.outputCausal && policy.structuralSkip;
   const flow = policy.dataflow;
   if (flow === 'os') {
     const rowOrColBits = bBits ? transposeInto(bBits, createBitMatrix(N, K)) : null;

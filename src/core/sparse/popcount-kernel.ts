@@ -22,6 +22,8 @@ import {
   localSet,
   localTee,
   OP,
+  sleb,
+  uleb,
   type WasmFunction,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
@@ -227,25 +229,35 @@ function foldCode(): number[] {
   return code;
 }
 
+/** Opcodes only foldQuad needs (the encoder's shared set has the rest). */
+const I64_SHL = 0x86;
+const i64Const = (n: number): number[] => [0x42, ...sleb(n)];
+const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
+
 /**
- * fold4(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0: `fold` four lanes
+ * foldQuad(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0: `fold` four lanes
  * (r, c..c + 3) per pass over B rows stored four-way interleaved (`copyInterleaved`: per group of
  * four columns, unit g of lane j at byte 32g + 8j of the group's bStride·4 bytes), so one pointer
  * with constant offsets reaches all four lanes, each A unit is loaded once for four lanes, and the
  * window's busiest lane, its winMax update and the loop count once per four lanes. `b` is the group
  * of column 0 (columns start on a group: c0 a multiple of 4, the columns past the last one zeros).
  * The totals of a last group of fewer than four lanes are stored whole: past the row's last lane,
- * overwritten by the next row's, or into 12 spare bytes after the totals.
- * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 end, 16 u, 17 left,
- * 18 out, 19 m, 20–23 t0..t3, 24–27 n0..n3 (i32); 28–31 s0..s3, 32 A, 33 A1 (i64).
+ * overwritten by the next row's, or into 12 spare bytes after the totals. `totals` must follow
+ * winMax's `windows` words (the window loop ends there).
+ * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 u, 16 left, 17 out,
+ * 18 m, 19–22 n0..n3 (i32); 23–26 s0..s3, 27 A, 28 A1, 29 t01, 30 t23 (i64).
  */
 function foldQuadCode(): number[] {
-  const [a, aStride, b, bStride, rows, cols, units, windows, winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [r, c, aRow, p, maxPtr, end, u, left, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
-  const ts = [20, 21, 22, 23];
-  const ns = [24, 25, 26, 27];
-  const ss = [28, 29, 30, 31];
-  const [A, A1] = [32, 33];
+  const [a, aStride, b, bStride, rows, cols, units, , winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [r, c, aRow, p, maxPtr, u, left, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const ns = [19, 20, 21, 22];
+  const ss = [23, 24, 25, 26];
+  const [A, A1] = [27, 28];
+  // Lane totals two to an i64 (lane 2j in the low half, 2j + 1 in the high; a total < 2^32): two
+  // registers instead of four, so the window loop keeps its pointers out of memory.
+  const pairTotals = [29, 30];
+  // winMax ends where the totals start: the window loop runs until maxPtr reaches `totals`.
+  const end = totals;
   const lanes = [0, 1, 2, 3];
   // popcnt(a & (unit of lane j at p + offset)), an i64 on the stack.
   const count = (aWord: number, offset: number): number[] => [
@@ -267,7 +279,16 @@ function foldQuadCode(): number[] {
   ];
   // Per window, after the counts n0..n3: the totals, the busiest of the four, winMax, the next window.
   const windowTail = [
-    ...lanes.flatMap((j) => [...localGet(ts[j]!), ...localGet(ns[j]!), OP.i32Add, ...localSet(ts[j]!)]),
+    ...pairTotals.flatMap((t, i) => [
+      ...localGet(t),
+      ...localGet(ss[2 * i]!),
+      ...localGet(ss[2 * i + 1]!),
+      ...i64Const(32),
+      I64_SHL,
+      OP.i64Add,
+      OP.i64Add,
+      ...localSet(t),
+    ]),
     ...localGet(ns[0]!),
     ...localSet(m),
     ...maxInto(m, ns[1]!),
@@ -298,6 +319,7 @@ function foldQuadCode(): number[] {
       ...count(A, UNIT_BYTES * j),
       ...count(A1, UNIT_BYTES * (4 + j)),
       OP.i64Add,
+      ...localTee(ss[j]!),
       OP.i32WrapI64,
       ...localSet(ns[j]!),
     ]),
@@ -305,7 +327,7 @@ function foldQuadCode(): number[] {
     ...advance(p, 8 * UNIT_BYTES),
   ];
   const anyUnits = [
-    ...ss.flatMap((sj) => [0x42, 0, ...localSet(sj)]), // i64.const 0
+    ...ss.flatMap((sj) => [...i64Const(0), ...localSet(sj)]),
     ...loopWhile(u, units, [
       ...localGet(aRow),
       ...i64Load(),
@@ -332,7 +354,7 @@ function foldQuadCode(): number[] {
     ...localSet(p),
     ...localGet(winMax),
     ...localSet(maxPtr),
-    ...lanes.flatMap((j) => [...i32Const(0), ...localSet(ts[j]!)]),
+    ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
     ...localGet(units),
     ...i32Const(2),
     OP.i32Ne,
@@ -341,7 +363,7 @@ function foldQuadCode(): number[] {
     OP.else,
     ...windowLoop(twoUnits),
     OP.end,
-    ...lanes.flatMap((j) => [...localGet(out), ...localGet(ts[j]!), ...i32Store(4 * j)]),
+    ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
     // out += 4 · min(4, left)
     ...localGet(out),
     ...localGet(left),
@@ -364,12 +386,6 @@ function foldQuadCode(): number[] {
     0,
   ];
   return [
-    ...localGet(winMax),
-    ...localGet(windows),
-    ...i32Const(4),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localSet(end),
     ...localGet(totals),
     ...localSet(out),
     ...loopWhile(r, rows, [...i32Const(0), ...localSet(c), ...OP.loop, ...quad, OP.end]),
@@ -669,8 +685,8 @@ function getKernel(): Kernel | undefined {
       name: 'foldQuad',
       params: 10,
       locals: [
-        [18, I32],
-        [6, I64],
+        [13, I32],
+        [8, I64],
       ],
       code: foldQuadCode(),
     };
@@ -748,18 +764,23 @@ export function loadLanes(
   if (!k || (!single && windowWords % 2 !== 0)) return undefined;
   const { fold, folds } = k[kind];
   const quad = kind === 'quad';
-  // Rows padded with zero words to whole windows (whole units for one window): no read crosses a row.
+  // B rows padded with zero words to whole windows (whole units for one window): what a lane reads
+  // past the end of its A row (the next row's words) meets those zeros, so A rows stay as stored
+  // (one copy) and only B, static across steps, is padded.
   const paddedWords = single ? colBits.wordsPerRow + (colBits.wordsPerRow % 2) : windows * windowWords;
   const stride = paddedWords * 4;
-  const aBytes = (rowBits ? rowBits.rows : 1) * stride;
+  const aStride = rowBits ? rowBits.wordsPerRow * 4 : 0;
+  // A's rows, then room for the last one's reads past its end (the B rows), 16-byte aligned.
+  const aBytes = Math.ceil((rowBits ? rowBits.rows * aStride : stride) / 16) * 16;
   // foldQuad's B columns come in whole groups of four.
   const winMaxAt = aBytes + (quad ? Math.ceil(colBits.rows / 4) * 4 : colBits.rows) * stride;
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
   reserve(memory, totalsAt);
   const words = new Uint32Array(memory.buffer);
-  copyRows(words, 0, rowBits, paddedWords);
-  if (quad) copyInterleaved(words, aBytes / 4, colBits, paddedWords);
+  if (rowBits) words.set(rowBits.words.subarray(0, rowBits.rows * rowBits.wordsPerRow));
+  else words.fill(0xffffffff, 0, paddedWords);
+  if (quad) loadInterleaved(words, aBytes / 4, colBits, paddedWords);
   else copyRows(words, aBytes / 4, colBits, paddedWords);
   const units = (single ? paddedWords : windowWords) / 2;
   return {
@@ -773,8 +794,8 @@ export function loadLanes(
       const winMax = new Int32Array(memory.buffer, winMaxAt, windows);
       winMax.fill(0);
       fold(
-        rowBits ? r0 * stride : 0,
-        rowBits ? stride : 0,
+        r0 * aStride,
+        aStride,
         aBytes + c0 * stride,
         stride,
         r1 - r0,
@@ -797,7 +818,7 @@ export function loadLanes(
       new Int32Array(memory.buffer, histAt, bins).fill(0);
       folds(
         0,
-        rowBits ? stride : 0,
+        aStride,
         aBytes,
         stride,
         rows,
@@ -825,12 +846,8 @@ function reserve(memory: Kernel['memory'], bytes: number): void {
   if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
 }
 
-/** Rows of `bm` at word `at`, each widened to `paddedWords` (zeros after); null: one all-ones row. */
-function copyRows(words: Uint32Array, at: number, bm: BitMatrix | null, paddedWords: number): void {
-  if (!bm) {
-    words.fill(0xffffffff, at, at + paddedWords);
-    return;
-  }
+/** Rows of `bm` at word `at`, each widened to `paddedWords` (zeros after). */
+function copyRows(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
   const wpr = bm.wordsPerRow;
   if (wpr === paddedWords) {
     words.set(bm.words.subarray(0, bm.rows * wpr), at);
@@ -845,6 +862,32 @@ function copyRows(words: Uint32Array, at: number, bm: BitMatrix | null, paddedWo
     for (let i = 0; i < wpr; i++) words[d + i] = src[s + i]!;
     for (let i = wpr; i < paddedWords; i++) words[d + i] = 0;
   }
+}
+
+/**
+ * B operands met more than once (a static weight, at every step of its layer), interleaved once:
+ * later loads are one copy. Keyed by the matrix itself, which the lane operands never change once
+ * built; a matrix met once (a dynamic operand) is only remembered as seen.
+ */
+const interleavedOnce = new WeakSet<BitMatrix>();
+const interleaved = new WeakMap<BitMatrix, Uint32Array>();
+
+/** `copyInterleaved`, from the matrix's interleaved copy from its second load on. */
+function loadInterleaved(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
+  const groupWords = 4 * paddedWords;
+  let copy = interleaved.get(bm);
+  if (copy === undefined && interleavedOnce.has(bm)) {
+    copy = new Uint32Array(Math.ceil(bm.rows / 4) * groupWords);
+    copyInterleaved(copy, 0, bm, paddedWords);
+    interleaved.set(bm, copy);
+  }
+  // The layout depends on the padded row length (the look-ahead windows): a copy for another is not used.
+  if (copy !== undefined && copy.length === Math.ceil(bm.rows / 4) * groupWords) {
+    words.set(copy, at);
+    return;
+  }
+  interleavedOnce.add(bm);
+  copyInterleaved(words, at, bm, paddedWords);
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   columnCounts,
   createOperandCache,
   type LaneOperands,
+  prepareB,
   prepareByIndex,
   prepareInstance,
   transpose,
@@ -171,28 +172,67 @@ test.prop(
         dataflow: dataflowArb,
         // A mask that starts off a 4-byte boundary must be read the same.
         offset: fc.integer({ min: 0, max: 3 }),
+        // B off a 4-byte boundary is copied, on one it is read in place: the reference takes it shifted.
+        bOffset: fc.integer({ min: 0, max: 3 }),
       }),
     ),
   ],
   { numRuns: 200 },
 )(
   'word- and run-level gather with a cache reused across steps: same counts and lane bits as the per-element walk',
-  ({ layer, steps, b, aSupport, bSupport, dataflow, offset }) => {
+  ({ layer, steps, b, aSupport, bSupport, dataflow, offset, bOffset }) => {
     const low = lowerSparseLayer(layer.spec, layer.spec.op === 'conv2d' ? 'weight' : 'rhs');
     const structuralSkip = aSupport === 'skip' || bSupport === 'skip';
     const policy = { aSupport, bSupport, structuralSkip, dataflow };
     const cache = createOperandCache(low);
     const bMask = packBits(b);
+    const bShifted = new Uint8Array(bMask.length + bOffset).subarray(bOffset);
+    bShifted.set(bMask);
     for (const a of steps) {
       const packed = packBits(a);
       const shifted = new Uint8Array(packed.length + offset).subarray(offset);
       shifted.set(packed);
       for (let i = 0; i < low.instances; i++) {
         const fast = prepareInstance(low, i, shifted, bMask, policy, undefined, cache);
-        const reference = prepareByIndex(low, i, packed, bMask, policy);
+        const reference = prepareByIndex(low, i, packed, bShifted, policy);
         expect(fast.counts).toEqual(reference.counts);
         expect(laneWords(fast.lanes)).toEqual(laneWords(reference.lanes));
       }
     }
+  },
+);
+
+test.prop([
+  fc
+    .record({ k: fc.integer({ min: 1, max: 70 }), n: fc.constantFrom(32, 64, 96) })
+    .chain(({ k, n }) => fc.record({ k: fc.constant(k), n: fc.constant(n), bits: bitsArb(k * n) })),
+  fc.integer({ min: 1, max: 3 }),
+])(
+  'B read in place from an aligned mask: the same Bᵀ, B and per-row non-zeros as B copied from a shifted one',
+  ({ k, n, bits }, shift) => {
+    const spec: SparseLayerSpec = {
+      name: 'mm',
+      op: 'matmul',
+      inputShape: [1, 3, k],
+      operandShape: [1, k, n],
+      gemm: { m: 3, n, k },
+      gemmCount: 1,
+    };
+    const low = lowerSparseLayer(spec, 'rhs');
+    const policy = { aSupport: 'skip', bSupport: 'skip', structuralSkip: true, dataflow: 'os' } as const;
+    const aligned = packBits(bits);
+    const shifted = new Uint8Array(aligned.length + shift).subarray(shift);
+    shifted.set(aligned);
+    const inPlace = prepareB(low, 0, aligned, policy);
+    const copied = prepareB(low, 0, shifted, policy);
+    expect(words(inPlace.rowOrColBits)).toEqual(words(copied.rowOrColBits));
+    // Non-zeros first: in place they are counted down Bᵀ's columns, before any B is rebuilt.
+    const naive = Array.from(
+      { length: k },
+      (_, kk) => bits.slice(kk * n, (kk + 1) * n).filter(Boolean).length,
+    );
+    expect([...inPlace.bNz]).toEqual(naive);
+    expect([...copied.bNz]).toEqual(naive);
+    expect(words(inPlace.bAct)).toEqual(words(copied.bAct));
   },
 );
