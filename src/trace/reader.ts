@@ -25,6 +25,7 @@ import {
   allocate,
   createBlockPool,
   createReadAheadFile,
+  type ExtentList,
   errorCode,
   openHandle,
   READ_LIMITS,
@@ -34,13 +35,16 @@ import {
 import {
   ALIGNMENT_BYTES,
   DTYPE_BYTES,
+  DTYPES,
   type Dtype,
-  elementCount,
+  findTensor,
   headerLength,
   isPaddingName,
   parseHeader,
   parseJsonObject,
-  type TensorEntry,
+  type TensorTable,
+  tableElements,
+  tableShape,
 } from './safetensors.js';
 import { looksLikeShardIndex, MAX_INDEX_BYTES, parseShardIndex, type ShardIndex } from './shard-index.js';
 import { type FiniteCheck, firstNonFinite, scanTensor } from './tensor-scan.js';
@@ -48,10 +52,9 @@ import { TraceError, TraceUnreadableError } from './trace-error.js';
 import {
   CHECKSUMS_METADATA_KEY,
   parseChecksums,
-  parseTensorTable,
   SHARD_METADATA_KEY,
   TENSORS_METADATA_KEY,
-  type TensorRecord,
+  tensorRecordColumns,
 } from './trace-metadata.js';
 
 export interface TensorInfo {
@@ -106,23 +109,26 @@ interface ShardFile {
   readonly handle?: FileHandle;
 }
 
+/**
+ * A tensor as the reader finds it: its shard and its index there (storage order, padding
+ * included). Built per lookup and dropped: the reader keeps columns (see TensorTable).
+ */
 interface Located {
-  readonly info: TensorInfo;
-  readonly shard: ShardFile;
+  readonly shard: ParsedShard;
   readonly data: ReadAheadFile;
-  /** Index among the shard's tensors in storage order (padding included). */
   readonly index: number;
-  readonly record: TensorRecord | undefined;
-  /** Named by the manifest (a layer's value or its mask): set while the manifest is checked. */
-  named: boolean;
+  readonly name: string;
+  readonly dtype: Dtype;
 }
 
 interface ParsedShard {
   readonly file: ShardFile;
-  readonly tensors: readonly TensorEntry[];
+  readonly tensors: TensorTable;
   readonly dataStart: number;
   readonly metadata: Readonly<Record<string, string>>;
-  readonly records: ReadonlyMap<string, TensorRecord>;
+  /** From the tensor table, by tensor index (NaN: none). */
+  readonly crc32: Float64Array;
+  readonly scale: Float64Array;
 }
 
 export interface OpenTraceOptions {
@@ -185,9 +191,9 @@ async function openSharded(indexPath: string, index: ShardIndex, verify: boolean
           `is "${label}", expected ${i + 1}/${index.shards.length}`,
         );
       }
-      for (const t of shard.tensors) {
-        if (index.weight_map[t.name] !== name) {
-          throw new TraceError(indexPath, `weight_map["${t.name}"]`, `tensor is stored in ${name}`);
+      for (const t of shard.tensors.names) {
+        if (index.weight_map[t] !== name) {
+          throw new TraceError(indexPath, `weight_map["${t}"]`, `tensor is stored in ${name}`);
         }
       }
       shards.push(shard);
@@ -195,7 +201,7 @@ async function openSharded(indexPath: string, index: ShardIndex, verify: boolean
       await handle.close();
     }
   }
-  const stored = new Set(shards.flatMap((s) => s.tensors.map((t) => t.name)));
+  const stored = new Set(shards.flatMap((s) => s.tensors.names));
   for (const name of Object.keys(index.weight_map)) {
     if (!stored.has(name)) throw new TraceError(indexPath, `weight_map["${name}"]`, 'tensor is in no shard');
   }
@@ -209,8 +215,19 @@ async function parseShard(file: ShardFile, handle: FileHandle): Promise<ParsedSh
   const header = parseHeader(file.path, json, file.bytes - 8 - n);
   verifyMetadataChecksums(file.path, header.metadata);
   const tableText = header.metadata[TENSORS_METADATA_KEY];
-  const records = tableText === undefined ? new Map() : parseTensorTable(file.path, tableText);
-  return { file, tensors: header.tensors, dataStart: header.dataStart, metadata: header.metadata, records };
+  const none = (): Float64Array => new Float64Array(header.tensors.count).fill(Number.NaN);
+  const { crc32, scale } =
+    tableText === undefined
+      ? { crc32: none(), scale: none() }
+      : tensorRecordColumns(file.path, tableText, header.tensors);
+  return {
+    file,
+    tensors: header.tensors,
+    dataStart: header.dataStart,
+    metadata: header.metadata,
+    crc32,
+    scale,
+  };
 }
 
 function requireManifest(source: string, metadata: Readonly<Record<string, string>>): string {
@@ -244,68 +261,91 @@ function buildReader(
     path,
     parseJsonObject(path, `__metadata__["${MANIFEST_METADATA_KEY}"]`, manifestText),
   );
-  const located = new Map<string, Located>();
-  const ordered: TensorInfo[] = [];
   const dataFiles: ReadAheadFile[] = [];
+  /** Per shard: which tensors the manifest names (a layer's value or its mask), set while it is checked. */
+  const named: Uint8Array[] = [];
+  const padding: Uint8Array[] = [];
   // One pool for all shards: a transient result lasts until the next transient read on this reader.
   const pool = createBlockPool();
-  for (const shard of shards) {
-    const extents = shard.tensors.map((t) => ({
-      position: shard.dataStart + t.begin,
-      bytes: t.end - t.begin,
-      padding: isPaddingName(t.name),
-    }));
-    const data = createReadAheadFile(shard.file.path, extents, {
-      pool,
-      ...(shard.file.handle ? { handle: shard.file.handle } : {}),
-    });
-    dataFiles.push(data);
-    for (let index = 0; index < shard.tensors.length; index++) {
-      const t = shard.tensors[index]!;
-      const bytes = t.end - t.begin;
+  /** The tensor named `name` (padding is not a tensor), searching the shards in order. */
+  const find = (name: string): Located | undefined => {
+    for (let s = 0; s < dataFiles.length; s++) {
+      const shard = shards[s]!;
+      const index = findTensor(shard.tensors, name);
+      if (index >= 0 && padding[s]![index] === 0) {
+        const dtype = DTYPES[shard.tensors.dtypes[index]!]!;
+        return { shard, data: dataFiles[s]!, index, name, dtype };
+      }
+    }
+    return undefined;
+  };
+  for (const [s, shard] of shards.entries()) {
+    const t = shard.tensors;
+    const pad = new Uint8Array(t.count);
+    for (let i = 0; i < t.count; i++) pad[i] = isPaddingName(t.names[i]!) ? 1 : 0;
+    const extents: ExtentList = {
+      length: t.count,
+      position: (i) => shard.dataStart + t.begins[i]!,
+      bytes: (i) => t.ends[i]! - t.begins[i]!,
+      padding: (i) => pad[i] === 1,
+    };
+    for (let index = 0; index < t.count; index++) {
+      const name = t.names[index]!;
+      const bytes = t.ends[index]! - t.begins[index]!;
       if (bytes > READ_LIMITS.maxTensorBytes) {
         throw new TraceError(
           shard.file.path,
-          `tensor "${t.name}"`,
+          `tensor "${name}"`,
           `${bytes} bytes exceed the ${READ_LIMITS.maxTensorBytes}-byte limit of one tensor`,
         );
       }
-      if (isPaddingName(t.name)) {
-        if (t.dtype !== 'U8' || bytes >= ALIGNMENT_BYTES) {
+      if (pad[index]) {
+        if (DTYPES[t.dtypes[index]!] !== 'U8' || bytes >= ALIGNMENT_BYTES) {
           throw new TraceError(
             shard.file.path,
-            `tensor "${t.name}"`,
+            `tensor "${name}"`,
             `padding must be U8 of at most ${ALIGNMENT_BYTES - 1} bytes`,
           );
         }
         continue;
       }
-      if (located.has(t.name))
-        throw new TraceError(shard.file.path, `tensor "${t.name}"`, 'stored in two shards');
-      const info: TensorInfo = { name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin };
-      located.set(t.name, {
-        info,
-        shard: shard.file,
-        data,
-        index,
-        record: shard.records.get(t.name),
-        named: false,
-      });
-      ordered.push(info);
+      // The earlier shards only: names within one shard are unique (its header says so).
+      if (s > 0 && find(name))
+        throw new TraceError(shard.file.path, `tensor "${name}"`, 'stored in two shards');
+    }
+    dataFiles.push(
+      createReadAheadFile(shard.file.path, extents, {
+        pool,
+        ...(shard.file.handle ? { handle: shard.file.handle } : {}),
+      }),
+    );
+    padding.push(pad);
+    named.push(new Uint8Array(t.count));
+  }
+  checkTensorsAgainstManifest(path, manifest, find, (l) => {
+    named[dataFiles.indexOf(l.data)]![l.index] = 1;
+  });
+  checkReplayable(path, manifest, (name) => {
+    const l = find(name)!;
+    return tableElements(l.shard.tensors, l.index);
+  });
+  for (const [s, shard] of shards.entries()) {
+    for (let i = 0; i < shard.tensors.count; i++) {
+      if (!padding[s]![i] && !named[s]![i])
+        throw new TraceError(
+          shard.file.path,
+          `tensor "${shard.tensors.names[i]}"`,
+          'not named by the manifest',
+        );
     }
   }
-  checkTensorsAgainstManifest(path, manifest, located);
-  checkReplayable(path, manifest, (name) => elementCount(located.get(name)!.info.shape));
-  // forEach: no iterator result per tensor (this runs once, in V8's interpreter).
-  located.forEach((l, name) => {
-    if (!l.named) throw new TraceError(l.shard.path, `tensor "${name}"`, 'not named by the manifest');
-  });
 
   const locate = (name: string): Located => {
-    const l = located.get(name);
+    const l = find(name);
     if (!l) throw new TraceError(path, `tensor "${name}"`, 'not in this trace');
     return l;
   };
+  let ordered: TensorInfo[] | undefined;
 
   /**
    * The stored bytes, checksum-verified and (with `finite`) checked for NaN/Inf in the same pass,
@@ -319,43 +359,47 @@ function buildReader(
   ): Promise<T> => {
     const transient = options?.transient === true;
     return l.data.read(l.index, transient, (stored, owned) => {
-      const expected = verify ? l.record?.crc32 : undefined;
+      const crc = l.shard.crc32[l.index]!;
+      const expected = verify && !Number.isNaN(crc) ? crc : undefined;
       const scan = scanTensor(stored, { crc32: expected !== undefined, ...(finite ? { finite } : {}) });
       if (scan.crc32 !== expected) {
-        throw new TraceError(l.shard.path, `tensor "${l.info.name}"`, 'CRC-32 mismatch: data corrupted');
+        throw new TraceError(l.shard.file.path, `tensor "${l.name}"`, 'CRC-32 mismatch: data corrupted');
       }
-      if (!scan.finite && finite) throw nonFinite(l.shard.path, l.info.name, firstNonFinite(stored, finite));
+      if (!scan.finite && finite) throw nonFinite(l.shard.file.path, l.name, firstNonFinite(stored, finite));
       return transient || owned ? make(stored, owned) : make(copyOf(stored), true);
     });
   };
   const readBytes = (name: string, options?: ReadOptions): Promise<Uint8Array> => {
     const l = locate(name);
-    return readChecked(
-      l,
-      options,
-      options?.finite ? finiteCheckOf(l.info.dtype) : undefined,
-      (bytes) => bytes,
-    );
+    return readChecked(l, options, options?.finite ? finiteCheckOf(l.dtype) : undefined, (bytes) => bytes);
   };
 
   return {
     path,
     manifest,
     files,
-    tensors: () => ordered,
-    has: (name) => located.has(name),
-    info: (name) => locate(name).info,
-    scaleOf: (name) => locate(name).record?.scale,
+    tensors: () => {
+      ordered ??= shards.flatMap((shard, s) => {
+        const out: TensorInfo[] = [];
+        for (let i = 0; i < shard.tensors.count; i++) if (!padding[s]![i]) out.push(infoOf(shard.tensors, i));
+        return out;
+      });
+      return ordered;
+    },
+    has: (name) => find(name) !== undefined,
+    info: (name) => {
+      const l = locate(name);
+      return infoOf(l.shard.tensors, l.index);
+    },
+    scaleOf: (name) => scaleOf(locate(name)),
     readBytes,
     readValues: async (name, options) => {
       const l = locate(name);
-      return readChecked(l, options, finiteCheckOf(l.info.dtype), (raw, owned) =>
-        decodeValues(l, raw, owned),
-      );
+      return readChecked(l, options, finiteCheckOf(l.dtype), (raw, owned) => decodeValues(l, raw, owned));
     },
     readMask: async (name, options) => {
       const l = locate(name);
-      if (l.info.dtype === 'U8' && name.endsWith('#mask')) {
+      if (l.dtype === 'U8' && name.endsWith('#mask')) {
         throw new TraceError(path, `tensor "${name}"`, 'is itself a mask; pass the value tensor name');
       }
       return readBytes(maskName(name), options);
@@ -367,55 +411,70 @@ function buildReader(
   };
 }
 
+function infoOf(table: TensorTable, i: number): TensorInfo {
+  return {
+    name: table.names[i]!,
+    dtype: DTYPES[table.dtypes[i]!]!,
+    shape: tableShape(table, i),
+    bytes: table.ends[i]! - table.begins[i]!,
+  };
+}
+
+function scaleOf(l: Located): number | undefined {
+  const scale = l.shard.scale[l.index]!;
+  return Number.isNaN(scale) ? undefined : scale;
+}
+
 /**
- * Every tensor a layer names exists, with the right dtype and shape, and so does its mask. Marks
- * these values and masks `named`: the caller rejects any other stored tensor (padding aside).
+ * Every tensor a layer names exists, with the right dtype and shape, and so does its mask. Calls
+ * `mark` for these values and masks: the caller rejects any other stored tensor (padding aside).
  */
 function checkTensorsAgainstManifest(
   source: string,
   manifest: TraceManifest,
-  located: ReadonlyMap<string, Located>,
+  find: (name: string) => Located | undefined,
+  mark: (l: Located) => void,
 ): void {
   const need = (name: string, shape: readonly number[] | undefined) => {
-    const l = located.get(name);
+    const l = find(name);
     if (!l) throw new TraceError(source, `tensor "${name}"`, 'named by the manifest but missing');
-    l.named = true;
-    const { dtype } = l.info;
+    mark(l);
+    const { dtype } = l;
+    const path = l.shard.file.path;
     if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'I8') {
-      throw new TraceError(l.shard.path, `tensor "${name}"`, `value dtype ${dtype} is not F32, F16 or I8`);
+      throw new TraceError(path, `tensor "${name}"`, `value dtype ${dtype} is not F32, F16 or I8`);
     }
-    const decodedBytes = elementCount(l.info.shape) * DTYPE_BYTES.F32;
+    const elements = tableElements(l.shard.tensors, l.index);
+    const decodedBytes = elements * DTYPE_BYTES.F32;
     if (decodedBytes > READ_LIMITS.maxTensorBytes) {
       throw new TraceError(
-        l.shard.path,
+        path,
         `tensor "${name}"`,
         `${decodedBytes} bytes decoded to F32 exceed the ${READ_LIMITS.maxTensorBytes}-byte limit of one tensor`,
       );
     }
-    if (shape && !sameShape(shape, l.info.shape)) {
+    if (shape && !sameShape(shape, l.shard.tensors, l.index)) {
       throw new TraceError(
-        l.shard.path,
+        path,
         `tensor "${name}"`,
-        `shape [${l.info.shape}] but the manifest implies [${shape}]`,
+        `shape [${tableShape(l.shard.tensors, l.index)}] but the manifest implies [${shape}]`,
       );
     }
-    if (dtype === 'I8' && l.record?.scale === undefined) {
-      throw new TraceError(
-        l.shard.path,
-        `tensor "${name}"`,
-        `I8 tensor has no scale in ${TENSORS_METADATA_KEY}`,
-      );
+    if (dtype === 'I8' && scaleOf(l) === undefined) {
+      throw new TraceError(path, `tensor "${name}"`, `I8 tensor has no scale in ${TENSORS_METADATA_KEY}`);
     }
     const mName = maskName(name);
-    const mask = located.get(mName);
+    const mask = find(mName);
     if (!mask) throw new TraceError(source, `tensor "${mName}"`, 'mask missing');
-    mask.named = true;
-    const wanted = maskBytes(elementCount(l.info.shape));
-    if (mask.info.dtype !== 'U8' || mask.info.shape.length !== 1 || mask.info.shape[0] !== wanted) {
+    mark(mask);
+    const wanted = maskBytes(elements);
+    const m = mask.shard.tensors;
+    const mShape = tableShape(m, mask.index);
+    if (mask.dtype !== 'U8' || mShape.length !== 1 || mShape[0] !== wanted) {
       throw new TraceError(
-        mask.shard.path,
+        mask.shard.file.path,
         `tensor "${mName}"`,
-        `mask must be U8 [${wanted}], got ${mask.info.dtype} [${mask.info.shape}]`,
+        `mask must be U8 [${wanted}], got ${mask.dtype} [${mShape}]`,
       );
     }
   };
@@ -451,8 +510,8 @@ function copyOf(bytes: Uint8Array): Uint8Array {
  * is `owned` (the caller's own) or transient and aligned; recycled memory is never modified.
  */
 function decodeValues(l: Located, stored: Uint8Array, owned: boolean): Float32Array {
-  const n = elementCount(l.info.shape);
-  const dtype: Dtype = l.info.dtype;
+  const n = tableElements(l.shard.tensors, l.index);
+  const dtype: Dtype = l.dtype;
   const width = DTYPE_BYTES[dtype];
   let raw = stored;
   if (!LITTLE_ENDIAN && width > 1) raw = swapBytes(owned ? raw : copyOf(raw), width);
@@ -462,7 +521,7 @@ function decodeValues(l: Located, stored: Uint8Array, owned: boolean): Float32Ar
   if (dtype === 'F16') return decodeFloat16(new Uint16Array(raw.buffer, raw.byteOffset, n));
   const out = new Float32Array(n);
   if (dtype === 'I8') {
-    const scale = l.record?.scale ?? 1;
+    const scale = scaleOf(l) ?? 1;
     const q = new Int8Array(raw.buffer, raw.byteOffset, n);
     for (let i = 0; i < n; i++) out[i] = q[i]! * scale;
     return out;
@@ -486,9 +545,11 @@ function swapBytes(raw: Uint8Array, width: number): Uint8Array {
   return raw;
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether tensor `i` of `table` has shape `a`. */
+function sameShape(a: readonly number[], table: TensorTable, i: number): boolean {
+  const start = table.shapeStarts[i]!;
+  if (a.length !== table.shapeStarts[i + 1]! - start) return false;
+  for (let d = 0; d < a.length; d++) if (a[d] !== table.dims[start + d]) return false;
   return true;
 }
 

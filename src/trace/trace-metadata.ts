@@ -3,7 +3,7 @@
  * "Metadata"), and their parsing. All values are JSON text, since safetensors metadata is a
  * string → string map.
  */
-import { parseJsonObject } from './safetensors.js';
+import { findTensor, forEachJsonMember, parseJsonObject, type TensorTable } from './safetensors.js';
 import { TraceError } from './trace-error.js';
 
 /** Per-tensor facts that are not in the safetensors entry: `{ "<tensor>": { crc32?, scale? } }`. */
@@ -41,6 +41,81 @@ export function parseTensorTable(source: string, text: string): ReadonlyMap<stri
     out.set(name, r as TensorRecord);
   }
   return out;
+}
+
+/**
+ * The tensor table of a shard as columns by tensor index of `table` (NaN: none), for a reader that
+ * keeps it as long as the trace is open (see TensorTable). Records naming no tensor of `table` are
+ * checked and ignored, as `parseTensorTable`'s are by a reader. A well-formed table is read record by
+ * record; anything else takes `parseTensorTable`, which names the first problem.
+ */
+export function tensorRecordColumns(
+  source: string,
+  text: string,
+  table: TensorTable,
+): { readonly crc32: Float64Array; readonly scale: Float64Array } {
+  const crc32 = new Float64Array(table.count).fill(Number.NaN);
+  const scale = new Float64Array(table.count).fill(Number.NaN);
+  let fast = false;
+  try {
+    // Any surrogate (a lone one would not survive TextEncoder) takes the general path.
+    fast =
+      !/[\uD800-\uDFFF]/.test(text) && recordsByMember(new TextEncoder().encode(text), table, crc32, scale);
+  } catch {
+    fast = false;
+  }
+  if (fast) return { crc32, scale };
+  crc32.fill(Number.NaN);
+  scale.fill(Number.NaN);
+  for (const [name, record] of parseTensorTable(source, text)) {
+    const i = findTensor(table, name);
+    if (i < 0) continue;
+    if (record.crc32 !== undefined) crc32[i] = record.crc32;
+    if (record.scale !== undefined) scale[i] = record.scale;
+  }
+  return { crc32, scale };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** `tensorRecordColumns`' record-by-record path: false for anything `parseTensorTable` must look at. */
+function recordsByMember(
+  bytes: Uint8Array,
+  table: TensorTable,
+  crc32: Float64Array,
+  scale: Float64Array,
+): boolean {
+  const seen = new Uint8Array(table.count);
+  let unknown: Set<string> | undefined;
+  return forEachJsonMember(bytes, (keyStart, keyEnd, valueStart, valueEnd, keys) => {
+    const name: unknown = JSON.parse(UTF8.decode(bytes.subarray(keyStart, keyEnd)));
+    const raw: unknown = JSON.parse(UTF8.decode(bytes.subarray(valueStart, valueEnd)));
+    if (typeof name !== 'string' || raw === null || typeof raw !== 'object' || Array.isArray(raw))
+      return false;
+    const r = raw as { crc32?: unknown; scale?: unknown };
+    let own = 0;
+    for (const key in r) {
+      own++;
+      const v = r[key as keyof typeof r];
+      if (v !== null && typeof v === 'object') return false;
+    }
+    if (own !== keys) return false;
+    if (r.crc32 !== undefined && !isUint32(r.crc32)) return false;
+    if (r.scale !== undefined && !(typeof r.scale === 'number' && Number.isFinite(r.scale) && r.scale >= 0))
+      return false;
+    const i = findTensor(table, name);
+    if (i < 0) {
+      unknown ??= new Set();
+      if (unknown.has(name)) return false;
+      unknown.add(name);
+      return true;
+    }
+    if (seen[i]) return false;
+    seen[i] = 1;
+    if (r.crc32 !== undefined) crc32[i] = r.crc32;
+    if (r.scale !== undefined) scale[i] = r.scale;
+    return true;
+  });
 }
 
 export function parseChecksums(source: string, text: string): ReadonlyMap<string, number> {
