@@ -1,7 +1,6 @@
 /**
  * Child process of replay.bench.ts: replays one trace (sparten-like) in a fresh process and prints
- * its peak RSS in bytes and the size of V8's young generation at the end. With `--allocated` it prints instead the JavaScript heap bytes the replay
- * allocates per step after the first (the parent starts it with a young generation big enough that
+ * the JavaScript heap bytes the replay allocates per step after the first (the parent starts it with a young generation big enough that
  * no garbage collection runs, so the young generation's growth is the allocation): what makes V8
  * grow its young generation, and so the peak RSS, with the trace length. Unlike RSS it does not
  * depend on the machine's load.
@@ -12,8 +11,7 @@ import { replayTrace } from '../../src/replay/replay-trace.js';
 import { openTrace } from '../../src/trace/reader.js';
 
 const path = process.argv[2];
-if (!path) throw new Error('usage: replay-rss-child TRACE [--allocated]');
-const allocated = process.argv[3] === '--allocated';
+if (!path) throw new Error('usage: replay-rss-child TRACE --allocated');
 
 /** Bytes in use in the young generation (new space and its large-object space). */
 function youngBytes(): number {
@@ -38,7 +36,7 @@ await replayTrace(reader, {
   toolVersion: 'bench',
   verify: false,
   onEvent: (event) => {
-    if (!allocated || event.type !== 'layer-progress') return;
+    if (event.type !== 'layer-progress') return;
     const now = youngBytes();
     if (event.done === 1) atFirstStep = now;
     else if (now < atFirstStep) shrank = true;
@@ -46,11 +44,5 @@ await replayTrace(reader, {
   },
 });
 await reader.close();
-if (!allocated) {
-  // maxRSS is in kilobytes; then the young generation's size (new space) at the end.
-  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
-  console.log(`${process.resourceUsage().maxRSS * 1024} ${young?.space_size ?? 0}`);
-} else {
-  if (shrank) throw new Error('a garbage collection ran: the young generation is too small to measure');
-  console.log(String(steps > 1 ? sinceFirstStep / (steps - 1) : 0));
-}
+if (shrank) throw new Error('a garbage collection ran: the young generation is too small to measure');
+console.log(String(steps > 1 ? sinceFirstStep / (steps - 1) : 0));

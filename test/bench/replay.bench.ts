@@ -249,17 +249,21 @@ const cpuLine = (label: string, r: ThreadCpu): string =>
   `${label}: CPU main ${r.mainMs.toFixed(0)} ms, workers [${r.workersMs.map((w) => w.toFixed(0)).join(', ')}] ms, other threads (compilers, GC) ${(r.processMs - r.mainMs - r.workersMs.reduce((a, b) => a + b, 0)).toFixed(0)} ms, whole process ${r.processMs.toFixed(0)} ms (wall ${r.wallMs.toFixed(0)} ms), peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
 
 /**
- * Peak RSS of a replay of `path` in a fresh process, and V8's young generation (new space) at its
- * end: the young generation grows with what survives its collections (opening a long trace, the
- * first steps) and is most of the growth from 1 to 64 steps.
+ * Peak RSS (bytes) of what a user runs: a fresh `deltasim replay FILE --preset sparten-like --json`
+ * process of the built CLI, `workers` undefined for the default (the core count); measured by GNU
+ * time (VmHWM), so nothing is loaded into the process. V8 grows its young generation with what
+ * survives its collections (opening a long trace, the first steps): what made RSS grow with the steps.
  */
-function peakRss(path: string): { rss: number; young: number } {
-  const child = fileURLToPath(new URL('./replay-rss-child.ts', import.meta.url));
-  const [rss, young] = execFileSync(process.execPath, ['--import', 'tsx', child, path], { encoding: 'utf8' })
-    .trim()
-    .split(' ')
-    .map(Number);
-  return { rss: rss!, young: young! };
+function peakRss(path: string, workers: string | undefined): number {
+  const args = [CLI, 'replay', path, '--preset', 'sparten-like', '--json'];
+  if (workers) args.push('--workers', workers);
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 2 ** 28,
+  });
+  if (r.status !== 0) throw new Error(`deltasim ${args.slice(1).join(' ')} failed: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  return Number(lines[lines.length - 1]) * 1024;
 }
 
 /** JS heap bytes a replay of `path` allocates per step after the first (no GC: a 512 MiB young generation). */
@@ -480,19 +484,30 @@ export default async function (): Promise<void> {
       console.log(`  ${lines[lines.length - 1]}`);
       return wall;
     };
-    workerRows('1 step', twoPresets, 'CLI replay sparten-like + eyeriss-like', cpuSplit);
-    // The same on a multi-step trace (what a comparison replays), with the CPU time of each thread:
+    const speedUps: string[] = [];
+    const oneStep = workerRows('1 step', twoPresets, 'CLI replay sparten-like + eyeriss-like', cpuSplit);
+    speedUps.push(`${(oneStep['1']! / oneStep['2']!).toFixed(2)}x at 1 step`);
+    // The same on multi-step traces (what a comparison replays), with the CPU time of each thread:
     // on a loaded machine the wall-clock ratio says little, the split shows whether the work is shared.
+    // Each thread's warm-up (loading, compiling, its young generation) is a fixed cost, so the ratio
+    // and its ceiling depend on the trace length: BENCH_WORKERS_STEPS (default 16,64) lists them.
     // Without a dashboard the main thread is one of the N (--workers 1: the only one, no worker).
-    const workerSteps = Number(process.env.BENCH_WORKERS_STEPS ?? 16);
-    if (!existsSync(trace(0.5, workerSteps))) await synth(0.5, workerSteps);
-    const multiStep = [...twoPresets.slice(0, 1), trace(0.5, workerSteps), ...twoPresets.slice(2)];
-    workerRows(
-      `${workerSteps} steps`,
-      multiStep,
-      `CLI replay sparten-like + eyeriss-like, ${workerSteps} steps`,
-      cpuSplit,
-    );
+    const workerSteps = (process.env.BENCH_WORKERS_STEPS ?? '16,64').split(',').map(Number);
+    const multiStep = (steps: number) => [
+      ...twoPresets.slice(0, 1),
+      trace(0.5, steps),
+      ...twoPresets.slice(2),
+    ];
+    for (const steps of workerSteps) {
+      if (!existsSync(trace(0.5, steps))) await synth(0.5, steps);
+      const wall = workerRows(
+        `${steps} steps`,
+        multiStep(steps),
+        `CLI replay sparten-like + eyeriss-like, ${steps} steps`,
+        cpuSplit,
+      );
+      speedUps.push(`${(wall['1']! / wall['2']!).toFixed(2)}x at ${steps} steps`);
+    }
 
     // The same worker rows for the baseline build, right after: before and after side by side.
     const baselineWorkers: string[] = [];
@@ -500,9 +515,9 @@ export default async function (): Promise<void> {
       const copy = baselineCli(resolve(baselineDir));
       try {
         for (const [steps, args] of [
-          [1, twoPresets],
-          [workerSteps, multiStep],
-        ] as const) {
+          [1, twoPresets] as const,
+          ...workerSteps.map((n) => [n, multiStep(n)] as const),
+        ]) {
           const wall = workerRows(
             `baseline ${steps} step(s)`,
             args,
@@ -523,19 +538,28 @@ export default async function (): Promise<void> {
     const validateSteps = Number(process.env.BENCH_VALIDATE_STEPS ?? 64);
     const rss: string[] = [];
     let allocated: number | undefined;
+    /** Per worker setting: the median peak RSS at each trace length, for the 1 → longest growth. */
+    const rssByWorkers = new Map<string, number[]>();
     for (const steps of rssSteps) {
       if (steps !== 1 && !existsSync(trace(0.5, steps))) await synth(0.5, steps);
-      const peak = peakRss(trace(0.5, steps));
-      rss.push(
-        `${steps} step${steps > 1 ? 's' : ''} ${(peak.rss / 2 ** 20).toFixed(0)} MiB (young generation ${(peak.young / 2 ** 20).toFixed(0)} MiB)`,
-      );
-      console.log(`  peak RSS ${rss[rss.length - 1]}`);
+      for (const workers of ['1', undefined]) {
+        // Medians of 5 fresh processes (RSS varies by a few MiB from run to run).
+        const peak = median([0, 1, 2, 3, 4].map(() => peakRss(trace(0.5, steps), workers)));
+        const key = workers ? `--workers ${workers}` : 'default workers';
+        rssByWorkers.set(key, [...(rssByWorkers.get(key) ?? []), peak]);
+        rss.push(`${steps} step${steps > 1 ? 's' : ''} ${key} ${(peak / 2 ** 20).toFixed(1)} MiB`);
+        console.log(`  peak RSS ${rss[rss.length - 1]}`);
+      }
       if (steps === 16) {
         allocated = allocatedPerStep(trace(0.5, steps));
         console.log(`  JS heap allocated per step: ${(allocated / 2 ** 10).toFixed(0)} KiB`);
       }
-      if (steps !== 1 && steps !== validateSteps) rmSync(trace(0.5, steps), { force: true });
+      if (steps !== 1 && steps !== validateSteps && !workerSteps.includes(steps))
+        rmSync(trace(0.5, steps), { force: true });
     }
+    const rssGrowth = [...rssByWorkers].map(
+      ([key, peaks]) => `${key} ${(((peaks[peaks.length - 1]! - peaks[0]!) / peaks[0]!) * 100).toFixed(1)} %`,
+    );
 
     // `trace validate` on a multi-step trace (hundreds of MB at 64 steps): a 1-step file validates in
     // ~30 ms, too short a sample on a shared machine.
@@ -572,10 +596,10 @@ export default async function (): Promise<void> {
         `counting stage / counting limit: WebAssembly ${(countingRow.medianMs / wasmLimit.medianMs).toFixed(2)}x (goal ≤ 2x; the whole replay below)`,
         `replay / counting limit: JS ${(ms('replay sparten-like d0.5') / limit.medianMs).toFixed(2)}x, WebAssembly ${(ms('replay sparten-like d0.5') / wasmLimit.medianMs).toFixed(2)}x (goal ≤ 2x; ${words.toExponential(2)} AND+popcount words; limit: ${wasmLimit.name})`,
         `replay per step at ${longSteps} steps / counting limit, WebAssembly: ${(longRow.medianMs / longSteps / wasmLimit.medianMs).toFixed(2)}x (goal ≤ 2x)`,
-        `2 workers speed-up: ${(ms('CLI replay sparten-like + eyeriss-like, --workers 1') / ms('CLI replay sparten-like + eyeriss-like, --workers 2')).toFixed(2)}x at 1 step, ${(ms(`CLI replay sparten-like + eyeriss-like, ${workerSteps} steps, --workers 1`) / ms(`CLI replay sparten-like + eyeriss-like, ${workerSteps} steps, --workers 2`)).toFixed(2)}x at ${workerSteps} steps (goal ≥ 1.7x)`,
+        `2 workers speed-up: ${speedUps.join(', ')} (goal ≥ 1.7x)`,
         `thread CPU time (median-wall run): ${cpuSplit.join('; ')}`,
         `trace validate: ${(bytes / (ms('trace validate') / 1000) / 1e9).toFixed(2)} GB/s (goal ≥ 1 GB/s)`,
-        `peak RSS (replay sparten-like, fresh process): ${rss.join(', ')} (goal: within 10 %)`,
+        `peak RSS (fresh \`replay FILE --preset sparten-like --json\` processes, medians of 5): ${rss.join(', ')}; growth from ${rssSteps[0]} to ${rssSteps[rssSteps.length - 1]} steps: ${rssGrowth.join(', ')} (goal: within 10 %)`,
         ...(allocated !== undefined
           ? [
               `JS heap allocated per step (16 steps, after the first; what grows V8's young generation): ${(allocated / 2 ** 10).toFixed(0)} KiB`,
