@@ -162,12 +162,7 @@ export function parseHeader(
 ): ParsedHeader {
   // A well-formed header is read member by member into columns; anything else (or any error) takes
   // the general path below, which gives the same result or names the first problem.
-  let fast: ReturnType<typeof parseHeaderMembers>;
-  try {
-    fast = parseHeaderMembers(json, dataBytes, maxTensors);
-  } catch {
-    fast = undefined;
-  }
+  const fast = parseHeaderMembers(json, dataBytes, maxTensors);
   if (fast) return { ...fast, dataStart: 8 + json.length };
   let text: string;
   try {
@@ -358,7 +353,19 @@ function skipSpace(bytes: Uint8Array, i: number): number {
  * anything it does not take (an error, a duplicate key, an integer-like tensor name, which
  * JSON.parse would order first): the general path then gives the same result or the error.
  */
-function parseHeaderMembers(
+export function parseHeaderMembers(
+  json: Uint8Array,
+  dataBytes: number,
+  maxTensors: number,
+): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+  try {
+    return headerByMember(json, dataBytes, maxTensors);
+  } catch {
+    return undefined;
+  }
+}
+
+function headerByMember(
   json: Uint8Array,
   dataBytes: number,
   maxTensors: number,
