@@ -261,15 +261,6 @@ function sortedByName(names: readonly string[]): Int32Array {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The JSON value in bytes [start, end), or undefined if it is not valid UTF-8 / JSON. */
-function parseSlice(bytes: Uint8Array, start: number, end: number): unknown {
-  try {
-    return JSON.parse(UTF8.decode(bytes.subarray(start, end)));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Calls `visit` for every member of the JSON object in `bytes`, in text order: the key's bytes
  * [keyStart, keyEnd) (quotes included), the value's [valueStart, valueEnd) and the number of object
@@ -326,15 +317,61 @@ export function forEachJsonMember(
   }
 }
 
+/** Members parsed per JSON.parse call by `forEachJsonValue`: few calls, and a small tree alive at a time. */
+const MEMBERS_PER_PARSE = 64;
+
+/**
+ * Calls `visit` with the name and parsed value of every member of the JSON object in `bytes`, in
+ * text order, parsing a few dozen members at a time, so that no tree of the whole object is ever
+ * alive. False where `forEachJsonMember` is, for invalid UTF-8 or JSON, a key that occurs twice
+ * within a batch or within a value, an array-index key (JSON.parse would order it first), or when
+ * `visit` returns false. A key repeated across batches is for the caller to catch.
+ */
+export function forEachJsonValue(
+  bytes: Uint8Array,
+  visit: (name: string, value: unknown) => boolean,
+): boolean {
+  let start = 0;
+  let end = 0;
+  let members = 0;
+  let nested = 0;
+  const flush = (): boolean => {
+    if (members === 0) return true;
+    let batch: Record<string, unknown>;
+    try {
+      batch = JSON.parse(`{${UTF8.decode(bytes.subarray(start, end))}}`) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+    const names = Object.keys(batch);
+    if (names.length !== members || parsedKeys(batch) !== members + nested) return false;
+    members = 0;
+    nested = 0;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (isArrayIndex(name) || !visit(name, batch[name])) return false;
+    }
+    return true;
+  };
+  const ok = forEachJsonMember(bytes, (keyStart, _keyEnd, _valueStart, valueEnd, keys) => {
+    if (members === 0) start = keyStart;
+    end = valueEnd;
+    members++;
+    nested += keys;
+    return members < MEMBERS_PER_PARSE || flush();
+  });
+  return ok && flush();
+}
+
 /** The index of the quote that closes the string opening at `i` (or bytes.length). */
 function stringEnd(bytes: Uint8Array, i: number): number {
-  const n = bytes.length;
-  for (i++; i < n; i++) {
-    const d = bytes[i]!;
-    if (d === 0x5c /* \ */) i++;
-    else if (d === 0x22) return i;
+  // indexOf is native (memchr): most of a header's bytes are in strings.
+  for (let q = bytes.indexOf(0x22, i + 1); q >= 0; q = bytes.indexOf(0x22, q + 1)) {
+    let backslashes = 0;
+    while (bytes[q - 1 - backslashes] === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return q;
   }
-  return n;
+  return bytes.length;
 }
 
 /** JSON's whitespace. */
@@ -370,25 +407,21 @@ function headerByMember(
   dataBytes: number,
   maxTensors: number,
 ): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
-  let members = 0;
-  if (!forEachJsonMember(json, () => ++members > 0)) return undefined;
-  const columns = newColumns(members);
-  let dims = new Float64Array(members * 4);
+  // An entry takes at least MIN_ENTRY_BYTES of text: room for every tensor without a counting pass.
+  const capacity = Math.ceil(json.length / MIN_ENTRY_BYTES);
+  const columns = newColumns(capacity);
+  let dims = new Float64Array(capacity * 4);
   let count = 0;
   let d = 0;
   let metadata: Record<string, string> | undefined;
-  const ok = forEachJsonMember(json, (keyStart, keyEnd, valueStart, valueEnd, keys) => {
-    const name = parseSlice(json, keyStart, keyEnd);
-    if (typeof name !== 'string' || isArrayIndex(name)) return false;
-    const raw = parseSlice(json, valueStart, valueEnd);
-    if (raw === undefined || (raw !== null && typeof raw === 'object' && parsedKeys(raw) !== keys))
-      return false;
+  const ok = forEachJsonValue(json, (name, raw) => {
     if (name === '__metadata__') {
       if (metadata) return false;
       metadata = checkMetadata('', raw);
       return true;
     }
     const t = checkEntry('', name, raw);
+    if (count === capacity) return false;
     columns.names[count] = t.name;
     columns.dtypes[count] = DTYPES.indexOf(t.dtype);
     columns.begins[count] = t.begin;
@@ -432,6 +465,9 @@ function headerByMember(
     if (sorted.names[byName[i]!] === sorted.names[byName[i - 1]!]) return undefined;
   return { tensors: { ...sorted, byName }, metadata: metadata ?? {} };
 }
+
+/** The shortest entry: `"":{"dtype":"U8","shape":[],"data_offsets":[0,0]}` and a comma. */
+const MIN_ENTRY_BYTES = 48;
 
 /** A canonical array index ("0", "17"): JSON.parse puts such keys before all others. */
 function isArrayIndex(key: string): boolean {

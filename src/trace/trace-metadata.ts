@@ -3,7 +3,7 @@
  * "Metadata"), and their parsing. All values are JSON text, since safetensors metadata is a
  * string → string map.
  */
-import { findTensor, forEachJsonMember, parseJsonObject, type TensorTable } from './safetensors.js';
+import { findTensor, forEachJsonValue, parseJsonObject, type TensorTable } from './safetensors.js';
 import { TraceError } from './trace-error.js';
 
 /** Per-tensor facts that are not in the safetensors entry: `{ "<tensor>": { crc32?, scale? } }`. */
@@ -76,8 +76,6 @@ export function tensorRecordColumns(
   return { crc32, scale };
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** `tensorRecordColumns`' record-by-record path: false for anything `parseTensorTable` must look at. */
 function recordsByMember(
   bytes: Uint8Array,
@@ -87,19 +85,9 @@ function recordsByMember(
 ): boolean {
   const seen = new Uint8Array(table.count);
   let unknown: Set<string> | undefined;
-  return forEachJsonMember(bytes, (keyStart, keyEnd, valueStart, valueEnd, keys) => {
-    const name: unknown = JSON.parse(UTF8.decode(bytes.subarray(keyStart, keyEnd)));
-    const raw: unknown = JSON.parse(UTF8.decode(bytes.subarray(valueStart, valueEnd)));
-    if (typeof name !== 'string' || raw === null || typeof raw !== 'object' || Array.isArray(raw))
-      return false;
+  return forEachJsonValue(bytes, (name, raw) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
     const r = raw as { crc32?: unknown; scale?: unknown };
-    let own = 0;
-    for (const key in r) {
-      own++;
-      const v = r[key as keyof typeof r];
-      if (v !== null && typeof v === 'object') return false;
-    }
-    if (own !== keys) return false;
     if (r.crc32 !== undefined && !isUint32(r.crc32)) return false;
     if (r.scale !== undefined && !(typeof r.scale === 'number' && Number.isFinite(r.scale) && r.scale >= 0))
       return false;
