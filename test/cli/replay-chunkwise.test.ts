@@ -18,9 +18,9 @@ describe('deltasim replay --schedule (built CLI, fresh processes)', () => {
     expect(r.code).toBe(0);
     const { runs } = lastJsonLine(r.stdout) as { runs: Report[] };
     expect(runs.map((run) => run.hardware.name)).toEqual(PRESETS);
-    // The bundled model (models/deltanet-mqar-128x8): 1 block, 4 heads, d_k = d_v = 16, C = 8, one
+    // The bundled model (models/deltanet-mqar-128x16): 1 block, 1 head, d_k = d_v = 28, C = 8, one
     // 128-token sequence → 16 chunks.
-    const [heads, dk, chunk, chunks] = [4, 16, 8, 16];
+    const [heads, dk, chunk, chunks] = [1, 28, 8, 16];
     const products = chunkProducts('delta', chunk, dk, dk);
     for (const run of runs) {
       const names = run.layers.map((l) => l.name);

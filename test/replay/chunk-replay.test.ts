@@ -61,7 +61,7 @@ describe('replay --schedule chunkwise on the bundled DeltaNet trace', () => {
     const reader = await openTrace(TRACE);
     try {
       const schedule = reader.manifest.chunkwise!;
-      expect(schedule.chunk).toBe(8); // the bundled model's --chunk (models/deltanet-mqar-128x8/card.json)
+      expect(schedule.chunk).toBe(8); // the bundled model's --chunk (models/deltanet-mqar-128x16/card.json)
       const tokens = reader.manifest.steps.length;
       const run = async (preset: string) => {
         const result = await replayTraceChunkwise(reader, {

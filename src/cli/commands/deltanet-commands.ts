@@ -292,8 +292,8 @@ export async function runDeltaNetTrain(io: CliIo, p: DeltaNetTrainPlan): Promise
 
 /** The two bundled MQAR models `eval deltanet` compares when no --model is given. */
 export const BUNDLED_DELTANET_MODELS = [
-  join('models', 'deltanet-mqar-128x8'),
-  join('models', 'linear-mqar-128x8'),
+  join('models', 'deltanet-mqar-128x16'),
+  join('models', 'linear-mqar-128x16'),
 ] as const;
 export const DELTANET_EVAL_SEQUENCES = 1000;
 
