@@ -12,7 +12,7 @@ afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 test('replay --verify of the bundled iFormer and DeltaNet traces on every preset: element-wise layers on the vector unit, depthwise channels sharing folds', async () => {
   const iformer = join(ROOT, 'traces/iformer-mnist.safetensors');
   const deltanet = join(ROOT, 'traces/deltanet-mqar.safetensors');
-  // iFormer on every preset; DeltaNet (64 tokens, slower) on two presets (OS and WS arrays).
+  // iFormer on every preset; DeltaNet (128 tokens, slower) on two presets (OS and WS arrays).
   const common = ['--verify', '--json', '--ui', 'plain'];
   const [a, b] = await Promise.all([
     runBuiltCli(['replay', iformer, ...PRESET_NAMES.flatMap((p) => ['--preset', p]), ...common], {
