@@ -26,21 +26,25 @@ export function parseTensorTable(source: string, text: string): ReadonlyMap<stri
   const names = Object.keys(root);
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    const raw = root[name];
-    const where = `__metadata__["${TENSORS_METADATA_KEY}"]["${name}"]`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-      throw new TraceError(source, where, 'must be an object {crc32?, scale?}');
-    }
-    const r = raw as { crc32?: unknown; scale?: unknown };
-    if (r.crc32 !== undefined && !isUint32(r.crc32)) {
-      throw new TraceError(source, `${where}.crc32`, 'must be an integer in [0, 2^32)');
-    }
-    if (r.scale !== undefined && !(typeof r.scale === 'number' && Number.isFinite(r.scale) && r.scale >= 0)) {
-      throw new TraceError(source, `${where}.scale`, 'must be a finite number ≥ 0');
-    }
-    out.set(name, r as TensorRecord);
+    out.set(name, checkTensorRecord(source, name, root[name]));
   }
   return out;
+}
+
+/** One record of the tensor table, checked. */
+function checkTensorRecord(source: string, name: string, raw: unknown): TensorRecord {
+  const where = `__metadata__["${TENSORS_METADATA_KEY}"]["${name}"]`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TraceError(source, where, 'must be an object {crc32?, scale?}');
+  }
+  const r = raw as { crc32?: unknown; scale?: unknown };
+  if (r.crc32 !== undefined && !isUint32(r.crc32)) {
+    throw new TraceError(source, `${where}.crc32`, 'must be an integer in [0, 2^32)');
+  }
+  if (r.scale !== undefined && !(typeof r.scale === 'number' && Number.isFinite(r.scale) && r.scale >= 0)) {
+    throw new TraceError(source, `${where}.scale`, 'must be a finite number ≥ 0');
+  }
+  return r as TensorRecord;
 }
 
 /**
@@ -76,7 +80,7 @@ export function tensorRecordColumns(
   return { crc32, scale };
 }
 
-/** `tensorRecordColumns`' record-by-record path: false for anything `parseTensorTable` must look at. */
+/** `tensorRecordColumns`' record-by-record path: false (or a throw) for anything `parseTensorTable` must look at. */
 function recordsByMember(
   bytes: Uint8Array,
   table: TensorTable,
@@ -86,11 +90,8 @@ function recordsByMember(
   const seen = new Uint8Array(table.count);
   let unknown: Set<string> | undefined;
   return forEachJsonValue(bytes, (name, raw) => {
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
-    const r = raw as { crc32?: unknown; scale?: unknown };
-    if (r.crc32 !== undefined && !isUint32(r.crc32)) return false;
-    if (r.scale !== undefined && !(typeof r.scale === 'number' && Number.isFinite(r.scale) && r.scale >= 0))
-      return false;
+    // A bad record throws; the caller then takes parseTensorTable, which names it.
+    const r = checkTensorRecord('', name, raw);
     const i = findTensor(table, name);
     if (i < 0) {
       unknown ??= new Set();

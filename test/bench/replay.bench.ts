@@ -257,6 +257,8 @@ const cpuLine = (label: string, r: ThreadCpu): string =>
 function peakRss(path: string, workers: string | undefined): number {
   const args = [CLI, 'replay', path, '--preset', 'sparten-like', '--json'];
   if (workers) args.push('--workers', workers);
+  if (!existsSync('/usr/bin/time'))
+    throw new Error('the RSS rows need GNU time at /usr/bin/time (Debian: apt-get install time)');
   const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...args], {
     encoding: 'utf8',
     maxBuffer: 2 ** 28,

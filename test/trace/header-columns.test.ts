@@ -195,6 +195,11 @@ describe('header columns', () => {
     expect(() => tensorRecordColumns('f', '{"other":{"crc32":-1}}', table)).toThrow(
       /\["other"\]\.crc32: must be an integer/,
     );
+    // Records of tensors in the table are checked the same way, with the same messages.
+    expect(() => tensorRecordColumns('f', '{"a":{"crc32":1},"b":{"scale":-1}}', table)).toThrow(
+      /\["b"\]\.scale: must be a finite number/,
+    );
+    expect(() => tensorRecordColumns('f', '{"a":[]}', table)).toThrow(/\["a"\]: must be an object/);
   });
 });
 
