@@ -52,12 +52,14 @@ export function tick(ms = 20): Promise<void> {
 
 /**
  * Waits until `read()` satisfies `ok` (ink settles some widths one render late, and renders run on
- * timers); returns the last value read so the caller's assertion reports it either way.
+ * timers); returns the last value read so the caller's assertion reports it either way. Up to 5 s:
+ * with the whole suite's workers sharing two cores, a late render took more than 0.5 s (a CI run
+ * of dcff106 failed on the energy bars' width that way).
  */
 export async function settle(
   read: () => string,
   ok: (value: string) => boolean,
-  tries = 50,
+  tries = 500,
 ): Promise<string> {
   let value = read();
   for (let i = 0; i < tries && !ok(value); i++) {
