@@ -250,3 +250,54 @@ describe('rawMaskMatches in the WebAssembly kernel (tensors of 4 KiB and more)',
     },
   );
 });
+
+describe('rawMaskMatches, groups of 32 values a pass (every bit pattern)', () => {
+  test.prop(
+    [
+      fc.constantFrom('F32', 'F16' as const),
+      fc.integer({ min: 2048, max: 40_000 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 2 ** 31 }),
+    ],
+    { numRuns: 60 },
+  )(
+    'agrees with the scalar rule on random finite bits; a value turned zero ↔ non-zero is caught, a sign flip is not',
+    (dtype, count, offset, pick, seed) => {
+      const width = dtype === 'F32' ? 4 : 2;
+      // Random finite bits (any mantissa, exponent, sign), a third of them ±0.
+      const bits = finiteValues(seed, count * width, dtype);
+      const view = new DataView(bits.buffer);
+      const prng = createPrng(seed ^ 0x5a5a);
+      for (let i = 0; i < count; i++) {
+        if (prng.next() >= 1 / 3) continue;
+        const sign = prng.next() < 0.5 ? 1 : 0;
+        if (width === 4) view.setUint32(4 * i, sign << 31, true);
+        else view.setUint16(2 * i, sign << 15, true);
+      }
+      const raw = new Uint8Array(count * width + offset).subarray(offset);
+      raw.set(bits);
+      const nonZero = (i: number): boolean =>
+        width === 4
+          ? (view.getUint32(4 * i, true) & 0x7fffffff) !== 0
+          : (view.getUint16(2 * i, true) & 0x7fff) !== 0;
+      const mask = new Uint8Array(Math.ceil(count / 8));
+      for (let i = 0; i < count; i++) if (nonZero(i)) mask[i >>> 3]! |= 1 << (i & 7);
+      expect(rawMaskMatches(mask, raw, dtype)).toBe(true);
+      const i = pick % count;
+      const rawView = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const signByte = width * i + width - 1;
+      raw[signByte]! ^= 0x80;
+      expect(rawMaskMatches(mask, raw, dtype)).toBe(true);
+      raw[signByte]! ^= 0x80;
+      // Zero ↔ non-zero: a zero gets its lowest bit, a non-zero loses every bit but the sign.
+      if (nonZero(i)) {
+        if (width === 4) rawView.setUint32(4 * i, rawView.getUint32(4 * i, true) & 0x80000000, true);
+        else rawView.setUint16(2 * i, rawView.getUint16(2 * i, true) & 0x8000, true);
+      } else {
+        raw[width * i]! ^= 0x01;
+      }
+      expect(rawMaskMatches(mask, raw, dtype)).toBe(false);
+    },
+  );
+});
