@@ -1,7 +1,13 @@
 import type { RunEvent } from '../core/events.js';
 import type { TraceReader } from '../trace/reader.js';
 import type { ReplayPlan, RunVerifyFailure } from './replay-driver.js';
-import { prepareReplayRun, type ReplayRun, replayRunLayer, type VerifyFailure } from './replay-trace.js';
+import {
+  prepareReplayRun,
+  type ReplayRun,
+  type ReplayTraceOptions,
+  replayRunLayer,
+  type VerifyFailure,
+} from './replay-trace.js';
 
 /** One layer of one run (runs numbered trace-major); `order` is its place in plan order. */
 export interface LayerTask {
@@ -99,11 +105,15 @@ export function layerTasks(
   return out;
 }
 
-/** Replays one task of `plan`, posting its events; resolves to its `--verify` failures. */
+/**
+ * Replays one task of `plan`, posting its events; resolves to its `--verify` failures. `checkedMask`:
+ * how it reads a checked mask (default `checkTensorData`; see ReplayTraceOptions).
+ */
 export type RunLayerTask = (
   task: LayerTask,
   onEvent: (event: RunEvent, runIndex: number) => void,
   signal?: AbortSignal,
+  checkedMask?: ReplayTraceOptions['checkedMask'],
 ) => Promise<readonly RunVerifyFailure[]>;
 
 /**
@@ -116,7 +126,7 @@ export function layerTaskRunner(
   prepared: Map<number, ReplayRun> = new Map(),
 ): RunLayerTask {
   const count = plan.hardware.length;
-  return async (task, onEvent, signal) => {
+  return async (task, onEvent, signal, checkedMask) => {
     const sourceIndex = Math.floor(task.run / count);
     const source = plan.traces[sourceIndex]!;
     const hardware = plan.hardware[task.run % count]!;
@@ -138,6 +148,7 @@ export function layerTaskRunner(
         histogramBins: plan.histogramBins,
         onEvent: (event) => onEvent(event, task.run),
         ...(signal ? { signal } : {}),
+        ...(checkedMask ? { checkedMask } : {}),
       },
       failures,
     );

@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunEvent } from '../core/events.js';
 import { openTrace, type TraceReader } from '../trace/reader.js';
-import { claimTask, layerTaskRunner, type TaskClaims, type TaskQueues } from './layer-tasks.js';
+import { claimTask, type TaskClaims, type TaskQueues } from './layer-tasks.js';
 import { driveReplays, labelled, type ReplayPlan, type ReplaySource } from './replay-driver.js';
 import type { PoolMessage, WorkerData, WorkerMessage } from './worker-driver.js';
-import { postedError } from './worker-driver.js';
+import { layerGroupRunner, postedError } from './worker-driver.js';
 
 /**
  * Worker-thread entry of `replay`: runs the plan and posts its events, so the main thread stays free
@@ -64,17 +64,17 @@ function servePool(): void {
     home: number,
     claims: TaskClaims,
   ): Promise<void> => {
-    const run = layerTaskRunner(plan, (i) => open(plan.traces[i]!));
+    const replay = layerGroupRunner(plan, (i) => open(plan.traces[i]!));
     for (let task = claimTask(claims, queues, home); task; task = claimTask(claims, queues, home)) {
-      const { run: index, layer } = task;
-      try {
-        const failures = await run(task, onEvent);
-        flush();
-        post({ type: 'task-done', run: index, layer, failures });
-      } catch (error) {
-        flush();
-        post({ type: 'task-error', run: index, layer, error: postedError(error) });
-      }
+      const outcomes = await replay(task, onEvent);
+      flush();
+      const { layer } = task;
+      for (const o of outcomes)
+        post(
+          'error' in o
+            ? { type: 'task-error', run: o.run, layer, error: postedError(o.error) }
+            : { type: 'task-done', run: o.run, layer, failures: o.failures },
+        );
     }
     for (const reader of readers.values()) await (await reader.catch(() => undefined))?.close();
     post({ type: 'idle' });

@@ -3,10 +3,12 @@ import { InputError } from '../common/input-error.js';
 import { type RunEvent, runEvents } from '../core/events.js';
 import type { LayerReport } from '../core/report.js';
 import { openTrace, type TraceReader } from '../trace/reader.js';
+import { checkTensorData } from '../trace/validate.js';
 import {
   claimTask,
   createTaskClaims,
   cutTasks,
+  type LayerTask,
   layerTaskRunner,
   layerTasks,
   type TaskClaims,
@@ -124,6 +126,66 @@ async function synthesizeHere(plan: ReplayPlan, hooks: ReplayDriverHooks): Promi
   return { ...plan, traces: [...plan.traces, source], synthetic: undefined };
 }
 
+/**
+ * A task of `--workers N` is one layer of one trace on every configuration of the plan (its `run`
+ * is the trace's index): the thread that takes it reads and checks each of the layer's tensors once
+ * and replays it on every configuration, instead of each configuration's thread reading and
+ * checking the same tensors again. One outcome per configuration, in order: run `run` (trace-major
+ * numbering) and its `--verify` failures or its error.
+ */
+export type LayerGroupOutcome =
+  | { readonly run: number; readonly failures: readonly RunVerifyFailure[] }
+  | { readonly run: number; readonly error: unknown };
+
+export type RunLayerGroup = (
+  task: LayerTask,
+  onEvent: (event: RunEvent, runIndex: number) => void,
+  signal?: AbortSignal,
+) => Promise<readonly LayerGroupOutcome[]>;
+
+/** Replays group tasks (`LayerGroupOutcome`) of `plan` on this thread; as `layerTaskRunner`. */
+export function layerGroupRunner(
+  plan: ReplayPlan,
+  readerOf: (sourceIndex: number) => Promise<TraceReader>,
+  prepared?: Map<number, ReplayRun>,
+): RunLayerGroup {
+  const replay = layerTaskRunner(plan, readerOf, prepared);
+  const count = plan.hardware.length;
+  return (task, onEvent, signal) => {
+    const checkedMask = count > 1 ? sharedChecks(count) : undefined;
+    // The configurations step through the layer side by side (each awaits its next tensor), so a
+    // mask is held only until the last of them has taken it.
+    return Promise.all(
+      Array.from({ length: count }, async (_, h): Promise<LayerGroupOutcome> => {
+        const run = task.run * count + h;
+        try {
+          return { run, failures: await replay({ ...task, run }, onEvent, signal, checkedMask) };
+        } catch (error) {
+          return { run, error };
+        }
+      }),
+    );
+  };
+}
+
+/**
+ * `checkTensorData` for `consumers` replays of the same layer: each tensor is read and checked once,
+ * and forgotten once every consumer has taken it (a consumer that reads a tensor the others do not,
+ * such as a delta-mode configuration, leaves it until the layer is done).
+ */
+function sharedChecks(consumers: number): (reader: TraceReader, name: string) => Promise<Uint8Array> {
+  const pending = new Map<string, { readonly mask: Promise<Uint8Array>; left: number }>();
+  return (reader, name) => {
+    let entry = pending.get(name);
+    if (!entry) {
+      entry = { mask: checkTensorData(reader, name), left: consumers };
+      pending.set(name, entry);
+    }
+    if (--entry.left === 0) pending.delete(name);
+    return entry.mask;
+  };
+}
+
 /** One run of the plan as the main thread sequences it. */
 interface SequencedRun {
   readonly index: number;
@@ -202,12 +264,26 @@ function shareTasks(
   onThisThread: boolean,
 ): Promise<readonly RunVerifyFailure[]> {
   const threads = pool?.threads ?? [];
-  // One queue per computing thread: this one's is the first.
+  const count = base.hardware.length;
+  // One queue per computing thread (this one's is the first); a task is a layer of a trace on every
+  // configuration (`layerGroupRunner`), numbered by the trace's first run.
   const first = onThisThread ? 1 : 0;
-  const queues = layerTasks(runs, Math.max(1, first + threads.length), base.hardware.length);
+  const traceRuns = runs
+    .filter((r) => r.index % count === 0)
+    .map((r) => ({ index: r.index / count, run: r.run }));
+  const queues = layerTasks(traceRuns, Math.max(1, first + threads.length), 1);
   const claims = createTaskClaims(queues.length);
   const byIndex = new Map(runs.map((r) => [r.index, r]));
   const orders = new Map(queues.flat().map((t) => [`${t.run}/${t.layer}`, t.order]));
+  /**
+   * The first task not worth starting once run `run` failed at `layer`: with the trace's first
+   * configuration, the same layer (every later layer of it comes after in plan order); with a later
+   * one, the next trace's first layer (every layer of this trace has an earlier run to show).
+   */
+  const cutoff = (run: number, layer: number): number | undefined => {
+    const trace = Math.floor(run / count);
+    return run % count === 0 ? orders.get(`${trace}/${layer}`) : orders.get(`${trace + 1}/0`);
+  };
   for (const [i, w] of threads.entries())
     w.postMessage({ type: 'tasks', plan: base, queues, home: first + i, claims } satisfies PoolMessage);
 
@@ -283,7 +359,8 @@ function shareTasks(
     };
     const taskError = (run: number, layer: number, error: unknown): void => {
       byIndex.get(run)!.errors[layer] = error;
-      cutTasks(claims, orders.get(`${run}/${layer}`)!);
+      const cut = cutoff(run, layer);
+      if (cut !== undefined) cutTasks(claims, cut);
       advance();
     };
 
@@ -304,23 +381,19 @@ function shareTasks(
     }
     if (onThisThread) {
       const prepared = new Map(runs.map((r) => [r.index, r.run]));
-      const replay = layerTaskRunner(base, async (s) => readers.get(s)!, prepared);
+      const replay = layerGroupRunner(base, async (s) => readers.get(s)!, prepared);
       const takeTasks = async (): Promise<void> => {
         for (let task = claimTask(claims, queues, 0); task && !settled; task = claimTask(claims, queues, 0)) {
-          const { run, layer } = task;
-          let failures: readonly RunVerifyFailure[];
-          try {
-            // With a signal the layer yields after every step: the pool's messages are taken in between.
-            failures = await replay(
-              task,
-              (event, runIndex) => guarded(() => onEvent(event, runIndex)),
-              local.signal,
+          // With a signal the layer yields after every step: the pool's messages are taken in between.
+          const outcomes = await replay(
+            task,
+            (event, runIndex) => guarded(() => onEvent(event, runIndex)),
+            local.signal,
+          );
+          for (const o of outcomes)
+            guarded(() =>
+              'error' in o ? taskError(o.run, task.layer, o.error) : taskDone(o.run, task.layer, o.failures),
             );
-          } catch (error) {
-            guarded(() => taskError(run, layer, error));
-            continue;
-          }
-          guarded(() => taskDone(run, layer, failures));
         }
       };
       void takeTasks();

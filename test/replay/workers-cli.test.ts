@@ -75,6 +75,40 @@ test('replay --workers N on a trace damaged in two layers: the same output and t
   }
 }, 600_000);
 
+test('replay --workers N: an error in the second configuration only still comes after the whole first run', async () => {
+  // A thread replays a layer on every configuration at once (reading its tensors once for all of
+  // them). Only the delta-mode preset reads the damaged Δ tensors: the first run must still finish
+  // (every one of its layers, including those after the damaged one) before the second run's error.
+  const bytes = new Uint8Array(readFileSync(dal));
+  const header = readHeader(bytes);
+  for (const name of ['S5/conv2/delta', 'S1/conv4/delta']) {
+    const [begin] = (header[name] as { data_offsets: [number, number] }).data_offsets;
+    bytes[headerEnd(bytes) + begin + 1]! ^= 0x40;
+  }
+  const damaged = join(cwd, 'damaged-deltas.safetensors');
+  writeFileSync(damaged, bytes);
+  const args = [
+    'replay',
+    damaged,
+    '--preset',
+    'eyeriss-like',
+    '--preset',
+    'neuronflow-like',
+    '--json',
+    '--ui',
+    'plain',
+  ];
+  const [one, ...rest] = await withWorkers(args, ['1', '2', '3']);
+  expect(one!.code).toBe(2);
+  expect(stderrLines(one!.stderr)).toEqual([expect.stringContaining('S5/conv2/delta')]);
+  expect(one!.stdout.match(/"type":"run-done"/g)).toHaveLength(1);
+  for (const r of rest) {
+    expect(r.code).toBe(one!.code);
+    expect(r.stderr).toBe(one!.stderr);
+    expect(r.stdout).toBe(one!.stdout);
+  }
+}, 600_000);
+
 test('replay --workers refuses 0 and non-integers with one line, exit 2', async () => {
   for (const bad of ['0', '1.5', 'x']) {
     const r = await runBuiltCli(['replay', dal, '--workers', bad], { cwd, timeoutMs: 60_000 });
