@@ -37,8 +37,16 @@ interface BlockSources {
   readonly shape: ChunkBlockShape;
   readonly update: string;
   readonly readout: string;
-  /** The β projection (`<prefix>wbeta`: β = σ(x·W_β + b), b per head, zero if not recorded); absent: β = 1. */
-  readonly beta?: { readonly layer: string; readonly dModel: number; readonly bias: readonly number[] };
+  /**
+   * The β projection (`<prefix>wbeta`: β = scale·σ(x·W_β + b), b per head, zero if not recorded;
+   * scale 2 with `allowNegEigval`, else 1); absent: β = 1.
+   */
+  readonly beta?: {
+    readonly layer: string;
+    readonly dModel: number;
+    readonly bias: readonly number[];
+    readonly scale: number;
+  };
 }
 
 /** What the chunk checks compare against: the recorded token-by-token values. */
@@ -94,6 +102,7 @@ function blockSources(reader: TraceReader, block: ChunkwiseBlock, at: string, ch
           layer: betaLayer.name,
           dModel: betaLayer.gemm.k,
           bias: block.betaBias ?? new Array<number>(block.heads).fill(0),
+          scale: block.allowNegEigval ? 2 : 1,
         }
       : undefined;
   return {
@@ -174,7 +183,7 @@ async function* readChunks(
         for (let hd = 0; hd < h; hd++) {
           let logit = src.beta.bias[hd]!;
           for (let i = 0; i < src.beta.dModel; i++) logit += x[i]! * betaWeight[i * h + hd]!;
-          betas[hd] = 1 / (1 + Math.exp(-logit));
+          betas[hd] = src.beta.scale / (1 + Math.exp(-logit));
         }
       }
       for (let hd = 0; hd < h; hd++) {

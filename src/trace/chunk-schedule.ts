@@ -54,6 +54,8 @@ export interface ChunkwiseBlock {
    * projection's recorded GEMM has no bias term, so the schedule needs it to rebuild β. Absent: b = 0.
    */
   readonly betaBias?: readonly number[];
+  /** Delta rule trained with `--neg-eigval`: β = 2σ(…) ∈ (0, 2). Absent: β = σ(…). */
+  readonly allowNegEigval?: true;
 }
 
 export interface ChunkwiseSchedule {
@@ -191,6 +193,8 @@ export function checkChunkwise(
         );
       }
     }
+    if (b.allowNegEigval !== undefined && (b.rule !== 'delta' || b.allowNegEigval !== true))
+      throw new TraceError(source, `${at}.allowNegEigval`, 'must be true (or absent) on a delta block');
     const dk = positive(`${at}.dk`, b.dk);
     const dv = positive(`${at}.dv`, b.dv);
     if (!Array.isArray(b.replaces) || b.replaces.length === 0) {

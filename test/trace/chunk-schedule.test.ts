@@ -171,6 +171,8 @@ describe('chunked schedule of the delta rule (manifest.chunkwise)', () => {
     expect(checkChunkwise('t', good, layers)).toBe(good);
     const biased = { ...good, blocks: [{ ...good.blocks[0], betaBias: [-3, 0.5] }] };
     expect(checkChunkwise('t', biased, layers)).toBe(biased);
+    const negEig = { ...good, blocks: [{ ...good.blocks[0], allowNegEigval: true }] };
+    expect(checkChunkwise('t', negEig, layers)).toBe(negEig);
     const bad: [unknown, string][] = [
       [{ ...good, schema: 2 }, 'manifest.chunkwise.schema'],
       [{ ...good, chunk: 0 }, 'manifest.chunkwise.chunk'],
@@ -180,6 +182,8 @@ describe('chunked schedule of the delta rule (manifest.chunkwise)', () => {
       [{ ...good, blocks: [{ ...good.blocks[0], betaBias: [-3] }] }, 'blocks[0].betaBias'],
       [{ ...good, blocks: [{ ...good.blocks[0], betaBias: [-3, 'x'] }] }, 'blocks[0].betaBias'],
       [{ ...good, blocks: [{ ...good.blocks[0], betaBias: -3 }] }, 'blocks[0].betaBias'],
+      [{ ...good, blocks: [{ ...good.blocks[0], allowNegEigval: 2 }] }, 'blocks[0].allowNegEigval'],
+      [{ ...good, blocks: [{ ...good.blocks[0], rule: 'linear', allowNegEigval: true }] }, 'allowNegEigval'],
     ];
     for (const [value, field] of bad) {
       expect(() => checkChunkwise('t', value, layers)).toThrow(TraceError);

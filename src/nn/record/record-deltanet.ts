@@ -180,6 +180,9 @@ export async function recordDeltaNet(
       replaces: replaced,
       products: chunkProducts(mixer.rule, mixer.chunk, d, d),
       ...(mixer.hasBetaBias ? { betaBias: Array.from(mixerWeight(mixer, 'b_beta')()) } : {}),
+      ...(mixer.rule === 'delta' && mixer.useBeta && mixer.allowNegEigval
+        ? { allowNegEigval: true as const }
+        : {}),
     });
     addDense(block('wo'), inner, dModel, mixerWeight(mixer, 'w_o'));
     const mlp = mlps[b];

@@ -136,69 +136,77 @@ describe('recordDeltaNet', () => {
     }
   });
 
-  it('a biased β gate: the manifest carries the trained bias, and the chunked schedule rebuilds the model β with it', async () => {
-    const { tf } = runtime;
-    const heads = 2;
-    const d = 4;
-    const chunk = 4;
-    const model = buildDeltaNet({
-      vocab: 24,
-      dModel: heads * d,
-      layers: 1,
-      heads,
-      mixer: 'delta',
-      chunk,
-      betaBias: 0,
-      seed: 7,
-    });
-    const mixer = deltaNetMixers(model)[0]!;
-    // Far apart per head: β near 0.05 and 0.95, where no bias would give about ½ for both.
-    const bias = [-3, 3];
-    mixer.weights.find((w) => w.originalName.endsWith('/b_beta'))!.write(tf.tensor1d(bias));
-    const batch = generateMqar({ vocab: 24, seqLen: 12, pairs: 2, count: 1, seed: 8 });
-    const out = join(root, 'beta-bias.safetensors');
-    await recordDeltaNet(runtime, model, {
-      out,
-      batch,
-      seed: 8,
-      modelName: 'tiny',
-      producer: 'deltasim test',
-    });
-    const captured: MixerOperands[] = [];
-    mixer.captureOperands = (o) => captured.push(o);
-    const x = tokenTensor(tf, batch, 0, 1);
-    tf.tidy(() => {
-      model.predict(x);
-    });
-    mixer.captureOperands = undefined;
-    const modelBeta = captured[0]!.beta.dataSync(); // [H, T] (batch 1)
-    const trace = await openTrace(out);
-    try {
-      expect(trace.manifest.chunkwise?.blocks[0]?.betaBias).toEqual(bias);
-      // The solve's A row m holds β_m k_m·k_j (j < m); the kkt layer's A operand holds the keys.
-      let chunkIndex = 0;
-      let compared = 0;
-      for await (const layers of traceChunkOperands(trace, 0)) {
-        const keys = layers.find((l) => l.layer.product === 'kkt')!.a;
-        const solve = layers.find((l) => l.layer.product === 'solve')!.a;
-        for (let hd = 0; hd < heads; hd++) {
-          for (let m = 1; m < chunk; m++) {
-            const key = (j: number) => keys.subarray((hd * chunk + j) * d, (hd * chunk + j + 1) * d);
-            const dot = key(m).reduce((s, v, i) => s + v * key(0)[i]!, 0);
-            if (Math.abs(dot) < 0.2) continue;
-            const beta = solve[(hd * chunk + m) * chunk]! / dot;
-            expect(beta).toBeCloseTo(modelBeta[hd * 12 + chunkIndex * chunk + m]!, 2);
-            compared++;
+  // With --neg-eigval β = 2σ(…): the manifest says so, or the schedule would rebuild half of it.
+  it.each([false, true])(
+    'a biased β gate (allowNegEigval %s): the manifest carries the trained bias, and the chunked schedule rebuilds the model β with it',
+    async (allowNegEigval) => {
+      const { tf } = runtime;
+      const heads = 2;
+      const d = 4;
+      const chunk = 4;
+      const model = buildDeltaNet({
+        vocab: 24,
+        dModel: heads * d,
+        layers: 1,
+        heads,
+        mixer: 'delta',
+        chunk,
+        betaBias: 0,
+        allowNegEigval,
+        seed: 7,
+      });
+      const mixer = deltaNetMixers(model)[0]!;
+      // Far apart per head: β near 0.05 and 0.95 (0.1 and 1.9 with allowNegEigval), where no bias
+      // would give about ½ (1) for both.
+      const bias = [-3, 3];
+      mixer.weights.find((w) => w.originalName.endsWith('/b_beta'))!.write(tf.tensor1d(bias));
+      const batch = generateMqar({ vocab: 24, seqLen: 12, pairs: 2, count: 1, seed: 8 });
+      const out = join(root, `beta-bias-${allowNegEigval}.safetensors`);
+      await recordDeltaNet(runtime, model, {
+        out,
+        batch,
+        seed: 8,
+        modelName: 'tiny',
+        producer: 'deltasim test',
+      });
+      const captured: MixerOperands[] = [];
+      mixer.captureOperands = (o) => captured.push(o);
+      const x = tokenTensor(tf, batch, 0, 1);
+      tf.tidy(() => {
+        model.predict(x);
+      });
+      mixer.captureOperands = undefined;
+      const modelBeta = captured[0]!.beta.dataSync(); // [H, T] (batch 1)
+      const trace = await openTrace(out);
+      try {
+        expect(trace.manifest.chunkwise?.blocks[0]?.betaBias).toEqual(bias);
+        expect(trace.manifest.chunkwise?.blocks[0]?.allowNegEigval).toBe(allowNegEigval ? true : undefined);
+        expect(Math.max(...modelBeta) > 1).toBe(allowNegEigval);
+        // The solve's A row m holds β_m k_m·k_j (j < m); the kkt layer's A operand holds the keys.
+        let chunkIndex = 0;
+        let compared = 0;
+        for await (const layers of traceChunkOperands(trace, 0)) {
+          const keys = layers.find((l) => l.layer.product === 'kkt')!.a;
+          const solve = layers.find((l) => l.layer.product === 'solve')!.a;
+          for (let hd = 0; hd < heads; hd++) {
+            for (let m = 1; m < chunk; m++) {
+              const key = (j: number) => keys.subarray((hd * chunk + j) * d, (hd * chunk + j + 1) * d);
+              const dot = key(m).reduce((s, v, i) => s + v * key(0)[i]!, 0);
+              if (Math.abs(dot) < 0.2) continue;
+              const beta = solve[(hd * chunk + m) * chunk]! / dot;
+              expect(beta).toBeCloseTo(modelBeta[hd * 12 + chunkIndex * chunk + m]!, 2);
+              compared++;
+            }
           }
+          chunkIndex++;
         }
-        chunkIndex++;
+        expect(compared).toBeGreaterThan(6);
+      } finally {
+        await trace.close();
+        tf.dispose([x, ...captured.flatMap((o) => Object.values(o))]);
       }
-      expect(compared).toBeGreaterThan(6);
-    } finally {
-      await trace.close();
-      tf.dispose([x, ...captured.flatMap((o) => Object.values(o))]);
-    }
-  });
+    },
+  );
 
   it('with a DAL threshold θ and an MLP: projection inputs are multiples of θ, deltas sum to them, MLP matmuls recorded', async () => {
     const heads = 2;
