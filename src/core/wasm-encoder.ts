@@ -76,6 +76,8 @@ export const OP = {
   i32Sub: 0x6b,
   i32Mul: 0x6c,
   i32And: 0x71,
+  i32Or: 0x72,
+  i32Xor: 0x73,
   i32Shl: 0x74,
   i32ShrU: 0x76,
   i64Popcnt: 0x7b,

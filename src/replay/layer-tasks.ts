@@ -20,10 +20,8 @@ export interface LayerTask {
 
 /**
  * The tasks as one queue per thread, each largest first. A thread takes from its own queue, and
- * from the others' once its own is empty: so each thread replays one hardware configuration for as
- * long as it can. The code V8 optimizes then sees one configuration's shapes and branches per
- * thread instead of every one, and each thread's optimizing compiler (the work that competes with
- * the other thread for the cores) compiles and deoptimizes less.
+ * from the others' once its own is empty, the largest task left there: so the threads finish
+ * together whatever their speed.
  */
 export type TaskQueues = readonly (readonly LayerTask[])[];
 
@@ -76,16 +74,14 @@ export function cutTasks(claims: TaskClaims, order: number): void {
 }
 
 /**
- * Every layer of every run as a task, in `queues` queues (one per thread), each largest first
- * (MACs × steps; ties in plan order): taken in this order, the last tasks to start are the short
- * ones, so the threads finish together. A run's queue follows its hardware configuration
- * (`hardwareCount` configurations per trace, runs numbered trace-major); with one configuration,
- * the runs themselves are dealt out.
+ * Every layer of every run as a task, in `queues` queues (one per thread; runs dealt round-robin),
+ * each largest first (MACs × steps; ties in plan order): taken in this order, the last tasks to
+ * start are the short ones, so the threads finish together. `replay --workers N` passes one run per
+ * trace: a task there is a layer of a trace on every configuration (worker-driver.ts).
  */
 export function layerTasks(
   runs: readonly { readonly index: number; readonly run: ReplayRun }[],
   queues: number,
-  hardwareCount: number,
 ): LayerTask[][] {
   const costed = runs.flatMap(({ index, run }) =>
     run.layers.map((l, layer) => ({
@@ -99,8 +95,7 @@ export function layerTasks(
     .map((t, order) => ({ ...t, order }))
     .sort((a, b) => b.cost - a.cost || a.order - b.order);
   for (const task of sorted) {
-    const queue = (hardwareCount > 1 ? task.run % hardwareCount : task.run) % queues;
-    out[queue]!.push(task);
+    out[task.run % queues]!.push(task);
   }
   return out;
 }

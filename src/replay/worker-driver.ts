@@ -271,7 +271,7 @@ function shareTasks(
   const traceRuns = runs
     .filter((r) => r.index % count === 0)
     .map((r) => ({ index: r.index / count, run: r.run }));
-  const queues = layerTasks(traceRuns, Math.max(1, first + threads.length), 1);
+  const queues = layerTasks(traceRuns, Math.max(1, first + threads.length));
   const claims = createTaskClaims(queues.length);
   const byIndex = new Map(runs.map((r) => [r.index, r]));
   const orders = new Map(queues.flat().map((t) => [`${t.run}/${t.layer}`, t.order]));

@@ -301,6 +301,8 @@ export function crc32OfZeros(length: number): number {
 const V128_AND = OP.v128And;
 const V128_OR = OP.v128Or;
 const V128_XOR = OP.v128Xor;
+/** A v128 of zeros. */
+const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 
 /** The 16 bytes of a lane mask: the exponent bits of every F32 or F16 lane. */
 function exponentMask(check: FiniteCheck): number[] {
@@ -348,27 +350,21 @@ function functionBody(terms: readonly number[] | null, check: FiniteCheck | unde
  * with the stored byte and ORed into `bad`. Locals: 3 end (of mask), 4 bad.
  */
 function maskBody(dtype: FiniteCheck): number[] {
-  const lanes = (offset: number): number[] =>
-    dtype === 'F16'
-      ? [...localGet(0), ...v128Load(offset), ...simd(0x0c, ...laneMask(0x7fff, 2)), ...V128_AND]
-      : [...localGet(0), ...v128Load(offset), ...simd(0x0c, ...laneMask(0x7fffffff, 4)), ...V128_AND];
-  const zero = simd(0x0c, ...new Array<number>(16).fill(0));
+  const lanes = (offset: number): number[] => magnitudeLanes(offset, dtype === 'F16' ? 2 : 4);
   const I32_LOAD8_U = [0x2d, 0, 0];
-  const I32_XOR = 0x73;
-  const I32_OR = 0x72;
   const code: number[] = [];
   code.push(...localGet(1), ...localGet(2), OP.i32Add, ...localSet(3));
   code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
   code.push(...localGet(4));
   if (dtype === 'F16') {
     // i16x8.ne, i16x8.bitmask: one bit per half.
-    code.push(...lanes(0), ...zero, ...simd(0x2e), ...simd(0x84));
+    code.push(...lanes(0), ...V128_ZERO, ...simd(0x2e), ...simd(0x84));
   } else {
     // i32x4.ne, i32x4.bitmask on both halves of the byte's 8 values.
-    code.push(...lanes(0), ...zero, ...simd(0x38), ...simd(0xa4));
-    code.push(...lanes(16), ...zero, ...simd(0x38), ...simd(0xa4), ...i32Const(4), OP.i32Shl, I32_OR);
+    code.push(...lanes(0), ...V128_ZERO, ...simd(0x38), ...simd(0xa4));
+    code.push(...lanes(16), ...V128_ZERO, ...simd(0x38), ...simd(0xa4), ...i32Const(4), OP.i32Shl, OP.i32Or);
   }
-  code.push(...localGet(1), ...I32_LOAD8_U, I32_XOR, I32_OR, ...localSet(4));
+  code.push(...localGet(1), ...I32_LOAD8_U, OP.i32Xor, OP.i32Or, ...localSet(4));
   code.push(...localGet(0), ...i32Const(dtype === 'F16' ? 16 : 32), OP.i32Add, ...localSet(0));
   code.push(...localGet(1), ...i32Const(1), OP.i32Add, ...localTee(1), ...localGet(3), OP.i32Ne);
   code.push(OP.brIf, 0, OP.end, OP.end);
@@ -386,11 +382,8 @@ function maskBody(dtype: FiniteCheck): number[] {
 function mask4Body(dtype: FiniteCheck): number[] {
   const width = dtype === 'F16' ? 2 : 4;
   const zeroLanes = (offset: number): number[] => [
-    ...localGet(0),
-    ...v128Load(offset),
-    ...simd(0x0c, ...laneMask(width === 2 ? 0x7fff : 0x7fffffff, width)),
-    ...V128_AND,
-    ...simd(0x0c, ...new Array<number>(16).fill(0)),
+    ...magnitudeLanes(offset, width),
+    ...V128_ZERO,
     ...(width === 2 ? OP.i16x8Eq : OP.i32x4Eq),
   ];
   const I8X16_NARROW_I16X8_S = simd(0x65);
@@ -410,19 +403,27 @@ function mask4Body(dtype: FiniteCheck): number[] {
           ...I8X16_NARROW_I16X8_S,
           ...I8X16_BITMASK,
         ];
-  const I32_XOR = 0x73;
-  const I32_OR = 0x72;
   const groupBytes = 32 * width;
   const code: number[] = [];
   code.push(...localGet(1), ...localGet(2), ...i32Const(2), OP.i32Shl, OP.i32Add, ...localSet(3));
   code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
-  code.push(...localGet(4), ...sixteen(0), ...sixteen(groupBytes / 2), ...i32Const(16), OP.i32Shl, I32_OR);
-  code.push(...localGet(1), ...i32Load(0), I32_XOR, ...i32Const(-1), I32_XOR, I32_OR, ...localSet(4));
+  code.push(...localGet(4), ...sixteen(0), ...sixteen(groupBytes / 2), ...i32Const(16), OP.i32Shl, OP.i32Or);
+  code.push(...localGet(1), ...i32Load(0), OP.i32Xor, ...i32Const(-1), OP.i32Xor, OP.i32Or, ...localSet(4));
   code.push(...localGet(0), ...i32Const(groupBytes), OP.i32Add, ...localSet(0));
   code.push(...localGet(1), ...i32Const(4), OP.i32Add, ...localTee(1), ...localGet(3), OP.i32Ne);
   code.push(OP.brIf, 0, OP.end, OP.end);
   code.push(...localGet(4));
   return code;
+}
+
+/** The 16 bytes at `src` + `offset` (local 0) with each lane's sign bit cleared: zero iff the value is ±0. */
+function magnitudeLanes(offset: number, width: 2 | 4): number[] {
+  return [
+    ...localGet(0),
+    ...v128Load(offset),
+    ...simd(0x0c, ...laneMask(width === 2 ? 0x7fff : 0x7fffffff, width)),
+    ...V128_AND,
+  ];
 }
 
 /** 16 bytes holding `value` in every lane of `width` bytes (little-endian). */

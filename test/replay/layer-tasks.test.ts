@@ -26,8 +26,8 @@ afterAll(() => reader.close());
 const key = (t: LayerTask) => `${t.run}/${t.layer}`;
 const everyLayer = () => runs.flatMap(({ index, run }) => run.layers.map((_, layer) => `${index}/${layer}`));
 
-test('each configuration has its own queue, largest first, and every layer of every run is in exactly one', () => {
-  const queues = layerTasks(runs, 2, HARDWARE.length);
+test('each run has its own queue, largest first, and every layer of every run is in exactly one', () => {
+  const queues = layerTasks(runs, 2);
   expect(queues).toHaveLength(2);
   expect(queues.flat().map(key).sort()).toEqual(everyLayer().sort());
   for (const [q, queue] of queues.entries()) {
@@ -43,18 +43,18 @@ test('each configuration has its own queue, largest first, and every layer of ev
   expect(byOrder.map(key)).toEqual(everyLayer());
 });
 
-test('with one configuration the runs are dealt out; with one thread everything is in one queue', () => {
+test('more runs than threads are dealt out; with one thread everything is in one queue', () => {
   const traces = [0, 1, 2].map((index) => ({ index, run: runs[0]!.run }));
-  const dealt = layerTasks(traces, 2, 1);
+  const dealt = layerTasks(traces, 2);
   expect(dealt[0]!.every((t) => t.run % 2 === 0)).toBe(true);
   expect(dealt[1]!.every((t) => t.run === 1)).toBe(true);
-  const one = layerTasks(runs, 1, HARDWARE.length);
+  const one = layerTasks(runs, 1);
   expect(one).toHaveLength(1);
   expect(one[0]!.map((t) => t.cost)).toEqual([...one[0]!.map((t) => t.cost)].sort((a, b) => b - a));
 });
 
 test('a thread takes its own queue first, then the largest task left in the others; nothing twice', () => {
-  const queues = layerTasks(runs, 2, HARDWARE.length);
+  const queues = layerTasks(runs, 2);
   const claims = createTaskClaims(queues.length);
   // Thread 0 claims three times as often as thread 1 (a faster or earlier thread).
   const taken: { home: number; task: LayerTask }[] = [];
@@ -77,7 +77,7 @@ test('a thread takes its own queue first, then the largest task left in the othe
 });
 
 test('after a cut-off no thread starts a task at or past it, in any queue', () => {
-  const queues = layerTasks(runs, 2, HARDWARE.length);
+  const queues = layerTasks(runs, 2);
   const claims = createTaskClaims(queues.length);
   const first = claimTask(claims, queues, 1)!;
   const cut = 5;
