@@ -8,8 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ReplaySource } from './replay-driver.js';
-import type { PoolMessage, WorkerData } from './worker-driver.js';
+import type { WorkerData } from './worker-driver.js';
 
 /**
  * The compiled worker entry beside this module, or undefined when running from TypeScript sources
@@ -25,8 +24,6 @@ export function replayWorkerUrl(): URL | undefined {
 export interface ReplayPool {
   readonly url: URL;
   readonly threads: readonly Worker[];
-  /** Has the threads open these traces now (they exist and were named on the command line). */
-  open(traces: readonly ReplaySource[]): void;
   /** Ends every thread (whatever it is doing). */
   stop(): void;
   /** The first error a thread raised before `driveReplaysShared` listened (a failed start). */
@@ -65,9 +62,6 @@ export function startReplayPool(url: URL, threads: number, ready: readonly Prest
     url,
     threads: started,
     early,
-    open(traces) {
-      for (const w of started) w.postMessage({ type: 'open', traces } satisfies PoolMessage);
-    },
     stop() {
       for (const w of started) void w.terminate();
     },

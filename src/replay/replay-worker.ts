@@ -1,16 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunEvent } from '../core/events.js';
-import { openTrace, type TraceReader } from '../trace/reader.js';
+import { adoptTrace, type TraceHandover, type TraceReader } from '../trace/reader.js';
 import { claimTask, type TaskClaims, type TaskQueues } from './layer-tasks.js';
-import { driveReplays, labelled, type ReplayPlan, type ReplaySource } from './replay-driver.js';
+import { driveReplays, labelled, type ReplayPlan } from './replay-driver.js';
 import type { PoolMessage, WorkerData, WorkerMessage } from './worker-driver.js';
 import { layerGroupRunner, postedError } from './worker-driver.js';
 
 /**
  * Worker-thread entry of `replay`: runs the plan and posts its events, so the main thread stays free
  * to draw and read keys however long a layer's step takes. As a pool thread (`--workers N`) it boots
- * before the plan is known, opens the traces as soon as it is, and then takes layer tasks from the
- * shared list until none is left.
+ * before the plan is known, then reads the traces the main thread opened and checked (their
+ * handovers come with the tasks) and takes layer tasks from the shared list until none is left.
  */
 const port = parentPort;
 if (!port) throw new Error('replay-worker runs only as a worker thread');
@@ -36,17 +36,6 @@ if ('pool' in data) {
 const FLUSH_MS = 50;
 
 function servePool(): void {
-  const readers = new Map<string, Promise<TraceReader>>();
-  const open = ({ path, label }: ReplaySource): Promise<TraceReader> => {
-    let reader = readers.get(path);
-    if (!reader) {
-      reader = openTrace(path).then((r) => labelled(r, label));
-      // Opened ahead of use: a failure is reported by the task that needs the trace.
-      reader.catch(() => undefined);
-      readers.set(path, reader);
-    }
-    return reader;
-  };
   let pending: { event: RunEvent; runIndex: number }[] = [];
   let flushed = performance.now();
   const flush = (): void => {
@@ -60,11 +49,21 @@ function servePool(): void {
   };
   const serve = async (
     plan: ReplayPlan,
+    traces: readonly TraceHandover[],
     queues: TaskQueues,
     home: number,
     claims: TaskClaims,
   ): Promise<void> => {
-    const replay = layerGroupRunner(plan, (i) => open(plan.traces[i]!));
+    const readers = new Map<number, TraceReader>();
+    const open = async (i: number): Promise<TraceReader> => {
+      let reader = readers.get(i);
+      if (!reader) {
+        reader = labelled(adoptTrace(traces[i]!), plan.traces[i]!.label);
+        readers.set(i, reader);
+      }
+      return reader;
+    };
+    const replay = layerGroupRunner(plan, open);
     for (let task = claimTask(claims, queues, home); task; task = claimTask(claims, queues, home)) {
       const outcomes = await replay(task, onEvent);
       flush();
@@ -76,12 +75,10 @@ function servePool(): void {
             : { type: 'task-done', run: o.run, layer, failures: o.failures },
         );
     }
-    for (const reader of readers.values()) await (await reader.catch(() => undefined))?.close();
+    for (const reader of readers.values()) await reader.close();
     post({ type: 'idle' });
   };
-  port!.on('message', (message: PoolMessage) => {
-    // The traces are opened while the main thread checks them and plans, before any task.
-    if (message.type === 'open') for (const source of message.traces) void open(source);
-    else void serve(message.plan, message.queues, message.home, message.claims);
+  port!.on('message', ({ plan, traces, queues, home, claims }: PoolMessage) => {
+    void serve(plan, traces, queues, home, claims);
   });
 }

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { InputError } from '../common/input-error.js';
 import { type RunEvent, runEvents } from '../core/events.js';
 import type { LayerReport } from '../core/report.js';
-import { openTrace, type TraceReader } from '../trace/reader.js';
+import { openTrace, type TraceHandover, type TraceReader, traceHandover } from '../trace/reader.js';
 import { checkTensorData } from '../trace/validate.js';
 import {
   claimTask,
@@ -50,16 +50,19 @@ export type WorkerMessage =
   /** Pool thread: no task is left to take. */
   | { readonly type: 'idle' };
 
-/** What the main thread tells a pool thread: the traces to open, then the tasks to share and its own queue. */
-export type PoolMessage =
-  | { readonly type: 'open'; readonly traces: readonly ReplaySource[] }
-  | {
-      readonly type: 'tasks';
-      readonly plan: ReplayPlan;
-      readonly queues: TaskQueues;
-      readonly home: number;
-      readonly claims: TaskClaims;
-    };
+/**
+ * What the main thread tells a pool thread: the tasks to share, its own queue, and the plan's traces
+ * as this thread opened and checked them (by index in `plan.traces`), so the pool thread reads them
+ * without parsing their headers again.
+ */
+export type PoolMessage = {
+  readonly type: 'tasks';
+  readonly plan: ReplayPlan;
+  readonly traces: readonly TraceHandover[];
+  readonly queues: TaskQueues;
+  readonly home: number;
+  readonly claims: TaskClaims;
+};
 
 /** A worker's start: a whole plan, or a pool thread that waits for its traces and tasks. */
 export type WorkerData = ReplayPlan | { readonly pool: true };
@@ -212,8 +215,9 @@ export interface SharedReplayOptions {
  * `--workers N`: the plan's layer replays — every layer of every run (trace × hardware) — taken
  * by the threads from shared queues, largest first, each thread taking the next one when it is
  * free: from its own configuration's queue, then from the others' (./layer-tasks.ts). A layer replays on its own (./replay-trace.ts, `replayRunLayer`): each
- * thread opens the traces itself and reads only its layers' tensors, so the threads share no data
- * and scale with the cores even on one run. Events reach `hooks` exactly as one thread would send
+ * thread reads only its layers' tensors, through a reader of its own (the pool threads' built from
+ * this thread's checked headers, `adoptTrace`), so the threads share no data and scale with the
+ * cores even on one run. Events reach `hooks` exactly as one thread would send
  * them: the earliest unfinished layer streams live, later ones are held until it is done, and each
  * run's run-start and run-done come from the same functions as in one thread; so reports and
  * `--json` output do not depend on N. An error is the one the earliest failing layer raises, after
@@ -228,11 +232,14 @@ export async function driveReplaysShared(
   hooks.signal?.throwIfAborted();
   // Headers only: what each run will replay, for its run-start and to share out its layers.
   const readers = new Map<number, TraceReader>();
+  const handovers: TraceHandover[] = [];
   try {
     const runs: SequencedRun[] = [];
     for (const [s, source] of base.traces.entries()) {
-      const reader = labelled(opened?.get(source.path) ?? (await openTrace(source.path)), source.label);
+      const own = opened?.get(source.path) ?? (await openTrace(source.path));
+      const reader = labelled(own, source.label);
       readers.set(s, reader);
+      if (pool) handovers.push(traceHandover(own));
       for (const [h, hardware] of base.hardware.entries()) {
         const run = prepareReplayRun(reader, hardware, base.toolVersion);
         const layers = run.layers.length;
@@ -248,7 +255,7 @@ export async function driveReplaysShared(
         });
       }
     }
-    return await shareTasks(base, hooks, runs, readers, pool, onThisThread);
+    return await shareTasks(base, hooks, runs, readers, handovers, pool, onThisThread);
   } finally {
     for (const [s, reader] of readers)
       if (!opened?.has(base.traces[s]!.path)) await reader.close().catch(() => undefined);
@@ -260,6 +267,7 @@ function shareTasks(
   hooks: ReplayDriverHooks,
   runs: readonly SequencedRun[],
   readers: ReadonlyMap<number, TraceReader>,
+  traces: readonly TraceHandover[],
   pool: ReplayPool | undefined,
   onThisThread: boolean,
 ): Promise<readonly RunVerifyFailure[]> {
@@ -285,7 +293,7 @@ function shareTasks(
     return run % count === 0 ? orders.get(`${trace}/${layer}`) : orders.get(`${trace + 1}/0`);
   };
   for (const [i, w] of threads.entries())
-    w.postMessage({ type: 'tasks', plan: base, queues, home: first + i, claims } satisfies PoolMessage);
+    w.postMessage({ type: 'tasks', plan: base, traces, queues, home: first + i, claims } satisfies PoolMessage);
 
   return new Promise((resolve, reject) => {
     const { signal } = hooks;

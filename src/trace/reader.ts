@@ -114,21 +114,111 @@ interface ShardFile {
  * included). Built per lookup and dropped: the reader keeps columns (see TensorTable).
  */
 interface Located {
-  readonly shard: ParsedShard;
+  readonly shard: ShardColumns;
   readonly data: ReadAheadFile;
   readonly index: number;
   readonly name: string;
   readonly dtype: Dtype;
 }
 
-interface ParsedShard {
+/**
+ * An opened trace's checked structure as plain data of few objects (typed arrays, one string of
+ * names per shard), so posting it to a worker thread is a few copies of memory, not a clone of
+ * thousands of objects: the thread then reads the same trace (`adoptTrace`) without parsing and
+ * checking its headers again. Every tensor it reads is still checked (checksum, NaN/Inf, mask).
+ */
+export interface TraceHandover {
+  readonly path: string;
+  readonly files: readonly string[];
+  readonly manifest: TraceManifest;
+  readonly verify: boolean;
+  readonly shards: readonly ShardHandover[];
+}
+
+interface ShardHandover {
+  readonly path: string;
+  readonly bytes: number;
+  readonly dataStart: number;
+  /** Every tensor name, joined; name i ends at nameEnds[i]. */
+  readonly names: string;
+  readonly nameEnds: Uint32Array;
+  readonly dtypes: Uint8Array;
+  readonly begins: Float64Array;
+  readonly ends: Float64Array;
+  readonly shapeStarts: Uint32Array;
+  readonly dims: Float64Array;
+  readonly byName: Int32Array;
+  readonly crc32: Float64Array;
+  readonly scale: Float64Array;
+}
+
+/** Readers `openTrace` built, and how to hand each over. */
+const handovers = new WeakMap<TraceReader, () => TraceHandover>();
+
+/** The handover of a reader `openTrace` returned (not a wrapper of it); TypeError for any other. */
+export function traceHandover(reader: TraceReader): TraceHandover {
+  const handover = handovers.get(reader);
+  if (!handover) throw new TypeError(`${reader.path}: not a reader openTrace returned`);
+  return handover();
+}
+
+/**
+ * The reader of a trace another reader opened and checked (`traceHandover`), on any thread: its
+ * files are opened on the first read, and every read is checked as `openTrace`'s reader checks it.
+ */
+export function adoptTrace(handover: TraceHandover): TraceReader {
+  const shards = handover.shards.map((h): ShardColumns => {
+    const names = new Array<string>(h.nameEnds.length);
+    for (let i = 0, start = 0; i < names.length; i++) {
+      names[i] = h.names.slice(start, h.nameEnds[i]!);
+      start = h.nameEnds[i]!;
+    }
+    const { dtypes, begins, ends, shapeStarts, dims, byName } = h;
+    return {
+      file: { path: h.path, bytes: h.bytes },
+      tensors: { count: names.length, names, dtypes, begins, ends, shapeStarts, dims, byName },
+      dataStart: h.dataStart,
+      crc32: h.crc32,
+      scale: h.scale,
+    };
+  });
+  return buildReader(handover.path, handover.files, handover.manifest, shards, handover.verify, false);
+}
+
+function handoverOf(shard: ShardColumns): ShardHandover {
+  const t = shard.tensors;
+  const nameEnds = new Uint32Array(t.count);
+  let end = 0;
+  for (let i = 0; i < t.count; i++) nameEnds[i] = end += t.names[i]!.length;
+  return {
+    path: shard.file.path,
+    bytes: shard.file.bytes,
+    dataStart: shard.dataStart,
+    names: t.names.join(''),
+    nameEnds,
+    dtypes: t.dtypes,
+    begins: t.begins,
+    ends: t.ends,
+    shapeStarts: t.shapeStarts,
+    dims: t.dims,
+    byName: t.byName,
+    crc32: shard.crc32,
+    scale: shard.scale,
+  };
+}
+
+/** A shard's data as the reader keeps it once its header is checked. */
+interface ShardColumns {
   readonly file: ShardFile;
   readonly tensors: TensorTable;
   readonly dataStart: number;
-  readonly metadata: Readonly<Record<string, string>>;
   /** From the tensor table, by tensor index (NaN: none). */
   readonly crc32: Float64Array;
   readonly scale: Float64Array;
+}
+
+interface ParsedShard extends ShardColumns {
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 export interface OpenTraceOptions {
@@ -156,8 +246,8 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
     }
     const file: ShardFile = { path, bytes, handle };
     const shard = await parseShard(file, handle);
-    const manifestText = requireManifest(path, shard.metadata);
-    const reader = buildReader(path, [path], manifestText, [shard], verify);
+    const manifest = manifestOf(path, requireManifest(path, shard.metadata));
+    const reader = buildReader(path, [path], manifest, [shard], verify, true);
     keepHandle = true;
     return reader;
   } finally {
@@ -205,7 +295,8 @@ async function openSharded(indexPath: string, index: ShardIndex, verify: boolean
   for (const name of Object.keys(index.weight_map)) {
     if (!stored.has(name)) throw new TraceError(indexPath, `weight_map["${name}"]`, 'tensor is in no shard');
   }
-  return buildReader(indexPath, [indexPath, ...shards.map((s) => s.file.path)], manifestText, shards, verify);
+  const files = [indexPath, ...shards.map((s) => s.file.path)];
+  return buildReader(indexPath, files, manifestOf(indexPath, manifestText), shards, verify, true);
 }
 
 async function parseShard(file: ShardFile, handle: FileHandle): Promise<ParsedShard> {
@@ -250,20 +341,23 @@ function verifyMetadataChecksums(source: string, metadata: Readonly<Record<strin
   }
 }
 
+function manifestOf(path: string, text: string): TraceManifest {
+  return checkManifest(path, parseJsonObject(path, `__metadata__["${MANIFEST_METADATA_KEY}"]`, text));
+}
+
+/**
+ * The reader of checked shards. `check`: check the tensors against the limits and the manifest
+ * (every opening); false only for a structure another reader checked already (`adoptTrace`).
+ */
 function buildReader(
   path: string,
   files: readonly string[],
-  manifestText: string,
-  shards: readonly ParsedShard[],
+  manifest: TraceManifest,
+  shards: readonly ShardColumns[],
   verify: boolean,
+  check: boolean,
 ): TraceReader {
-  const manifest = checkManifest(
-    path,
-    parseJsonObject(path, `__metadata__["${MANIFEST_METADATA_KEY}"]`, manifestText),
-  );
   const dataFiles: ReadAheadFile[] = [];
-  /** Per shard: which tensors the manifest names (a layer's value or its mask), set while it is checked. */
-  const named: Uint8Array[] = [];
   const padding: Uint8Array[] = [];
   // One pool for all shards: a transient result lasts until the next transient read on this reader.
   const pool = createBlockPool();
@@ -289,30 +383,8 @@ function buildReader(
       bytes: (i) => t.ends[i]! - t.begins[i]!,
       padding: (i) => pad[i] === 1,
     };
-    for (let index = 0; index < t.count; index++) {
-      const name = t.names[index]!;
-      const bytes = t.ends[index]! - t.begins[index]!;
-      if (bytes > READ_LIMITS.maxTensorBytes) {
-        throw new TraceError(
-          shard.file.path,
-          `tensor "${name}"`,
-          `${bytes} bytes exceed the ${READ_LIMITS.maxTensorBytes}-byte limit of one tensor`,
-        );
-      }
-      if (pad[index]) {
-        if (DTYPES[t.dtypes[index]!] !== 'U8' || bytes >= ALIGNMENT_BYTES) {
-          throw new TraceError(
-            shard.file.path,
-            `tensor "${name}"`,
-            `padding must be U8 of at most ${ALIGNMENT_BYTES - 1} bytes`,
-          );
-        }
-        continue;
-      }
-      // The earlier shards only: names within one shard are unique (its header says so).
-      if (s > 0 && find(name))
-        throw new TraceError(shard.file.path, `tensor "${name}"`, 'stored in two shards');
-    }
+    // The earlier shards only: names within one shard are unique (its header says so).
+    if (check) checkShardTensors(shard, pad, s > 0 ? find : undefined);
     dataFiles.push(
       createReadAheadFile(shard.file.path, extents, {
         pool,
@@ -320,25 +392,15 @@ function buildReader(
       }),
     );
     padding.push(pad);
-    named.push(new Uint8Array(t.count));
   }
-  checkTensorsAgainstManifest(path, manifest, find, (l) => {
-    named[dataFiles.indexOf(l.data)]![l.index] = 1;
+  if (check) checkNamedTensors(path, manifest, shards, padding, find);
+  const handover = (): TraceHandover => ({
+    path,
+    files,
+    manifest,
+    verify,
+    shards: shards.map(handoverOf),
   });
-  checkReplayable(path, manifest, (name) => {
-    const l = find(name)!;
-    return tableElements(l.shard.tensors, l.index);
-  });
-  for (const [s, shard] of shards.entries()) {
-    for (let i = 0; i < shard.tensors.count; i++) {
-      if (!padding[s]![i] && !named[s]![i])
-        throw new TraceError(
-          shard.file.path,
-          `tensor "${shard.tensors.names[i]}"`,
-          'not named by the manifest',
-        );
-    }
-  }
 
   const locate = (name: string): Located => {
     const l = find(name);
@@ -374,7 +436,7 @@ function buildReader(
     return readChecked(l, options, options?.finite ? finiteCheckOf(l.dtype) : undefined, (bytes) => bytes);
   };
 
-  return {
+  const reader: TraceReader = {
     path,
     manifest,
     files,
@@ -409,6 +471,68 @@ function buildReader(
       pool.close();
     },
   };
+  handovers.set(reader, handover);
+  return reader;
+}
+
+/** A shard's tensors within the limits: sizes, padding, and (`earlier`: the shards before it) unique names. */
+function checkShardTensors(
+  shard: ShardColumns,
+  pad: Uint8Array,
+  earlier: ((name: string) => Located | undefined) | undefined,
+): void {
+  const t = shard.tensors;
+  for (let index = 0; index < t.count; index++) {
+    const name = t.names[index]!;
+    const bytes = t.ends[index]! - t.begins[index]!;
+    if (bytes > READ_LIMITS.maxTensorBytes) {
+      throw new TraceError(
+        shard.file.path,
+        `tensor "${name}"`,
+        `${bytes} bytes exceed the ${READ_LIMITS.maxTensorBytes}-byte limit of one tensor`,
+      );
+    }
+    if (pad[index]) {
+      if (DTYPES[t.dtypes[index]!] !== 'U8' || bytes >= ALIGNMENT_BYTES) {
+        throw new TraceError(
+          shard.file.path,
+          `tensor "${name}"`,
+          `padding must be U8 of at most ${ALIGNMENT_BYTES - 1} bytes`,
+        );
+      }
+      continue;
+    }
+    if (earlier?.(name)) throw new TraceError(shard.file.path, `tensor "${name}"`, 'stored in two shards');
+  }
+}
+
+/** The manifest's tensors are stored as it says, it can be replayed, and every other tensor is padding. */
+function checkNamedTensors(
+  path: string,
+  manifest: TraceManifest,
+  shards: readonly ShardColumns[],
+  padding: readonly Uint8Array[],
+  find: (name: string) => Located | undefined,
+): void {
+  /** Per shard: which tensors the manifest names (a layer's value or its mask). */
+  const named = shards.map((shard) => new Uint8Array(shard.tensors.count));
+  checkTensorsAgainstManifest(path, manifest, find, (l) => {
+    named[shards.indexOf(l.shard)]![l.index] = 1;
+  });
+  checkReplayable(path, manifest, (name) => {
+    const l = find(name)!;
+    return tableElements(l.shard.tensors, l.index);
+  });
+  for (const [s, shard] of shards.entries()) {
+    for (let i = 0; i < shard.tensors.count; i++) {
+      if (!padding[s]![i] && !named[s]![i])
+        throw new TraceError(
+          shard.file.path,
+          `tensor "${shard.tensors.names[i]}"`,
+          'not named by the manifest',
+        );
+    }
+  }
 }
 
 function infoOf(table: TensorTable, i: number): TensorInfo {

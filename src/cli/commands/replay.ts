@@ -117,9 +117,8 @@ export async function runReplay(
   const dashboard = kind === 'tui';
   const threads = schedule === 'chunkwise' || !workerUrl ? 0 : dashboard ? workers : workers - 1;
   // Taken before anything else (most were started by the CLI entry, ./replay-prestart.ts): the
-  // threads boot and open the traces while this one checks them.
+  // threads boot while this one opens and checks the traces, which they then read as it found them.
   const pool = workerUrl ? replayPool(workerUrl, threads > (dashboard ? 1 : 0) ? threads : 0) : undefined;
-  pool?.open(sources);
   const opened = new Map<string, TraceReader>();
   try {
     const { openTrace } = await import('../../trace/reader.js');
