@@ -293,7 +293,14 @@ function shareTasks(
     return run % count === 0 ? orders.get(`${trace}/${layer}`) : orders.get(`${trace + 1}/0`);
   };
   for (const [i, w] of threads.entries())
-    w.postMessage({ type: 'tasks', plan: base, traces, queues, home: first + i, claims } satisfies PoolMessage);
+    w.postMessage({
+      type: 'tasks',
+      plan: base,
+      traces,
+      queues,
+      home: first + i,
+      claims,
+    } satisfies PoolMessage);
 
   return new Promise((resolve, reject) => {
     const { signal } = hooks;

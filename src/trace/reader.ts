@@ -247,7 +247,7 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
     const file: ShardFile = { path, bytes, handle };
     const shard = await parseShard(file, handle);
     const manifest = manifestOf(path, requireManifest(path, shard.metadata));
-    const reader = buildReader(path, [path], manifest, [shard], verify, true);
+    const reader = buildReader(path, [path], manifest, [columnsOf(shard)], verify, true);
     keepHandle = true;
     return reader;
   } finally {
@@ -296,7 +296,14 @@ async function openSharded(indexPath: string, index: ShardIndex, verify: boolean
     if (!stored.has(name)) throw new TraceError(indexPath, `weight_map["${name}"]`, 'tensor is in no shard');
   }
   const files = [indexPath, ...shards.map((s) => s.file.path)];
-  return buildReader(indexPath, files, manifestOf(indexPath, manifestText), shards, verify, true);
+  return buildReader(
+    indexPath,
+    files,
+    manifestOf(indexPath, manifestText),
+    shards.map(columnsOf),
+    verify,
+    true,
+  );
 }
 
 async function parseShard(file: ShardFile, handle: FileHandle): Promise<ParsedShard> {
@@ -319,6 +326,14 @@ async function parseShard(file: ShardFile, handle: FileHandle): Promise<ParsedSh
     crc32,
     scale,
   };
+}
+
+/**
+ * What the reader keeps of a shard: not its metadata, whose texts (the manifest, a tensor table of
+ * ~50 bytes per tensor) are parsed into the manifest and the columns already.
+ */
+function columnsOf({ file, tensors, dataStart, crc32, scale }: ParsedShard): ShardColumns {
+  return { file, tensors, dataStart, crc32, scale };
 }
 
 function requireManifest(source: string, metadata: Readonly<Record<string, string>>): string {
