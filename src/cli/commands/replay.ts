@@ -122,12 +122,15 @@ export async function runReplay(
   const opened = new Map<string, TraceReader>();
   try {
     const { openTrace } = await import('../../trace/reader.js');
-    const { parseSyntheticSpec } = await import('../../trace/synthesize.js');
     const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
+    // The synthesizer (and its writer) loads only for --synthetic: a replay of files does not need it.
     const synthetic =
       options.synthetic === undefined
         ? undefined
-        : { spec: options.synthetic, ...parseSyntheticSpec(options.synthetic) };
+        : {
+            spec: options.synthetic,
+            ...(await import('../../trace/synthesize.js')).parseSyntheticSpec(options.synthetic),
+          };
     if (synthetic && synthetic.steps > SIZE_LIMITS.syntheticSteps) {
       throw new UsageError(
         '--synthetic',
