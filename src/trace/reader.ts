@@ -135,19 +135,14 @@ export interface TraceHandover {
   readonly shards: readonly ShardHandover[];
 }
 
-interface ShardHandover {
+/** A shard's columns (TensorTable's typed arrays as they are), its names as one string. */
+interface ShardHandover extends Omit<TensorTable, 'count' | 'names'> {
   readonly path: string;
   readonly bytes: number;
   readonly dataStart: number;
   /** Every tensor name, joined; name i ends at nameEnds[i]. */
   readonly names: string;
   readonly nameEnds: Uint32Array;
-  readonly dtypes: Uint8Array;
-  readonly begins: Float64Array;
-  readonly ends: Float64Array;
-  readonly shapeStarts: Uint32Array;
-  readonly dims: Float64Array;
-  readonly byName: Int32Array;
   readonly crc32: Float64Array;
   readonly scale: Float64Array;
 }

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { ROOT, runBuiltCli, stderrLines } from '../cli/built-cli.js';
-import { headerEnd, readHeader } from '../trace/corrupt.js';
+import { headerEnd, readHeader, tensorOffset } from '../trace/corrupt.js';
+import { writeTinyTrace } from '../trace/fixtures.js';
 
 const cwd = mkdtempSync(join(tmpdir(), 'deltasim-workers-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
@@ -106,6 +107,44 @@ test('replay --workers N: an error in the second configuration only still comes 
     expect(r.code).toBe(one!.code);
     expect(r.stderr).toBe(one!.stderr);
     expect(r.stdout).toBe(one!.stdout);
+  }
+}, 600_000);
+
+test('replay --workers N on a sharded trace: pool threads read the shards from the main thread’s checked index, byte for byte', async () => {
+  // The pool threads do not parse the index or the shards' headers: they get the main thread's
+  // (./src/trace/reader.ts, traceHandover) and open each shard on its first read. A tensor damaged
+  // in a shard still fails in whichever thread reads it, with the line one thread prints.
+  const sub = join(cwd, 'sharded');
+  mkdirSync(sub);
+  const trace = join(sub, 'tiny.safetensors');
+  await writeTinyTrace(trace, { steps: 6, shardBytes: 1024 });
+  const shards = readdirSync(sub).filter((f) => f !== 'tiny.safetensors');
+  expect(shards.length).toBeGreaterThan(2);
+  const args = ['replay', trace, ...TWO_PRESETS_JSON, '--verify'];
+  const [one, ...rest] = await withWorkers(args, ['1', '2', '3']);
+  expect(one!.code).toBe(0);
+  expect(one!.stdout.match(/"type":"run-done"/g)).toHaveLength(2);
+  for (const r of rest) {
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(one!.stderr);
+    expect(r.stdout).toBe(one!.stdout);
+  }
+  // The last shard's first per-step input: a late step, read after the threads have shared the work.
+  const last = join(sub, shards.sort().at(-1)!);
+  const bytes = new Uint8Array(readFileSync(last));
+  const name = Object.keys(readHeader(bytes)).find((n) => /^S\d+\/.*\/input$/.test(n))!;
+  expect(name).toBeDefined();
+  bytes[tensorOffset(bytes, name) + 1]! ^= 0x40;
+  writeFileSync(last, bytes);
+  const [bad, ...others] = await withWorkers(args, ['1', '2', '3']);
+  expect(bad!.code).toBe(2);
+  expect(stderrLines(bad!.stderr)).toEqual([
+    `deltasim: TraceError: ${last}: tensor "${name}": CRC-32 mismatch: data corrupted`,
+  ]);
+  for (const r of others) {
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(bad!.stderr);
+    expect(r.stdout).toBe(bad!.stdout);
   }
 }, 600_000);
 
