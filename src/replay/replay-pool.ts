@@ -1,9 +1,10 @@
 /**
  * The worker threads of `replay --workers N`, apart from the work they share (./worker-driver.ts):
  * this module loads nothing but Node's own, so the CLI entry can start the threads before it loads
- * anything else. A thread needs ~100 ms of CPU (its Node environment, then the replay code) before
- * it can take a task, about what the main thread spends loading the CLI, checking the flags and
- * opening the traces: started at the very beginning, both are ready at about the same time.
+ * anything else. A thread needs ~50 ms of CPU (its Node environment ~25, then the replay code)
+ * before it can take a task, less than the main thread spends loading the CLI, checking the flags
+ * and opening the traces: started at the very beginning, it is ready when the tasks come, and it
+ * reads the traces as the main thread opened and checked them (../trace/reader.ts, `adoptTrace`).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,8 @@ export interface ReplayPool {
 /**
  * A pool thread's V8 heap limits. Its young generation is capped at 6 MiB (semi-spaces of 2 MiB, the
  * size a 1-step replay stays at): V8 grows the young generation with what survives its collections
- * — opening the trace, whose index grows with its steps, and the first steps — up to 16 MiB
+ * — opening the trace (which a pool thread did then), whose index grows with its steps, and the
+ * first steps — up to 16 MiB
  * semi-spaces, so a thread's peak RSS grew with the trace length although its live data barely
  * does. Measured on `replay --preset sparten-like --preset eyeriss-like --json --workers 2`, peak RSS
  * 1 / 64 steps 114 / 153 → 110 / 135 MiB with no more CPU (the collections copy only the survivors).
