@@ -4,8 +4,11 @@ import { processIo } from './io.js';
 
 const args = process.argv.slice(2);
 // `replay`'s worker threads boot while this thread loads the CLI (./commands/replay-prestart.ts).
-if (args[0] === 'replay')
+// V8's tiering for replay is set first, before any replay code loads (src/replay/v8-tiering.ts).
+if (args[0] === 'replay') {
+  (await import('../replay/v8-tiering.js')).tuneTieringForReplay();
   (await import('./commands/replay-prestart.js')).prestartReplayThreads(args.slice(1));
+}
 const { runCli } = await import('./program.js');
 
 const io = processIo();

@@ -42,40 +42,58 @@ export function createFoldSequence(
   dataflow: Dataflow,
   overlap: FoldOverlap,
 ): FoldSequence {
-  const R = array.rows;
-  const latency = R + array.cols - 2;
-  let folds = 0;
-  let none = 0;
-  let streamSum = 0;
+  return new OverlapSequence(array, dataflow, overlap);
+}
+
+/**
+ * A class, not a literal of closures: every layer-step's laneTiming calls `add` per fold, and a
+ * closure per layer was a new call target there each layer (a deopt of laneTiming, then a
+ * recompile); prototype methods are one target for every sequence.
+ */
+class OverlapSequence implements FoldSequence {
+  private readonly rows: number;
+  private readonly latency: number;
+  folds = 0;
+  private none = 0;
+  private streamSum = 0;
   // Pipelined WS/IS: Σ max(T_f, R) over every fold but the last, and the last fold's T.
-  let spacedSum = 0;
-  let last = 0;
-  return {
-    add(stream: number, count = 1): void {
-      if (stream <= 0 || count <= 0) return;
-      none += count * cyclesPerFold(stream, array, dataflow);
-      streamSum += count * stream;
-      if (folds > 0) spacedSum += Math.max(last, R);
-      spacedSum += (count - 1) * Math.max(stream, R);
-      last = stream;
-      folds += count;
-    },
-    get folds(): number {
-      return folds;
-    },
-    reset(): void {
-      folds = 0;
-      none = 0;
-      streamSum = 0;
-      spacedSum = 0;
-      last = 0;
-    },
-    cycles(): number {
-      if (folds === 0) return 0;
-      if (overlap === 'none') return none;
-      if (dataflow === 'os') return overlap === 'preload' ? none : streamSum + latency;
-      if (overlap === 'preload') return R + streamSum + folds * latency;
-      return R + spacedSum + last + latency;
-    },
-  };
+  private spacedSum = 0;
+  private last = 0;
+
+  constructor(
+    private readonly array: ArrayShape,
+    private readonly dataflow: Dataflow,
+    private readonly overlap: FoldOverlap,
+  ) {
+    this.rows = array.rows;
+    this.latency = array.rows + array.cols - 2;
+  }
+
+  add(stream: number, count = 1): void {
+    if (stream <= 0 || count <= 0) return;
+    const R = this.rows;
+    this.none += count * cyclesPerFold(stream, this.array, this.dataflow);
+    this.streamSum += count * stream;
+    if (this.folds > 0) this.spacedSum += Math.max(this.last, R);
+    this.spacedSum += (count - 1) * Math.max(stream, R);
+    this.last = stream;
+    this.folds += count;
+  }
+
+  reset(): void {
+    this.folds = 0;
+    this.none = 0;
+    this.streamSum = 0;
+    this.spacedSum = 0;
+    this.last = 0;
+  }
+
+  cycles(): number {
+    const { folds, overlap, rows: R, latency } = this;
+    if (folds === 0) return 0;
+    if (overlap === 'none') return this.none;
+    if (this.dataflow === 'os') return overlap === 'preload' ? this.none : this.streamSum + latency;
+    if (overlap === 'preload') return R + this.streamSum + folds * latency;
+    return R + this.spacedSum + this.last + latency;
+  }
 }

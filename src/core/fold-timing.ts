@@ -8,6 +8,7 @@ import type { ArrayShape, Dataflow } from './array.js';
  */
 export function cyclesPerFold(streamCycles: number, array: ArrayShape, dataflow: Dataflow): number {
   const { rows, cols } = array;
-  if (dataflow === 'os') return streamCycles + rows + cols - 2;
-  return 2 * rows + cols + streamCycles - 2;
+  // One expression for every dataflow: a design of the other dataflow that comes later does not meet
+  // arithmetic without type feedback in the optimized callers (a deopt of each, then a recompile).
+  return streamCycles + rows + cols - 2 + (dataflow === 'os' ? 0 : rows);
 }

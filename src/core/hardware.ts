@@ -305,12 +305,46 @@ export function skipsAnything(hw: HardwareModel): boolean {
  */
 export function denseBaselineOf(hw: HardwareModel): HardwareModel {
   // The dense design has no condensing datapath: the same multipliers as a plain array.
-  const { condensed: _condensed, ...rest } = hw;
-  return {
-    ...rest,
+  return uniformHardware({
+    ...hw,
     support: { activations: 'none', weights: 'none', deltas: 'none' },
     formats: { activations: 'dense', weights: 'dense' },
     deltaMode: false,
+    condensed: undefined,
+  });
+}
+
+/**
+ * `hw` with every field in one order, the absent optional ones undefined (which every reader takes
+ * as absent): presets, files and dense baselines each built their own hidden class, and the replay's
+ * per-step stages, optimized on one design, were deoptimized by the next design's object.
+ */
+export function uniformHardware(hw: HardwareModel): HardwareModel {
+  return {
+    name: hw.name,
+    array: hw.array,
+    dataflow: hw.dataflow,
+    precision: hw.precision,
+    clockHz: hw.clockHz,
+    support: hw.support,
+    granularity: hw.granularity,
+    lookaheadSteps: hw.lookaheadSteps,
+    formats: hw.formats,
+    rleRunBits: hw.rleRunBits,
+    rlePackBits: hw.rlePackBits,
+    sram: hw.sram,
+    dram: hw.dram,
+    stateMemory: hw.stateMemory,
+    deltaMode: hw.deltaMode,
+    energy: hw.energy,
+    leakageMw: hw.leakageMw,
+    overlap: hw.overlap,
+    schedule: hw.schedule,
+    arrayKind: hw.arrayKind,
+    eventDispatchCycles: hw.eventDispatchCycles,
+    weightFetch: hw.weightFetch,
+    condensed: hw.condensed,
+    vector: hw.vector,
   };
 }
 

@@ -1,5 +1,12 @@
 import { type HardwareModel, PSUM_BITS } from './hardware.js';
-import { addAccess, type LevelAccess, NO_ACCESS, type StorageLevel, slowestLevel } from './levels.js';
+import {
+  addAccess,
+  type LevelAccess,
+  type LevelName,
+  NO_ACCESS,
+  type StorageLevel,
+  slowestLevel,
+} from './levels.js';
 import { wordBits } from './sparse/energy.js';
 import type { StepTraffic } from './traffic-stage.js';
 
@@ -44,47 +51,55 @@ export function levelStage(hw: HardwareModel, input: LevelStepInput): LevelStepR
     else dram = addAccess(dram, traffic.stateAccess.access);
   }
   const hasState = traffic.deltaState !== undefined || traffic.stateAccess !== undefined;
+  // Every level from one literal (storageLevel): spread literals made a hidden class per source.
   const levels: StorageLevel[] = [
-    {
-      name: 'dram',
-      capacityBytes: Number.POSITIVE_INFINITY,
-      bandwidthBytesPerCycle: hw.dram.bandwidthBytesPerCycle,
-      ...dram,
-    },
-    { name: 'ifmap', capacityBytes: hw.sram.ifmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ifmap },
+    storageLevel('dram', Number.POSITIVE_INFINITY, hw.dram.bandwidthBytesPerCycle, dram),
+    storageLevel('ifmap', hw.sram.ifmapBytes, sramBw, traffic.ifmap),
     // Event-driven PEs hold their weights locally (the filter memory split over the PEs): each
     // reads one weight per cycle, so the weight reads never outpace the PEs themselves.
-    {
-      name: 'filter',
-      capacityBytes: hw.sram.filterBytes,
-      bandwidthBytesPerCycle: hw.arrayKind === 'event-driven' ? Math.max(sramBw, (pes * bits) / 8) : sramBw,
-      ...traffic.filter,
-    },
-    { name: 'ofmap', capacityBytes: hw.sram.ofmapBytes, bandwidthBytesPerCycle: sramBw, ...traffic.ofmap },
+    storageLevel(
+      'filter',
+      hw.sram.filterBytes,
+      hw.arrayKind === 'event-driven' ? Math.max(sramBw, (pes * bits) / 8) : sramBw,
+      traffic.filter,
+    ),
+    storageLevel('ofmap', hw.sram.ofmapBytes, sramBw, traffic.ofmap),
   ];
   if (hasState) {
-    levels.push({
-      name: 'state',
-      capacityBytes: hw.stateMemory.bytes,
-      bandwidthBytesPerCycle: hw.stateMemory.bandwidthBytesPerCycle,
-      ...onChipState,
-    });
+    levels.push(
+      storageLevel('state', hw.stateMemory.bytes, hw.stateMemory.bandwidthBytesPerCycle, onChipState),
+    );
   }
   // PE registers: two operand reads and one partial-sum write per ungated MAC, one word each, at
   // the PEs' own pace (never a bound: they are part of the compute).
   const ungated = input.executedMacs - input.gatedMacs;
-  levels.push({
-    name: 'registers',
-    capacityBytes: Number.POSITIVE_INFINITY,
-    bandwidthBytesPerCycle: Number.POSITIVE_INFINITY,
-    readBits: 2 * ungated * bits,
-    writeBits: ungated * PSUM_BITS,
-    metadataBits: 0,
-  });
+  levels.push(
+    storageLevel('registers', Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, {
+      readBits: 2 * ungated * bits,
+      writeBits: ungated * PSUM_BITS,
+      metadataBits: 0,
+    }),
+  );
   const { cycles, bound } = slowestLevel(
     input.computeCycles,
     levels,
     traffic.deltaState ? { 'delta-unit': traffic.deltaState.unitCycles } : NO_UNITS,
   );
   return { levels, cycles, bound };
+}
+
+function storageLevel(
+  name: LevelName,
+  capacityBytes: number,
+  bandwidthBytesPerCycle: number,
+  access: LevelAccess,
+): StorageLevel {
+  return {
+    name,
+    capacityBytes,
+    bandwidthBytesPerCycle,
+    readBits: access.readBits,
+    writeBits: access.writeBits,
+    metadataBits: access.metadataBits,
+  };
 }

@@ -26,7 +26,9 @@ export function createLevelTotals(): LevelTotals {
         t.readBits += level.readBits;
         t.writeBits += level.writeBits;
         t.cycles += levelCycles(level);
-        if (bound === level.name) t.boundSteps++;
+        // No branch: a level that first bounds a step late would meet this increment with no type
+        // feedback in optimized code (a deopt of every function add is inlined into).
+        t.boundSteps += bound === level.name ? 1 : 0;
         totals.set(level.name, t);
       }
     },

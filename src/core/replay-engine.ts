@@ -8,6 +8,7 @@ import {
   type StorageFormat,
   skipsAnything,
   summarizeHardware,
+  uniformHardware,
 } from './hardware.js';
 import { type ReconstructedOperands, reconstructedOperands, weightResidency } from './layer-plan.js';
 import { levelStage } from './level-stage.js';
@@ -132,10 +133,12 @@ function loweredOnce(spec: SparseLayerSpec, bOperand: BOperand): LoweredSparseLa
  */
 export function createLayerReplay(
   spec: SparseLayerSpec & Partial<Pick<ElementwiseLayerSpec, 'outputShape' | 'elementwiseOps'>>,
-  hw: HardwareModel,
+  design: HardwareModel,
   options: LayerReplayOptions,
 ): LayerReplay {
-  if (spec.op === 'elementwise') return createVectorLayerReplay(spec, hw);
+  if (spec.op === 'elementwise') return createVectorLayerReplay(spec, design);
+  // One hidden class for every design and its dense baseline (the stages below run per step).
+  const hw = uniformHardware(design);
   const low = loweredOnce(spec, options.bOperand);
   const { array, dataflow } = hw;
   const mapping = mapGemm(low.gemm, array, dataflow);

@@ -10,6 +10,7 @@ import {
 } from '../core/layer-plan.js';
 import {
   createLayerReplay,
+  type LayerReplay,
   type ReplayRunConfig,
   type ReplayStepInput,
   replayReport,
@@ -252,7 +253,7 @@ async function replayVectorLayer(
 }
 
 /** One trace layer over every step (exported for the chunkwise schedule's other layers). */
-export async function replayLayer(
+export function replayLayer(
   reader: TraceReader,
   layer: TraceLayer,
   index: number,
@@ -261,52 +262,70 @@ export async function replayLayer(
   options: ReplayTraceOptions,
   failures: VerifyFailure[],
 ): Promise<LayerReport> {
-  const hw = options.hardware;
+  // openTrace checked the roles, the lowering and the tensor sizes (checkReplayable): one rule set.
+  const replay = createLayerReplay(layer, options.hardware, {
+    bOperand: plan.bOperand,
+    delta: plan.delta,
+    ...placement,
+    ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
+  });
+  // The layer is read here, once, not in the step loop: manifest layers have several hidden
+  // classes, and the loop's optimized code would be thrown away at each new one.
+  const layerName = layer.name;
+  const inputRole = layer.roles.includes('input') ? 'input' : 'delta';
+  return replaySteps(reader, layerName, inputRole, index, plan, replay, options, failures);
+}
+
+async function replaySteps(
+  reader: TraceReader,
+  layerName: string,
+  inputRole: 'input' | 'delta',
+  index: number,
+  plan: LayerPlan,
+  replay: LayerReplay,
+  options: ReplayTraceOptions,
+  failures: VerifyFailure[],
+): Promise<LayerReport> {
   const steps = reader.manifest.steps;
   const { bOperand, delta } = plan;
   const storedDeltas = plan.aSource === 'delta';
   const checkedMask = options.checkedMask ?? checkTensorData;
-  // openTrace checked the roles, the lowering and the tensor sizes (checkReplayable): one rule set.
-  const replay = createLayerReplay(layer, hw, {
-    bOperand,
-    delta,
-    ...placement,
-    ...(options.histogramBins ? { histogramBins: options.histogramBins } : {}),
-  });
   let bMask: Uint8Array | undefined;
   let bValues: Float32Array | undefined;
   if (bOperand === 'weight') {
-    const name = tensorName(layer.name, 'weight');
+    const name = tensorName(layerName, 'weight');
     bMask = await checkedMask(reader, name);
     if (options.verify) bValues = await reader.readValues(name);
   }
   let previousInput: Float32Array | undefined;
   let deltaSum: Float32Array | undefined;
+  // The awaits below are the schedule `--workers` interleaves a layer's configurations by (they
+  // step side by side on one reader): a helper with awaits of its own would change it.
   for (const step of steps) {
     const t = step.index;
     const newSequence = isNewSequence(steps, t);
     const keyFrame = step.keyFrame || newSequence;
     if (bOperand === 'rhs') {
-      const name = tensorName(layer.name, 'rhs', t);
+      const name = tensorName(layerName, 'rhs', t);
       bMask = await checkedMask(reader, name);
       if (options.verify) bValues = await reader.readValues(name);
     }
-    const inputName = tensorName(layer.name, layer.roles.includes('input') ? 'input' : 'delta', t);
+    const inputName = tensorName(layerName, inputRole, t);
     let aMask: Uint8Array;
     let aValues: Float32Array | undefined;
     let qValues: Float32Array | undefined;
     let aError: Float32Array | undefined;
     let qError: Float32Array | undefined;
     if (delta && storedDeltas) {
-      const name = tensorName(layer.name, 'delta', t);
+      const name = tensorName(layerName, 'delta', t);
       aMask = await checkedMask(reader, name);
       if (options.verify) {
         // Δ_t and q_t were stored separately, each rounded to the trace's precision: verify allows
         // for that (src/core/sparse/verify.ts), so F16 and I8 recordings are judged by what they hold.
         aValues = await reader.readValues(name);
         aError = storageError(reader, name, aValues);
-        if (layer.roles.includes('input')) {
-          const qName = tensorName(layer.name, 'input', t);
+        if (inputRole === 'input') {
+          const qName = tensorName(layerName, 'input', t);
           qValues = await reader.readValues(qName);
           qError = storageError(reader, qName, qValues);
         } else {
@@ -346,7 +365,7 @@ export async function replayLayer(
         : {}),
     };
     const outcome = replay.step(input);
-    recordVerifyFailure(failures, layer.name, t, outcome);
+    recordVerifyFailure(failures, layerName, t, outcome);
     options.onEvent(runEvents.stepDone(index, t + 1, steps.length, outcome));
     if (options.signal) {
       await yieldTurn();

@@ -1,9 +1,9 @@
 import { test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { collectRun, simulateDense } from '../../src/core/dense-engine.js';
-import { denseBaselineOf, type HardwareModel } from '../../src/core/hardware.js';
+import { denseBaselineOf, type HardwareModel, uniformHardware } from '../../src/core/hardware.js';
 import { lowerTopology } from '../../src/core/lowering.js';
-import { EYERISS_LIKE, SCALESIM_DEFAULT, SPARTEN_LIKE } from '../../src/core/presets.js';
+import { EYERISS_LIKE, PRESETS, SCALESIM_DEFAULT, SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createLayerReplay } from '../../src/core/replay-engine.js';
 import { modelDenseLayer, topologyLayerSpec } from '../../src/core/sparse/dense-workload.js';
 import { arbitraryPattern, packBits } from '../../src/testing/index.js';
@@ -99,5 +99,18 @@ describe('same-memory baseline', () => {
     expect(base.deltaMode).toBe(false);
     expect(base.sram).toEqual(SPARTEN_LIKE.sram);
     expect(base.dram).toEqual(SPARTEN_LIKE.dram);
+  });
+
+  it('uniformHardware keeps every design as it is, its fields in one order for every design and baseline', () => {
+    const designs = Object.values(PRESETS).flatMap((hw) => [hw, denseBaselineOf(hw)]);
+    const keys = Object.keys(uniformHardware(SCALESIM_DEFAULT));
+    for (const hw of designs) {
+      const uniform = uniformHardware(hw);
+      expect(Object.keys(uniform)).toEqual(keys);
+      // Absent optional fields are undefined, present ones the same values: a reader sees no change.
+      for (const key of keys)
+        expect(uniform[key as keyof HardwareModel]).toBe(hw[key as keyof HardwareModel]);
+      for (const key of Object.keys(hw)) expect(keys).toContain(key);
+    }
   });
 });

@@ -113,15 +113,6 @@ export function lowerSparseLayer(spec: SparseLayerSpec, bOperand: BOperand): Low
   const outputCausal = causal && spec.op !== 'attention-values';
   const operandCausal = causal && spec.op === 'attention-values';
   const inputElements = product(spec.inputShape);
-  const base = {
-    spec,
-    gemm: spec.gemm,
-    instances: count,
-    bOperand,
-    outputCausal,
-    operandCausal,
-    inputElements,
-  };
   if (spec.op === 'conv2d' || spec.op === 'depthwise') {
     const depthwise = spec.op === 'depthwise';
     const [h, w, c] = spec.inputShape;
@@ -165,46 +156,105 @@ export function lowerSparseLayer(spec: SparseLayerSpec, bOperand: BOperand): Low
     // every input coordinate the windows read, so padding is touched iff they leave the input.
     const hasPadding =
       pt > 0 || pl > 0 || (ho - 1) * sh - pt + (fh - 1) * dh >= h || (wo - 1) * sw - pl + (fw - 1) * dw >= w;
-    let index: Int32Array | undefined;
     const bElements = depthwise ? fh * fw * c * n : k * n;
-    return {
-      ...base,
-      // Built on first use: M·K entries a dense (closed-form) replay never reads.
-      get aIndex(): Int32Array {
-        index ??= buildIndex();
-        return index;
-      },
+    // Built on first use: M·K entries a dense (closed-form) replay never reads.
+    return new Lowered(spec, bOperand, buildIndex, {
       hasPadding,
+      outputCausal,
+      operandCausal,
+      inputElements,
       aInstanceStride: depthwise ? 1 : 0,
       // [Fh, Fw, C, N] flattened: depthwise instance c reads channel c with its N multipliers.
       bRowStride: depthwise ? c * n : n,
-      bColStride: 1,
       bInstanceStride: depthwise ? n : 0,
       bElements,
       outputElements: m * n * count,
-    };
+    });
   }
   if (!isMacOp(spec.op)) throw new LoweringError('op', `"${spec.op}" is not a MAC-bearing op`);
   if (inputElements !== count * m * k) {
     throw new LoweringError('inputShape', `expected ${count}×${m}×${k} = ${count * m * k} elements`);
   }
-  const aIndex = new Int32Array(m * k);
-  for (let i = 0; i < m * k; i++) aIndex[i] = i;
   const shared =
     bOperand === 'weight' && spec.operandShape !== undefined && product(spec.operandShape) === k * n;
   const bElements = shared ? k * n : count * k * n;
   if (spec.operandShape !== undefined && product(spec.operandShape) !== bElements) {
     throw new LoweringError('operandShape', `expected ${k}×${n} or ${count}×${k}×${n} elements`);
   }
-  return {
-    ...base,
-    aIndex,
+  const identity = (): Int32Array => {
+    const aIndex = new Int32Array(m * k);
+    for (let i = 0; i < m * k; i++) aIndex[i] = i;
+    return aIndex;
+  };
+  return new Lowered(spec, bOperand, identity, {
     hasPadding: false,
+    outputCausal,
+    operandCausal,
+    inputElements,
     aInstanceStride: m * k,
     bRowStride: n,
-    bColStride: 1,
     bInstanceStride: shared ? 0 : k * n,
     bElements,
     outputElements: m * n * count,
-  };
+  });
+}
+
+/** The figures of a lowering besides its spec, operand and index (Lowered's constructor). */
+type LoweredFigures = Pick<
+  LoweredSparseLayer,
+  | 'hasPadding'
+  | 'outputCausal'
+  | 'operandCausal'
+  | 'inputElements'
+  | 'aInstanceStride'
+  | 'bRowStride'
+  | 'bInstanceStride'
+  | 'bElements'
+  | 'outputElements'
+>;
+
+/**
+ * Every lowering is an instance of one class, its index built on first read by a getter on the
+ * prototype: the object literals with a getter of their own that this replaced got a new hidden
+ * class per layer and turned into dictionary-mode objects from the third, so every `low.x` read on
+ * the replay path was a dictionary lookup and each new layer deoptimized the code reading it.
+ */
+class Lowered implements LoweredSparseLayer {
+  readonly gemm: Gemm;
+  readonly instances: number;
+  readonly hasPadding: boolean;
+  readonly outputCausal: boolean;
+  readonly operandCausal: boolean;
+  readonly inputElements: number;
+  readonly aInstanceStride: number;
+  readonly bRowStride: number;
+  readonly bColStride = 1;
+  readonly bInstanceStride: number;
+  readonly bElements: number;
+  readonly outputElements: number;
+  private index: Int32Array | undefined = undefined;
+
+  constructor(
+    readonly spec: SparseLayerSpec,
+    readonly bOperand: BOperand,
+    private readonly buildIndex: () => Int32Array,
+    figures: LoweredFigures,
+  ) {
+    this.gemm = spec.gemm;
+    this.instances = spec.gemmCount;
+    this.hasPadding = figures.hasPadding;
+    this.outputCausal = figures.outputCausal;
+    this.operandCausal = figures.operandCausal;
+    this.inputElements = figures.inputElements;
+    this.aInstanceStride = figures.aInstanceStride;
+    this.bRowStride = figures.bRowStride;
+    this.bInstanceStride = figures.bInstanceStride;
+    this.bElements = figures.bElements;
+    this.outputElements = figures.outputElements;
+  }
+
+  get aIndex(): Int32Array {
+    this.index ??= this.buildIndex();
+    return this.index;
+  }
 }
