@@ -95,6 +95,20 @@ export interface TraceReader {
   readMask(name: string, options?: ReadOptions): Promise<Uint8Array>;
   /** The stored bytes of any tensor, checksum-verified (export uses this). */
   readBytes(name: string, options?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * `use` applied to a transient view of the stored bytes (checked as `readBytes` with the same
+   * `finite`) during the read itself, before any other read on this reader can run; resolves to what
+   * it returns. For judging a tensor where it landed when several callers share the reader: a
+   * transient result awaited is handed over in a later microtask, by which time a concurrent read
+   * may have reused its memory.
+   */
+  withBytes<T>(
+    name: string,
+    use: (bytes: Uint8Array) => T,
+    options?: Pick<ReadOptions, 'finite'>,
+  ): Promise<T>;
+  /** As `withBytes`, on the decoded values (a transient view where no decoding was needed). */
+  withValues<T>(name: string, use: (values: Float32Array) => T): Promise<T>;
   /** The I8 scale of `name`, if it is an I8 tensor. */
   scaleOf(name: string): number | undefined;
   /** The files this trace consists of (the index first when sharded). */
@@ -148,6 +162,9 @@ interface ShardHandover extends Omit<TensorTable, 'count' | 'names'> {
 }
 
 /** Readers `openTrace` built, and how to hand each over. */
+/** `withBytes` / `withValues` read in recycled memory: `use` runs while it holds the tensor. */
+const TRANSIENT: ReadOptions = { transient: true };
+
 const handovers = new WeakMap<TraceReader, () => TraceHandover>();
 
 /** The handover of a reader `openTrace` returned (not a wrapper of it); TypeError for any other. */
@@ -468,6 +485,17 @@ function buildReader(
     readValues: async (name, options) => {
       const l = locate(name);
       return readChecked(l, options, finiteCheckOf(l.dtype), (raw, owned) => decodeValues(l, raw, owned));
+    },
+    withBytes: async (name, use, options) => {
+      const l = locate(name);
+      const finite = options?.finite ? finiteCheckOf(l.dtype) : undefined;
+      return readChecked(l, TRANSIENT, finite, (bytes) => use(bytes));
+    },
+    withValues: async (name, use) => {
+      const l = locate(name);
+      return readChecked(l, TRANSIENT, finiteCheckOf(l.dtype), (raw, owned) =>
+        use(decodeValues(l, raw, owned)),
+      );
     },
     readMask: async (name, options) => {
       const l = locate(name);

@@ -18,20 +18,19 @@ export const MAX_REPORTED_ERRORS = 50;
  */
 export async function checkTensorData(reader: TraceReader, name: string): Promise<Uint8Array> {
   const { dtype } = reader.info(name);
-  if (!LITTLE_ENDIAN || dtype === 'U8') {
-    // The small mask in its own buffer first, then the values in recycled memory (valid until the
-    // next transient read), judged with no await in between: a replay of several configurations
-    // reads other tensors of the same reader concurrently, and their transient reads would reuse it.
-    const mask = await reader.readMask(name);
-    const values = await reader.readValues(name, { transient: true });
-    if (!maskMatches(mask, values)) throw maskMismatch(reader, name);
-    return mask;
-  }
-  // The stored bits, checksum-verified and checked for NaN/Inf in one pass, judged without decoding
-  // them (F16 decoding cost most of it).
+  // The small mask in its own buffer first; then the values are judged during their read, in the
+  // reader's recycled memory (a replay of several configurations reads other tensors of the same
+  // reader concurrently, whose transient reads reuse that memory).
   const mask = await reader.readMask(name);
-  const raw = await reader.readBytes(name, { transient: true, finite: true });
-  if (!rawMaskMatches(mask, raw, dtype, reader.scaleOf(name) ?? 1)) throw maskMismatch(reader, name);
+  const matches =
+    !LITTLE_ENDIAN || dtype === 'U8'
+      ? await reader.withValues(name, (values) => maskMatches(mask, values))
+      : // The stored bits, checksum-verified and checked for NaN/Inf in one pass, judged without
+        // decoding them (F16 decoding cost most of it).
+        await reader.withBytes(name, (raw) => rawMaskMatches(mask, raw, dtype, reader.scaleOf(name) ?? 1), {
+          finite: true,
+        });
+  if (!matches) throw maskMismatch(reader, name);
   return mask;
 }
 

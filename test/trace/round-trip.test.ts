@@ -164,6 +164,51 @@ describe('reading modes', () => {
   );
 });
 
+test.each([['F32'], ['F16'], ['I8']] as const)(
+  '%s: withBytes / withValues judge every tensor as read, with three callers sharing the reader',
+  async (dtype) => {
+    const path = join(dir, `with-${dtype}.safetensors`);
+    const expected = await writeTinyTrace(path, { dtype, steps: 3 });
+    const reader = await openTrace(path);
+    try {
+      const kept = new Map<string, { bytes: Uint8Array; values: Float32Array }>();
+      for (const t of expected)
+        kept.set(t.name, { bytes: await reader.readBytes(t.name), values: await reader.readValues(t.name) });
+      const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+        a.length === b.length && a.every((x, i) => x === b[i]);
+      const sameValues = (a: Float32Array, b: Float32Array): boolean =>
+        a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+      // Three callers step through interleaved tensors side by side, as a layer's configurations do.
+      const judged = await Promise.all(
+        [0, 1, 2].map(async (caller) => {
+          const verdicts: boolean[] = [];
+          for (const [i, t] of expected.entries()) {
+            if (i % 3 !== caller) continue;
+            const k = kept.get(t.name)!;
+            verdicts.push(
+              await reader.withBytes(t.name, (bytes) => sameBytes(bytes, k.bytes), { finite: true }),
+            );
+            verdicts.push(await reader.withValues(t.name, (values) => sameValues(values, k.values)));
+          }
+          return verdicts;
+        }),
+      );
+      expect(judged.flat()).toHaveLength(2 * expected.length);
+      expect(judged.flat().every(Boolean)).toBe(true);
+      // What `use` returns is what the call resolves to; what it throws rejects the call.
+      const first = expected[0]!.name;
+      expect(await reader.withBytes(first, (bytes) => bytes.length)).toBe(kept.get(first)!.bytes.length);
+      await expect(
+        reader.withValues(first, () => {
+          throw new Error('judged');
+        }),
+      ).rejects.toThrow('judged');
+    } finally {
+      await reader.close();
+    }
+  },
+);
+
 describe('memory', () => {
   /** How many of the scan kernel's buffers are free right now. */
   function freeKernelBuffers(): number {
