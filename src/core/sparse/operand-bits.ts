@@ -12,7 +12,7 @@ import {
   setBit,
 } from './bits.js';
 import type { LoweredSparseLayer } from './layer-lowering.js';
-import { gatherInKernel } from './popcount-kernel.js';
+import { gatherInKernel, transposeInKernel } from './popcount-kernel.js';
 import {
   gatherByIndex,
   gatherWindows,
@@ -645,8 +645,13 @@ function loadBlock(src: BitMatrix, rb: number, wc: number): void {
   transpose32(BLOCK);
 }
 
-/** dst (src.cols × src.rows) = srcᵀ, by 32 × 32 blocks; every word of dst is written. */
+/** dst (src.cols × src.rows) = srcᵀ (in the count kernel when it runs here); every word of dst is written. */
 export function transposeInto(src: BitMatrix, dst: BitMatrix): BitMatrix {
+  return transposeInKernel(src, dst) ? dst : transposeBlocks(src, dst);
+}
+
+/** `transposeInto` in JavaScript, by 32 × 32 blocks (`transpose32`). */
+export function transposeBlocks(src: BitMatrix, dst: BitMatrix): BitMatrix {
   const rowBlocks = Math.ceil(src.rows / 32);
   const dw = dst.words;
   const dwpr = dst.wordsPerRow;

@@ -1379,12 +1379,111 @@ function gatherBitsCode(): number[] {
   ];
 }
 
+const I8X16_SHUFFLE = (...lanes: number[]): number[] => simd(0x0d, ...lanes);
+const I8X16_BITMASK = simd(0x64);
+const I8X16_ADD = simd(0x6e);
+const V128_LOAD32_ZERO = simd(0x5c, 2, 0);
+const V128_LOAD32_LANE = (lane: number): number[] => simd(0x56, 2, 0, lane);
+const I32_STORE16 = [0x3b, 1, 0];
+
+/**
+ * transpose(src, wpr, rowBlocks, dst, dwpr) → 0: dst = srcᵀ by 32 × 32 bit blocks (rows of 32-bit
+ * words, bit c of a word is column c; src has rowBlocks · 32 rows of wpr words, dst wpr · 32 rows of
+ * dwpr words). Per block and half (16 source rows): the rows' words go four to a vector, two rounds
+ * of byte shuffles put byte b of all 16 rows in vector b, and i8x16.bitmask reads one bit of each of
+ * its bytes — bit 7, then (the bytes doubled) bit 6, … — which is output column 8b + i for those
+ * 16 rows, stored as half of its word: ~7 instructions per word against ~25 for the JavaScript rounds.
+ * Locals after the 5 parameters: 5 rb, 6 wc, 7 row (the next source word), 8 stride (wpr · 4),
+ * 9 out (the block's column 0 in dst, this half), 10 colStride (dwpr · 4) (i32); 11–14 v0..v3,
+ * 15–18 s0..s3, 19 bits (v128).
+ */
+function transposeCode(): number[] {
+  const [src, wpr, rowBlocks, dst, dwpr] = [0, 1, 2, 3, 4];
+  const [rb, wc, row, stride, out, colStride] = [5, 6, 7, 8, 9, 10];
+  const v = [11, 12, 13, 14];
+  const sv = [15, 16, 17, 18];
+  const bits = 19;
+  // v_q = the words of rows 4q..4q + 3 (lane l: row 4q + l); row moves on a row per word.
+  const loadRows = v.flatMap((vq) => [
+    ...get(row),
+    ...V128_LOAD32_ZERO,
+    ...[1, 2, 3].flatMap((lane) => [
+      ...localSet(vq),
+      ...set(row, add(row, stride)),
+      ...get(row),
+      ...get(vq),
+      ...V128_LOAD32_LANE(lane),
+    ]),
+    ...localSet(vq),
+    ...set(row, add(row, stride)),
+  ]);
+  const fourths = [0, 4, 8, 12, 16, 20, 24, 28];
+  // Bytes b and b + 1 of the eight rows of two vectors (byte b of lane l is lane byte 4l + b).
+  const byteRows = (x: number, y: number, b: number): number[] => [
+    ...get(x),
+    ...get(y),
+    ...I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)),
+  ];
+  // The first (or second) eight bytes of both vectors: byte b of rows 0–7 then of rows 8–15.
+  const sixteen = (x: number, y: number, second: boolean): number[] => {
+    const o = second ? 8 : 0;
+    const lanes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + o);
+    return [...get(x), ...get(y), ...I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16))];
+  };
+  // Output columns 8b + 7 down to 8b from byte b of the 16 rows (on the stack).
+  const columns = (b: number): number[] => [
+    ...localSet(bits),
+    ...[7, 6, 5, 4, 3, 2, 1, 0].flatMap((i) => [
+      ...add(out, mul(i32Const(8 * b + i), colStride)),
+      ...get(bits),
+      ...I8X16_BITMASK,
+      ...I32_STORE16,
+      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...I8X16_ADD]) : []),
+    ]),
+  ];
+  const half = (h: number): number[] => [
+    // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
+    ...set(
+      row,
+      add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
+    ),
+    ...loadRows,
+    ...set(
+      out,
+      add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
+    ),
+    ...byteRows(v[0]!, v[1]!, 0),
+    ...localSet(sv[0]!),
+    ...byteRows(v[0]!, v[1]!, 2),
+    ...localSet(sv[1]!),
+    ...byteRows(v[2]!, v[3]!, 0),
+    ...localSet(sv[2]!),
+    ...byteRows(v[2]!, v[3]!, 2),
+    ...localSet(sv[3]!),
+    ...sixteen(sv[0]!, sv[2]!, false),
+    ...columns(0),
+    ...sixteen(sv[0]!, sv[2]!, true),
+    ...columns(1),
+    ...sixteen(sv[1]!, sv[3]!, false),
+    ...columns(2),
+    ...sixteen(sv[1]!, sv[3]!, true),
+    ...columns(3),
+  ];
+  return [
+    ...set(stride, mul(wpr, i32Const(4))),
+    ...set(colStride, mul(dwpr, i32Const(4))),
+    ...loopWhile(rb, rowBlocks, loopWhile(wc, wpr, [...half(0), ...half(1)])),
+    ...i32Const(0),
+  ];
+}
+
 type GatherFunction = (...args: number[]) => number;
 
 interface CountKernel {
   readonly popcount: (start: number, end: number) => number;
   readonly gatherWords: GatherFunction;
   readonly gatherBits: GatherFunction;
+  readonly transpose: GatherFunction;
   readonly memory: Kernel['memory'];
   /** Byte and word views of `memory`, renewed after it grows. */
   bytes: Uint8Array;
@@ -1412,6 +1511,15 @@ function getCountKernel(): CountKernel | undefined {
       { name: 'popcount', params: 2, locals: [[1, I64]], code: popcountCode() },
       gather('gatherWords', gatherWordsCode(), 14, 0),
       gather('gatherBits', gatherBitsCode(), 16, 1),
+      {
+        name: 'transpose',
+        params: 5,
+        locals: [
+          [6, I32],
+          [9, V128],
+        ],
+        code: transposeCode(),
+      },
     ];
     const exports = instantiate(encodeModule(functions, 1));
     const memory = exports?.memory as Kernel['memory'] | undefined;
@@ -1421,6 +1529,7 @@ function getCountKernel(): CountKernel | undefined {
             popcount: exports.popcount as CountKernel['popcount'],
             gatherWords: exports.gatherWords as GatherFunction,
             gatherBits: exports.gatherBits as GatherFunction,
+            transpose: exports.transpose as GatherFunction,
             memory,
             bytes: new Uint8Array(memory.buffer),
             words: new Uint32Array(memory.buffer),
@@ -1514,4 +1623,27 @@ export function gatherInKernel(
   );
   dst.words.set(k.words.subarray(srcBytes >>> 2, (srcBytes >>> 2) + rowWords));
   return n;
+}
+
+/**
+ * dst (src.cols × src.rows) = srcᵀ in the count kernel (`transpose`): src copied in with zero rows
+ * up to a whole block, dst's rows copied out; every word of dst is written. False when the kernel
+ * is not available or the matrices would not fit its 32-bit offsets (the caller transposes in
+ * JavaScript).
+ */
+export function transposeInKernel(src: BitMatrix, dst: BitMatrix): boolean {
+  const rowBlocks = Math.ceil(src.rows / 32);
+  const srcWords = rowBlocks * 32 * src.wordsPerRow;
+  const dstAt = srcWords * 4;
+  const dstWords = src.wordsPerRow * 32 * dst.wordsPerRow;
+  const total = dstAt + dstWords * 4;
+  if (total >= 2 ** 28 || dst.wordsPerRow !== rowBlocks) return false;
+  const k = countKernelWith(total);
+  if (!k) return false;
+  const used = src.rows * src.wordsPerRow;
+  k.words.set(src.words.subarray(0, used));
+  k.words.fill(0, used, srcWords);
+  k.transpose(0, src.wordsPerRow, rowBlocks, dstAt, dst.wordsPerRow);
+  dst.words.set(k.words.subarray(dstAt >>> 2, (dstAt >>> 2) + dst.rows * dst.wordsPerRow));
+  return true;
 }
