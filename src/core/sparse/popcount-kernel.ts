@@ -241,6 +241,7 @@ function foldCode(): number[] {
 }
 
 /** Opcodes only this kernel needs (the encoder's shared set has the rest). */
+const I32_EQ = 0x46;
 const I64_SHL = 0x86;
 const I64_SHR_U = 0x88;
 const i64Const = (n: number): number[] => [0x42, ...sleb(n)];
@@ -256,14 +257,17 @@ const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
  * The totals of a last group of fewer than four lanes are stored whole: past the row's last lane,
  * overwritten by the next row's, or into 12 spare bytes after the totals. `totals` must follow
  * winMax's `windows` words (the window loop ends there).
- * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 u, 16 left, 17 out,
- * 18 m, 19–22 n0..n3 (i32); 23–26 s0..s3, 27 A, 28 A1, 29 t01, 30 t23, 31 work (i64: the even
- * lanes' totals in the low half, the odd lanes' in the high; each below 2^31 as the caller keeps
- * the whole work, so no carry crosses).
+ * A last window of one unit of the rows (an odd unit count, a window of two) counts that unit only.
+ * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 u, 16 fullEnd (where
+ * the windows of two whole units end), 17 out, 18 m, 19–22 n0..n3 (i32); 23–26 s0..s3, 27 A,
+ * 28 A1, 29 t01, 30 t23, 31 work (i64: the even lanes' totals in the low half, the odd lanes' in
+ * the high; each below 2^31 as the caller keeps the whole work, so no carry crosses); 32 aRow0
+ * (the row's A), 33 group (the group's B), 34 rowOut, 35 groupBytes (i32).
  */
 function foldQuadCode(): number[] {
   const [a, aStride, b, bStride, rows, cols, units, , winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [r, c, aRow, p, maxPtr, u, left, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const [r, c, aRow, p, maxPtr, u, fullEnd, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const [aRow0, group, rowOut, groupBytes] = [32, 33, 34, 35];
   const ns = [19, 20, 21, 22];
   const ss = [23, 24, 25, 26];
   const [A, A1] = [27, 28];
@@ -301,17 +305,11 @@ function foldQuadCode(): number[] {
     ...maxU(m, ns[3]!),
     ...storeMaxU(maxPtr, m),
   ];
-  const windowLoop = (body: number[]): number[] => [
-    ...OP.loop,
-    ...body,
-    ...windowTail,
-    ...localGet(maxPtr),
-    ...localGet(end),
-    OP.i32LtU,
-    OP.brIf,
-    0,
-    OP.end,
-  ];
+  // Windows until maxPtr reaches `until` (`guarded`: maybe none).
+  const windowLoop = (body: number[], until: number, guarded: boolean): number[] =>
+    guarded
+      ? whileTrue([...get(maxPtr), ...get(until), OP.i32LtU], [...body, ...windowTail])
+      : [...OP.loop, ...body, ...windowTail, ...get(maxPtr), ...get(until), OP.i32LtU, OP.brIf, 0, OP.end];
   // A window of two units (128 dense steps, the common look-ahead), unrolled.
   const twoUnits = [
     ...localGet(aRow),
@@ -331,6 +329,18 @@ function foldQuadCode(): number[] {
     ...advance(aRow, 2 * UNIT_BYTES),
     ...advance(p, 8 * UNIT_BYTES),
   ];
+  // The last window when it holds one unit of the rows (the other is B's zero padding): that one.
+  const oneUnit = [
+    ...localGet(aRow),
+    ...i64Load(),
+    ...localSet(A),
+    ...lanes.flatMap((j) => [
+      ...count(A, UNIT_BYTES * j),
+      ...localTee(ss[j]!),
+      OP.i32WrapI64,
+      ...localSet(ns[j]!),
+    ]),
+  ];
   const anyUnits = [
     ...ss.flatMap((sj) => [...i64Const(0), ...localSet(sj)]),
     ...loopWhile(u, units, [
@@ -348,58 +358,76 @@ function foldQuadCode(): number[] {
     ]),
     ...lanes.flatMap((j) => [...localGet(ss[j]!), OP.i32WrapI64, ...localSet(ns[j]!)]),
   ];
-  const quad = [
-    ...localGet(cols),
-    ...localGet(c),
-    OP.i32Sub,
-    ...localSet(left),
-    ...address(a, r, aStride),
-    ...localSet(aRow),
-    ...address(b, c, bStride),
-    ...localSet(p),
-    ...localGet(winMax),
-    ...localSet(maxPtr),
-    ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
-    ...localGet(units),
-    ...i32Const(2),
+  // Every row r, every group of four columns from c = 0: `windows` into the pair totals, stored at
+  // `out` (16 bytes a group; a row's totals end cols · 4 bytes after its first).
+  const allLanes = (windows: number[]): number[] =>
+    loopWhile(r, rows, [
+      ...set(aRow0, add(a, mul(r, aStride))),
+      ...set(group, get(b)),
+      ...set(rowOut, get(out)),
+      ...set(c, i32Const(0)),
+      ...OP.loop,
+      ...set(aRow, get(aRow0)),
+      ...set(p, get(group)),
+      ...set(maxPtr, get(winMax)),
+      ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
+      ...windows,
+      ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
+      ...localGet(work),
+      ...localGet(pairTotals[0]!),
+      ...localGet(pairTotals[1]!),
+      OP.i64Add,
+      OP.i64Add,
+      ...localSet(work),
+      ...set(out, add(out, i32Const(16))),
+      ...set(group, add(group, groupBytes)),
+      ...set(c, add(c, i32Const(4))),
+      ...get(c),
+      ...get(cols),
+      OP.i32LtU,
+      OP.brIf,
+      0,
+      OP.end,
+      ...set(out, add(rowOut, mul(cols, i32Const(4)))),
+    ]);
+  // The rows' units, ⌈(aStride / 4) / 2⌉, are odd: the last two-unit window holds one (A all ones,
+  // aStride 0: both are counted, B's padding zeros meet the second).
+  const oddTail = [
+    ...get(aStride),
+    ...i32Const(0),
     OP.i32Ne,
-    ...OP.if,
-    ...windowLoop(anyUnits),
-    OP.else,
-    ...windowLoop(twoUnits),
-    OP.end,
-    ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
-    ...localGet(work),
-    ...localGet(pairTotals[0]!),
-    ...localGet(pairTotals[1]!),
-    OP.i64Add,
-    OP.i64Add,
-    ...localSet(work),
-    // out += 4 · min(4, left)
-    ...localGet(out),
-    ...localGet(left),
-    ...i32Const(4),
-    ...i32Const(4),
-    ...localGet(left),
-    OP.i32GtU,
-    OP.select,
-    ...i32Const(4),
-    OP.i32Mul,
+    ...get(aStride),
+    ...i32Const(2),
+    OP.i32ShrU,
+    ...i32Const(1),
     OP.i32Add,
-    ...localSet(out),
-    ...localGet(c),
-    ...i32Const(4),
-    OP.i32Add,
-    ...localTee(c),
-    ...localGet(cols),
-    OP.i32LtU,
-    OP.brIf,
-    0,
+    ...i32Const(1),
+    OP.i32ShrU,
+    ...i32Const(1),
+    OP.i32And,
+    OP.i32And,
   ];
   return [
-    ...localGet(totals),
-    ...localSet(out),
-    ...loopWhile(r, rows, [...i32Const(0), ...localSet(c), ...OP.loop, ...quad, OP.end]),
+    ...set(out, get(totals)),
+    ...set(groupBytes, mul(bStride, i32Const(4))),
+    ...get(units),
+    ...i32Const(2),
+    I32_EQ,
+    ...OP.if,
+    ...set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
+    ...allLanes([
+      ...windowLoop(twoUnits, fullEnd, true),
+      ...get(fullEnd),
+      ...get(end),
+      OP.i32Ne,
+      ...OP.if,
+      ...oneUnit,
+      ...windowTail,
+      OP.end,
+    ]),
+    OP.else,
+    ...allLanes(windowLoop(anyUnits, end, false)),
+    OP.end,
     ...localGet(work),
     OP.i32WrapI64,
     ...localGet(work),
@@ -827,6 +855,7 @@ function getKernel(): Kernel | undefined {
       locals: [
         [13, I32],
         [9, I64],
+        [4, I32],
       ],
       code: foldQuadCode(),
     };
@@ -1096,7 +1125,6 @@ const sub = (x: number | number[], y: number | number[]): number[] => [...get(x)
 /** `local += 1`. */
 const increment = (local: number): number[] => set(local, add(local, i32Const(1)));
 
-const I32_EQ = 0x46;
 const I32_LT_S = 0x48;
 const I32_GE_S = 0x4e;
 const I64_EXTEND_I32_U = 0xad;
