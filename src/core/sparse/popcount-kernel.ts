@@ -249,7 +249,7 @@ const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
 
 /**
  * foldQuad(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → work: `fold` four lanes
- * (r, c..c + 3) per pass over B rows stored four-way interleaved (`copyInterleaved`: per group of
+ * (r, c..c + 3) per pass over B rows stored four-way interleaved (`interleave`: per group of
  * four columns, unit g of lane j at byte 32g + 8j of the group's bStride·4 bytes), so one pointer
  * with constant offsets reaches all four lanes, each A unit is loaded once for four lanes, and the
  * window's busiest lane, its winMax update and the loop count once per four lanes. `b` is the group
@@ -779,6 +779,61 @@ function foldsCode(callee: number): number[] {
   ];
 }
 
+/**
+ * interleave(src, rows, wpr, dst, paddedWords) → 0: B for `foldQuad` — rows of wpr
+ * words at src, unit g (two words) of row r to byte 32g + 8(r mod 4) of its group of four
+ * (paddedWords · 16 bytes a group, from dst), an odd last word with a zero word, zeros up to
+ * paddedWords. Locals after the 5 parameters: 5 r, 6 s, 7 d, 8 end (of the row's whole units),
+ * 9 rowEnd (of its padded units) (i32).
+ */
+function interleaveCode(): number[] {
+  const [src, rows, wpr, dst, paddedWords] = [0, 1, 2, 3, 4];
+  const [r, sp, d, end, rowEnd] = [5, 6, 7, 8, 9];
+  const step = [...set(sp, add(sp, i32Const(8))), ...set(d, add(d, i32Const(32)))];
+  return [
+    ...set(sp, get(src)),
+    ...loopWhile(r, rows, [
+      // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
+      ...set(
+        d,
+        add(
+          dst,
+          mul(
+            add(
+              mul(mul([...get(r), ...i32Const(2), OP.i32ShrU], i32Const(4)), paddedWords),
+              mul([...get(r), ...i32Const(3), OP.i32And], i32Const(2)),
+            ),
+            i32Const(4),
+          ),
+        ),
+      ),
+      ...set(rowEnd, add(d, mul(paddedWords, i32Const(16)))),
+      ...set(end, add(d, mul([...get(wpr), ...i32Const(1), OP.i32ShrU], i32Const(32)))),
+      ...forPointer(d, end, 32, [
+        ...get(d),
+        ...get(sp),
+        ...i64Load(),
+        ...i64Store(),
+        ...set(sp, add(sp, i32Const(8))),
+      ]),
+      ...get(wpr),
+      ...i32Const(1),
+      OP.i32And,
+      ...OP.if,
+      ...get(d),
+      ...get(sp),
+      ...i32Load(),
+      I64_EXTEND_I32_U,
+      ...i64Store(),
+      ...step,
+      ...set(sp, sub(sp, i32Const(4))),
+      OP.end,
+      ...forPointer(d, rowEnd, 32, [...get(d), ...i64Const(0), ...i64Store()]),
+    ]),
+    ...i32Const(0),
+  ];
+}
+
 type FoldsFunction = (
   a: number,
   aStride: number,
@@ -815,9 +870,18 @@ interface FoldPair {
   readonly folds: FoldsFunction;
 }
 
+type InterleaveFunction = (
+  src: number,
+  rows: number,
+  wpr: number,
+  dst: number,
+  paddedWords: number,
+) => number;
+
 interface Kernel {
   readonly pair: FoldPair;
   readonly quad: FoldPair;
+  readonly interleave: InterleaveFunction;
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
@@ -859,7 +923,15 @@ function getKernel(): Kernel | undefined {
       ],
       code: foldQuadCode(),
     };
-    const exports = instantiate(encodeModule([fn, foldsOf('folds', 0), quad, foldsOf('foldsQuad', 2)], 1));
+    const interleave: WasmFunction = {
+      name: 'interleave',
+      params: 5,
+      locals: [[5, I32]],
+      code: interleaveCode(),
+    };
+    const exports = instantiate(
+      encodeModule([fn, foldsOf('folds', 0), quad, foldsOf('foldsQuad', 2), interleave], 1),
+    );
     const pairOf = (f: string, fs: string, e: Record<string, unknown>): FoldPair => ({
       fold: e[f] as FoldFunction,
       folds: e[fs] as FoldsFunction,
@@ -868,6 +940,7 @@ function getKernel(): Kernel | undefined {
       ? {
           pair: pairOf('fold', 'folds', exports),
           quad: pairOf('foldQuad', 'foldsQuad', exports),
+          interleave: exports.interleave as InterleaveFunction,
           memory: exports.memory as Kernel['memory'],
         }
       : null;
@@ -945,11 +1018,12 @@ export function loadLanes(
   const winMaxAt = aBytes + (quad ? Math.ceil(colBits.rows / 4) * 4 : colBits.rows) * stride;
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
-  reserve(memory, totalsAt);
+  // Past the totals, room for B as stored while it is interleaved (the folds use it later).
+  reserve(memory, totalsAt + (quad ? colBits.rows * colBits.wordsPerRow * 4 : 0));
   const words = new Uint32Array(memory.buffer);
   if (rowBits) words.set(rowBits.words.subarray(0, rowBits.rows * rowBits.wordsPerRow));
   else words.fill(0xffffffff, 0, paddedWords);
-  if (quad) loadInterleaved(words, aBytes / 4, colBits, paddedWords);
+  if (quad) loadInterleaved(k, words, aBytes / 4, colBits, paddedWords, totalsAt);
   else copyRows(words, aBytes / 4, colBits, paddedWords);
   const units = (single ? paddedWords : windowWords) / 2;
   return {
@@ -1041,40 +1115,33 @@ function copyRows(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: nu
 const interleavedOnce = new WeakSet<BitMatrix>();
 const interleaved = new WeakMap<BitMatrix, Uint32Array>();
 
-/** `copyInterleaved`, from the matrix's interleaved copy from its second load on. */
-function loadInterleaved(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
-  const groupWords = 4 * paddedWords;
-  let copy = interleaved.get(bm);
-  if (copy === undefined && interleavedOnce.has(bm)) {
-    copy = new Uint32Array(Math.ceil(bm.rows / 4) * groupWords);
-    copyInterleaved(copy, 0, bm, paddedWords);
-    interleaved.set(bm, copy);
-  }
+/**
+ * B's rows interleaved for `foldQuad` at word `at` (per group of four columns, unit g (two words) of
+ * lane j at word 8g + 2j of the group's 4 · paddedWords, zeros past a row's words and for the
+ * missing columns of a last group): by the kernel's `interleave` from a copy at byte `scratchAt`,
+ * or from the matrix's interleaved copy kept from its second load on.
+ */
+function loadInterleaved(
+  k: Kernel,
+  words: Uint32Array,
+  at: number,
+  bm: BitMatrix,
+  paddedWords: number,
+  scratchAt: number,
+): void {
+  const groups = Math.ceil(bm.rows / 4);
+  const length = groups * 4 * paddedWords;
+  const copy = interleaved.get(bm);
   // The layout depends on the padded row length (the look-ahead windows): a copy for another is not used.
-  if (copy !== undefined && copy.length === Math.ceil(bm.rows / 4) * groupWords) {
+  if (copy !== undefined && copy.length === length) {
     words.set(copy, at);
     return;
   }
+  if (bm.rows % 4 !== 0) words.fill(0, at + length - 4 * paddedWords, at + length);
+  words.set(bm.words.subarray(0, bm.rows * bm.wordsPerRow), scratchAt / 4);
+  k.interleave(scratchAt, bm.rows, bm.wordsPerRow, at * 4, paddedWords);
+  if (copy === undefined && interleavedOnce.has(bm)) interleaved.set(bm, words.slice(at, at + length));
   interleavedOnce.add(bm);
-  copyInterleaved(words, at, bm, paddedWords);
-}
-
-/**
- * Rows of `bm` at word `at` for `foldQuad`: columns in groups of four, unit g (two words) of lane j
- * at word 8g + 2j of its group's 4 · paddedWords (zeros past a row's words, and for the missing
- * columns of a last group).
- */
-function copyInterleaved(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
-  const groups = Math.ceil(bm.rows / 4);
-  if (bm.rows % 4 !== 0) words.fill(0, at + (groups - 1) * 4 * paddedWords, at + groups * 4 * paddedWords);
-  const wpr = bm.wordsPerRow;
-  const src = bm.words;
-  for (let r = 0; r < bm.rows; r++) {
-    const d = at + (r >>> 2) * 4 * paddedWords + (r & 3) * 2;
-    const s = r * wpr;
-    for (let i = 0; i < wpr; i++) words[d + (i >>> 1) * 8 + (i & 1)] = src[s + i]!;
-    for (let i = wpr; i < paddedWords; i++) words[d + (i >>> 1) * 8 + (i & 1)] = 0;
-  }
 }
 
 /**

@@ -349,6 +349,34 @@ describe('four lanes a pass (foldQuad) against two (fold)', () => {
     },
   );
 
+  test.prop([bigArb, bigArb], { numRuns: 60 })(
+    'a B met again (a static weight at every step) is interleaved once and read back the same',
+    (first, second) => {
+      const colBits = first.colBits;
+      const wpr = colBits.wordsPerRow;
+      const windowWords = 2 * Math.max(1, first.windowUnits);
+      const args =
+        windowWords >= wpr ? ([wpr, 1] as const) : ([windowWords, Math.ceil(wpr / windowWords)] as const);
+      // Other A rows each time, of the same length; the second and later loads take B's kept copy.
+      const aRows = [first.rowBits, second.rowBits, first.rowBits].map((bm) => {
+        const rows = createBitMatrix(bm.rows, colBits.cols);
+        for (let r = 0; r < bm.rows; r++)
+          for (let i = 0; i < wpr; i++) rows.words[r * wpr + i] = bm.words[r * bm.wordsPerRow + i] ?? 0;
+        rows.words.forEach((w, i) => {
+          if (i % wpr === wpr - 1 && (colBits.cols & 31) !== 0)
+            rows.words[i] = (w & ((1 << (colBits.cols & 31)) - 1)) >>> 0;
+        });
+        return rows;
+      });
+      for (const a of aRows) {
+        const run = (kind: LaneKernel) => [
+          ...loadLanes(a, colBits, ...args, kind)!.folds(a.rows, 3, 8, 4)!.perFold,
+        ];
+        expect(run('quad')).toEqual(run('pair'));
+      }
+    },
+  );
+
   it('takes only folds of whole groups of four columns', () => {
     const bm = createBitMatrix(5, 64);
     bm.words.fill(0xffffffff);
