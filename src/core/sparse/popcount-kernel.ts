@@ -31,7 +31,7 @@ import {
   type WasmFunction,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
-import type { RowGather } from './row-gather.js';
+import { LITTLE_ENDIAN, type RowGather } from './row-gather.js';
 
 const PAGE_BYTES = 65_536;
 /** Bytes per counting unit: one i64. */
@@ -1664,7 +1664,8 @@ export function popcountBytes(packed: Uint8Array, bytes: number): number | undef
 }
 
 /**
- * ./row-gather.ts's `gatherWindows` in the count kernel: `dst` (M × K) gets A's rows of the
+ * ./row-gather.ts's `gatherWindows` in the count kernel (little-endian hosts, as `gatherWindows`'s
+ * windows): `dst` (M × K) gets A's rows of the
  * instance whose input starts at bit `from` of `mask` (null: all ones, the padding pattern). The
  * input's bytes are copied in, gathered (whole words 16 bytes a store when the channels and the
  * instance fall on words, runs of up to 56 bits otherwise) and the rows copied out. Returns their
@@ -1732,7 +1733,8 @@ export function transposeInKernel(src: BitMatrix, dst: BitMatrix): boolean {
   const dstAt = srcWords * 4;
   const dstWords = src.wordsPerRow * 32 * dst.wordsPerRow;
   const total = dstAt + dstWords * 4;
-  if (total >= 2 ** 28 || dst.wordsPerRow !== rowBlocks) return false;
+  // The shuffles take a word's bytes in little-endian order, as the words are copied in on this host.
+  if (total >= 2 ** 28 || dst.wordsPerRow !== rowBlocks || !LITTLE_ENDIAN) return false;
   const k = countKernelWith(total);
   if (!k) return false;
   const used = src.rows * src.wordsPerRow;
