@@ -12,6 +12,7 @@ import {
   setBit,
 } from './bits.js';
 import type { LoweredSparseLayer } from './layer-lowering.js';
+import { gatherInKernel, transposeInKernel } from './popcount-kernel.js';
 import {
   gatherByIndex,
   gatherWindows,
@@ -414,20 +415,32 @@ function maskWords(cache: OperandCache, mask: Uint8Array, from: number, bits: nu
   return cache.maskWords;
 }
 
-/** A's rows of `instance` into `dst` (M × K); `mask` null: ones wherever A is not padding. */
-function gatherRows(cache: OperandCache, instance: number, mask: Uint8Array | null, dst: BitMatrix): void {
+/**
+ * A's rows of `instance` into `dst` (M × K); `mask` null: ones wherever A is not padding. Returns
+ * the rows' set bits when `count` (else 0): the kernel counts them while they are in its memory.
+ */
+function gatherRows(
+  cache: OperandCache,
+  instance: number,
+  mask: Uint8Array | null,
+  dst: BitMatrix,
+  count: boolean,
+): number {
   const g = cache.gather;
   if (!g.windows) {
     gatherByIndex(cache.low, instance, mask, dst);
-    return;
+    return count ? gatheredPopcount(cache, dst) : 0;
   }
-  const from = instance * g.instanceBits;
+  const from = mask ? instance * g.instanceBits : 0;
+  const inKernel = gatherInKernel(g, mask, from, dst, count);
+  if (inKernel !== undefined) return inKernel;
   const bits = g.h * g.w * g.c;
   if (mask) {
     gatherWindows(g, from & 31, maskWords(cache, mask, from, bits), dst);
   } else {
     gatherWindows(g, 0, new Uint32Array(Math.ceil(bits / 32) + 1).fill(0xffffffff), dst);
   }
+  return count ? gatheredPopcount(cache, dst) : 0;
 }
 
 /** Built on first use: a depthwise layer counts them through its M·K index. */
@@ -483,8 +496,7 @@ function prepareGathered(
   if (executedFromLanes && executedIsLaneWork(low, policy)) {
     cache.gathered = scratch(cache.gathered, M, K);
     const g = cache.gathered;
-    gatherRows(cache, instance, aMask, g);
-    const aNonzeros = gatheredPopcount(cache, g);
+    const aNonzeros = gatherRows(cache, instance, aMask, g, true);
     const eligible = structSkip ? eligibleEntries(cache) : M * K;
     const counts: MacCounts = {
       macs: M * N * K,
@@ -502,7 +514,7 @@ function prepareGathered(
   if (aSkip || aSees) {
     cache.gathered = scratch(cache.gathered, M, K);
     const g = cache.gathered;
-    gatherRows(cache, instance, aMask, g);
+    gatherRows(cache, instance, aMask, g, false);
     nonzero = cache.nonzeroPerK;
     if (os) {
       columnCounts(g, nonzero);
@@ -537,7 +549,7 @@ function paddingBits(cache: OperandCache, os: boolean): BitMatrix {
   if (existing) return existing;
   const { m: M, k: K } = cache.low.gemm;
   const rows = createBitMatrix(M, K);
-  gatherRows(cache, 0, null, rows);
+  gatherRows(cache, 0, null, rows, false);
   if (os) {
     cache.validBitsOs = rows;
     return rows;
@@ -633,8 +645,13 @@ function loadBlock(src: BitMatrix, rb: number, wc: number): void {
   transpose32(BLOCK);
 }
 
-/** dst (src.cols × src.rows) = srcᵀ, by 32 × 32 blocks; every word of dst is written. */
+/** dst (src.cols × src.rows) = srcᵀ (in the count kernel when it runs here); every word of dst is written. */
 export function transposeInto(src: BitMatrix, dst: BitMatrix): BitMatrix {
+  return transposeInKernel(src, dst) ? dst : transposeBlocks(src, dst);
+}
+
+/** `transposeInto` in JavaScript, by 32 × 32 blocks (`transpose32`). */
+export function transposeBlocks(src: BitMatrix, dst: BitMatrix): BitMatrix {
   const rowBlocks = Math.ceil(src.rows / 32);
   const dw = dst.words;
   const dwpr = dst.wordsPerRow;

@@ -22,11 +22,16 @@ import {
   localSet,
   localTee,
   OP,
+  simd,
   sleb,
   uleb,
+  V128,
+  v128Load,
+  v128Store,
   type WasmFunction,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
+import { LITTLE_ENDIAN, type RowGather } from './row-gather.js';
 
 const PAGE_BYTES = 65_536;
 /** Bytes per counting unit: one i64. */
@@ -88,22 +93,23 @@ const storeMaxU = (ptr: number, value: number): number[] => [
 ];
 
 /**
- * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0:
+ * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → work:
  * for r < rows, c < cols: per window w < windows, count = Σ over `units` i64 words u of
  * popcnt(A[r][w·units + u] & B[c][w·units + u]) (A row r at a + r·aStride, B row c at b + c·bStride,
  * strides in bytes); winMax[w] = max(winMax[w], count) (i32 at winMax + 4w); totals[r·cols + c] =
- * Σ_w count (i32 at totals). Columns go two at a time (each A word loaded once for both lanes, one
- * winMax update per pair: a third fewer operations per lane), then the last one of an odd count.
+ * Σ_w count (i32 at totals); returns Σ of the totals (the caller keeps it below 2^31). Columns go
+ * two at a time (each A word loaded once for both lanes, one winMax update per pair: a third fewer
+ * operations per lane), then the last one of an odd count.
  * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 bRow, 14 w, 15 u, 16 count, 17 total,
  * 18 out, 19 maxPtr, 20 sum (i64), 21 bRow1, 22 count1, 23 total1, 24 pair, 25 pairs (i32),
- * 26 sum1, 27 aWord (i64).
+ * 26 sum1, 27 aWord (i64), 28 work (i32).
  */
 function foldCode(): number[] {
   const [a, aStride, b, bStride, rows, cols, units, windows, winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const [r, c, aRow, bRow, w, u, count, total, out, maxPtr, sum] = [
     10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
   ];
-  const [bRow1, count1, total1, pair, pairs, sum1, aWord] = [21, 22, 23, 24, 25, 26, 27];
+  const [bRow1, count1, total1, pair, pairs, sum1, aWord, work] = [21, 22, 23, 24, 25, 26, 27, 28];
   const code: number[] = [];
   // sum (+ sum1) += popcnt(A & B) of the unit at byte `offset` of the rows; A loaded once.
   const unitCounts = (two: boolean, offset: number): number[] => [
@@ -201,6 +207,11 @@ function foldCode(): number[] {
     ...i32Store(),
     ...(two ? [...localGet(out), ...localGet(total1), ...i32Store(4)] : []),
     ...advance(out, two ? 8 : 4),
+    ...localGet(work),
+    ...localGet(total),
+    OP.i32Add,
+    ...(two ? [...localGet(total1), OP.i32Add] : []),
+    ...localSet(work),
   ];
   const rowLanes = [
     ...loopWhile(pair, pairs, [
@@ -225,18 +236,20 @@ function foldCode(): number[] {
   code.push(...localGet(cols), ...i32Const(1), OP.i32ShrU, ...localSet(pairs));
   code.push(...localGet(totals), ...localSet(out));
   code.push(...loopWhile(r, rows, rowLanes));
-  code.push(...i32Const(0));
+  code.push(...localGet(work));
   return code;
 }
 
-/** Opcodes only foldQuad needs (the encoder's shared set has the rest). */
+/** Opcodes only this kernel needs (the encoder's shared set has the rest). */
+const I32_EQ = 0x46;
 const I64_SHL = 0x86;
+const I64_SHR_U = 0x88;
 const i64Const = (n: number): number[] => [0x42, ...sleb(n)];
 const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
 
 /**
- * foldQuad(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → 0: `fold` four lanes
- * (r, c..c + 3) per pass over B rows stored four-way interleaved (`copyInterleaved`: per group of
+ * foldQuad(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → work: `fold` four lanes
+ * (r, c..c + 3) per pass over B rows stored four-way interleaved (`interleave`: per group of
  * four columns, unit g of lane j at byte 32g + 8j of the group's bStride·4 bytes), so one pointer
  * with constant offsets reaches all four lanes, each A unit is loaded once for four lanes, and the
  * window's busiest lane, its winMax update and the loop count once per four lanes. `b` is the group
@@ -244,18 +257,24 @@ const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
  * The totals of a last group of fewer than four lanes are stored whole: past the row's last lane,
  * overwritten by the next row's, or into 12 spare bytes after the totals. `totals` must follow
  * winMax's `windows` words (the window loop ends there).
- * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 u, 16 left, 17 out,
- * 18 m, 19–22 n0..n3 (i32); 23–26 s0..s3, 27 A, 28 A1, 29 t01, 30 t23 (i64).
+ * A last window of one unit of the rows (an odd unit count, a window of two) counts that unit only.
+ * Locals after the 10 parameters: 10 r, 11 c, 12 aRow, 13 p, 14 maxPtr, 15 u, 16 fullEnd (where
+ * the windows of two whole units end), 17 out, 18 m, 19–22 n0..n3 (i32); 23–26 s0..s3, 27 A,
+ * 28 A1, 29 t01, 30 t23, 31 work (i64: the even lanes' totals in the low half, the odd lanes' in
+ * the high; each below 2^31 as the caller keeps the whole work, so no carry crosses); 32 aRow0
+ * (the row's A), 33 group (the group's B), 34 rowOut, 35 groupBytes (i32).
  */
 function foldQuadCode(): number[] {
   const [a, aStride, b, bStride, rows, cols, units, , winMax, totals] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [r, c, aRow, p, maxPtr, u, left, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const [r, c, aRow, p, maxPtr, u, fullEnd, out, m] = [10, 11, 12, 13, 14, 15, 16, 17, 18];
+  const [aRow0, group, rowOut, groupBytes] = [32, 33, 34, 35];
   const ns = [19, 20, 21, 22];
   const ss = [23, 24, 25, 26];
   const [A, A1] = [27, 28];
   // Lane totals two to an i64 (lane 2j in the low half, 2j + 1 in the high; a total < 2^32): two
   // registers instead of four, so the window loop keeps its pointers out of memory.
   const pairTotals = [29, 30];
+  const work = 31;
   // winMax ends where the totals start: the window loop runs until maxPtr reaches `totals`.
   const end = totals;
   const lanes = [0, 1, 2, 3];
@@ -266,16 +285,6 @@ function foldQuadCode(): number[] {
     ...i64Load(offset),
     OP.i64And,
     OP.i64Popcnt,
-  ];
-  // target = max(target, y), unsigned, branch-free.
-  const maxInto = (target: number, y: number): number[] => [
-    ...localGet(target),
-    ...localGet(y),
-    ...localGet(target),
-    ...localGet(y),
-    OP.i32GtU,
-    OP.select,
-    ...localSet(target),
   ];
   // Per window, after the counts n0..n3: the totals, the busiest of the four, winMax, the next window.
   const windowTail = [
@@ -291,22 +300,16 @@ function foldQuadCode(): number[] {
     ]),
     ...localGet(ns[0]!),
     ...localSet(m),
-    ...maxInto(m, ns[1]!),
-    ...maxInto(m, ns[2]!),
-    ...maxInto(m, ns[3]!),
+    ...maxU(m, ns[1]!),
+    ...maxU(m, ns[2]!),
+    ...maxU(m, ns[3]!),
     ...storeMaxU(maxPtr, m),
   ];
-  const windowLoop = (body: number[]): number[] => [
-    ...OP.loop,
-    ...body,
-    ...windowTail,
-    ...localGet(maxPtr),
-    ...localGet(end),
-    OP.i32LtU,
-    OP.brIf,
-    0,
-    OP.end,
-  ];
+  // Windows until maxPtr reaches `until` (`guarded`: maybe none).
+  const windowLoop = (body: number[], until: number, guarded: boolean): number[] =>
+    guarded
+      ? whileTrue([...get(maxPtr), ...get(until), OP.i32LtU], [...body, ...windowTail])
+      : [...OP.loop, ...body, ...windowTail, ...get(maxPtr), ...get(until), OP.i32LtU, OP.brIf, 0, OP.end];
   // A window of two units (128 dense steps, the common look-ahead), unrolled.
   const twoUnits = [
     ...localGet(aRow),
@@ -326,6 +329,18 @@ function foldQuadCode(): number[] {
     ...advance(aRow, 2 * UNIT_BYTES),
     ...advance(p, 8 * UNIT_BYTES),
   ];
+  // The last window when it holds one unit of the rows (the other is B's zero padding): that one.
+  const oneUnit = [
+    ...localGet(aRow),
+    ...i64Load(),
+    ...localSet(A),
+    ...lanes.flatMap((j) => [
+      ...count(A, UNIT_BYTES * j),
+      ...localTee(ss[j]!),
+      OP.i32WrapI64,
+      ...localSet(ns[j]!),
+    ]),
+  ];
   const anyUnits = [
     ...ss.flatMap((sj) => [...i64Const(0), ...localSet(sj)]),
     ...loopWhile(u, units, [
@@ -343,53 +358,83 @@ function foldQuadCode(): number[] {
     ]),
     ...lanes.flatMap((j) => [...localGet(ss[j]!), OP.i32WrapI64, ...localSet(ns[j]!)]),
   ];
-  const quad = [
-    ...localGet(cols),
-    ...localGet(c),
-    OP.i32Sub,
-    ...localSet(left),
-    ...address(a, r, aStride),
-    ...localSet(aRow),
-    ...address(b, c, bStride),
-    ...localSet(p),
-    ...localGet(winMax),
-    ...localSet(maxPtr),
-    ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
-    ...localGet(units),
-    ...i32Const(2),
+  // Every row r, every group of four columns from c = 0: `windows` into the pair totals, stored at
+  // `out` (16 bytes a group; a row's totals end cols · 4 bytes after its first).
+  const allLanes = (windows: number[]): number[] =>
+    loopWhile(r, rows, [
+      ...set(aRow0, add(a, mul(r, aStride))),
+      ...set(group, get(b)),
+      ...set(rowOut, get(out)),
+      ...set(c, i32Const(0)),
+      ...OP.loop,
+      ...set(aRow, get(aRow0)),
+      ...set(p, get(group)),
+      ...set(maxPtr, get(winMax)),
+      ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
+      ...windows,
+      ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
+      ...localGet(work),
+      ...localGet(pairTotals[0]!),
+      ...localGet(pairTotals[1]!),
+      OP.i64Add,
+      OP.i64Add,
+      ...localSet(work),
+      ...set(out, add(out, i32Const(16))),
+      ...set(group, add(group, groupBytes)),
+      ...set(c, add(c, i32Const(4))),
+      ...get(c),
+      ...get(cols),
+      OP.i32LtU,
+      OP.brIf,
+      0,
+      OP.end,
+      ...set(out, add(rowOut, mul(cols, i32Const(4)))),
+    ]);
+  // The rows' units, ⌈(aStride / 4) / 2⌉, are odd: the last two-unit window holds one (A all ones,
+  // aStride 0: both are counted, B's padding zeros meet the second).
+  const oddTail = [
+    ...get(aStride),
+    ...i32Const(0),
     OP.i32Ne,
-    ...OP.if,
-    ...windowLoop(anyUnits),
-    OP.else,
-    ...windowLoop(twoUnits),
-    OP.end,
-    ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
-    // out += 4 · min(4, left)
-    ...localGet(out),
-    ...localGet(left),
-    ...i32Const(4),
-    ...i32Const(4),
-    ...localGet(left),
-    OP.i32GtU,
-    OP.select,
-    ...i32Const(4),
-    OP.i32Mul,
+    ...get(aStride),
+    ...i32Const(2),
+    OP.i32ShrU,
+    ...i32Const(1),
     OP.i32Add,
-    ...localSet(out),
-    ...localGet(c),
-    ...i32Const(4),
-    OP.i32Add,
-    ...localTee(c),
-    ...localGet(cols),
-    OP.i32LtU,
-    OP.brIf,
-    0,
+    ...i32Const(1),
+    OP.i32ShrU,
+    ...i32Const(1),
+    OP.i32And,
+    OP.i32And,
   ];
   return [
-    ...localGet(totals),
-    ...localSet(out),
-    ...loopWhile(r, rows, [...i32Const(0), ...localSet(c), ...OP.loop, ...quad, OP.end]),
-    ...i32Const(0),
+    ...set(out, get(totals)),
+    ...set(groupBytes, mul(bStride, i32Const(4))),
+    ...get(units),
+    ...i32Const(2),
+    I32_EQ,
+    ...OP.if,
+    ...set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
+    ...allLanes([
+      ...windowLoop(twoUnits, fullEnd, true),
+      ...get(fullEnd),
+      ...get(end),
+      OP.i32Ne,
+      ...OP.if,
+      ...oneUnit,
+      ...windowTail,
+      OP.end,
+    ]),
+    OP.else,
+    ...allLanes(windowLoop(anyUnits, end, false)),
+    OP.end,
+    ...localGet(work),
+    OP.i32WrapI64,
+    ...localGet(work),
+    ...i64Const(32),
+    I64_SHR_U,
+    OP.i32WrapI64,
+    OP.i32Add,
   ];
 }
 
@@ -415,6 +460,17 @@ function forPointer(p: number, end: number, step: number, body: number[]): numbe
   ];
 }
 
+/** `target = max(target, y)` of two i32 locals, unsigned, branch-free. */
+const maxU = (target: number, y: number): number[] => [
+  ...localGet(target),
+  ...localGet(y),
+  ...localGet(target),
+  ...localGet(y),
+  OP.i32GtU,
+  OP.select,
+  ...localSet(target),
+];
+
 /** `min(x, y)` of two i32 locals, unsigned. */
 const minU = (x: number, y: number): number[] => [
   ...localGet(x),
@@ -425,15 +481,32 @@ const minU = (x: number, y: number): number[] => [
   OP.select,
 ];
 
+/** SIMD opcodes only `folds` needs. */
+const I32X4_SPLAT = simd(0x11);
+const I32X4_GT_S = simd(0x3b);
+const I32X4_SUB = simd(0xb1);
+const I32X4_MAX_U = simd(0xb9);
+const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
+
 /**
  * folds(a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch,
  * out, hist) → number of folds: every fold of an array of arrayRows × arrayCols lanes over lane rows
- * [0, rows) and columns [0, cols), row folds outer, each through `callee` (`fold` or `foldQuad`) into scratch
- * (winMax: windows i32, then the fold's lane totals). Per fold f: out[2f] = Σ_w winMax[w] (the fold's
- * stream), out[2f + 1] = Σ lane totals (its work); with bins > 0, hist[bin] += 1 per lane, bin =
- * min(bins − 1, floor(total / busiest · bins)) in f64 as JavaScript computes it (busiest 0: bin 0).
+ * [0, rows) and columns [0, cols), row folds outer, each through `callee` (`fold` or `foldQuad`, which
+ * returns the fold's work) into scratch (winMax: windows i32, then the fold's lane totals). Per fold
+ * f: out[2f] = Σ_w winMax[w] (the fold's stream), out[2f + 1] = Σ lane totals (its work); with
+ * bins > 0, hist[bin] += 1 per lane, bin = min(bins − 1, floor(total / busiest · bins)) in f64 as
+ * JavaScript computes it (busiest 0: bin 0).
+ *
+ * The histogram without a division per lane: for a fold's busiest b > 0 the bin only grows with the
+ * total (division and product by positive constants round monotonically), so bin j starts at the
+ * least total t_j whose f64 bin is ≥ j — found from the exact-arithmetic guess ⌊j·b / bins⌋ and
+ * moved up by single steps under the f64 rule itself (a step or none) — and the lanes with
+ * total ≥ t_j are counted four at a time (i32x4.ge_u); bin j gets count(t_j) − count(t_{j+1}).
  * Locals after the 14 parameters: 14 r0, 15 c0, 16 rn, 17 cn, 18 p, 19 end, 20 stream, 21 work,
- * 22 busiest, 23 t, 24 totalsPtr, 25 folds, 26 bin, 27 rest, 28 lastBin (i32), 29 scale (f64).
+ * 22 busiest, 23 t, 24 totalsPtr, 25 folds, 26 bin, 27 rest, 28 lastBin (i32), 29 scale (f64),
+ * 30 j, 31 below (lanes under the previous threshold's count), 32 count, 33 vEnd (end of the whole
+ * vectors of totals), 34 lanes, 35 blockEnd (end of the whole blocks of four vectors) (i32),
+ * 36 busiestF (f64), 37 acc, 38 splat (v128).
  */
 function foldsCode(callee: number): number[] {
   const [a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch, out, hist] =
@@ -441,41 +514,149 @@ function foldsCode(callee: number): number[] {
   const [r0, c0, rn, cn, p, end, stream, work, busiest, t, totalsPtr, folds, bin, rest, lastBin, scale] = [
     14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
   ];
-  const histogram = [
-    // total / busiest, then · bins: the operations and order of addToHistogram, so the same bin.
-    ...localGet(bins),
+  const [j, below, count, vEnd, lanes, blockEnd, busiestF, acc, splat] = [30, 31, 32, 33, 34, 35, 36, 37, 38];
+  /** The f64 bin of the total in local `x` (before the cap at bins − 1), busiest > 0. */
+  const binOf = (x: number[]): number[] => [
+    ...x,
     OP.f64ConvertI32U,
-    ...localSet(scale),
+    ...localGet(busiestF),
+    OP.f64Div,
+    ...localGet(scale),
+    OP.f64Mul,
+    OP.f64Floor,
+    OP.i32TruncF64U,
+  ];
+  /** hist[index] += the i32 on top of `value`. */
+  const histAdd = (index: number[], value: number[]): number[] => [
+    ...localGet(hist),
+    ...index,
+    ...i32Const(4),
+    OP.i32Mul,
+    OP.i32Add,
+    ...localTee(bin),
+    ...localGet(bin),
+    ...i32Load(),
+    ...value,
+    OP.i32Add,
+    ...i32Store(),
+  ];
+  // busiest = max of the fold's totals, four at a time then the rest.
+  const findBusiest = [
+    ...V128_ZERO,
+    ...localSet(acc),
     ...localGet(totalsPtr),
     ...localSet(p),
+    ...forPointer(p, vEnd, 16, [
+      ...localGet(acc),
+      ...localGet(p),
+      ...v128Load(),
+      ...I32X4_MAX_U,
+      ...localSet(acc),
+    ]),
+    ...i32Const(0),
+    ...localSet(busiest),
+    ...[0, 1, 2, 3].flatMap((lane) => [
+      ...localGet(acc),
+      ...OP.i32x4ExtractLane(lane),
+      ...localSet(t),
+      ...maxU(busiest, t),
+    ]),
+    ...forPointer(p, end, 4, [...localGet(p), ...i32Load(), ...localSet(t), ...maxU(busiest, t)]),
+  ];
+  // acc −= (total > t − 1) per lane of the vector at p + offset (signed: totals stay below 2^31).
+  const countVector = (offset: number): number[] => [
+    ...localGet(acc),
+    ...localGet(p),
+    ...v128Load(offset),
+    ...localGet(splat),
+    ...I32X4_GT_S,
+    ...I32X4_SUB,
+    ...localSet(acc),
+  ];
+  // count = lanes whose total ≥ t (t ≥ 1): sixteen a pass, then four, then one.
+  const countFrom = [
+    ...localGet(t),
+    ...i32Const(1),
+    OP.i32Sub,
+    ...I32X4_SPLAT,
+    ...localSet(splat),
+    ...V128_ZERO,
+    ...localSet(acc),
+    ...localGet(totalsPtr),
+    ...localSet(p),
+    ...forPointer(p, blockEnd, 64, [0, 16, 32, 48].flatMap(countVector)),
+    ...forPointer(p, vEnd, 16, countVector(0)),
+    ...[0, 1, 2, 3].flatMap((lane) => [...localGet(acc), ...OP.i32x4ExtractLane(lane)]),
+    OP.i32Add,
+    OP.i32Add,
+    OP.i32Add,
+    ...localSet(count),
     ...forPointer(p, end, 4, [
+      ...localGet(count),
       ...localGet(p),
       ...i32Load(),
-      OP.f64ConvertI32U,
-      // busiest 0 means every total is 0: divide by 1 instead (0 / 0 would be NaN).
-      ...localGet(busiest),
-      ...i32Const(1),
-      ...localGet(busiest),
-      OP.select,
-      OP.f64ConvertI32U,
-      OP.f64Div,
-      ...localGet(scale),
-      OP.f64Mul,
-      OP.f64Floor,
-      OP.i32TruncF64U,
-      ...localSet(bin),
-      ...localGet(hist),
-      ...minU(bin, lastBin),
-      ...i32Const(4),
-      OP.i32Mul,
-      OP.i32Add,
-      ...localTee(t),
       ...localGet(t),
-      ...i32Load(),
-      ...i32Const(1),
+      OP.i32GeU,
       OP.i32Add,
-      ...i32Store(),
+      ...localSet(count),
     ]),
+  ];
+  // t = the least total whose bin is ≥ j: up from ⌊j·b / bins⌋ (exact: j·b is an integer below 2^53,
+  // and a non-integer quotient lies ≥ 1 / bins from the next integer, far beyond the rounding) while
+  // the f64 rule puts t below j. The guess minus one is never in bin j: its f64 value is at most
+  // (j − bins / b)(1 + 2^−52)², below j while b · j < 2^51 · bins.
+  const threshold = [
+    ...localGet(j),
+    OP.f64ConvertI32U,
+    ...localGet(busiestF),
+    OP.f64Mul,
+    ...localGet(scale),
+    OP.f64Div,
+    OP.i32TruncF64U,
+    ...localSet(t),
+    // Ends by t = busiest at the latest, whose bin is bins.
+    ...OP.block,
+    ...OP.loop,
+    ...binOf(localGet(t)),
+    ...localGet(j),
+    OP.i32GeU,
+    OP.brIf,
+    1,
+    ...localGet(t),
+    ...i32Const(1),
+    OP.i32Add,
+    ...localSet(t),
+    OP.br,
+    0,
+    OP.end,
+    OP.end,
+  ];
+  const histogram = [
+    ...localGet(busiest),
+    OP.i32Eqz,
+    ...OP.if,
+    // Every total is 0: all in bin 0.
+    ...histAdd(i32Const(0), localGet(lanes)),
+    OP.else,
+    ...localGet(busiest),
+    OP.f64ConvertI32U,
+    ...localSet(busiestF),
+    ...localGet(lanes),
+    ...localSet(below),
+    ...i32Const(1),
+    ...localSet(j),
+    ...forPointer(j, bins, 1, [
+      ...threshold,
+      ...countFrom,
+      ...histAdd(
+        [...localGet(j), ...i32Const(1), OP.i32Sub],
+        [...localGet(below), ...localGet(count), OP.i32Sub],
+      ),
+      ...localGet(count),
+      ...localSet(below),
+    ]),
+    ...histAdd(localGet(lastBin), localGet(below)),
+    OP.end,
   ];
   const fold = [
     ...localGet(cols),
@@ -500,7 +681,7 @@ function foldsCode(callee: number): number[] {
     ...localGet(totalsPtr),
     OP.call,
     callee,
-    OP.drop,
+    ...localSet(work),
     // stream = Σ winMax
     ...i32Const(0),
     ...localSet(stream),
@@ -513,38 +694,18 @@ function foldsCode(callee: number): number[] {
       OP.i32Add,
       ...localSet(stream),
     ]),
-    // work = Σ totals, busiest = max totals
-    ...i32Const(0),
-    ...localSet(work),
-    ...i32Const(0),
-    ...localSet(busiest),
-    ...localGet(totalsPtr),
-    ...localGet(rn),
-    ...localGet(cn),
-    OP.i32Mul,
-    ...i32Const(4),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localSet(end),
-    ...localGet(totalsPtr),
-    ...localSet(p),
-    ...forPointer(p, end, 4, [
-      ...localGet(p),
-      ...i32Load(),
-      ...localTee(t),
-      ...localGet(work),
-      OP.i32Add,
-      ...localSet(work),
-      ...localGet(t),
-      ...localGet(busiest),
-      ...localGet(t),
-      ...localGet(busiest),
-      OP.i32GtU,
-      OP.select,
-      ...localSet(busiest),
-    ]),
     ...localGet(bins),
     ...OP.if,
+    ...set(lanes, mul(rn, cn)),
+    // The ends of the totals, of their whole vectors, and of their whole blocks of four vectors.
+    ...[
+      [end, -1],
+      [vEnd, -4],
+      [blockEnd, -16],
+    ].flatMap(([local, whole]) =>
+      set(local!, add(mul([...get(lanes), ...i32Const(whole!), OP.i32And], i32Const(4)), totalsPtr)),
+    ),
+    ...findBusiest,
     ...histogram,
     OP.end,
     // out[2f] = stream, out[2f + 1] = work
@@ -590,6 +751,9 @@ function foldsCode(callee: number): number[] {
     ...i32Const(1),
     OP.i32Sub,
     ...localSet(lastBin),
+    ...localGet(bins),
+    OP.f64ConvertI32U,
+    ...localSet(scale),
     ...i32Const(0),
     ...localSet(folds),
     ...i32Const(0),
@@ -612,6 +776,61 @@ function foldsCode(callee: number): number[] {
     0,
     OP.end,
     ...localGet(folds),
+  ];
+}
+
+/**
+ * interleave(src, rows, wpr, dst, paddedWords) → 0: B for `foldQuad` — rows of wpr
+ * words at src, unit g (two words) of row r to byte 32g + 8(r mod 4) of its group of four
+ * (paddedWords · 16 bytes a group, from dst), an odd last word with a zero word, zeros up to
+ * paddedWords. Locals after the 5 parameters: 5 r, 6 s, 7 d, 8 end (of the row's whole units),
+ * 9 rowEnd (of its padded units) (i32).
+ */
+function interleaveCode(): number[] {
+  const [src, rows, wpr, dst, paddedWords] = [0, 1, 2, 3, 4];
+  const [r, sp, d, end, rowEnd] = [5, 6, 7, 8, 9];
+  const step = [...set(sp, add(sp, i32Const(8))), ...set(d, add(d, i32Const(32)))];
+  return [
+    ...set(sp, get(src)),
+    ...loopWhile(r, rows, [
+      // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
+      ...set(
+        d,
+        add(
+          dst,
+          mul(
+            add(
+              mul(mul([...get(r), ...i32Const(2), OP.i32ShrU], i32Const(4)), paddedWords),
+              mul([...get(r), ...i32Const(3), OP.i32And], i32Const(2)),
+            ),
+            i32Const(4),
+          ),
+        ),
+      ),
+      ...set(rowEnd, add(d, mul(paddedWords, i32Const(16)))),
+      ...set(end, add(d, mul([...get(wpr), ...i32Const(1), OP.i32ShrU], i32Const(32)))),
+      ...forPointer(d, end, 32, [
+        ...get(d),
+        ...get(sp),
+        ...i64Load(),
+        ...i64Store(),
+        ...set(sp, add(sp, i32Const(8))),
+      ]),
+      ...get(wpr),
+      ...i32Const(1),
+      OP.i32And,
+      ...OP.if,
+      ...get(d),
+      ...get(sp),
+      ...i32Load(),
+      I64_EXTEND_I32_U,
+      ...i64Store(),
+      ...step,
+      ...set(sp, sub(sp, i32Const(4))),
+      OP.end,
+      ...forPointer(d, rowEnd, 32, [...get(d), ...i64Const(0), ...i64Store()]),
+    ]),
+    ...i32Const(0),
   ];
 }
 
@@ -651,9 +870,18 @@ interface FoldPair {
   readonly folds: FoldsFunction;
 }
 
+type InterleaveFunction = (
+  src: number,
+  rows: number,
+  wpr: number,
+  dst: number,
+  paddedWords: number,
+) => number;
+
 interface Kernel {
   readonly pair: FoldPair;
   readonly quad: FoldPair;
+  readonly interleave: InterleaveFunction;
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
 }
 
@@ -669,6 +897,7 @@ function getKernel(): Kernel | undefined {
         [1, I64],
         [5, I32],
         [2, I64],
+        [1, I32],
       ],
       code: foldCode(),
     };
@@ -678,6 +907,9 @@ function getKernel(): Kernel | undefined {
       locals: [
         [15, I32],
         [1, F64],
+        [6, I32],
+        [1, F64],
+        [2, V128],
       ],
       code: foldsCode(callee),
     });
@@ -686,11 +918,20 @@ function getKernel(): Kernel | undefined {
       params: 10,
       locals: [
         [13, I32],
-        [8, I64],
+        [9, I64],
+        [4, I32],
       ],
       code: foldQuadCode(),
     };
-    const exports = instantiate(encodeModule([fn, foldsOf('folds', 0), quad, foldsOf('foldsQuad', 2)], 1));
+    const interleave: WasmFunction = {
+      name: 'interleave',
+      params: 5,
+      locals: [[5, I32]],
+      code: interleaveCode(),
+    };
+    const exports = instantiate(
+      encodeModule([fn, foldsOf('folds', 0), quad, foldsOf('foldsQuad', 2), interleave], 1),
+    );
     const pairOf = (f: string, fs: string, e: Record<string, unknown>): FoldPair => ({
       fold: e[f] as FoldFunction,
       folds: e[fs] as FoldsFunction,
@@ -699,6 +940,7 @@ function getKernel(): Kernel | undefined {
       ? {
           pair: pairOf('fold', 'folds', exports),
           quad: pairOf('foldQuad', 'foldsQuad', exports),
+          interleave: exports.interleave as InterleaveFunction,
           memory: exports.memory as Kernel['memory'],
         }
       : null;
@@ -776,11 +1018,12 @@ export function loadLanes(
   const winMaxAt = aBytes + (quad ? Math.ceil(colBits.rows / 4) * 4 : colBits.rows) * stride;
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
-  reserve(memory, totalsAt);
+  // Past the totals, room for B as stored while it is interleaved (the folds use it later).
+  reserve(memory, totalsAt + (quad ? colBits.rows * colBits.wordsPerRow * 4 : 0));
   const words = new Uint32Array(memory.buffer);
   if (rowBits) words.set(rowBits.words.subarray(0, rowBits.rows * rowBits.wordsPerRow));
   else words.fill(0xffffffff, 0, paddedWords);
-  if (quad) loadInterleaved(words, aBytes / 4, colBits, paddedWords);
+  if (quad) loadInterleaved(k, words, aBytes / 4, colBits, paddedWords, totalsAt);
   else copyRows(words, aBytes / 4, colBits, paddedWords);
   const units = (single ? paddedWords : windowWords) / 2;
   return {
@@ -872,49 +1115,43 @@ function copyRows(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: nu
 const interleavedOnce = new WeakSet<BitMatrix>();
 const interleaved = new WeakMap<BitMatrix, Uint32Array>();
 
-/** `copyInterleaved`, from the matrix's interleaved copy from its second load on. */
-function loadInterleaved(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
-  const groupWords = 4 * paddedWords;
-  let copy = interleaved.get(bm);
-  if (copy === undefined && interleavedOnce.has(bm)) {
-    copy = new Uint32Array(Math.ceil(bm.rows / 4) * groupWords);
-    copyInterleaved(copy, 0, bm, paddedWords);
-    interleaved.set(bm, copy);
-  }
+/**
+ * B's rows interleaved for `foldQuad` at word `at` (per group of four columns, unit g (two words) of
+ * lane j at word 8g + 2j of the group's 4 · paddedWords, zeros past a row's words and for the
+ * missing columns of a last group): by the kernel's `interleave` from a copy at byte `scratchAt`,
+ * or from the matrix's interleaved copy kept from its second load on.
+ */
+function loadInterleaved(
+  k: Kernel,
+  words: Uint32Array,
+  at: number,
+  bm: BitMatrix,
+  paddedWords: number,
+  scratchAt: number,
+): void {
+  const groups = Math.ceil(bm.rows / 4);
+  const length = groups * 4 * paddedWords;
+  const copy = interleaved.get(bm);
   // The layout depends on the padded row length (the look-ahead windows): a copy for another is not used.
-  if (copy !== undefined && copy.length === Math.ceil(bm.rows / 4) * groupWords) {
+  if (copy !== undefined && copy.length === length) {
     words.set(copy, at);
     return;
   }
+  if (bm.rows % 4 !== 0) words.fill(0, at + length - 4 * paddedWords, at + length);
+  words.set(bm.words.subarray(0, bm.rows * bm.wordsPerRow), scratchAt / 4);
+  k.interleave(scratchAt, bm.rows, bm.wordsPerRow, at * 4, paddedWords);
+  if (copy === undefined && interleavedOnce.has(bm)) interleaved.set(bm, words.slice(at, at + length));
   interleavedOnce.add(bm);
-  copyInterleaved(words, at, bm, paddedWords);
 }
 
 /**
- * Rows of `bm` at word `at` for `foldQuad`: columns in groups of four, unit g (two words) of lane j
- * at word 8g + 2j of its group's 4 · paddedWords (zeros past a row's words, and for the missing
- * columns of a last group).
- */
-function copyInterleaved(words: Uint32Array, at: number, bm: BitMatrix, paddedWords: number): void {
-  const groups = Math.ceil(bm.rows / 4);
-  if (bm.rows % 4 !== 0) words.fill(0, at + (groups - 1) * 4 * paddedWords, at + groups * 4 * paddedWords);
-  const wpr = bm.wordsPerRow;
-  const src = bm.words;
-  for (let r = 0; r < bm.rows; r++) {
-    const d = at + (r >>> 2) * 4 * paddedWords + (r & 3) * 2;
-    const s = r * wpr;
-    for (let i = 0; i < wpr; i++) words[d + (i >>> 1) * 8 + (i & 1)] = src[s + i]!;
-    for (let i = wpr; i < paddedWords; i++) words[d + (i >>> 1) * 8 + (i & 1)] = 0;
-  }
-}
-
-/**
- * popcount(end) → Σ popcnt of the i64 words at bytes [0, end) (end a multiple of 8). Alone in a
- * module of its own memory: counting a mask never touches lanes loaded in the fold kernel's.
- * Locals after the parameter: 1 p (i32), 2 sum (i64).
+ * popcount(start, end) → Σ popcnt of the i64 words at bytes [start, end) (a multiple of 8 apart).
+ * Alone in a module of its own memory (with the row gathers below): counting a mask never touches
+ * lanes loaded in the fold kernel's.
+ * Locals after the parameters: 2 sum (i64).
  */
 function popcountCode(): number[] {
-  const [end, p, sum] = [0, 1, 2];
+  const [p, end, sum] = [0, 1, 2];
   return [
     ...forPointer(p, end, UNIT_BYTES, [
       ...localGet(sum),
@@ -929,38 +1166,484 @@ function popcountCode(): number[] {
   ];
 }
 
+/** `while (cond) body` (cond leaves an i32 on the stack). */
+const whileTrue = (cond: number[], body: number[]): number[] => [
+  ...OP.block,
+  ...OP.loop,
+  ...cond,
+  OP.i32Eqz,
+  OP.brIf,
+  1,
+  ...body,
+  OP.br,
+  0,
+  OP.end,
+  OP.end,
+];
+
+/** `local = value` where value is the instructions that push it. */
+const set = (local: number, value: number[]): number[] => [...value, ...localSet(local)];
+/** An i32 local, or the instructions that push the value. */
+const get = (x: number | number[]): number[] => (typeof x === 'number' ? localGet(x) : x);
+/** `x · y` and `x + y` of i32s (locals or instruction lists). */
+const mul = (x: number | number[], y: number | number[]): number[] => [...get(x), ...get(y), OP.i32Mul];
+const add = (x: number | number[], y: number | number[]): number[] => [...get(x), ...get(y), OP.i32Add];
+const sub = (x: number | number[], y: number | number[]): number[] => [...get(x), ...get(y), OP.i32Sub];
+/** `local += 1`. */
+const increment = (local: number): number[] => set(local, add(local, i32Const(1)));
+
+const I32_LT_S = 0x48;
+const I32_GE_S = 0x4e;
+const I64_EXTEND_I32_U = 0xad;
+const I64_OR = 0x84;
+const I64_SUB = 0x7d;
+
+/** The locals both gathers keep per row: its output pixel, first input column, inside taps, kernel row. */
+interface RowLocals {
+  readonly m: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly iw0: number;
+  readonly x0: number;
+  readonly x1: number;
+  readonly y: number;
+  readonly ih: number;
+}
+
+/** Parameters of both gathers, in order (gatherWords reads `c` as bytes per input pixel and ignores `base`). */
+const GATHER_PARAMS = [
+  'src',
+  'base',
+  'dst',
+  'rows',
+  'wpr',
+  'h',
+  'w',
+  'c',
+  'fh',
+  'fw',
+  'sh',
+  'sw',
+  'pt',
+  'pl',
+  'dh',
+  'dw',
+  'wo',
+  'count',
+] as const;
+type GatherParams = Record<(typeof GATHER_PARAMS)[number], number>;
+const GATHER: GatherParams = Object.fromEntries(GATHER_PARAMS.map((name, i) => [name, i])) as GatherParams;
+/** Locals 18–25 of both gathers. */
+const ROW: RowLocals = { m: 18, oh: 19, ow: 20, iw0: 21, x0: 22, x1: 23, y: 24, ih: 25 };
+
+/**
+ * `for m < rows { rowStart; for y < fh: ih exists ? inside : outside }` with oh, ow, iw0, the taps
+ * [x0, x1) of a kernel row inside the input's width, and ih set as ./row-gather.ts's
+ * gatherWindows sets them (oh, ow counted along instead of divided).
+ */
+function windowRows(rowStart: number[], inside: number[], outside: number[]): number[] {
+  const g = GATHER;
+  const l = ROW;
+  return [
+    ...set(l.oh, i32Const(0)),
+    ...set(l.ow, i32Const(0)),
+    ...loopWhile(l.m, g.rows, [
+      ...rowStart,
+      ...set(l.iw0, sub(mul(l.ow, g.sw), g.pl)),
+      ...set(l.x0, i32Const(0)),
+      // while (x0 < fw && iw0 + x0·dw < 0) x0++
+      ...whileTrue(
+        [
+          ...get(l.x0),
+          ...get(g.fw),
+          I32_LT_S,
+          ...add(mul(l.x0, g.dw), l.iw0),
+          ...i32Const(0),
+          I32_LT_S,
+          OP.i32And,
+        ],
+        increment(l.x0),
+      ),
+      ...set(l.x1, get(g.fw)),
+      // while (x1 > x0 && iw0 + (x1 − 1)·dw ≥ w) x1--
+      ...whileTrue(
+        [
+          ...get(l.x0),
+          ...get(l.x1),
+          I32_LT_S,
+          ...add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0),
+          ...get(g.w),
+          I32_GE_S,
+          OP.i32And,
+        ],
+        set(l.x1, sub(l.x1, i32Const(1))),
+      ),
+      ...loopWhile(l.y, g.fh, [
+        ...set(l.ih, add(sub(mul(l.oh, g.sh), g.pt), mul(l.y, g.dh))),
+        // Unsigned: a negative ih is ≥ h too.
+        ...get(l.ih),
+        ...get(g.h),
+        OP.i32GeU,
+        ...OP.if,
+        ...outside,
+        OP.else,
+        ...inside,
+        OP.end,
+      ]),
+      ...increment(l.ow),
+      ...get(l.ow),
+      ...get(g.wo),
+      OP.i32GeU,
+      ...OP.if,
+      ...set(l.ow, i32Const(0)),
+      ...increment(l.oh),
+      OP.end,
+    ]),
+  ];
+}
+
+/** Input pixel (ih, iw0 + x·dw) as an index (x: a local). */
+const pixelOf = (x: number): number[] => add(add(mul(ROW.ih, GATHER.w), ROW.iw0), mul(x, GATHER.dw));
+
+/**
+ * The rows' bytes [dst, end) popcounted when `count` is set (their last 4 bytes zeroed first when
+ * the word count is odd; dst 8-aligned), else 0. Leaves the result on the stack.
+ */
+function countRows(end: number): number[] {
+  const g = GATHER;
+  return [
+    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
+    ...get(g.count),
+    ...OP.if,
+    ...get(end),
+    ...i32Const(0),
+    ...i32Store(),
+    ...get(g.dst),
+    ...add(end, i32Const(4)),
+    ...i32Const(-8),
+    OP.i32And,
+    OP.call,
+    0,
+    ...localSet(end),
+    OP.else,
+    ...set(end, i32Const(0)),
+    OP.end,
+    ...get(end),
+  ];
+}
+
+/**
+ * gatherWords(src, _, dst, rows, wpr, h, w, cb, …, count) → popcount or 0: gatherWindows when every
+ * run is whole 32-bit words (cb = C / 8 bytes per input pixel, C a multiple of 32, the instance on a
+ * word): each row is written front to back — runs of the input's bytes, zeros for padding taps —
+ * 16 bytes a store, so no clearing pass and no OR. A store may run up to 12 bytes past its run; the
+ * next one, further on, overwrites them (past the last row there are 16 spare bytes).
+ * Locals after the 18 parameters: 18–25 the row's (ROW), 26 d, 27 s, 28 n, 29 q, 30 x, 31 end (i32).
+ */
+function gatherWordsCode(): number[] {
+  const g = GATHER;
+  const l = ROW;
+  const [d, sp, n, q, x, end] = [26, 27, 28, 29, 30, 31];
+  // n bytes of the source from s (copy) or zeros at d, then d += n.
+  const run = (copy: boolean): number[] => [
+    ...set(q, i32Const(0)),
+    ...whileTrue(
+      [...get(q), ...get(n), OP.i32LtU],
+      [
+        ...add(d, q),
+        ...(copy ? [...add(sp, q), ...v128Load()] : V128_ZERO),
+        ...v128Store(),
+        ...set(q, add(q, i32Const(16))),
+      ],
+    ),
+    ...set(d, add(d, n)),
+  ];
+  const taps = (count: number[]): number[] => set(n, mul(count, g.c));
+  const from = (xLocal: number): number[] => set(sp, add(mul(pixelOf(xLocal), g.c), g.src));
+  const inside = [
+    ...get(g.dw),
+    ...i32Const(1),
+    I32_EQ,
+    ...OP.if,
+    // Adjacent taps are adjacent in the input: zeros, one run, zeros.
+    ...taps(get(l.x0)),
+    ...run(false),
+    ...from(l.x0),
+    ...taps(sub(l.x1, l.x0)),
+    ...run(true),
+    ...taps(sub(g.fw, l.x1)),
+    ...run(false),
+    OP.else,
+    ...loopWhile(x, g.fw, [
+      ...taps(i32Const(1)),
+      ...get(x),
+      ...get(l.x0),
+      OP.i32GeU,
+      ...get(x),
+      ...get(l.x1),
+      OP.i32LtU,
+      OP.i32And,
+      ...OP.if,
+      ...from(x),
+      ...run(true),
+      OP.else,
+      ...run(false),
+      OP.end,
+    ]),
+    OP.end,
+  ];
+  const outside = [...taps(get(g.fw)), ...run(false)];
+  return [...set(d, get(g.dst)), ...windowRows([], inside, outside), ...countRows(end)];
+}
+
+/**
+ * gatherBits(src, base, dst, rows, wpr, h, w, c, …, count) → popcount or 0: gatherWindows for any
+ * channel count and first bit (input bit i at bit base + i from byte src): the rows are cleared, then
+ * every run is ORed in up to 56 bits at a time — an unaligned i64 read shifted by the source's bit
+ * within its byte and cut to the run, ORed into an unaligned i64 at the destination's byte (its
+ * other bits zero, so the bytes it also covers keep theirs). Reads and writes reach 8 bytes past a
+ * run, the clearing 12.
+ * Locals after the 18 parameters: 18–25 the row's (ROW), 26 rowBit, 27 from, 28 to, 29 left, 30 k,
+ * 31 x, 32 end, 33 addr (i32), 34 v (i64).
+ */
+function gatherBitsCode(): number[] {
+  const g = GATHER;
+  const l = ROW;
+  const [rowBit, from, to, left, k, x, end, addr, v] = [26, 27, 28, 29, 30, 31, 32, 33, 34];
+  const bitInByte = (local: number): number[] => [...get(local), ...i32Const(7), OP.i32And, I64_EXTEND_I32_U];
+  const byteOf = (local: number, base: number): number[] =>
+    add([...get(local), ...i32Const(3), OP.i32ShrU], base);
+  // OR bits [from, from + left) of the source into the rows from bit `to`.
+  const orRun = whileTrue(
+    [...get(left), ...i32Const(0), OP.i32Ne],
+    [
+      // k = min(left, 56)
+      ...set(k, [...get(left), ...i32Const(56), ...get(left), ...i32Const(56), OP.i32LtU, OP.select]),
+      ...set(v, [
+        ...byteOf(from, g.src),
+        ...i64Load(),
+        ...bitInByte(from),
+        I64_SHR_U,
+        ...i64Const(1),
+        ...get(k),
+        I64_EXTEND_I32_U,
+        I64_SHL,
+        ...i64Const(1),
+        I64_SUB,
+        OP.i64And,
+      ]),
+      ...set(addr, byteOf(to, g.dst)),
+      ...get(addr),
+      ...get(addr),
+      ...i64Load(),
+      ...get(v),
+      ...bitInByte(to),
+      I64_SHL,
+      I64_OR,
+      ...i64Store(),
+      ...set(from, add(from, k)),
+      ...set(to, add(to, k)),
+      ...set(left, sub(left, k)),
+    ],
+  );
+  // The run of `count` taps from tap xLocal of kernel row y.
+  const runFrom = (xLocal: number, count: number[]): number[] => [
+    ...set(from, add(mul(pixelOf(xLocal), g.c), g.base)),
+    ...set(to, add(mul(add(mul(l.y, g.fw), xLocal), g.c), rowBit)),
+    ...set(left, mul(count, g.c)),
+    ...orRun,
+  ];
+  const inside = [
+    ...get(g.dw),
+    ...i32Const(1),
+    I32_EQ,
+    ...OP.if,
+    ...runFrom(l.x0, sub(l.x1, l.x0)),
+    OP.else,
+    ...set(x, get(l.x0)),
+    ...whileTrue([...get(x), ...get(l.x1), I32_LT_S], [...runFrom(x, i32Const(1)), ...increment(x)]),
+    OP.end,
+  ];
+  const rowStart = set(rowBit, [...mul(l.m, g.wpr), ...i32Const(5), OP.i32Shl]);
+  return [
+    ...set(addr, get(g.dst)),
+    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
+    ...forPointer(addr, end, 16, [...get(addr), ...V128_ZERO, ...v128Store()]),
+    ...windowRows(rowStart, inside, []),
+    ...countRows(end),
+  ];
+}
+
+const I8X16_SHUFFLE = (...lanes: number[]): number[] => simd(0x0d, ...lanes);
+const I8X16_BITMASK = simd(0x64);
+const I8X16_ADD = simd(0x6e);
+const V128_LOAD32_ZERO = simd(0x5c, 2, 0);
+const V128_LOAD32_LANE = (lane: number): number[] => simd(0x56, 2, 0, lane);
+const I32_STORE16 = [0x3b, 1, 0];
+
+/**
+ * transpose(src, wpr, rowBlocks, dst, dwpr) → 0: dst = srcᵀ by 32 × 32 bit blocks (rows of 32-bit
+ * words, bit c of a word is column c; src has rowBlocks · 32 rows of wpr words, dst wpr · 32 rows of
+ * dwpr words). Per block and half (16 source rows): the rows' words go four to a vector, two rounds
+ * of byte shuffles put byte b of all 16 rows in vector b, and i8x16.bitmask reads one bit of each of
+ * its bytes — bit 7, then (the bytes doubled) bit 6, … — which is output column 8b + i for those
+ * 16 rows, stored as half of its word: ~7 instructions per word against ~25 for the JavaScript rounds.
+ * Locals after the 5 parameters: 5 rb, 6 wc, 7 row (the next source word), 8 stride (wpr · 4),
+ * 9 out (the block's column 0 in dst, this half), 10 colStride (dwpr · 4) (i32); 11–14 v0..v3,
+ * 15–18 s0..s3, 19 bits (v128).
+ */
+function transposeCode(): number[] {
+  const [src, wpr, rowBlocks, dst, dwpr] = [0, 1, 2, 3, 4];
+  const [rb, wc, row, stride, out, colStride] = [5, 6, 7, 8, 9, 10];
+  const v = [11, 12, 13, 14];
+  const sv = [15, 16, 17, 18];
+  const bits = 19;
+  // v_q = the words of rows 4q..4q + 3 (lane l: row 4q + l); row moves on a row per word.
+  const loadRows = v.flatMap((vq) => [
+    ...get(row),
+    ...V128_LOAD32_ZERO,
+    ...[1, 2, 3].flatMap((lane) => [
+      ...localSet(vq),
+      ...set(row, add(row, stride)),
+      ...get(row),
+      ...get(vq),
+      ...V128_LOAD32_LANE(lane),
+    ]),
+    ...localSet(vq),
+    ...set(row, add(row, stride)),
+  ]);
+  const fourths = [0, 4, 8, 12, 16, 20, 24, 28];
+  // Bytes b and b + 1 of the eight rows of two vectors (byte b of lane l is lane byte 4l + b).
+  const byteRows = (x: number, y: number, b: number): number[] => [
+    ...get(x),
+    ...get(y),
+    ...I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)),
+  ];
+  // The first (or second) eight bytes of both vectors: byte b of rows 0–7 then of rows 8–15.
+  const sixteen = (x: number, y: number, second: boolean): number[] => {
+    const o = second ? 8 : 0;
+    const lanes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + o);
+    return [...get(x), ...get(y), ...I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16))];
+  };
+  // Output columns 8b + 7 down to 8b from byte b of the 16 rows (on the stack).
+  const columns = (b: number): number[] => [
+    ...localSet(bits),
+    ...[7, 6, 5, 4, 3, 2, 1, 0].flatMap((i) => [
+      ...add(out, mul(i32Const(8 * b + i), colStride)),
+      ...get(bits),
+      ...I8X16_BITMASK,
+      ...I32_STORE16,
+      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...I8X16_ADD]) : []),
+    ]),
+  ];
+  const half = (h: number): number[] => [
+    // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
+    ...set(
+      row,
+      add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
+    ),
+    ...loadRows,
+    ...set(
+      out,
+      add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
+    ),
+    ...byteRows(v[0]!, v[1]!, 0),
+    ...localSet(sv[0]!),
+    ...byteRows(v[0]!, v[1]!, 2),
+    ...localSet(sv[1]!),
+    ...byteRows(v[2]!, v[3]!, 0),
+    ...localSet(sv[2]!),
+    ...byteRows(v[2]!, v[3]!, 2),
+    ...localSet(sv[3]!),
+    ...sixteen(sv[0]!, sv[2]!, false),
+    ...columns(0),
+    ...sixteen(sv[0]!, sv[2]!, true),
+    ...columns(1),
+    ...sixteen(sv[1]!, sv[3]!, false),
+    ...columns(2),
+    ...sixteen(sv[1]!, sv[3]!, true),
+    ...columns(3),
+  ];
+  return [
+    ...set(stride, mul(wpr, i32Const(4))),
+    ...set(colStride, mul(dwpr, i32Const(4))),
+    ...loopWhile(rb, rowBlocks, loopWhile(wc, wpr, [...half(0), ...half(1)])),
+    ...i32Const(0),
+  ];
+}
+
+type GatherFunction = (...args: number[]) => number;
+
 interface CountKernel {
-  readonly popcount: (end: number) => number;
+  readonly popcount: (start: number, end: number) => number;
+  readonly gatherWords: GatherFunction;
+  readonly gatherBits: GatherFunction;
+  readonly transpose: GatherFunction;
   readonly memory: Kernel['memory'];
-  /** A byte view of `memory`, renewed after it grows. */
+  /** Byte and word views of `memory`, renewed after it grows. */
   bytes: Uint8Array;
+  words: Uint32Array;
 }
 
 let countKernel: CountKernel | null | undefined;
 
 function getCountKernel(): CountKernel | undefined {
   if (countKernel === undefined) {
-    const fn: WasmFunction = {
-      name: 'popcount',
-      params: 1,
-      locals: [
-        [1, I32],
-        [1, I64],
-      ],
-      code: popcountCode(),
-    };
-    const exports = instantiate(encodeModule([fn], 1));
+    const gather = (name: string, code: number[], i32s: number, i64s: number): WasmFunction => ({
+      name,
+      params: GATHER_PARAMS.length,
+      locals:
+        i64s > 0
+          ? [
+              [i32s, I32],
+              [i64s, I64],
+            ]
+          : [[i32s, I32]],
+      code,
+    });
+    // popcount first: the gathers call function 0.
+    const functions: WasmFunction[] = [
+      { name: 'popcount', params: 2, locals: [[1, I64]], code: popcountCode() },
+      gather('gatherWords', gatherWordsCode(), 14, 0),
+      gather('gatherBits', gatherBitsCode(), 16, 1),
+      {
+        name: 'transpose',
+        params: 5,
+        locals: [
+          [6, I32],
+          [9, V128],
+        ],
+        code: transposeCode(),
+      },
+    ];
+    const exports = instantiate(encodeModule(functions, 1));
     const memory = exports?.memory as Kernel['memory'] | undefined;
     countKernel =
       exports && memory
         ? {
             popcount: exports.popcount as CountKernel['popcount'],
+            gatherWords: exports.gatherWords as GatherFunction,
+            gatherBits: exports.gatherBits as GatherFunction,
+            transpose: exports.transpose as GatherFunction,
             memory,
             bytes: new Uint8Array(memory.buffer),
+            words: new Uint32Array(memory.buffer),
           }
         : null;
   }
   return countKernel ?? undefined;
+}
+
+/** The count kernel with at least `bytes` of memory and views of all of it. */
+function countKernelWith(bytes: number): CountKernel | undefined {
+  const k = getCountKernel();
+  if (!k) return undefined;
+  reserve(k.memory, bytes);
+  if (k.bytes.buffer !== k.memory.buffer) {
+    k.bytes = new Uint8Array(k.memory.buffer);
+    k.words = new Uint32Array(k.memory.buffer);
+  }
+  return k;
 }
 
 /**
@@ -969,14 +1652,95 @@ function getCountKernel(): CountKernel | undefined {
  * the kernel is not available.
  */
 export function popcountBytes(packed: Uint8Array, bytes: number): number | undefined {
-  const k = getCountKernel();
   // The kernel sums in 32 bits: a mask of 2^31 bits or more is left to the caller.
-  if (!k || bytes >= 2 ** 28) return undefined;
+  if (bytes >= 2 ** 28) return undefined;
   const end = Math.ceil(bytes / UNIT_BYTES) * UNIT_BYTES;
-  reserve(k.memory, Math.max(end, packed.length));
-  if (k.bytes.buffer !== k.memory.buffer) k.bytes = new Uint8Array(k.memory.buffer);
+  const k = countKernelWith(Math.max(end, packed.length));
+  if (!k) return undefined;
   // The whole mask (no subarray view per call), then zeros over what lies past `bytes`.
   k.bytes.set(packed);
   k.bytes.fill(0, bytes, end);
-  return k.popcount(end);
+  return k.popcount(0, end);
+}
+
+/**
+ * ./row-gather.ts's `gatherWindows` in the count kernel (little-endian hosts, as `gatherWindows`'s
+ * windows): `dst` (M × K) gets A's rows of the
+ * instance whose input starts at bit `from` of `mask` (null: all ones, the padding pattern). The
+ * input's bytes are copied in, gathered (whole words 16 bytes a store when the channels and the
+ * instance fall on words, runs of up to 56 bits otherwise) and the rows copied out. Returns their
+ * set bits when `count` (else 0); undefined when the kernel is not available or the bits would not
+ * fit its 32-bit offsets (the caller then gathers in JavaScript).
+ */
+export function gatherInKernel(
+  g: RowGather,
+  mask: Uint8Array | null,
+  from: number,
+  dst: BitMatrix,
+  count: boolean,
+): number | undefined {
+  const base = from & 31;
+  const firstByte = (from >>> 5) * 4;
+  const needed = Math.ceil((base + g.h * g.w * g.c) / 8);
+  const bytes = mask ? Math.max(0, Math.min(mask.length - firstByte, needed)) : 0;
+  // Zeros (or the ones of the padding pattern) past the input, for the runs' reads past their ends.
+  const srcBytes = Math.ceil((needed + 16) / 16) * 16;
+  const rowWords = dst.rows * dst.wordsPerRow;
+  const total = srcBytes + rowWords * 4 + 16;
+  if (total >= 2 ** 28) return undefined;
+  const k = countKernelWith(total);
+  if (!k) return undefined;
+  if (mask) {
+    k.bytes.set(mask.subarray(firstByte, firstByte + bytes));
+    k.bytes.fill(0, bytes, srcBytes);
+  } else {
+    k.bytes.fill(0xff, 0, srcBytes);
+  }
+  const words = ((g.c | base) & 31) === 0;
+  const n = (words ? k.gatherWords : k.gatherBits)(
+    0,
+    base,
+    srcBytes,
+    dst.rows,
+    dst.wordsPerRow,
+    g.h,
+    g.w,
+    words ? g.c >>> 3 : g.c,
+    g.fh,
+    g.fw,
+    g.sh,
+    g.sw,
+    g.pt,
+    g.pl,
+    g.dh,
+    g.dw,
+    g.wo,
+    count ? 1 : 0,
+  );
+  dst.words.set(k.words.subarray(srcBytes >>> 2, (srcBytes >>> 2) + rowWords));
+  return n;
+}
+
+/**
+ * dst (src.cols × src.rows) = srcᵀ in the count kernel (`transpose`): src copied in with zero rows
+ * up to a whole block, dst's rows copied out; every word of dst is written. False when the kernel
+ * is not available or the matrices would not fit its 32-bit offsets (the caller transposes in
+ * JavaScript).
+ */
+export function transposeInKernel(src: BitMatrix, dst: BitMatrix): boolean {
+  const rowBlocks = Math.ceil(src.rows / 32);
+  const srcWords = rowBlocks * 32 * src.wordsPerRow;
+  const dstAt = srcWords * 4;
+  const dstWords = src.wordsPerRow * 32 * dst.wordsPerRow;
+  const total = dstAt + dstWords * 4;
+  // The shuffles take a word's bytes in little-endian order, as the words are copied in on this host.
+  if (total >= 2 ** 28 || dst.wordsPerRow !== rowBlocks || !LITTLE_ENDIAN) return false;
+  const k = countKernelWith(total);
+  if (!k) return false;
+  const used = src.rows * src.wordsPerRow;
+  k.words.set(src.words.subarray(0, used));
+  k.words.fill(0, used, srcWords);
+  k.transpose(0, src.wordsPerRow, rowBlocks, dstAt, dst.wordsPerRow);
+  dst.words.set(k.words.subarray(dstAt >>> 2, (dstAt >>> 2) + dst.rows * dst.wordsPerRow));
+  return true;
 }

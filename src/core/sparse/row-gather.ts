@@ -189,10 +189,12 @@ export function validPerK(low: LoweredSparseLayer, g: RowGather): Float64Array {
   const insideCols = new Float64Array(g.fw);
   for (let y = 0; y < g.fh; y++) insideRows[y] = insideCount(ho, g.sh, y * g.dh - g.pt, g.h);
   for (let x = 0; x < g.fw; x++) insideCols[x] = insideCount(g.wo, g.sw, x * g.dw - g.pl, g.w);
-  for (let kk = 0; kk < K; kk++) {
-    const tap = Math.floor(kk / g.c);
-    const y = Math.floor(tap / g.fw);
-    out[kk] = insideRows[y]! * insideCols[tap - y * g.fw]!;
+  // Every k of a tap (its C channels) has the same count.
+  for (let y = 0; y < g.fh; y++) {
+    for (let x = 0; x < g.fw; x++) {
+      const tap = y * g.fw + x;
+      out.fill(insideRows[y]! * insideCols[x]!, tap * g.c, (tap + 1) * g.c);
+    }
   }
   return out;
 }

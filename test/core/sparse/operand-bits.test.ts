@@ -17,8 +17,10 @@ import {
   prepareByIndex,
   prepareInstance,
   transpose,
+  transposeBlocks,
   transposeInto,
 } from '../../../src/core/sparse/operand-bits.js';
+import { transposeInKernel } from '../../../src/core/sparse/popcount-kernel.js';
 import {
   arbitraryPattern as bitsArb,
   arbitraryDataflow as dataflowArb,
@@ -36,12 +38,20 @@ const bitMatrixArb = fc
     }),
   );
 
-test.prop([bitMatrixArb])('the 32 × 32 block transpose equals the bit-by-bit one', (bm) => {
-  // A dirty destination: every word must be overwritten.
-  const dst = createBitMatrix(bm.cols, bm.rows);
-  dst.words.fill(0xffffffff);
-  expect(transposeInto(bm, dst).words).toEqual(transpose(bm).words);
-});
+test.prop([bitMatrixArb])(
+  'the 32 × 32 block transposes (WebAssembly shuffles and bitmasks, JavaScript rounds) equal the bit-by-bit one',
+  (bm) => {
+    for (const run of [transposeInKernel, transposeBlocks]) {
+      // A dirty destination: every word must be overwritten.
+      const dst = createBitMatrix(bm.cols, bm.rows);
+      dst.words.fill(0xffffffff);
+      expect(run(bm, dst)).toBeTruthy();
+      expect(dst.words).toEqual(transpose(bm).words);
+    }
+    const dst = createBitMatrix(bm.cols, bm.rows);
+    expect(transposeInto(bm, dst).words).toEqual(transpose(bm).words);
+  },
+);
 
 // Up to 600 rows: the bit-sliced counters are read out every 255 rows.
 const tallMatrixArb = fc

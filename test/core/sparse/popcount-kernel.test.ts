@@ -242,6 +242,62 @@ describe('the whole fold schedule in one kernel call', () => {
   );
 });
 
+describe('the kernel histogram (bins from per-fold thresholds, no division per lane)', () => {
+  /** One row of all-ones A (null) against column c holding totals[c] set bits: lane c's total is totals[c]. */
+  const lanesWith = (totals: readonly number[], temporal: number): BitMatrix => {
+    const bm = createBitMatrix(totals.length, temporal);
+    totals.forEach((t, c) => {
+      for (let i = 0; i < t; i++) bm.words[c * bm.wordsPerRow + (i >>> 5)]! |= 1 << (i & 31);
+    });
+    return bm;
+  };
+  /** addToHistogram's rule: floor(total / busiest · bins) in f64, capped at bins − 1. */
+  const binned = (totals: readonly number[], bins: number): number[] => {
+    const busiest = Math.max(...totals);
+    const out = new Array<number>(bins).fill(0);
+    for (const t of totals) out[Math.min(bins - 1, Math.floor((busiest > 0 ? t / busiest : 0) * bins))]!++;
+    return out;
+  };
+  const kernelHistogram = (totals: readonly number[], temporal: number, bins: number, kind: LaneKernel) => {
+    const colBits = lanesWith(totals, temporal);
+    const loaded = loadLanes(null, colBits, colBits.wordsPerRow, 1, kind)!;
+    // One fold over every lane (a quad fold takes whole groups of four).
+    const arrayCols = Math.ceil(totals.length / 4) * 4;
+    const got = loaded.folds(1, 1, arrayCols, bins)!;
+    return { histogram: [...got.histogram], work: got.perFold[1] };
+  };
+
+  it('puts every total 0..busiest in the bin the f64 rule gives (busiest 1..90, bins 1..24, both loops)', () => {
+    // Exact arithmetic and the f64 rule disagree here (1 / 49 · 49 < 1), which the threshold search must follow.
+    expect(Math.floor((1 / 49) * 49)).toBe(0);
+    for (let busiest = 1; busiest <= 90; busiest++) {
+      const totals = Array.from({ length: busiest + 1 }, (_, t) => t);
+      for (let bins = 1; bins <= 24; bins++) {
+        for (const kind of ['pair', 'quad'] as const) {
+          const got = kernelHistogram(totals, busiest, bins, kind);
+          expect(got.histogram, `busiest ${busiest}, bins ${bins}, ${kind}`).toEqual(binned(totals, bins));
+          expect(got.work).toBe((busiest * (busiest + 1)) / 2);
+        }
+      }
+    }
+  });
+
+  test.prop(
+    [
+      fc.integer({ min: 1, max: 3000 }),
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 70 }),
+      fc.integer({ min: 1, max: 64 }),
+      kindArb,
+    ],
+    { numRuns: 200 },
+  )('large and uneven totals land in the same bins as the f64 rule', (temporal, shares, bins, kind) => {
+    const totals = shares.map((x) => Math.round(x * temporal));
+    const got = kernelHistogram(totals, temporal, bins, kind);
+    expect(got.histogram).toEqual(binned(totals, bins));
+    expect(got.work).toBe(totals.reduce((s, t) => s + t, 0));
+  });
+});
+
 describe('four lanes a pass (foldQuad) against two (fold)', () => {
   /** Bigger shapes than above: rows of up to 38 words (tails of 1–3 words past a group of 4). */
   const bigArb = fc
@@ -290,6 +346,34 @@ describe('four lanes a pass (foldQuad) against two (fold)', () => {
         return { perFold, histogram, winMax: [...one.winMax], totals: [...one.totals] };
       };
       expect(run('quad')).toEqual(run('pair'));
+    },
+  );
+
+  test.prop([bigArb, bigArb], { numRuns: 60 })(
+    'a B met again (a static weight at every step) is interleaved once and read back the same',
+    (first, second) => {
+      const colBits = first.colBits;
+      const wpr = colBits.wordsPerRow;
+      const windowWords = 2 * Math.max(1, first.windowUnits);
+      const args =
+        windowWords >= wpr ? ([wpr, 1] as const) : ([windowWords, Math.ceil(wpr / windowWords)] as const);
+      // Other A rows each time, of the same length; the second and later loads take B's kept copy.
+      const aRows = [first.rowBits, second.rowBits, first.rowBits].map((bm) => {
+        const rows = createBitMatrix(bm.rows, colBits.cols);
+        for (let r = 0; r < bm.rows; r++)
+          for (let i = 0; i < wpr; i++) rows.words[r * wpr + i] = bm.words[r * bm.wordsPerRow + i] ?? 0;
+        rows.words.forEach((w, i) => {
+          if (i % wpr === wpr - 1 && (colBits.cols & 31) !== 0)
+            rows.words[i] = (w & ((1 << (colBits.cols & 31)) - 1)) >>> 0;
+        });
+        return rows;
+      });
+      for (const a of aRows) {
+        const run = (kind: LaneKernel) => [
+          ...loadLanes(a, colBits, ...args, kind)!.folds(a.rows, 3, 8, 4)!.perFold,
+        ];
+        expect(run('quad')).toEqual(run('pair'));
+      }
     },
   );
 
