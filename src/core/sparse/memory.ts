@@ -25,17 +25,34 @@ export function maskStats(mask: Uint8Array, elements: number, runBits?: number):
   return { elements, nonzeros, rleEntries: nonzeros + rlePadding(mask, elements, 2 ** runBits) };
 }
 
+/** Per byte value: the index of its lowest set bit (8 for 0). */
+const LOWEST_SET = Uint8Array.from({ length: 256 }, (_, b) => (b === 0 ? 8 : 31 - Math.clz32(b & -b)));
+/** Per byte value: the zeros above its highest set bit (8 for 0). */
+const ZEROS_ABOVE = Uint8Array.from({ length: 256 }, (_, b) => (b === 0 ? 8 : 7 - (31 - Math.clz32(b))));
+
 /** Padding entries of the zero runs of a mask's first `elements` bits: one per `span` zeros of a run. */
 function rlePadding(mask: Uint8Array, elements: number, span: number): number {
   let run = 0;
   let padding = 0;
   const fullBytes = elements >>> 3;
+  // A whole byte at a time: the gaps between its own set bits are at most 6 zeros, shorter than any
+  // span of 8 or more, so only the run reaching its lowest set bit can need padding (eyeriss-like's
+  // 5-bit runs spent a bit-by-bit loop over every mask of a step here).
+  const bytewise = span > 6;
   for (let i = 0; i <= fullBytes; i++) {
     const limit = i < fullBytes ? 8 : elements & 7;
     const byte = i < mask.length ? mask[i]! : 0;
-    if (byte === 0 && limit === 8) {
-      run += 8;
-      continue;
+    if (limit === 8) {
+      if (byte === 0) {
+        run += 8;
+        continue;
+      }
+      if (bytewise) {
+        const reached = run + LOWEST_SET[byte]!;
+        if (reached >= span) padding += Math.floor(reached / span);
+        run = ZEROS_ABOVE[byte]!;
+        continue;
+      }
     }
     for (let b = 0; b < limit; b++) {
       if ((byte >>> b) & 1) {

@@ -1,3 +1,4 @@
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { layerTraffic, maskStats, storedBits, type TrafficInput } from '../../../src/core/sparse/memory.js';
 import { packBits } from '../../../src/testing/index.js';
@@ -23,6 +24,48 @@ describe('rle packed into DRAM words (rlePackBits)', () => {
     expect(storedBits('rle', s, 16, 5, 64)).toEqual({ payloadBits: 48, metadataBits: 16 });
   });
 });
+
+/** The rule itself, bit by bit: one padding entry per 2^runBits zeros of a run ended by a one. */
+function rleEntriesByBits(bits: readonly number[], runBits: number): number {
+  let run = 0;
+  let entries = 0;
+  for (const bit of bits) {
+    if (bit) {
+      entries += 1 + Math.floor(run / 2 ** runBits);
+      run = 0;
+    } else run++;
+  }
+  return entries;
+}
+
+test.prop(
+  [
+    fc.integer({ min: 0, max: 600 }),
+    fc.constantFrom(0, 0.02, 0.3, 0.9, 1),
+    fc.integer({ min: 1, max: 12 }),
+    fc.integer({ min: 0, max: 16 }),
+    fc.integer(),
+  ],
+  { numRuns: 500 },
+)(
+  'rleEntries counts a padding entry per 2^runBits zeros of every run a one ends, whatever the bytes past `elements`',
+  (elements, density, runBits, spareBytes, seed) => {
+    let x = seed | 1;
+    const bits = Array.from({ length: elements }, () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32 < density ? 1 : 0;
+    });
+    const mask = new Uint8Array(Math.ceil(elements / 8) + spareBytes).fill(0xff);
+    mask.set(packBits(bits));
+    // Bits past `elements` in the last byte are ones too: they must not count.
+    if (elements % 8) mask[elements >>> 3]! |= 0xff << (elements % 8);
+    const stats = maskStats(mask, elements, runBits);
+    expect(stats.nonzeros).toBe(bits.reduce((a, b) => a + b, 0));
+    expect(stats.rleEntries).toBe(rleEntriesByBits(bits, runBits));
+  },
+);
 
 // WS: K = 10 rows in one row fold, N = 6 in 3 column folds (2 columns), M = 10 streamed.
 const WS: TrafficInput = {
