@@ -62,7 +62,7 @@ test.prop(
     // Bits past `elements` in the last byte are ones too: they must not count.
     if (elements % 8) mask[elements >>> 3]! |= 0xff << (elements % 8);
     const stats = maskStats(mask, elements, runBits);
-    expect(stats.nonzeros).toBe(bits.reduce((a, b) => a + b, 0));
+    expect(stats.nonzeros).toBe(bits.reduce<number>((a, b) => a + b, 0));
     expect(stats.rleEntries).toBe(rleEntriesByBits(bits, runBits));
   },
 );
