@@ -101,6 +101,24 @@ export const OP = {
   i16x8Add: simd(0x8e),
   i32x4Add: simd(0xae),
   i32x4ExtractLane: (lane: number): number[] => simd(0x1b, lane),
+  i32Eq: 0x46,
+  i32LtS: 0x48,
+  i32GeS: 0x4e,
+  i64Sub: 0x7d,
+  i64Or: 0x84,
+  i64Shl: 0x86,
+  i64ShrU: 0x88,
+  i64ExtendI32U: 0xad,
+  /** v128.const of sixteen zero bytes. */
+  v128Zero: simd(0x0c, ...new Array<number>(16).fill(0)),
+  i8x16Bitmask: simd(0x64),
+  i8x16NarrowI16x8S: simd(0x65),
+  i8x16Add: simd(0x6e),
+  i16x8NarrowI32x4S: simd(0x85),
+  i32x4Splat: simd(0x11),
+  i32x4GtS: simd(0x3b),
+  i32x4Sub: simd(0xb1),
+  i32x4MaxU: simd(0xb9),
 } as const;
 
 export interface WasmFunction {

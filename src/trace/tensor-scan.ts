@@ -301,8 +301,6 @@ export function crc32OfZeros(length: number): number {
 const V128_AND = OP.v128And;
 const V128_OR = OP.v128Or;
 const V128_XOR = OP.v128Xor;
-/** A v128 of zeros. */
-const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 
 /** The 16 bytes of a lane mask: the exponent bits of every F32 or F16 lane. */
 function exponentMask(check: FiniteCheck): number[] {
@@ -358,11 +356,19 @@ function maskBody(dtype: FiniteCheck): number[] {
   code.push(...localGet(4));
   if (dtype === 'F16') {
     // i16x8.ne, i16x8.bitmask: one bit per half.
-    code.push(...lanes(0), ...V128_ZERO, ...simd(0x2e), ...simd(0x84));
+    code.push(...lanes(0), ...OP.v128Zero, ...simd(0x2e), ...simd(0x84));
   } else {
     // i32x4.ne, i32x4.bitmask on both halves of the byte's 8 values.
-    code.push(...lanes(0), ...V128_ZERO, ...simd(0x38), ...simd(0xa4));
-    code.push(...lanes(16), ...V128_ZERO, ...simd(0x38), ...simd(0xa4), ...i32Const(4), OP.i32Shl, OP.i32Or);
+    code.push(...lanes(0), ...OP.v128Zero, ...simd(0x38), ...simd(0xa4));
+    code.push(
+      ...lanes(16),
+      ...OP.v128Zero,
+      ...simd(0x38),
+      ...simd(0xa4),
+      ...i32Const(4),
+      OP.i32Shl,
+      OP.i32Or,
+    );
   }
   code.push(...localGet(1), ...I32_LOAD8_U, OP.i32Xor, OP.i32Or, ...localSet(4));
   code.push(...localGet(0), ...i32Const(dtype === 'F16' ? 16 : 32), OP.i32Add, ...localSet(0));
@@ -383,25 +389,22 @@ function mask4Body(dtype: FiniteCheck): number[] {
   const width = dtype === 'F16' ? 2 : 4;
   const zeroLanes = (offset: number): number[] => [
     ...magnitudeLanes(offset, width),
-    ...V128_ZERO,
+    ...OP.v128Zero,
     ...(width === 2 ? OP.i16x8Eq : OP.i32x4Eq),
   ];
-  const I8X16_NARROW_I16X8_S = simd(0x65);
-  const I16X8_NARROW_I32X4_S = simd(0x85);
-  const I8X16_BITMASK = simd(0x64);
   /** The zero bits of 16 values from byte `offset` on. */
   const sixteen = (offset: number): number[] =>
     width === 2
-      ? [...zeroLanes(offset), ...zeroLanes(offset + 16), ...I8X16_NARROW_I16X8_S, ...I8X16_BITMASK]
+      ? [...zeroLanes(offset), ...zeroLanes(offset + 16), ...OP.i8x16NarrowI16x8S, ...OP.i8x16Bitmask]
       : [
           ...zeroLanes(offset),
           ...zeroLanes(offset + 16),
-          ...I16X8_NARROW_I32X4_S,
+          ...OP.i16x8NarrowI32x4S,
           ...zeroLanes(offset + 32),
           ...zeroLanes(offset + 48),
-          ...I16X8_NARROW_I32X4_S,
-          ...I8X16_NARROW_I16X8_S,
-          ...I8X16_BITMASK,
+          ...OP.i16x8NarrowI32x4S,
+          ...OP.i8x16NarrowI16x8S,
+          ...OP.i8x16Bitmask,
         ];
   const groupBytes = 32 * width;
   const code: number[] = [];

@@ -240,10 +240,7 @@ function foldCode(): number[] {
   return code;
 }
 
-/** Opcodes only this kernel needs (the encoder's shared set has the rest). */
-const I32_EQ = 0x46;
-const I64_SHL = 0x86;
-const I64_SHR_U = 0x88;
+/** Encodings only this kernel needs (the encoder's OP has the opcodes). */
 const i64Const = (n: number): number[] => [0x42, ...sleb(n)];
 const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
 
@@ -293,7 +290,7 @@ function foldQuadCode(): number[] {
       ...localGet(ss[2 * i]!),
       ...localGet(ss[2 * i + 1]!),
       ...i64Const(32),
-      I64_SHL,
+      OP.i64Shl,
       OP.i64Add,
       OP.i64Add,
       ...localSet(t),
@@ -412,7 +409,7 @@ function foldQuadCode(): number[] {
     ...set(groupBytes, mul(bStride, i32Const(4))),
     ...get(units),
     ...i32Const(2),
-    I32_EQ,
+    OP.i32Eq,
     ...OP.if,
     ...set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
     ...allLanes([
@@ -432,7 +429,7 @@ function foldQuadCode(): number[] {
     OP.i32WrapI64,
     ...localGet(work),
     ...i64Const(32),
-    I64_SHR_U,
+    OP.i64ShrU,
     OP.i32WrapI64,
     OP.i32Add,
   ];
@@ -480,13 +477,6 @@ const minU = (x: number, y: number): number[] => [
   OP.i32LtU,
   OP.select,
 ];
-
-/** SIMD opcodes only `folds` needs. */
-const I32X4_SPLAT = simd(0x11);
-const I32X4_GT_S = simd(0x3b);
-const I32X4_SUB = simd(0xb1);
-const I32X4_MAX_U = simd(0xb9);
-const V128_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 
 /**
  * folds(a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch,
@@ -542,7 +532,7 @@ function foldsCode(callee: number): number[] {
   ];
   // busiest = max of the fold's totals, four at a time then the rest.
   const findBusiest = [
-    ...V128_ZERO,
+    ...OP.v128Zero,
     ...localSet(acc),
     ...localGet(totalsPtr),
     ...localSet(p),
@@ -550,7 +540,7 @@ function foldsCode(callee: number): number[] {
       ...localGet(acc),
       ...localGet(p),
       ...v128Load(),
-      ...I32X4_MAX_U,
+      ...OP.i32x4MaxU,
       ...localSet(acc),
     ]),
     ...i32Const(0),
@@ -569,8 +559,8 @@ function foldsCode(callee: number): number[] {
     ...localGet(p),
     ...v128Load(offset),
     ...localGet(splat),
-    ...I32X4_GT_S,
-    ...I32X4_SUB,
+    ...OP.i32x4GtS,
+    ...OP.i32x4Sub,
     ...localSet(acc),
   ];
   // count = lanes whose total ≥ t (t ≥ 1): sixteen a pass, then four, then one.
@@ -578,9 +568,9 @@ function foldsCode(callee: number): number[] {
     ...localGet(t),
     ...i32Const(1),
     OP.i32Sub,
-    ...I32X4_SPLAT,
+    ...OP.i32x4Splat,
     ...localSet(splat),
-    ...V128_ZERO,
+    ...OP.v128Zero,
     ...localSet(acc),
     ...localGet(totalsPtr),
     ...localSet(p),
@@ -823,7 +813,7 @@ function interleaveCode(): number[] {
       ...get(d),
       ...get(sp),
       ...i32Load(),
-      I64_EXTEND_I32_U,
+      OP.i64ExtendI32U,
       ...i64Store(),
       ...step,
       ...set(sp, sub(sp, i32Const(4))),
@@ -1192,12 +1182,6 @@ const sub = (x: number | number[], y: number | number[]): number[] => [...get(x)
 /** `local += 1`. */
 const increment = (local: number): number[] => set(local, add(local, i32Const(1)));
 
-const I32_LT_S = 0x48;
-const I32_GE_S = 0x4e;
-const I64_EXTEND_I32_U = 0xad;
-const I64_OR = 0x84;
-const I64_SUB = 0x7d;
-
 /** The locals both gathers keep per row: its output pixel, first input column, inside taps, kernel row. */
 interface RowLocals {
   readonly m: number;
@@ -1256,10 +1240,10 @@ function windowRows(rowStart: number[], inside: number[], outside: number[]): nu
         [
           ...get(l.x0),
           ...get(g.fw),
-          I32_LT_S,
+          OP.i32LtS,
           ...add(mul(l.x0, g.dw), l.iw0),
           ...i32Const(0),
-          I32_LT_S,
+          OP.i32LtS,
           OP.i32And,
         ],
         increment(l.x0),
@@ -1270,10 +1254,10 @@ function windowRows(rowStart: number[], inside: number[], outside: number[]): nu
         [
           ...get(l.x0),
           ...get(l.x1),
-          I32_LT_S,
+          OP.i32LtS,
           ...add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0),
           ...get(g.w),
-          I32_GE_S,
+          OP.i32GeS,
           OP.i32And,
         ],
         set(l.x1, sub(l.x1, i32Const(1))),
@@ -1351,7 +1335,7 @@ function gatherWordsCode(): number[] {
       [...get(q), ...get(n), OP.i32LtU],
       [
         ...add(d, q),
-        ...(copy ? [...add(sp, q), ...v128Load()] : V128_ZERO),
+        ...(copy ? [...add(sp, q), ...v128Load()] : OP.v128Zero),
         ...v128Store(),
         ...set(q, add(q, i32Const(16))),
       ],
@@ -1363,7 +1347,7 @@ function gatherWordsCode(): number[] {
   const inside = [
     ...get(g.dw),
     ...i32Const(1),
-    I32_EQ,
+    OP.i32Eq,
     ...OP.if,
     // Adjacent taps are adjacent in the input: zeros, one run, zeros.
     ...taps(get(l.x0)),
@@ -1410,7 +1394,7 @@ function gatherBitsCode(): number[] {
   const g = GATHER;
   const l = ROW;
   const [rowBit, from, to, left, k, x, end, addr, v] = [26, 27, 28, 29, 30, 31, 32, 33, 34];
-  const bitInByte = (local: number): number[] => [...get(local), ...i32Const(7), OP.i32And, I64_EXTEND_I32_U];
+  const bitInByte = (local: number): number[] => [...get(local), ...i32Const(7), OP.i32And, OP.i64ExtendI32U];
   const byteOf = (local: number, base: number): number[] =>
     add([...get(local), ...i32Const(3), OP.i32ShrU], base);
   // OR bits [from, from + left) of the source into the rows from bit `to`.
@@ -1423,13 +1407,13 @@ function gatherBitsCode(): number[] {
         ...byteOf(from, g.src),
         ...i64Load(),
         ...bitInByte(from),
-        I64_SHR_U,
+        OP.i64ShrU,
         ...i64Const(1),
         ...get(k),
-        I64_EXTEND_I32_U,
-        I64_SHL,
+        OP.i64ExtendI32U,
+        OP.i64Shl,
         ...i64Const(1),
-        I64_SUB,
+        OP.i64Sub,
         OP.i64And,
       ]),
       ...set(addr, byteOf(to, g.dst)),
@@ -1438,8 +1422,8 @@ function gatherBitsCode(): number[] {
       ...i64Load(),
       ...get(v),
       ...bitInByte(to),
-      I64_SHL,
-      I64_OR,
+      OP.i64Shl,
+      OP.i64Or,
       ...i64Store(),
       ...set(from, add(from, k)),
       ...set(to, add(to, k)),
@@ -1456,27 +1440,25 @@ function gatherBitsCode(): number[] {
   const inside = [
     ...get(g.dw),
     ...i32Const(1),
-    I32_EQ,
+    OP.i32Eq,
     ...OP.if,
     ...runFrom(l.x0, sub(l.x1, l.x0)),
     OP.else,
     ...set(x, get(l.x0)),
-    ...whileTrue([...get(x), ...get(l.x1), I32_LT_S], [...runFrom(x, i32Const(1)), ...increment(x)]),
+    ...whileTrue([...get(x), ...get(l.x1), OP.i32LtS], [...runFrom(x, i32Const(1)), ...increment(x)]),
     OP.end,
   ];
   const rowStart = set(rowBit, [...mul(l.m, g.wpr), ...i32Const(5), OP.i32Shl]);
   return [
     ...set(addr, get(g.dst)),
     ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...forPointer(addr, end, 16, [...get(addr), ...V128_ZERO, ...v128Store()]),
+    ...forPointer(addr, end, 16, [...get(addr), ...OP.v128Zero, ...v128Store()]),
     ...windowRows(rowStart, inside, []),
     ...countRows(end),
   ];
 }
 
 const I8X16_SHUFFLE = (...lanes: number[]): number[] => simd(0x0d, ...lanes);
-const I8X16_BITMASK = simd(0x64);
-const I8X16_ADD = simd(0x6e);
 const V128_LOAD32_ZERO = simd(0x5c, 2, 0);
 const V128_LOAD32_LANE = (lane: number): number[] => simd(0x56, 2, 0, lane);
 const I32_STORE16 = [0x3b, 1, 0];
@@ -1531,9 +1513,9 @@ function transposeCode(): number[] {
     ...[7, 6, 5, 4, 3, 2, 1, 0].flatMap((i) => [
       ...add(out, mul(i32Const(8 * b + i), colStride)),
       ...get(bits),
-      ...I8X16_BITMASK,
+      ...OP.i8x16Bitmask,
       ...I32_STORE16,
-      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...I8X16_ADD]) : []),
+      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...OP.i8x16Add]) : []),
     ]),
   ];
   const half = (h: number): number[] => [
