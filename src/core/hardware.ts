@@ -320,7 +320,9 @@ export function denseBaselineOf(hw: HardwareModel): HardwareModel {
  * per-step stages, optimized on one design, were deoptimized by the next design's object.
  */
 export function uniformHardware(hw: HardwareModel): HardwareModel {
-  return {
+  // Every field named, the optional ones too: a field added to HardwareModel and not listed here is
+  // a compile error rather than a design quietly losing it.
+  const uniform: { [K in keyof Required<HardwareModel>]: HardwareModel[K] } = {
     name: hw.name,
     array: hw.array,
     dataflow: hw.dataflow,
@@ -346,6 +348,7 @@ export function uniformHardware(hw: HardwareModel): HardwareModel {
     condensed: hw.condensed,
     vector: hw.vector,
   };
+  return uniform;
 }
 
 /** The one hardware summary reports carry (simulate and replay alike); a clock only when known. */

@@ -299,8 +299,6 @@ async function replaySteps(
   }
   let previousInput: Float32Array | undefined;
   let deltaSum: Float32Array | undefined;
-  // The awaits below are the schedule `--workers` interleaves a layer's configurations by (they
-  // step side by side on one reader): a helper with awaits of its own would change it.
   for (const step of steps) {
     const t = step.index;
     const newSequence = isNewSequence(steps, t);

@@ -161,10 +161,10 @@ interface ShardHandover extends Omit<TensorTable, 'count' | 'names'> {
   readonly scale: Float64Array;
 }
 
-/** Readers `openTrace` built, and how to hand each over. */
 /** `withBytes` / `withValues` read in recycled memory: `use` runs while it holds the tensor. */
 const TRANSIENT: ReadOptions = { transient: true };
 
+/** Readers `openTrace` built, and how to hand each over. */
 const handovers = new WeakMap<TraceReader, () => TraceHandover>();
 
 /** The handover of a reader `openTrace` returned (not a wrapper of it); TypeError for any other. */
