@@ -90,7 +90,9 @@ describe('replay on a pseudo-terminal', () => {
 
   test('while a large layer computes the progress moves; Ctrl-C stops it mid-layer with exit 130', async () => {
     const tmp = freshTmp('ctrl-c');
-    const p = cli([trace], tmp);
+    // neuronflow-like (event-driven, delta mode) is the slowest preset to replay: ~1 s for these 8
+    // steps, where the default took ~0.4 s and the run sometimes ended before the key press landed.
+    const p = cli([trace, '--preset', 'neuronflow-like'], tmp);
     await p.waitFor((text) => progressShown(text) !== undefined, INK_LOAD_MS, 'the layer table');
     const shown = progressShown(p.screenText());
     await p.waitFor((text) => progressShown(text) !== shown, MARGIN_MS * 2, 'progress moving');
