@@ -391,23 +391,23 @@ function skipSpace(bytes: Uint8Array, i: number): number {
  * anything it does not take (an error, a duplicate key, an integer-like tensor name, which
  * JSON.parse would order first): the general path then gives the same result or the error.
  */
-export function parseHeaderMembers(
-  json: Uint8Array,
-  dataBytes: number,
-  maxTensors: number,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+export function parseHeaderMembers(json: Uint8Array, dataBytes: number, maxTensors: number) {
+  return declined(() => headerByMember(json, dataBytes, maxTensors));
+}
+
+/** A header read into columns by one of the fast paths, before the general path. */
+type ColumnHeader = { tensors: TensorTable; metadata: Record<string, string> };
+
+/** What a fast path read, or undefined where it threw: the general path then names the problem. */
+function declined(read: () => ColumnHeader | undefined): ColumnHeader | undefined {
   try {
-    return headerByMember(json, dataBytes, maxTensors);
+    return read();
   } catch {
     return undefined;
   }
 }
 
-function headerByMember(
-  json: Uint8Array,
-  dataBytes: number,
-  maxTensors: number,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+function headerByMember(json: Uint8Array, dataBytes: number, maxTensors: number): ColumnHeader | undefined {
   // An entry takes at least MIN_ENTRY_BYTES of text: room for every tensor without a counting pass.
   const capacity = Math.ceil(json.length / MIN_ENTRY_BYTES);
   const columns = newColumns(capacity);
@@ -456,7 +456,7 @@ function storageTable(
   count: number,
   dataBytes: number,
   metadata: Record<string, string>,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+): ColumnHeader | undefined {
   const order = new Int32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   const { begins, ends } = columns;
@@ -508,23 +508,11 @@ const CANONICAL_ENTRY =
  * exponents, an array-index name, a bad entry — which `parseHeaderMembers` or the general path then
  * reads or rejects with the same result or error.
  */
-export function parseHeaderCanonical(
-  json: Uint8Array,
-  dataBytes: number,
-  maxTensors: number,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
-  try {
-    return canonicalHeader(json, dataBytes, maxTensors);
-  } catch {
-    return undefined;
-  }
+export function parseHeaderCanonical(json: Uint8Array, dataBytes: number, maxTensors: number) {
+  return declined(() => canonicalHeader(json, dataBytes, maxTensors));
 }
 
-function canonicalHeader(
-  json: Uint8Array,
-  dataBytes: number,
-  maxTensors: number,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+function canonicalHeader(json: Uint8Array, dataBytes: number, maxTensors: number): ColumnHeader | undefined {
   // Invalid UTF-8 throws: the general path reports it.
   const text = UTF8.decode(json);
   if (text.charCodeAt(0) !== 0x7b /* { */) return undefined;
