@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// No static import: the pool threads start before anything else loads.
+import { installSignalHandlers } from '../common/shutdown.js';
+import { processIo } from './io.js';
+
 const args = process.argv.slice(2);
 // `replay`'s worker threads boot while this thread loads the CLI (./commands/replay-prestart.ts).
 // V8's tiering for replay (src/replay/v8-tiering.ts) is set later, once the CLI is loaded, just
@@ -11,8 +13,6 @@ if (args[0] === 'replay') {
   (await import('./commands/replay-prestart.js')).prestartReplayThreads(args.slice(1));
 }
 const { runCli } = await import('./program.js');
-const { installSignalHandlers } = await import('../common/shutdown.js');
-const { processIo } = await import('./io.js');
 
 const io = processIo();
 // Ctrl-C / SIGTERM: this run's temporaries are removed and the exit code is 130 / 143; training
