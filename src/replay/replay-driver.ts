@@ -45,9 +45,6 @@ export interface RunVerifyFailure {
   readonly failure: VerifyFailure;
 }
 
-/** Bins of the histograms `replay` reports (its plans' `histogramBins`). */
-export const HISTOGRAM_BINS = 10;
-
 /** The `--synthetic` trace's label in reports. */
 export const syntheticLabel = (spec: string): string => `synthetic:${spec}`;
 

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PoolGuess, WorkerData } from './worker-driver.js';
+import type { WorkerData } from './worker-driver.js';
 
 /**
  * The compiled worker entry beside this module, or undefined when running from TypeScript sources
@@ -76,16 +76,15 @@ const prestarted: Prestarted[] = [];
 /**
  * Starts `threads` pool threads now, for a `replayPool` call to come. Until then they do not keep
  * the process alive, so a command that fails first (a bad flag) exits as without them; a thread
- * that fails meanwhile is reported by the pool that takes it. `guess`: what thread i (serving queue
- * i + 1) may replay ahead, read from the command line (src/replay/replay-worker.ts, `speculate`).
+ * that fails meanwhile is reported by the pool that takes it.
  */
-export function prestartReplayPool(threads: number, guess?: (home: number) => PoolGuess | undefined): void {
+export function prestartReplayPool(threads: number): void {
   const url = replayWorkerUrl();
   if (!url) return;
   for (let i = 0; i < threads; i++) {
-    const ahead = guess?.(i + 1);
-    const workerData: WorkerData = { pool: true, ...(ahead ? { guess: ahead } : {}) };
-    const entry: Prestarted = { worker: new Worker(url, { workerData, ...POOL_THREAD_LIMITS }) };
+    const entry: Prestarted = {
+      worker: new Worker(url, { workerData: { pool: true } satisfies WorkerData, ...POOL_THREAD_LIMITS }),
+    };
     entry.worker.on('error', (error) => {
       entry.failure ??= error;
     });

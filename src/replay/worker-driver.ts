@@ -64,26 +64,8 @@ export type PoolMessage = {
   readonly claims: TaskClaims;
 };
 
-/**
- * What a pool thread started before the CLI loaded may guess from the command line (see
- * src/cli/commands/replay-prestart.ts): the traces, the presets and `--verify` of a replay without
- * other flags, and the queue it will serve. A guess only: the thread's head start on it counts only
- * where the main thread's plan and tasks turn out to be the ones guessed (replay-worker.ts).
- */
-export interface PoolGuess {
-  readonly traces: readonly ReplaySource[];
-  /** `--preset` names in order (none: the default configuration). */
-  readonly presets: readonly string[];
-  readonly verify: boolean;
-  readonly toolVersion: string;
-  /** The number of task queues: the main thread's and one per pool thread. */
-  readonly queues: number;
-  /** This thread's queue. */
-  readonly home: number;
-}
-
 /** A worker's start: a whole plan, or a pool thread that waits for its traces and tasks. */
-export type WorkerData = ReplayPlan | { readonly pool: true; readonly guess?: PoolGuess };
+export type WorkerData = ReplayPlan | { readonly pool: true };
 
 /**
  * `driveReplays` in a worker thread: same plan, same events, same failures. An abort terminates the
@@ -310,9 +292,6 @@ function shareTasks(
     const trace = Math.floor(run / count);
     return run % count === 0 ? orders.get(`${trace}/${layer}`) : orders.get(`${trace + 1}/0`);
   };
-  // This thread's first task is taken before the pool threads hear of any: the tasks a pool thread
-  // replayed ahead on a guess are the ones after it (replay-worker.ts, `speculate`).
-  const firstTask = onThisThread ? claimTask(claims, queues, 0) : undefined;
   for (const [i, w] of threads.entries())
     w.postMessage({
       type: 'tasks',
@@ -419,7 +398,7 @@ function shareTasks(
       const prepared = new Map(runs.map((r) => [r.index, r.run]));
       const replay = layerGroupRunner(base, async (s) => readers.get(s)!, prepared);
       const takeTasks = async (): Promise<void> => {
-        for (let task = firstTask; task && !settled; task = claimTask(claims, queues, 0)) {
+        for (let task = claimTask(claims, queues, 0); task && !settled; task = claimTask(claims, queues, 0)) {
           // With a signal the layer yields after every step: the pool's messages are taken in between.
           const outcomes = await replay(
             task,

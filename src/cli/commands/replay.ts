@@ -124,7 +124,7 @@ export async function runReplay(
     // Before any replay code loads (see ../main.ts for why not earlier).
     (await import('../../replay/v8-tiering.js')).tuneTieringForReplay();
     const { openTrace } = await import('../../trace/reader.js');
-    const { driveReplays, HISTOGRAM_BINS, syntheticLabel } = await import('../../replay/replay-driver.js');
+    const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
     // The synthesizer (and its writer) loads only for --synthetic: a replay of files does not need it.
     const synthetic =
       options.synthetic === undefined
@@ -207,7 +207,7 @@ export async function runReplay(
         verify: options.verify === true,
         ...(schedule === 'chunkwise' ? { schedule: 'chunkwise' as const } : {}),
         toolVersion: VERSION,
-        histogramBins: HISTOGRAM_BINS,
+        histogramBins: 10,
       };
       const hooks = {
         onEvent: (event: RunEvent, runIndex: number) => reporter.onEvent(event, runIndex),
