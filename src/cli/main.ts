@@ -4,9 +4,12 @@ import { processIo } from './io.js';
 
 const args = process.argv.slice(2);
 // `replay`'s worker threads boot while this thread loads the CLI (./commands/replay-prestart.ts).
-// V8's tiering for replay is set first, before any replay code loads (src/replay/v8-tiering.ts).
+// V8's tiering for replay (src/replay/v8-tiering.ts) is set later, once the CLI is loaded, just
+// before the replay code loads (./commands/replay.ts): a V8 flag changed at run time no longer
+// matches the flags Node's built-in code cache was made with, so every Node-internal module
+// compiled after it is compiled from source — ~30 ms more CPU for a pool thread's boot, and more
+// for this thread's start, both on the critical path of a replay.
 if (args[0] === 'replay') {
-  (await import('../replay/v8-tiering.js')).tuneTieringForReplay();
   (await import('./commands/replay-prestart.js')).prestartReplayThreads(args.slice(1));
 }
 const { runCli } = await import('./program.js');

@@ -1,3 +1,5 @@
+// First: sets V8's tiering before the other modules are evaluated (./replay-worker-tiering.ts).
+import './replay-worker-tiering.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunEvent } from '../core/events.js';
 import { adoptTrace, type TraceHandover, type TraceReader } from '../trace/reader.js';

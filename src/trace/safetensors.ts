@@ -162,7 +162,8 @@ export function parseHeader(
 ): ParsedHeader {
   // A well-formed header is read member by member into columns; anything else (or any error) takes
   // the general path below, which gives the same result or names the first problem.
-  const fast = parseHeaderMembers(json, dataBytes, maxTensors);
+  const fast =
+    parseHeaderCanonical(json, dataBytes, maxTensors) ?? parseHeaderMembers(json, dataBytes, maxTensors);
   if (fast) return { ...fast, dataStart: 8 + json.length };
   let text: string;
   try {
@@ -390,23 +391,23 @@ function skipSpace(bytes: Uint8Array, i: number): number {
  * anything it does not take (an error, a duplicate key, an integer-like tensor name, which
  * JSON.parse would order first): the general path then gives the same result or the error.
  */
-export function parseHeaderMembers(
-  json: Uint8Array,
-  dataBytes: number,
-  maxTensors: number,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+export function parseHeaderMembers(json: Uint8Array, dataBytes: number, maxTensors: number) {
+  return declined(() => headerByMember(json, dataBytes, maxTensors));
+}
+
+/** A header read into columns by one of the fast paths, before the general path. */
+type ColumnHeader = { tensors: TensorTable; metadata: Record<string, string> };
+
+/** What a fast path read, or undefined where it threw: the general path then names the problem. */
+function declined(read: () => ColumnHeader | undefined): ColumnHeader | undefined {
   try {
-    return headerByMember(json, dataBytes, maxTensors);
+    return read();
   } catch {
     return undefined;
   }
 }
 
-function headerByMember(
-  json: Uint8Array,
-  dataBytes: number,
-  maxTensors: number,
-): { tensors: TensorTable; metadata: Record<string, string> } | undefined {
+function headerByMember(json: Uint8Array, dataBytes: number, maxTensors: number): ColumnHeader | undefined {
   // An entry takes at least MIN_ENTRY_BYTES of text: room for every tensor without a counting pass.
   const capacity = Math.ceil(json.length / MIN_ENTRY_BYTES);
   const columns = newColumns(capacity);
@@ -437,11 +438,34 @@ function headerByMember(
     return true;
   });
   if (!ok || count > maxTensors) return undefined;
-  // Storage order: by begin, then end, then header order (the general path's stable sort).
+  return storageTable(columns, dims, d, count, dataBytes, metadata ?? {});
+}
+
+/** Columns of `count` entries in header order: what both member-wise paths fill. */
+type HeaderColumns = ReturnType<typeof newColumns>;
+
+/**
+ * The entries of a member-wise path in storage order (by begin, then end, then header order: the
+ * general path's stable sort), or undefined where they do not tile `dataBytes` exactly or a name
+ * occurs twice: the general path then names the problem.
+ */
+function storageTable(
+  columns: HeaderColumns,
+  dims: Float64Array,
+  d: number,
+  count: number,
+  dataBytes: number,
+  metadata: Record<string, string>,
+): ColumnHeader | undefined {
   const order = new Int32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   const { begins, ends } = columns;
-  order.sort((a, b) => begins[a]! - begins[b]! || ends[a]! - ends[b]! || a - b);
+  // A header lists its entries in storage order as the writer stores them: no sort (a comparator
+  // called ~70,000 times for a 64-step trace, in code that runs once and is not compiled yet).
+  let stored = true;
+  for (let i = 1; i < count && stored; i++)
+    stored = begins[i - 1]! < begins[i]! || (begins[i - 1] === begins[i] && ends[i - 1]! <= ends[i]!);
+  if (!stored) order.sort((a, b) => begins[a]! - begins[b]! || ends[a]! - ends[b]! || a - b);
   const sorted = { ...newColumns(count), dims: new Float64Array(d) };
   let cursor = 0;
   let at = 0;
@@ -463,7 +487,164 @@ function headerByMember(
   // A tensor named twice: JSON.parse would keep the last; the general path reports it.
   for (let i = 1; i < count; i++)
     if (sorted.names[byName[i]!] === sorted.names[byName[i - 1]!]) return undefined;
-  return { tensors: { ...sorted, byName }, metadata: metadata ?? {} };
+  return { tensors: { ...sorted, byName }, metadata };
+}
+
+/**
+ * One entry as `encodeHeader` writes it (JSON.stringify: no whitespace, keys in this order, plain
+ * integers), followed by the comma or brace after it. A name's characters exclude the quote, the
+ * backslash and the control characters: a name with an escape (JSON.parse would rewrite it) or a raw
+ * control character (JSON.parse rejects it) does not match, and the header takes the other paths.
+ */
+const CANONICAL_ENTRY =
+  /"([\u0020\u0021\u0023-\u005b\u005d-\uffff]*)":\{"dtype":"(F32|F16|I8|U8)","shape":\[((?:0|[1-9]\d*)(?:,(?:0|[1-9]\d*))*)?\],"data_offsets":\[(0|[1-9]\d*),(0|[1-9]\d*)\]\}([,}])/y;
+
+/**
+ * `parseHeader` of a header exactly as `encodeHeader` writes it (every trace deltasim writes), by one
+ * native regular expression per entry instead of a scan of every byte in JavaScript: opening a
+ * 64-step trace (5,418 entries, 0.8 MB of header) is on the critical path of every replay, before
+ * any thread can start, and runs once, in code V8 has not compiled yet. Same columns as the other
+ * paths (see TensorTable), or undefined for anything else: whitespace, other key orders, escapes,
+ * exponents, an array-index name, a bad entry — which `parseHeaderMembers` or the general path then
+ * reads or rejects with the same result or error.
+ */
+export function parseHeaderCanonical(json: Uint8Array, dataBytes: number, maxTensors: number) {
+  return declined(() => canonicalHeader(json, dataBytes, maxTensors));
+}
+
+function canonicalHeader(json: Uint8Array, dataBytes: number, maxTensors: number): ColumnHeader | undefined {
+  // Invalid UTF-8 throws: the general path reports it.
+  const text = UTF8.decode(json);
+  if (text.charCodeAt(0) !== 0x7b /* { */) return undefined;
+  let at = 1;
+  let metadata: Record<string, string> = {};
+  const META = '"__metadata__":{';
+  if (text.startsWith(META, at)) {
+    // An object of strings: each string's end found natively (indexOf), then one JSON.parse.
+    const start = at + META.length - 1;
+    let i = start + 1;
+    let keys = 0;
+    if (text.charCodeAt(i) !== 0x7d /* } */) {
+      for (;;) {
+        if (text.charCodeAt(i) !== 0x22) return undefined;
+        i = textStringEnd(text, i) + 1;
+        if (text.charCodeAt(i) !== 0x3a /* : */ || text.charCodeAt(i + 1) !== 0x22) return undefined;
+        i = textStringEnd(text, i + 1) + 1;
+        keys++;
+        if (text.charCodeAt(i) === 0x7d) break;
+        if (text.charCodeAt(i) !== 0x2c /* , */) return undefined;
+        i++;
+      }
+    }
+    const raw = JSON.parse(text.slice(start, i + 1)) as Record<string, string>;
+    // A key given twice collapses into one (JSON.parse keeps the last): the other paths name it.
+    if (Object.keys(raw).length !== keys) return undefined;
+    metadata = checkMetadata('', raw);
+    at = i + 1;
+    const next = text.charCodeAt(at);
+    if (next !== 0x7d && next !== 0x2c) return undefined;
+    at++;
+    if (next === 0x7d) return noTensors(text, at, dataBytes, metadata);
+  } else if (text.charCodeAt(at) === 0x7d) {
+    return noTensors(text, at + 1, dataBytes, metadata);
+  }
+  const capacity = Math.min(Math.ceil(json.length / MIN_ENTRY_BYTES), maxTensors);
+  const columns = newColumns(capacity);
+  let dims = new Float64Array(capacity * 4);
+  let count = 0;
+  let d = 0;
+  const entry = new RegExp(CANONICAL_ENTRY.source, 'y');
+  for (;;) {
+    entry.lastIndex = at;
+    const m = entry.exec(text);
+    if (!m || count === capacity) return undefined;
+    const name = m[1]!;
+    if (name === '__metadata__' || isArrayIndex(name)) return undefined;
+    const shape = m[3];
+    const dtype = DTYPES.indexOf(m[2] as Dtype);
+    const begin = Number(m[4]);
+    const end = Number(m[5]);
+    if (!Number.isSafeInteger(end) || begin > end) return undefined;
+    if (d + 8 > dims.length) {
+      const grown = new Float64Array(dims.length * 2 + 8);
+      grown.set(dims);
+      dims = grown;
+    }
+    columns.shapeStarts[count] = d;
+    let elements = 1;
+    if (shape !== undefined) {
+      for (let k = 0, value = 0; k <= shape.length; k++) {
+        const c = k < shape.length ? shape.charCodeAt(k) : 0x2c;
+        if (c !== 0x2c) {
+          value = value * 10 + (c - 0x30);
+          continue;
+        }
+        if (!Number.isSafeInteger(value)) return undefined;
+        if (d === dims.length) {
+          const grown = new Float64Array(dims.length * 2);
+          grown.set(dims);
+          dims = grown;
+        }
+        dims[d++] = value;
+        elements *= value;
+        value = 0;
+      }
+    }
+    if (elements * DTYPE_BYTES[DTYPES[dtype]!] !== end - begin) return undefined;
+    columns.names[count] = name;
+    columns.dtypes[count] = dtype;
+    columns.begins[count] = begin;
+    columns.ends[count] = end;
+    count++;
+    at = entry.lastIndex;
+    if (m[6] === '}') break;
+  }
+  if (!trailingSpaceOnly(text, at)) return undefined;
+  if (!ownNames(columns.names, count)) return undefined;
+  return storageTable(columns, dims, d, count, dataBytes, metadata);
+}
+
+/** Names turned into JSON.parse keys per call by `ownNames`. */
+const NAMES_PER_PARSE = 512;
+
+/**
+ * Replaces the first `count` names (slices of the header's text, which would keep all of it alive as
+ * long as the reader: 0.8 MB for a 64-step trace, on every thread that opens it) by the keys
+ * JSON.parse makes of them, as the member path's names are: V8 keeps such keys once, outside the
+ * young generation. False for a name given twice (one key then): the other paths report it.
+ */
+function ownNames(names: string[], count: number): boolean {
+  for (let start = 0; start < count; start += NAMES_PER_PARSE) {
+    const end = Math.min(count, start + NAMES_PER_PARSE);
+    // The names hold no quote, backslash or control character (CANONICAL_ENTRY): valid JSON keys as they are.
+    const keys = Object.keys(JSON.parse(`{"${names.slice(start, end).join('":0,"')}":0}`));
+    if (keys.length !== end - start) return false;
+    for (let i = start; i < end; i++) names[i] = keys[i - start]!;
+  }
+  return true;
+}
+
+/** The index of the quote that closes the string opening at `i` in `text` (or text.length). */
+function textStringEnd(text: string, i: number): number {
+  for (let q = text.indexOf('"', i + 1); q >= 0; q = text.indexOf('"', q + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(q - 1 - backslashes) === 0x5c /* \ */) backslashes++;
+    if (backslashes % 2 === 0) return q;
+  }
+  return text.length;
+}
+
+/** A header without tensors, closed at `at`. */
+function noTensors(text: string, at: number, dataBytes: number, metadata: Record<string, string>) {
+  return trailingSpaceOnly(text, at)
+    ? storageTable(newColumns(0), new Float64Array(0), 0, 0, dataBytes, metadata)
+    : undefined;
+}
+
+/** Only JSON whitespace from `at` to the end of `text`. */
+function trailingSpaceOnly(text: string, at: number): boolean {
+  for (let i = at; i < text.length; i++) if (!isSpace(text.charCodeAt(i))) return false;
+  return true;
 }
 
 /** The shortest entry: `"":{"dtype":"U8","shape":[],"data_offsets":[0,0]}` and a comma. */

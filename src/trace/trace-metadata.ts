@@ -60,6 +60,9 @@ export function tensorRecordColumns(
 ): { readonly crc32: Float64Array; readonly scale: Float64Array } {
   const crc32 = new Float64Array(table.count).fill(Number.NaN);
   const scale = new Float64Array(table.count).fill(Number.NaN);
+  if (recordsCanonical(text, table, crc32, scale)) return { crc32, scale };
+  crc32.fill(Number.NaN);
+  scale.fill(Number.NaN);
   let fast = false;
   try {
     // Any surrogate (a lone one would not survive TextEncoder) takes the general path.
@@ -78,6 +81,63 @@ export function tensorRecordColumns(
     if (record.scale !== undefined) scale[i] = record.scale;
   }
   return { crc32, scale };
+}
+
+/**
+ * One record as the writer stores it (JSON.stringify: no whitespace, crc32 before scale), and the
+ * comma or brace after it; a name's characters exclude the quote, the backslash and the control
+ * characters (see safetensors.ts, CANONICAL_ENTRY). A number is JSON's: Number() of its text is
+ * the value JSON.parse gives.
+ */
+const CANONICAL_RECORD =
+  /"([\u0020\u0021\u0023-\u005b\u005d-\uffff]*)":\{(?:"crc32":(0|[1-9]\d*)(?:,"scale":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?))?|"scale":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?))?\}([,}])/y;
+
+/**
+ * `tensorRecordColumns` of a table exactly as the writer stores it, by one native regular
+ * expression per record (opening a trace is on the critical path of every replay; see
+ * safetensors.ts, `parseHeaderCanonical`); the records come in storage order, so each name is
+ * looked for at the next index first. False for anything else (whitespace, escapes, an unknown
+ * key, a bad value, a name twice), which the other paths read or reject.
+ */
+function recordsCanonical(
+  text: string,
+  table: TensorTable,
+  crc32: Float64Array,
+  scale: Float64Array,
+): boolean {
+  if (text.charCodeAt(0) !== 0x7b /* { */) return false;
+  if (text.length === 2 && text.charCodeAt(1) === 0x7d /* } */) return true;
+  const seen = new Uint8Array(table.count);
+  let unknown: Set<string> | undefined;
+  const record = new RegExp(CANONICAL_RECORD.source, 'y');
+  let at = 1;
+  let next = 0;
+  for (;;) {
+    record.lastIndex = at;
+    const m = record.exec(text);
+    if (!m) return false;
+    const name = m[1]!;
+    const crc = m[2] === undefined ? undefined : Number(m[2]);
+    const s = m[3] ?? m[4];
+    const factor = s === undefined ? undefined : Number(s);
+    if (crc !== undefined && crc > 0xffffffff) return false;
+    if (factor !== undefined && !(Number.isFinite(factor) && factor >= 0)) return false;
+    const i = table.names[next] === name ? next : findTensor(table, name);
+    if (i < 0) {
+      // Checked (above) and ignored, as parseTensorTable's records are by a reader.
+      unknown ??= new Set();
+      if (unknown.has(name)) return false;
+      unknown.add(name);
+    } else {
+      if (seen[i]) return false;
+      seen[i] = 1;
+      if (crc !== undefined) crc32[i] = crc;
+      if (factor !== undefined) scale[i] = factor;
+      next = i + 1;
+    }
+    at = record.lastIndex;
+    if (m[5] === '}') return at === text.length;
+  }
 }
 
 /** `tensorRecordColumns`' record-by-record path: false (or a throw) for anything `parseTensorTable` must look at. */

@@ -121,6 +121,8 @@ export async function runReplay(
   const pool = workerUrl ? replayPool(workerUrl, threads > (dashboard ? 1 : 0) ? threads : 0) : undefined;
   const opened = new Map<string, TraceReader>();
   try {
+    // Before any replay code loads (see ../main.ts for why not earlier).
+    (await import('../../replay/v8-tiering.js')).tuneTieringForReplay();
     const { openTrace } = await import('../../trace/reader.js');
     const { driveReplays, syntheticLabel } = await import('../../replay/replay-driver.js');
     // The synthesizer (and its writer) loads only for --synthetic: a replay of files does not need it.
