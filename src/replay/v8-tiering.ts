@@ -20,7 +20,7 @@ export const REPLAY_INTERRUPT_BUDGET = 8 * 67584;
  * (after a large block is freed it even raises the size it trims at), so peak RSS grew with the
  * number of jobs a run reaches. At 4× a 64-step replay (sparten-like, `--workers 1`) ran 45 jobs
  * against 9 at 1 step — among them `step`, `replaySteps`, `kernelScan` and the read-ahead `read`
- * (20–40 ms compiles each), which spend their time in the WebAssembly kernels and system calls and
+ * (15–40 ms compiles each), which spend their time in the WebAssembly kernels and system calls and
  * run as fast in baseline code — and peak RSS grew ~+9 % from 1 to 64 steps, the glibc arenas most
  * of it (+1.8 % with TurboFan off). At 8× those four stay in baseline code (31 jobs; what is left
  * is mostly the header parse of a 64× longer header, and `laneTiming`), the growth is ~+2.5 %, and
