@@ -545,12 +545,18 @@ export default async function (): Promise<void> {
     for (const steps of rssSteps) {
       if (steps !== 1 && !existsSync(trace(0.5, steps))) await synth(0.5, steps);
       for (const workers of ['1', undefined]) {
-        // Medians of 5 fresh processes (RSS varies by a few MiB from run to run).
-        const peak = median([0, 1, 2, 3, 4].map(() => peakRss(trace(0.5, steps), workers)));
+        // Medians of 5 fresh processes (RSS varies by a few MiB from run to run). The samples are
+        // printed too: on a loaded machine a 1-step run with default workers sometimes peaks ~12 MiB
+        // lower (the main thread replays every layer before the pool thread has booted), which
+        // moves the growth figure.
+        const peaks = [0, 1, 2, 3, 4].map(() => peakRss(trace(0.5, steps), workers));
+        const peak = median(peaks);
         const key = workers ? `--workers ${workers}` : 'default workers';
         rssByWorkers.set(key, [...(rssByWorkers.get(key) ?? []), peak]);
         rss.push(`${steps} step${steps > 1 ? 's' : ''} ${key} ${(peak / 2 ** 20).toFixed(1)} MiB`);
-        console.log(`  peak RSS ${rss[rss.length - 1]}`);
+        console.log(
+          `  peak RSS ${rss[rss.length - 1]} [${peaks.map((p) => (p / 2 ** 20).toFixed(1)).join(', ')}]`,
+        );
       }
       if (steps === 16) {
         allocated = allocatedPerStep(trace(0.5, steps));
