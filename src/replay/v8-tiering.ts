@@ -24,7 +24,7 @@ export const REPLAY_INTERRUPT_BUDGET = 8 * 67584;
  * run as fast in baseline code — and peak RSS grew ~+9 % from 1 to 64 steps, the glibc arenas most
  * of it (+1.8 % with TurboFan off). At 8× those four stay in baseline code (31 jobs; what is left
  * is mostly the header parse of a 64× longer header, and `laneTiming`), the growth is ~+2.5 %, and
- * the main thread's CPU time is the same (README, "Tests and benchmarks").
+ * the main thread's CPU time is the same (docs/replay-performance.md).
  */
 export function tuneTieringForReplay(): void {
   setFlagsFromString(`--interrupt-budget=${REPLAY_INTERRUPT_BUDGET}`);
