@@ -1,7 +1,8 @@
 /**
  * A minimal WebAssembly binary encoder: enough to write the project's small compute kernels (the
  * CRC / finiteness scan of src/trace/tensor-scan.ts, the AND + popcount lane counts of
- * src/core/sparse/popcount-kernel.ts) as code, with no toolchain and no downloaded binaries. Each
+ * src/core/sparse/lane-fold-kernel.ts, the mask popcount, row gather and bit transpose of
+ * src/core/sparse/bit-matrix-kernel.ts) as code, with no toolchain and no downloaded binaries. Each
  * kernel is a handful of functions of i32 parameters over one exported memory. Opcodes and encodings
  * follow the WebAssembly core specification (binary format) and its fixed-width SIMD proposal.
  */
@@ -52,6 +53,8 @@ const memarg = (alignLog2: number, offset: number): number[] => [alignLog2, ...u
 export const i32Load = (offset = 0): number[] => [0x28, ...memarg(2, offset)];
 export const i64Load = (offset = 0): number[] => [0x29, ...memarg(3, offset)];
 export const i32Store = (offset = 0): number[] => [0x36, ...memarg(2, offset)];
+export const i64Store = (offset = 0): number[] => [0x37, ...memarg(3, offset)];
+export const i64Const = (n: number): number[] => [0x42, ...sleb(n)];
 export const v128Load = (offset = 0): number[] => simd(0x00, ...memarg(4, offset));
 export const v128Store = (offset = 0): number[] => simd(0x0b, ...memarg(4, offset));
 
@@ -121,6 +124,94 @@ export const OP = {
   i32x4MaxU: simd(0xb9),
 } as const;
 
+// ---------------------------------------------------------------------------------------------------
+// Structured code over i32 locals: what every kernel writes its loops and address arithmetic with.
+// An operand is a local's index or the instructions that push the value.
+
+export type Operand = number | number[];
+
+/** The instructions that push `x` (a local, or already instructions). */
+export const get = (x: Operand): number[] => (typeof x === 'number' ? localGet(x) : x);
+/** `local = value`. */
+export const set = (local: number, value: Operand): number[] => [...get(value), ...localSet(local)];
+/** `x + y`, `x − y`, `x · y` (i32). */
+export const add = (x: Operand, y: Operand): number[] => [...get(x), ...get(y), OP.i32Add];
+export const sub = (x: Operand, y: Operand): number[] => [...get(x), ...get(y), OP.i32Sub];
+export const mul = (x: Operand, y: Operand): number[] => [...get(x), ...get(y), OP.i32Mul];
+/** `local += step` (a constant). */
+export const advance = (local: number, step: number): number[] => set(local, add(local, i32Const(step)));
+/** `local += 1`. */
+export const increment = (local: number): number[] => advance(local, 1);
+/** `min(x, y)`, unsigned, branch-free (`select`). */
+export const minU = (x: Operand, y: Operand): number[] => [
+  ...get(x),
+  ...get(y),
+  ...get(x),
+  ...get(y),
+  OP.i32LtU,
+  OP.select,
+];
+/** `target = max(target, y)` of i32 locals, unsigned, branch-free. */
+export const maxU = (target: number, y: number): number[] =>
+  set(target, [...get(target), ...get(y), ...get(target), ...get(y), OP.i32GtU, OP.select]);
+
+/** `do body while (cond)` (cond leaves an i32). */
+export const doWhile = (body: number[], cond: number[]): number[] => [
+  ...OP.loop,
+  ...body,
+  ...cond,
+  OP.brIf,
+  0,
+  OP.end,
+];
+/** `if (!skip) code`, as a block left early (skip leaves an i32): code's own branches stay relative to it. */
+export const unless = (skip: number[], code: number[]): number[] => [
+  ...OP.block,
+  ...skip,
+  OP.brIf,
+  0,
+  ...code,
+  OP.end,
+];
+/** `while (cond) body` (cond leaves an i32). */
+export const whileTrue = (cond: number[], body: number[]): number[] => [
+  ...OP.block,
+  ...OP.loop,
+  ...cond,
+  OP.i32Eqz,
+  OP.brIf,
+  1,
+  ...body,
+  OP.br,
+  0,
+  OP.end,
+  OP.end,
+];
+/** `while (p < end) { body; p += step }` (p, end: i32 locals, unsigned). */
+export const forPointer = (p: number, end: number, step: number, body: number[]): number[] => [
+  ...OP.block,
+  ...OP.loop,
+  ...get(p),
+  ...get(end),
+  OP.i32GeU,
+  OP.brIf,
+  1,
+  ...body,
+  ...advance(p, step),
+  OP.br,
+  0,
+  OP.end,
+  OP.end,
+];
+/** `for (counter = 0; counter < limit; counter++) body` (i32 locals, unsigned; no pass when limit is 0). */
+export const forCount = (counter: number, limit: number, body: number[]): number[] => [
+  ...set(counter, i32Const(0)),
+  ...unless(
+    [...get(limit), OP.i32Eqz],
+    doWhile(body, [...add(counter, i32Const(1)), ...localTee(counter), ...get(limit), OP.i32LtU]),
+  ),
+];
+
 export interface WasmFunction {
   readonly name: string;
   /** Parameter count; every parameter and the result are i32. */
@@ -154,6 +245,20 @@ export function encodeModule(functions: readonly WasmFunction[], pages: number):
     ...section(7, vec(exports)),
     ...section(10, vec(bodies)),
   ]);
+}
+
+/** An instance's exported memory. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+const PAGE_BYTES = 65_536;
+
+/** Grows `memory` to at least `bytes` (views taken before are then detached). */
+export function reserveMemory(memory: WasmMemory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
 }
 
 interface WasmApi {

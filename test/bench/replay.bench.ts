@@ -16,6 +16,7 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SPARTEN_LIKE } from '../../src/core/presets.js';
 import { createBitMatrix, popcount32 } from '../../src/core/sparse/bits.js';
+import { type LaneKernel, loadLanes } from '../../src/core/sparse/lane-fold-kernel.js';
 import { laneTiming } from '../../src/core/sparse/lane-timing.js';
 import { isMacOp, lowerSparseLayer } from '../../src/core/sparse/layer-lowering.js';
 import {
@@ -23,7 +24,6 @@ import {
   type OperandPolicy,
   prepareInstance,
 } from '../../src/core/sparse/operand-bits.js';
-import { type LaneKernel, loadLanes } from '../../src/core/sparse/popcount-kernel.js';
 import { replayTrace } from '../../src/replay/replay-trace.js';
 import { tensorName } from '../../src/trace/manifest.js';
 import { openTrace, type TraceReader } from '../../src/trace/reader.js';
