@@ -12,6 +12,8 @@ import {
   increment,
   instantiate,
   localGet,
+  localSet,
+  localTee,
   maxU,
   minU,
   mul,
@@ -103,3 +105,25 @@ test.prop([word, word])('minU and maxU compare unsigned', (x, y) => {
   expect(kernel.minU!(x, y) >>> 0).toBe(Math.min(x, y));
   expect(kernel.maxU!(x, y) >>> 0).toBe(Math.max(x, y));
 });
+
+/** A constant through a local of any index: the one-byte forms and the LEB128 ones give the same value. */
+test.prop([fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 300 })])(
+  'i32Const and local get / set / tee at any index',
+  (n, index) => {
+    const local = 2 + index;
+    const exports = instantiate(
+      encodeModule(
+        [
+          {
+            name: 'f',
+            params: 2,
+            locals: [[index + 1, I32]],
+            code: [...i32Const(n), ...localTee(local), ...localSet(local), ...localGet(local)],
+          },
+        ],
+        1,
+      ),
+    );
+    expect((exports!.f as Fn)(0, 0)).toBe(n);
+  },
+);
