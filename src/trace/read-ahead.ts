@@ -1,10 +1,10 @@
 /**
  * Positioned reads of the tensors of one safetensors file, read ahead where the caller's order says
  * what comes next. The reads are followed as streams: a stream is a run of groups of neighbouring
- * extents (a mask, then its value), each group starting less than MAX_GAP extents after the
- * last. Each time a stream moves on to a group, the group after it (the same extents one stride
- * on; for groups with no gap between them, more up to AHEAD_BYTES) is read on libuv's thread pool
- * while the caller works on what it has. Validate and export walk the file as one
+ * extents (a mask, then its value), each group starting at the first or second extent after the
+ * last. Once a stream has moved from one group to the next, the extents after it — at least two,
+ * more up to AHEAD_BYTES — are read on libuv's thread pool while the caller works on what it has,
+ * and the next run as soon as the caller reaches that one. Validate and export walk the file as one
  * stream; a replay of one step walks two at once (the weights, stored first, and the step's
  * inputs), layer by layer, so each layer's tensors are read while the one before is computed. More
  * streams than MAX_STREAMS at once (a replay of many steps reads a layer's weight and then its
@@ -23,9 +23,9 @@
  * its source in the page cache: on CPUs with "4K aliasing" (this one) the kernel's copy runs ~4x
  * slower when the destination sits 8–24 bytes past the source modulo 4096, where a malloc'd buffer
  * typically lands. Fresh memory also costs page faults (in a VM, about as much as the copy) and
- * garbage collections, which recycled memory does not. A stream reads ahead into recycled memory
- * once any of its reads was transient (validate and replay read a plain mask, then its value
- * transient); a read of the other kind still gets what it asked for (a copy, or a buffer of its own).
+ * garbage collections, which recycled memory does not. A scan's first read decides its kind (a scan
+ * that starts on a plain read right after a transient one, as validate alternates values and masks,
+ * is recycled); a read of the other kind still gets what it asked for (a copy, or a buffer of its own).
  *
  * Results are handed to a callback while the memory is guaranteed intact. Memory: per stream two
  * windows of AHEAD_BYTES or two tensors (the one served from and the one read ahead), plus the block
