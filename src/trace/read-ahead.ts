@@ -1,18 +1,13 @@
 /**
- * Positioned reads of the tensors of one safetensors file, read ahead where the caller's order says
- * what comes next. The reads are followed as streams: a stream is a run of groups of neighbouring
- * extents (a mask, then its value), each group starting at the first or second extent after the
- * last. Once a stream has moved from one group to the next, the extents after it — at least two,
- * more up to AHEAD_BYTES — are read on libuv's thread pool while the caller works on what it has,
- * and the next run as soon as the caller reaches that one. Validate and export walk the file as one
- * stream; a replay of one step walks two at once (the weights, stored first, and the step's
- * inputs), layer by layer, so each layer's tensors are read while the one before is computed. More
- * streams than MAX_STREAMS at once (a replay of many steps reads a layer's weight and then its
- * input at every step, all far apart) are not followed: each of those reads just the tensor asked
- * for, as any random access does. Such a read waits for the reads ahead that were abandoned, so
- * memory stays bounded even for a caller that never lets the event loop run. A read the caller has
- * to wait for anyway is synchronous up to WINDOW_BYTES: for a mask, a thread-pool round trip costs
- * more than copying a few KiB from the page cache.
+ * Positioned reads of the tensors of one safetensors file. When the caller walks the tensors in
+ * storage order (validate, export, a full scan; from its second consecutive read on), the tensors
+ * that follow the one asked for are read with it, up to WINDOW_BYTES per system call, and the next
+ * window is already being read on libuv's thread pool while the caller checks the current one. Any
+ * other access order (a replay reads a value and its mask, then jumps to the next step) reads just
+ * the tensor asked for, and first waits for any read ahead it abandons, so memory stays bounded even
+ * for a caller that never lets the event loop run. A read the caller has to wait for anyway (a scan's first window, a random access) is
+ * synchronous up to WINDOW_BYTES: for a mask, a thread-pool round trip costs more than copying a
+ * few KiB from the page cache.
  *
  * Two kinds of reads. A plain read gets a buffer of the caller's own: windows then read into one
  * fresh buffer per tensor (`readv`), so the page faults of fresh memory are taken on the thread
@@ -27,10 +22,9 @@
  * that starts on a plain read right after a transient one, as validate alternates values and masks,
  * is recycled); a read of the other kind still gets what it asked for (a copy, or a buffer of its own).
  *
- * Results are handed to a callback while the memory is guaranteed intact. Memory: per stream two
- * windows of AHEAD_BYTES or two tensors (the one served from and the one read ahead), plus the block
- * a transient result pins and one for a tensor read on its own; a plain stream holds fresh buffers
- * instead.
+ * Results are handed to a callback while the memory is guaranteed intact. Memory: per pool, three
+ * blocks of WINDOW_BYTES or one tensor (the window served, the one read ahead, and the one a
+ * transient result pins); a plain scan holds two windows of fresh buffers instead.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { readSync, readvSync } from 'node:fs';
@@ -47,15 +41,6 @@ export const WINDOW_BYTES = 4 * 2 ** 20 - PAGE_BYTES;
 const KERNEL_WINDOW_BYTES = KERNEL_BUFFER_BYTES - PAGE_BYTES;
 /** Buffers per `readv` call (Linux's IOV_MAX). */
 const MAX_IOV = 1024;
-/**
- * Streams followed at once: a one-step replay walks two. A third covers a two-step replay; beyond
- * that, what a stream reads ahead would be held for longer than it saves.
- */
-const MAX_STREAMS = 3;
-/** A stream's next group starts less than this many extents past its latest one. */
-const MAX_GAP = 8;
-/** A stream whose groups follow each other reads ahead its next group, and more up to this many bytes. */
-const AHEAD_BYTES = 2 ** 20;
 
 /**
  * Stated limits of reading (docs/trace-format.md, "Reading"). `maxReadBytes`: bytes per system call —
@@ -133,18 +118,6 @@ interface Pool extends BlockPool {
   pinned: Block | undefined;
 }
 
-interface Stream {
-  /** The extent its latest group started with (the first read of it). */
-  first: number;
-  /** The extents of its latest group: [lo, end). */
-  lo: number;
-  end: number;
-  /** Whether any of its reads was transient: its windows then go to recycled memory. */
-  recycled: boolean;
-  /** Its windows in file order: the one served from, then the one read ahead. */
-  windows: Window[];
-}
-
 interface Window {
   readonly first: number;
   readonly end: number;
@@ -192,11 +165,14 @@ export function createReadAheadFile(
   const extents = 'position' in extentsGiven ? extentsGiven : extentList(extentsGiven);
   let opened: Promise<FileHandle> | undefined = options.handle ? Promise.resolve(options.handle) : undefined;
   const pool = (options.pool ?? createBlockPool()) as Pool;
-  /** The streams followed, the most recently read first. */
-  let streams: Stream[] = [];
+  let expected = nextRequestable(extents, 0);
+  /** Consecutive reads in storage order: a scan is under way from the second one on. */
+  let streak = 0;
+  /** Whether the previous read was transient: a scan that starts on the plain read after it stays recycled. */
+  let previousTransient = false;
+  /** The window being served from first, then the one read ahead. */
+  let windows: Window[] = [];
   const inFlight = new Set<Promise<unknown>>();
-  /** Reads ahead that no stream wants any more, still holding their memory until they complete. */
-  const abandoned = new Set<Promise<unknown>>();
   // Memory of our own never exceeds the file's data: a lying header cannot make us allocate more.
   let dataBytes = 0;
   for (let i = 0; i < extents.length; i++) dataBytes += extents.bytes(i);
@@ -212,7 +188,7 @@ export function createReadAheadFile(
    * window of another shard on it simply goes stale: its generation moves on.)
    */
   const freeBlock = (bytes: number): Block => {
-    const live = new Set(streams.flatMap((s) => s.windows.map((w) => w.block)));
+    const live = new Set(windows.map((w) => w.block));
     let block = pool.blocks.find((b) => b.users === 0 && b !== pool.pinned && !live.has(b));
     if (!block) {
       block = { bytes: new Uint8Array(0), aligned: false, generation: 0, users: 0 };
@@ -276,77 +252,20 @@ export function createReadAheadFile(
     inFlight.add(done);
     void done.then(() => {
       inFlight.delete(done);
-      abandoned.delete(done);
       if (w.block) w.block.users--;
     });
     return w;
   };
 
-  /** Forgets windows no stream serves from any more; their reads in flight are abandoned. */
-  const drop = (gone: readonly Window[]): void => {
-    for (const w of gone) if (inFlight.has(w.done)) abandoned.add(w.done);
-  };
-
-  /**
-   * The stream extent `index` belongs to, or a new one. A stream reads in groups (a mask, then its
-   * value): `index` is in the latest group when it lies within it or just before it, and starts the
-   * next group when it lies less than MAX_GAP extents past it (a sparten-like replay skips each
-   * layer's stored delta and its mask). Starting a group, the stream reads ahead the one after: the
-   * same extents around its first read, one stride (first read to first read) on.
-   */
-  const follow = (h: FileHandle, index: number, transient: boolean): Stream => {
-    let stream = streams.find((s) => s.lo - 2 <= index && index < s.end);
-    if (stream) {
-      stream.lo = Math.min(stream.lo, index);
-      stream.end = Math.max(stream.end, index + 1);
-      stream.recycled ||= transient;
-    } else {
-      stream = streams.find((s) => s.end <= index && index < s.end + MAX_GAP);
-      if (stream) {
-        const stride = index - stream.first;
-        const before = stream.first - stream.lo;
-        const after = stream.end - stream.first;
-        // Windows wholly before the new group are done with.
-        drop(stream.windows.filter((w) => w.end <= index - before));
-        stream.windows = stream.windows.filter((w) => w.end > index - before);
-        stream.first = index;
-        stream.lo = index;
-        stream.end = index + 1;
-        stream.recycled ||= transient;
-        readAhead(h, stream, index + stride - before, index + stride + after, stride === before + after);
-      } else {
-        stream = { first: index, lo: index, end: index + 1, recycled: transient, windows: [] };
-        streams.unshift(stream);
-        if (streams.length > MAX_STREAMS) drop(streams.pop()!.windows);
-      }
-    }
-    if (streams[0] !== stream) streams = [stream, ...streams.filter((s) => s !== stream)];
-    return stream;
-  };
-
-  /**
-   * Starts reading extents [from, to) of `stream` on the thread pool, unless its windows already
-   * hold them (or too many reads ahead were abandoned and still hold memory). `contiguous`: its
-   * groups follow each other with no gap, so the window goes on past `to` up to AHEAD_BYTES (and
-   * starts where the last one ends).
-   */
-  const readAhead = (h: FileHandle, stream: Stream, from: number, to: number, contiguous: boolean): void => {
-    const last = stream.windows[stream.windows.length - 1];
-    const end = Math.min(to, extents.length);
-    if (from < 0 || from >= end || abandoned.size >= MAX_STREAMS || (last && last.end >= end)) return;
-    const first = contiguous && last && last.end > from ? last.end : from;
-    let stop = first + 1;
+  /** The run of extents from `first` that fits in one window (at least `first` itself). */
+  const windowEnd = (first: number): number => {
+    let end = first + 1;
     let bytes = extents.bytes(first);
-    while (
-      stop < extents.length &&
-      stop - first < MAX_IOV &&
-      bytes + extents.bytes(stop) <= KERNEL_WINDOW_BYTES &&
-      (stop < end || (contiguous && bytes + extents.bytes(stop) <= AHEAD_BYTES))
-    ) {
-      bytes += extents.bytes(stop);
-      stop++;
+    while (end < extents.length && end - first < MAX_IOV && bytes + extents.bytes(end) <= WINDOW_BYTES) {
+      bytes += extents.bytes(end);
+      end++;
     }
-    stream.windows.push(startWindow(h, first, stop, stream.recycled, false));
+    return end;
   };
 
   const holds = (w: Window, index: number): boolean =>
@@ -371,16 +290,34 @@ export function createReadAheadFile(
       const extent = { position: extents.position(index), bytes: extents.bytes(index) };
       const h = await file();
       if (transient) pool.pinned = undefined;
-      follow(h, index, transient);
-      let window: Window | undefined;
-      for (const s of streams) window ??= s.windows.find((w) => holds(w, index));
+      streak = index === expected ? streak + 1 : 0;
+      // One tensor after another (a value, then its mask, as a replay step reads them) is not yet a
+      // scan: reading a window ahead for it would read megabytes to serve kilobytes.
+      const sequential = streak >= 2;
+      expected = nextRequestable(extents, index + 1);
+      // A caller alternating transient values and plain masks (validate, export) scans in recycled
+      // memory: the masks are copied out, but the values, most of the bytes, are checked in place.
+      const recycledScan = transient || previousTransient;
+      previousTransient = transient;
+      let window = windows.find((w) => holds(w, index));
       if (!window) {
-        // Reads ahead abandoned still hold their memory until their completion runs, which needs a
-        // turn of the event loop; a caller whose reads are all synchronous never gives one, so wait
-        // for them now: memory stays bounded however long the access pattern.
-        if (abandoned.size > 0) await Promise.allSettled(abandoned);
-        // Just this tensor (nothing to overlap its read with yet): synchronous unless large.
-        window = startWindow(h, index, index + 1, transient, extent.bytes <= WINDOW_BYTES);
+        // Reads ahead abandoned here still hold their memory until their completion runs, which
+        // needs a turn of the event loop; a caller whose reads are all synchronous never gives one,
+        // so wait for them now: memory stays bounded however long the access pattern.
+        if (inFlight.size > 0) await Promise.allSettled(inFlight);
+        // A new scan reads a whole window; random access just the tensor. Nothing to overlap this
+        // read with yet: synchronous unless large.
+        windows = [];
+        const end = sequential ? windowEnd(index) : index + 1;
+        const bytes = extents.position(end - 1) + extents.bytes(end - 1) - extent.position;
+        window = startWindow(h, index, end, sequential ? recycledScan : transient, bytes <= WINDOW_BYTES);
+        if (sequential) windows = [window];
+      } else {
+        windows = windows.slice(windows.indexOf(window));
+      }
+      if (sequential && windows.length === 1 && window.end < extents.length) {
+        const next = window.end;
+        windows.push(startWindow(h, next, windowEnd(next), window.block !== undefined, false));
       }
       const w = window;
       if (w.block) w.block.users++;
@@ -390,10 +327,7 @@ export function createReadAheadFile(
         if (!got) {
           // Read just this extent into a buffer of its own: a failure then names it precisely,
           // and an extent before the damage still reads. (Also a second request from a fresh window.)
-          if (w.failed) {
-            for (const s of streams) drop(s.windows);
-            streams = [];
-          }
+          if (w.failed) windows = [];
           const own = allocate(extent.bytes);
           if (extent.bytes <= WINDOW_BYTES) readvExactlySync(path, h, [own], extent.position);
           else await readvExactly(path, h, [own], extent.position);
@@ -407,7 +341,7 @@ export function createReadAheadFile(
       }
     },
     close: async () => {
-      streams = [];
+      windows = [];
       await Promise.allSettled(inFlight);
       if (!options.pool) pool.close();
       const h = opened;
@@ -418,6 +352,12 @@ export function createReadAheadFile(
 }
 
 const DONE = Promise.resolve();
+
+function nextRequestable(extents: ExtentList, from: number): number {
+  let i = from;
+  while (i < extents.length && extents.padding(i)) i++;
+  return i;
+}
 
 /** A fresh, unpooled buffer: offset 0, so typed-array views over it are always aligned. */
 export function allocate(bytes: number): Uint8Array {

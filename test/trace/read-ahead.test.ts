@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
@@ -240,101 +239,6 @@ describe('read-ahead reads', () => {
       spy.mockRestore();
       await file.close();
     }
-  });
-
-  /**
-   * A replay's file: per layer a weight and its mask, stored first; then per step, per layer, the
-   * input and its mask, then the delta and its mask (which a sparten-like replay never reads).
-   */
-  const replayFile = (layers: number, steps: number) => {
-    const prng = createPrng(layers * 7 + steps);
-    const sizes: number[] = [];
-    const weight = (l: number) => 2 * l;
-    const input = (l: number, t: number) => 2 * layers + 4 * (t * layers + l);
-    for (let l = 0; l < layers; l++) {
-      const n = 4096 + Math.floor(prng.next() * 300_000);
-      sizes.push(n, Math.ceil(n / 16));
-    }
-    for (let t = 0; t < steps; t++)
-      for (let l = 0; l < layers; l++) {
-        const n = 4096 + Math.floor(prng.next() * 200_000);
-        sizes.push(n, Math.ceil(n / 16), n, Math.ceil(n / 16));
-      }
-    const list: Extent[] = [];
-    let position = 0;
-    for (const n of sizes) {
-      list.push({ position, bytes: n, padding: false });
-      position += n;
-    }
-    const data = new Uint8Array(position);
-    for (let i = 0; i < data.length; i += 4093) data[i] = i & 255;
-    // Layer by layer: the weight (mask first), then its input at every step (mask first).
-    const order: { index: number; transient: boolean }[] = [];
-    for (let l = 0; l < layers; l++) {
-      order.push({ index: weight(l) + 1, transient: false }, { index: weight(l), transient: true });
-      for (let t = 0; t < steps; t++)
-        order.push({ index: input(l, t) + 1, transient: false }, { index: input(l, t), transient: true });
-    }
-    return { list, data, order };
-  };
-
-  /** Walks `order`, checking every result, and returns the byte ranges the file read on the thread pool. */
-  const walk = async (layers: number, steps: number) => {
-    const { list, data, order } = replayFile(layers, steps);
-    const file = join(dir, `replay-${layers}-${steps}.bin`);
-    writeFileSync(file, data);
-    const handle = await open(file, 'r');
-    const ranges: [number, number][] = [];
-    const read = handle.read.bind(handle);
-    const readv = handle.readv.bind(handle);
-    // The reads on the thread pool (synchronous ones go through the descriptor): what was read ahead.
-    vi.spyOn(handle, 'read').mockImplementation(((
-      buffer: Uint8Array,
-      offset: number,
-      length: number,
-      at: number,
-    ) => {
-      ranges.push([at, at + length]);
-      return read(buffer, offset, length, at);
-    }) as typeof handle.read);
-    vi.spyOn(handle, 'readv').mockImplementation(((buffers: Uint8Array[], at: number) => {
-      ranges.push([at, at + buffers.reduce((sum, b) => sum + b.length, 0)]);
-      return readv(buffers, at);
-    }) as typeof handle.readv);
-    const ahead = createReadAheadFile(file, list, { handle });
-    try {
-      for (const { index, transient } of order) {
-        const e = list[index]!;
-        const want = data.subarray(e.position, e.position + e.bytes);
-        const got = await ahead.read(index, transient, (b) => (transient ? b : b.slice()));
-        expect(same(got, want)).toBe(true);
-        // The layer's compute: reads ahead land meanwhile.
-        if (transient) await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    } finally {
-      await ahead.close();
-    }
-    const covered = (index: number) => {
-      const e = list[index]!;
-      return ranges.some(([from, to]) => from <= e.position && e.position + e.bytes <= to);
-    };
-    return { list, order, covered };
-  };
-
-  test('a one-step replay (weights, then inputs past each stored delta) is read ahead of use, deltas never read', async () => {
-    const layers = 12;
-    const { list, order, covered } = await walk(layers, 1);
-    // Each of the two streams reads its first two groups itself, then every one ahead of use.
-    const asked = order.map((o) => o.index);
-    expect(asked.filter((i) => !covered(i)).length).toBeLessThanOrEqual(8);
-    // The deltas of the input stream (the gaps between its groups) are skipped.
-    const deltas = list.flatMap((_, i) => (i >= 2 * layers && (i - 2 * layers) % 4 >= 2 ? [i] : []));
-    expect(deltas.filter(covered)).toEqual([]);
-  });
-
-  test('a many-step replay (a stream per step, far apart) reads just the tensors asked for: nothing ahead', async () => {
-    const { covered, order } = await walk(6, 5);
-    expect(order.filter((o) => covered(o.index))).toEqual([]);
   });
 
   test('windows never allocate more than the file holds', async () => {
