@@ -400,8 +400,9 @@ export default async function (): Promise<void> {
     }
     rows.push(...wasmLimits);
     const wasmLimit = wasmLimits.reduce((best, m) => (m.medianMs < best.medianMs ? m : best));
-    // The whole 1-step replay against the limit in main-thread CPU: on an idle machine the wall ratio,
-    // since the reads ahead run on the thread pool; on a shared one the only ratio that holds still.
+    // The whole 1-step replay against the limit in main-thread CPU as well: on a shared machine the
+    // wall-clock ratio moves with the neighbours' load, this one does not (reads of the large tensors,
+    // on the thread pool, are not counted).
     const limitKind: LaneKernel = wasmLimit === wasmLimits[0] ? 'pair' : 'quad';
     const limitCpu = await mainThreadCpu(() => andPopcountWasm(words, limitKind));
     const replayCpu: string[] = [];
