@@ -401,8 +401,8 @@ export default async function (): Promise<void> {
     rows.push(...wasmLimits);
     const wasmLimit = wasmLimits.reduce((best, m) => (m.medianMs < best.medianMs ? m : best));
     // The whole 1-step replay against the limit in main-thread CPU as well: on a shared machine the
-    // wall-clock ratio moves with the neighbours' load, this one does not (reads of the large tensors,
-    // on the thread pool, are not counted).
+    // wall-clock ratio moves with the neighbours' load, this one does not. Work on other threads (reads
+    // on the thread pool, compilers, GC) is not counted: compare builds that split work alike.
     const limitKind: LaneKernel = wasmLimit === wasmLimits[0] ? 'pair' : 'quad';
     const limitCpu = await mainThreadCpu(() => andPopcountWasm(words, limitKind));
     const replayCpu: string[] = [];
