@@ -1,7 +1,8 @@
 /**
  * A minimal WebAssembly binary encoder: enough to write the project's small compute kernels (the
  * CRC / finiteness scan of src/trace/tensor-scan.ts, the AND + popcount lane counts of
- * src/core/sparse/popcount-kernel.ts) as code, with no toolchain and no downloaded binaries. Each
+ * src/core/sparse/lane-fold-kernel.ts, the mask popcount, row gather and bit transpose of
+ * src/core/sparse/bit-matrix-kernel.ts) as code, with no toolchain and no downloaded binaries. Each
  * kernel is a handful of functions of i32 parameters over one exported memory. Opcodes and encodings
  * follow the WebAssembly core specification (binary format) and its fixed-width SIMD proposal.
  */
@@ -32,8 +33,17 @@ export const sleb = (value: number): number[] => {
   }
 };
 
-export const vec = (items: readonly number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: readonly number[]): number[] => [id, ...uleb(body.length), ...body];
+/**
+ * The bytes of `parts` (single bytes and runs of them) in order, as one array. Every encoder below
+ * builds with it: `concat` copies whole arrays in one builtin call, where an array literal's spreads
+ * step through each element's iterator in the interpreter — and encoding runs once per process (and
+ * per worker thread), cold, so that cost (tens of ms for the project's kernels) was paid in full.
+ */
+export const seq = (...parts: readonly (number | readonly number[])[]): number[] =>
+  ([] as number[]).concat(...(parts as (number | number[])[]));
+
+export const vec = (items: readonly (readonly number[])[]): number[] => seq(uleb(items.length), ...items);
+const section = (id: number, body: readonly number[]): number[] => seq(id, uleb(body.length), body);
 const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
 
 /** Value types. */
@@ -42,16 +52,19 @@ export const I64 = 0x7e;
 export const V128 = 0x7b;
 export const F64 = 0x7c;
 
-export const localGet = (i: number): number[] => [0x20, ...uleb(i)];
-export const localSet = (i: number): number[] => [0x21, ...uleb(i)];
-export const localTee = (i: number): number[] => [0x22, ...uleb(i)];
-export const i32Const = (n: number): number[] => [0x41, ...sleb(n)];
-export const simd = (op: number, ...immediates: number[]): number[] => [0xfd, ...uleb(op), ...immediates];
+// One byte for the common small index or constant: these run thousands of times per encoding.
+export const localGet = (i: number): number[] => (i < 0x80 ? [0x20, i] : seq(0x20, uleb(i)));
+export const localSet = (i: number): number[] => (i < 0x80 ? [0x21, i] : seq(0x21, uleb(i)));
+export const localTee = (i: number): number[] => (i < 0x80 ? [0x22, i] : seq(0x22, uleb(i)));
+export const i32Const = (n: number): number[] => (n >= 0 && n < 0x40 ? [0x41, n] : seq(0x41, sleb(n)));
+export const simd = (op: number, ...immediates: number[]): number[] => seq(0xfd, uleb(op), immediates);
 /** Memory access immediates: alignment hint (log2 bytes), then a constant byte offset. */
-const memarg = (alignLog2: number, offset: number): number[] => [alignLog2, ...uleb(offset)];
-export const i32Load = (offset = 0): number[] => [0x28, ...memarg(2, offset)];
-export const i64Load = (offset = 0): number[] => [0x29, ...memarg(3, offset)];
-export const i32Store = (offset = 0): number[] => [0x36, ...memarg(2, offset)];
+const memarg = (alignLog2: number, offset: number): number[] => seq(alignLog2, uleb(offset));
+export const i32Load = (offset = 0): number[] => seq(0x28, memarg(2, offset));
+export const i64Load = (offset = 0): number[] => seq(0x29, memarg(3, offset));
+export const i32Store = (offset = 0): number[] => seq(0x36, memarg(2, offset));
+export const i64Store = (offset = 0): number[] => seq(0x37, memarg(3, offset));
+export const i64Const = (n: number): number[] => seq(0x42, sleb(n));
 export const v128Load = (offset = 0): number[] => simd(0x00, ...memarg(4, offset));
 export const v128Store = (offset = 0): number[] => simd(0x0b, ...memarg(4, offset));
 
@@ -121,6 +134,67 @@ export const OP = {
   i32x4MaxU: simd(0xb9),
 } as const;
 
+// ---------------------------------------------------------------------------------------------------
+// Structured code over i32 locals: what every kernel writes its loops and address arithmetic with.
+// An operand is a local's index or the instructions that push the value.
+
+export type Operand = number | number[];
+
+/** The instructions that push `x` (a local, or already instructions). */
+export const get = (x: Operand): number[] => (typeof x === 'number' ? localGet(x) : x);
+/** `local = value`. */
+export const set = (local: number, value: Operand): number[] => seq(get(value), localSet(local));
+/** `x + y`, `x − y`, `x · y` (i32). */
+export const add = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i32Add);
+export const sub = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i32Sub);
+export const mul = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i32Mul);
+/** `local += step` (a constant). */
+export const advance = (local: number, step: number): number[] => set(local, add(local, i32Const(step)));
+/** `local += 1`. */
+export const increment = (local: number): number[] => advance(local, 1);
+/** `min(x, y)`, unsigned, branch-free (`select`). */
+export const minU = (x: Operand, y: Operand): number[] =>
+  seq(get(x), get(y), get(x), get(y), OP.i32LtU, OP.select);
+/** `target = max(target, y)` of i32 locals, unsigned, branch-free. */
+export const maxU = (target: number, y: number): number[] =>
+  set(target, seq(get(target), get(y), get(target), get(y), OP.i32GtU, OP.select));
+
+/** `do body while (cond)` (cond leaves an i32). */
+export const doWhile = (body: number[], cond: number[]): number[] =>
+  seq(OP.loop, body, cond, OP.brIf, 0, OP.end);
+/** `if (!skip) code`, as a block left early (skip leaves an i32): code's own branches stay relative to it. */
+export const unless = (skip: number[], code: number[]): number[] =>
+  seq(OP.block, skip, OP.brIf, 0, code, OP.end);
+/** `while (cond) body` (cond leaves an i32). */
+export const whileTrue = (cond: number[], body: number[]): number[] =>
+  seq(OP.block, OP.loop, cond, OP.i32Eqz, OP.brIf, 1, body, OP.br, 0, OP.end, OP.end);
+/** `while (p < end) { body; p += step }` (p, end: i32 locals, unsigned). */
+export const forPointer = (p: number, end: number, step: number, body: number[]): number[] =>
+  seq(
+    OP.block,
+    OP.loop,
+    get(p),
+    get(end),
+    OP.i32GeU,
+    OP.brIf,
+    1,
+    body,
+    advance(p, step),
+    OP.br,
+    0,
+    OP.end,
+    OP.end,
+  );
+/** `for (counter = 0; counter < limit; counter++) body` (i32 locals, unsigned; no pass when limit is 0). */
+export const forCount = (counter: number, limit: number, body: number[]): number[] =>
+  seq(
+    set(counter, i32Const(0)),
+    unless(
+      seq(get(limit), OP.i32Eqz),
+      doWhile(body, seq(add(counter, i32Const(1)), localTee(counter), get(limit), OP.i32LtU)),
+    ),
+  );
+
 export interface WasmFunction {
   readonly name: string;
   /** Parameter count; every parameter and the result are i32. */
@@ -137,23 +211,39 @@ export interface WasmFunction {
  */
 export function encodeModule(functions: readonly WasmFunction[], pages: number): Uint8Array {
   const arities = [...new Set(functions.map((f) => f.params))];
-  const types = arities.map((n) => [0x60, ...vec(Array.from({ length: n }, () => [I32])), ...vec([[I32]])]);
+  const types = arities.map((n) => seq(0x60, vec(Array.from({ length: n }, () => [I32])), vec([[I32]])));
   const exports = [
-    [...name('memory'), 0x02, 0],
-    ...functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]),
+    seq(name('memory'), 0x02, 0),
+    ...functions.map((f, i) => seq(name(f.name), 0x00, uleb(i))),
   ];
   const bodies = functions.map((f) => {
-    const body = [...vec(f.locals.map(([count, type]) => [...uleb(count), type])), ...f.code, OP.end];
-    return [...uleb(body.length), ...body];
+    const body = seq(vec(f.locals.map(([count, type]) => seq(uleb(count), type))), f.code, OP.end);
+    return seq(uleb(body.length), body);
   });
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec(types)),
-    ...section(3, vec(functions.map((f) => uleb(arities.indexOf(f.params))))),
-    ...section(5, vec([[0x00, ...uleb(pages)]])),
-    ...section(7, vec(exports)),
-    ...section(10, vec(bodies)),
-  ]);
+  return new Uint8Array(
+    seq(
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      section(1, vec(types)),
+      section(3, vec(functions.map((f) => uleb(arities.indexOf(f.params))))),
+      section(5, vec([seq(0x00, uleb(pages))])),
+      section(7, vec(exports)),
+      section(10, vec(bodies)),
+    ),
+  );
+}
+
+/** An instance's exported memory. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+const PAGE_BYTES = 65_536;
+
+/** Grows `memory` to at least `bytes` (views taken before are then detached). */
+export function reserveMemory(memory: WasmMemory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
 }
 
 interface WasmApi {

@@ -5,9 +5,10 @@
  * window is already being read on libuv's thread pool while the caller checks the current one. Any
  * other access order (a replay reads a value and its mask, then jumps to the next step) reads just
  * the tensor asked for, and first waits for any read ahead it abandons, so memory stays bounded even
- * for a caller that never lets the event loop run. A read the caller has to wait for anyway (a scan's first window, a random access) is
- * synchronous up to WINDOW_BYTES: for a mask, a thread-pool round trip costs more than copying a
- * few KiB from the page cache.
+ * for a caller that never lets the event loop run. A read the caller has to wait for anyway (a scan's
+ * first window, a random access) is synchronous up to SYNC_READ_BYTES: a thread-pool round trip
+ * costs more than copying a few KiB from the page cache, and for a weight of a few MiB it still
+ * cost more than it frees (the hop, the event-loop turn that hands the result back).
  *
  * Two kinds of reads. A plain read gets a buffer of the caller's own: windows then read into one
  * fresh buffer per tensor (`readv`), so the page faults of fresh memory are taken on the thread
@@ -39,6 +40,12 @@ const PAGE_BYTES = 4096;
 export const WINDOW_BYTES = 4 * 2 ** 20 - PAGE_BYTES;
 /** The largest window a kernel buffer takes, leaving room to align it with its page offset. */
 const KERNEL_WINDOW_BYTES = KERNEL_BUFFER_BYTES - PAGE_BYTES;
+/**
+ * The largest read the caller waits for that runs synchronously, on its own thread: any that fits a
+ * kernel buffer. (At WINDOW_BYTES, ResNet-18's 4.5 MiB weights went through the thread pool, and a
+ * one-step replay took ~2–4 ms longer and ~3–5 ms more CPU.)
+ */
+const SYNC_READ_BYTES = KERNEL_WINDOW_BYTES;
 /** Buffers per `readv` call (Linux's IOV_MAX). */
 const MAX_IOV = 1024;
 
@@ -310,7 +317,7 @@ export function createReadAheadFile(
         windows = [];
         const end = sequential ? windowEnd(index) : index + 1;
         const bytes = extents.position(end - 1) + extents.bytes(end - 1) - extent.position;
-        window = startWindow(h, index, end, sequential ? recycledScan : transient, bytes <= WINDOW_BYTES);
+        window = startWindow(h, index, end, sequential ? recycledScan : transient, bytes <= SYNC_READ_BYTES);
         if (sequential) windows = [window];
       } else {
         windows = windows.slice(windows.indexOf(window));
@@ -329,7 +336,7 @@ export function createReadAheadFile(
           // and an extent before the damage still reads. (Also a second request from a fresh window.)
           if (w.failed) windows = [];
           const own = allocate(extent.bytes);
-          if (extent.bytes <= WINDOW_BYTES) readvExactlySync(path, h, [own], extent.position);
+          if (extent.bytes <= SYNC_READ_BYTES) readvExactlySync(path, h, [own], extent.position);
           else await readvExactly(path, h, [own], extent.position);
           return use(own, true);
         }

@@ -15,6 +15,9 @@
  */
 import { crc32 } from 'node:zlib';
 import {
+  add,
+  advance,
+  doWhile,
   encodeModule,
   I32,
   i32Const,
@@ -24,7 +27,9 @@ import {
   localSet,
   localTee,
   OP,
+  set,
   simd,
+  unless,
   V128,
   v128Load,
   v128Store,
@@ -319,27 +324,35 @@ function exponentMask(check: FiniteCheck): number[] {
  * into `bad`, returned at the end.
  */
 function functionBody(terms: readonly number[] | null, check: FiniteCheck | undefined): number[] {
-  const code: number[] = [];
-  code.push(...localGet(0), ...localGet(2), ...i32Const(4), OP.i32Shl, OP.i32Add, ...localSet(3));
-  code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
-  code.push(...localGet(0), ...v128Load(0), ...localTee(4));
+  const [src, values, count, end, raw, c, bad] = [0, 1, 2, 3, 4, 5, 6];
+  const body = [...localGet(src), ...v128Load(0), ...localTee(raw)];
   if (terms) {
-    code.push(...localGet(1), ...v128Load(0), ...V128_XOR);
-    for (const e of terms) code.push(...localGet(1), ...v128Load(e * BLOCK_BYTES), ...V128_XOR);
-    code.push(...localSet(5), ...localGet(1), ...localGet(5), ...v128Store(FOLD_DEGREE * BLOCK_BYTES));
+    body.push(...localGet(values), ...v128Load(0), ...V128_XOR);
+    for (const e of terms) body.push(...localGet(values), ...v128Load(e * BLOCK_BYTES), ...V128_XOR);
+    body.push(...localSet(c), ...localGet(values), ...localGet(c), ...v128Store(FOLD_DEGREE * BLOCK_BYTES));
   } else {
-    code.push(...localSet(5));
+    body.push(...localSet(c));
   }
   if (check) {
     const mask = simd(0x0c, ...exponentMask(check));
-    code.push(...localGet(6), ...localGet(4), ...mask, ...V128_AND, ...mask);
-    code.push(...(check === 'F32' ? OP.i32x4Eq : OP.i16x8Eq), ...V128_OR, ...localSet(6));
+    body.push(...localGet(bad), ...localGet(raw), ...mask, ...V128_AND, ...mask);
+    body.push(...(check === 'F32' ? OP.i32x4Eq : OP.i16x8Eq), ...V128_OR, ...localSet(bad));
   }
-  code.push(...localGet(1), ...i32Const(BLOCK_BYTES), OP.i32Add, ...localSet(1));
-  code.push(...localGet(0), ...i32Const(BLOCK_BYTES), OP.i32Add, ...localTee(0), ...localGet(3), OP.i32Ne);
-  code.push(OP.brIf, 0, OP.end, OP.end);
-  code.push(...localGet(6), ...OP.v128AnyTrue);
-  return code;
+  body.push(...advance(values, BLOCK_BYTES));
+  return [
+    ...set(end, add(src, [...localGet(count), ...i32Const(4), OP.i32Shl])),
+    ...stepping(count, src, BLOCK_BYTES, end, body),
+    ...localGet(bad),
+    ...OP.v128AnyTrue,
+  ];
+}
+
+/** `do body while ((p += step) !== end)` (i32 locals), skipped when the local `count` is 0: every scan function's loop. */
+function stepping(count: number, p: number, step: number, end: number, body: number[]): number[] {
+  return unless(
+    [...localGet(count), OP.i32Eqz],
+    doWhile(body, [...add(p, i32Const(step)), ...localTee(p), ...localGet(end), OP.i32Ne]),
+  );
 }
 
 /**
@@ -348,19 +361,17 @@ function functionBody(terms: readonly number[] | null, check: FiniteCheck | unde
  * with the stored byte and ORed into `bad`. Locals: 3 end (of mask), 4 bad.
  */
 function maskBody(dtype: FiniteCheck): number[] {
+  const [src, mask, count, end, bad] = [0, 1, 2, 3, 4];
   const lanes = (offset: number): number[] => magnitudeLanes(offset, dtype === 'F16' ? 2 : 4);
   const I32_LOAD8_U = [0x2d, 0, 0];
-  const code: number[] = [];
-  code.push(...localGet(1), ...localGet(2), OP.i32Add, ...localSet(3));
-  code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
-  code.push(...localGet(4));
+  const body = [...localGet(bad)];
   if (dtype === 'F16') {
     // i16x8.ne, i16x8.bitmask: one bit per half.
-    code.push(...lanes(0), ...OP.v128Zero, ...simd(0x2e), ...simd(0x84));
+    body.push(...lanes(0), ...OP.v128Zero, ...simd(0x2e), ...simd(0x84));
   } else {
     // i32x4.ne, i32x4.bitmask on both halves of the byte's 8 values.
-    code.push(...lanes(0), ...OP.v128Zero, ...simd(0x38), ...simd(0xa4));
-    code.push(
+    body.push(...lanes(0), ...OP.v128Zero, ...simd(0x38), ...simd(0xa4));
+    body.push(
       ...lanes(16),
       ...OP.v128Zero,
       ...simd(0x38),
@@ -370,12 +381,9 @@ function maskBody(dtype: FiniteCheck): number[] {
       OP.i32Or,
     );
   }
-  code.push(...localGet(1), ...I32_LOAD8_U, OP.i32Xor, OP.i32Or, ...localSet(4));
-  code.push(...localGet(0), ...i32Const(dtype === 'F16' ? 16 : 32), OP.i32Add, ...localSet(0));
-  code.push(...localGet(1), ...i32Const(1), OP.i32Add, ...localTee(1), ...localGet(3), OP.i32Ne);
-  code.push(OP.brIf, 0, OP.end, OP.end);
-  code.push(...localGet(4));
-  return code;
+  body.push(...localGet(mask), ...I32_LOAD8_U, OP.i32Xor, OP.i32Or, ...localSet(bad));
+  body.push(...advance(src, dtype === 'F16' ? 16 : 32));
+  return [...set(end, add(mask, count)), ...stepping(count, mask, 1, end, body), ...localGet(bad)];
 }
 
 /**
@@ -407,16 +415,28 @@ function mask4Body(dtype: FiniteCheck): number[] {
           ...OP.i8x16Bitmask,
         ];
   const groupBytes = 32 * width;
-  const code: number[] = [];
-  code.push(...localGet(1), ...localGet(2), ...i32Const(2), OP.i32Shl, OP.i32Add, ...localSet(3));
-  code.push(...OP.block, ...localGet(2), OP.i32Eqz, OP.brIf, 0, ...OP.loop);
-  code.push(...localGet(4), ...sixteen(0), ...sixteen(groupBytes / 2), ...i32Const(16), OP.i32Shl, OP.i32Or);
-  code.push(...localGet(1), ...i32Load(0), OP.i32Xor, ...i32Const(-1), OP.i32Xor, OP.i32Or, ...localSet(4));
-  code.push(...localGet(0), ...i32Const(groupBytes), OP.i32Add, ...localSet(0));
-  code.push(...localGet(1), ...i32Const(4), OP.i32Add, ...localTee(1), ...localGet(3), OP.i32Ne);
-  code.push(OP.brIf, 0, OP.end, OP.end);
-  code.push(...localGet(4));
-  return code;
+  const [src, mask, count, end, bad] = [0, 1, 2, 3, 4];
+  const body = [
+    ...localGet(bad),
+    ...sixteen(0),
+    ...sixteen(groupBytes / 2),
+    ...i32Const(16),
+    OP.i32Shl,
+    OP.i32Or,
+    ...localGet(mask),
+    ...i32Load(0),
+    OP.i32Xor,
+    ...i32Const(-1),
+    OP.i32Xor,
+    OP.i32Or,
+    ...localSet(bad),
+    ...advance(src, groupBytes),
+  ];
+  return [
+    ...set(end, add(mask, [...localGet(count), ...i32Const(2), OP.i32Shl])),
+    ...stepping(count, mask, 4, end, body),
+    ...localGet(bad),
+  ];
 }
 
 /** The 16 bytes at `src` + `offset` (local 0) with each lane's sign bit cleared: zero iff the value is ±0. */

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
@@ -237,6 +238,32 @@ describe('read-ahead reads', () => {
       expect(allocated).toBeLessThanOrEqual(asked + WINDOW_BYTES);
     } finally {
       spy.mockRestore();
+      await file.close();
+    }
+  });
+
+  test("a weight of several MiB read on its own is read on the caller's thread, not through the thread pool", async () => {
+    const big = join(dir, 'big.bin');
+    const n = WINDOW_BYTES + 2 ** 20;
+    const data = new Uint8Array(n + 1000);
+    for (let i = 0; i < data.length; i += 997) data[i] = i & 255;
+    writeFileSync(big, data);
+    const handle = await open(big, 'r');
+    const pool = [vi.spyOn(handle, 'read'), vi.spyOn(handle, 'readv')];
+    const file = createReadAheadFile(
+      big,
+      [
+        { position: 0, bytes: n, padding: false },
+        { position: n, bytes: 1000, padding: false },
+      ],
+      { handle },
+    );
+    try {
+      // The mask, then its value (as replay and validate read them): random access, both waited for.
+      expect(same(await file.read(1, false, (b) => b.slice()), data.subarray(n))).toBe(true);
+      expect(same(await file.read(0, true, (b) => b.slice()), data.subarray(0, n))).toBe(true);
+      expect(pool.reduce((calls, spy) => calls + spy.mock.calls.length, 0)).toBe(0);
+    } finally {
       await file.close();
     }
   });

@@ -1,4 +1,4 @@
-import { popcountBytes } from './popcount-kernel.js';
+import { popcountBytes } from './bit-matrix-kernel.js';
 
 /**
  * Bit matrices packed along their rows in 32-bit words: the representation every sparse count runs

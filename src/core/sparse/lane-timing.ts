@@ -3,8 +3,8 @@ import type { FoldSequence } from '../fold-overlap.js';
 import { cyclesPerFold } from '../fold-timing.js';
 import type { SkipGranularity } from '../hardware.js';
 import { andCount, andTotal, type BitMatrix, popcount32, rowCount, rowTotal } from './bits.js';
+import { type LoadedLanes, loadLanes } from './lane-fold-kernel.js';
 import type { LaneOperands } from './operand-bits.js';
-import { type LoadedLanes, loadLanes } from './popcount-kernel.js';
 
 export interface LaneTimingOptions {
   readonly array: ArrayShape;

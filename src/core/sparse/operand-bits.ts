@@ -1,6 +1,7 @@
 import type { Dataflow } from '../array.js';
 import { DATAFLOW_ROLES } from '../dataflow-mapping.js';
 import type { OperandSupport } from '../hardware.js';
+import { gatherInKernel, transposeInKernel } from './bit-matrix-kernel.js';
 import {
   type BitMatrix,
   createBitMatrix,
@@ -12,7 +13,6 @@ import {
   setBit,
 } from './bits.js';
 import type { LoweredSparseLayer } from './layer-lowering.js';
-import { gatherInKernel, transposeInKernel } from './popcount-kernel.js';
 import {
   gatherByIndex,
   gatherWindows,

@@ -1,5 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
+import { transposeInKernel } from '../../../src/core/sparse/bit-matrix-kernel.js';
 import {
   type BitMatrix,
   createBitMatrix,
@@ -20,7 +21,6 @@ import {
   transposeBlocks,
   transposeInto,
 } from '../../../src/core/sparse/operand-bits.js';
-import { transposeInKernel } from '../../../src/core/sparse/popcount-kernel.js';
 import {
   arbitraryPattern as bitsArb,
   arbitraryDataflow as dataflowArb,

@@ -1,18 +1,12 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import {
-  type BitMatrix,
-  createBitMatrix,
-  packedPopcount,
-  popcount32,
-} from '../../../src/core/sparse/bits.js';
-import { laneTiming } from '../../../src/core/sparse/lane-timing.js';
+import { type BitMatrix, createBitMatrix, popcount32 } from '../../../src/core/sparse/bits.js';
 import {
   type LaneKernel,
+  laneFoldKernelAvailable,
   loadLanes,
-  popcountBytes,
-  popcountKernelAvailable,
-} from '../../../src/core/sparse/popcount-kernel.js';
+} from '../../../src/core/sparse/lane-fold-kernel.js';
+import { laneTiming } from '../../../src/core/sparse/lane-timing.js';
 
 /** A bit matrix of random words (bits past `cols` cleared, as every BitMatrix keeps them). */
 const bitMatrixArb = (rows: number, cols: number) =>
@@ -56,7 +50,7 @@ const kindArb = fc.constantFrom<LaneKernel>('pair', 'quad');
 
 describe('WebAssembly AND + popcount kernel', () => {
   it('is available on this Node (the replay counts with it)', () => {
-    expect(popcountKernelAvailable()).toBe(true);
+    expect(laneFoldKernelAvailable()).toBe(true);
   });
 
   test.prop([operandsArb, fc.nat(), fc.nat(), kindArb], { numRuns: 300 })(
@@ -387,31 +381,4 @@ describe('four lanes a pass (foldQuad) against two (fold)', () => {
     // A last group of one lane (column 4): its total is the row's own count, 64.
     expect([...loaded.fold(0, 2, 4, 5).totals]).toEqual([64, 64]);
   });
-});
-
-describe('mask popcount in the kernel', () => {
-  /** Bit by bit: the definition. */
-  const slow = (bytes: Uint8Array, count: number): number => {
-    let n = 0;
-    for (let i = 0; i < count; i++) n += (bytes[i >>> 3]! >>> (i & 7)) & 1;
-    return n;
-  };
-
-  test.prop([fc.uint8Array({ minLength: 0, maxLength: 700 }), fc.nat()], { numRuns: 300 })(
-    'counts the set bits of the first bytes only, whatever lies after them and whatever ran before',
-    (bytes, pick) => {
-      const n = bytes.length === 0 ? 0 : pick % (bytes.length + 1);
-      // A longer mask first leaves non-zero bytes in the kernel's memory past the next one's end.
-      popcountBytes(new Uint8Array(1024).fill(0xff), 1024);
-      expect(popcountBytes(bytes, n)).toBe(slow(bytes, n * 8));
-    },
-  );
-
-  test.prop([fc.uint8Array({ minLength: 250, maxLength: 2000 }), fc.nat()], { numRuns: 200 })(
-    'packedPopcount of a large mask (through the kernel) equals the bit-by-bit count of its first bits',
-    (bytes, pick) => {
-      const count = pick % (bytes.length * 8 + 1);
-      expect(packedPopcount(bytes, count)).toBe(slow(bytes, count));
-    },
-  );
 });

@@ -1,81 +1,53 @@
 /**
- * The AND + popcount hot loop of element-granularity lane timing (./lane-timing.ts) as a small
- * WebAssembly kernel: for every lane (row r, column c) of a fold, the set bits of rowBits[r] AND
- * colBits[c], per look-ahead window and in total. JavaScript has no popcount instruction (the SWAR
- * sequence of ./bits.ts costs ~12 operations per 32-bit word); WebAssembly's `i64.popcnt` compiles
- * to the CPU's own on x86-64 and ARM64, one per 64 bits. Bit rows are copied into the kernel's
- * memory once per GEMM instance (O((rows + cols) · words)), then every fold runs there
- * (O(rows · cols · words)). Results are the same integers as the JavaScript loop (tested).
- * Without WebAssembly the caller keeps its JavaScript loop.
+ * The fold kernel: the AND + popcount hot loop of element-granularity lane timing (./lane-timing.ts)
+ * as a small WebAssembly module. For every lane (row r, column c) of a fold, the set bits of
+ * rowBits[r] AND colBits[c], per look-ahead window and in total. JavaScript has no popcount
+ * instruction (the SWAR sequence of ./bits.ts costs ~12 operations per 32-bit word); WebAssembly's
+ * `i64.popcnt` compiles to the CPU's own on x86-64 and ARM64, one per 64 bits. Bit rows are copied
+ * into the kernel's memory once per GEMM instance (O((rows + cols) · words)), then every fold runs
+ * there (O(rows · cols · words)). Results are the same integers as the JavaScript loop (tested).
+ * Without WebAssembly the caller keeps its JavaScript loop. The operands' own preparation (mask
+ * popcount, row gather, bit transpose) is the count kernel's, ./bit-matrix-kernel.ts.
  */
 import {
+  add,
+  advance,
+  doWhile,
   encodeModule,
   F64,
+  forCount,
+  forPointer,
+  get,
   I32,
   I64,
   i32Const,
   i32Load,
   i32Store,
+  i64Const,
   i64Load,
+  i64Store,
+  increment,
   instantiate,
   localGet,
   localSet,
   localTee,
+  maxU,
+  minU,
+  mul,
   OP,
-  simd,
-  sleb,
-  uleb,
+  reserveMemory,
+  set,
+  sub,
   V128,
   v128Load,
-  v128Store,
   type WasmFunction,
+  type WasmMemory,
+  whileTrue,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
-import { LITTLE_ENDIAN, type RowGather } from './row-gather.js';
 
-const PAGE_BYTES = 65_536;
 /** Bytes per counting unit: one i64. */
 const UNIT_BYTES = 8;
-
-/** `base + index · stride` of three i32 locals. */
-const address = (base: number, index: number, stride: number): number[] => [
-  ...localGet(base),
-  ...localGet(index),
-  ...localGet(stride),
-  OP.i32Mul,
-  OP.i32Add,
-];
-
-/** `for (counter = 0; counter < limit; counter++) body` (i32 locals; no pass when limit is 0). */
-const loopWhile = (counter: number, limit: number, body: number[]): number[] => [
-  ...i32Const(0),
-  ...localSet(counter),
-  ...OP.block,
-  ...localGet(limit),
-  OP.i32Eqz,
-  OP.brIf,
-  0,
-  ...OP.loop,
-  ...body,
-  ...localGet(counter),
-  ...i32Const(1),
-  OP.i32Add,
-  ...localTee(counter),
-  ...localGet(limit),
-  OP.i32LtU,
-  OP.brIf,
-  0,
-  OP.end,
-  OP.end,
-];
-
-/** `ptr += bytes` (an i32 local). */
-const advance = (ptr: number, bytes: number): number[] => [
-  ...localGet(ptr),
-  ...i32Const(bytes),
-  OP.i32Add,
-  ...localSet(ptr),
-];
 
 /** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
 const storeMaxU = (ptr: number, value: number): number[] => [
@@ -144,14 +116,14 @@ function foldCode(): number[] {
   const zero64 = (local: number): number[] => [0x42, 0, ...localSet(local)]; // i64.const 0
   // One window of one lane (c) or two (c, c + 1): the counts, winMax, the lane totals.
   const windowsLoop = (two: boolean): number[] =>
-    loopWhile(w, windows, [
+    forCount(w, windows, [
       ...localGet(units),
       ...i32Const(2),
       OP.i32Ne,
       ...OP.if,
       ...zero64(sum),
       ...(two ? zero64(sum1) : []),
-      ...loopWhile(u, units, [...unitCounts(two, 0), ...advanceRows(two, UNIT_BYTES)]),
+      ...forCount(u, units, [...unitCounts(two, 0), ...advanceRows(two, UNIT_BYTES)]),
       OP.else,
       // A window of two units (128 dense steps, the common look-ahead) unrolled: no inner loop.
       ...zero64(sum),
@@ -191,9 +163,9 @@ function foldCode(): number[] {
     ]);
   // Lanes (r, c) and, with `two`, (r, c + 1): their windows, then their totals at `out`.
   const lanes = (two: boolean): number[] => [
-    ...address(a, r, aStride),
+    ...add(a, mul(r, aStride)),
     ...localSet(aRow),
-    ...address(b, c, bStride),
+    ...add(b, mul(c, bStride)),
     ...localTee(bRow),
     ...(two ? [...localGet(bStride), OP.i32Add, ...localSet(bRow1)] : [OP.drop]),
     ...localGet(winMax),
@@ -214,7 +186,7 @@ function foldCode(): number[] {
     ...localSet(work),
   ];
   const rowLanes = [
-    ...loopWhile(pair, pairs, [
+    ...forCount(pair, pairs, [
       ...localGet(pair),
       ...localGet(pair),
       OP.i32Add,
@@ -235,14 +207,10 @@ function foldCode(): number[] {
   ];
   code.push(...localGet(cols), ...i32Const(1), OP.i32ShrU, ...localSet(pairs));
   code.push(...localGet(totals), ...localSet(out));
-  code.push(...loopWhile(r, rows, rowLanes));
+  code.push(...forCount(r, rows, rowLanes));
   code.push(...localGet(work));
   return code;
 }
-
-/** Encodings only this kernel needs (the encoder's OP has the opcodes). */
-const i64Const = (n: number): number[] => [0x42, ...sleb(n)];
-const i64Store = (offset = 0): number[] => [0x37, 3, ...uleb(offset)];
 
 /**
  * foldQuad(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → work: `fold` four lanes
@@ -306,7 +274,7 @@ function foldQuadCode(): number[] {
   const windowLoop = (body: number[], until: number, guarded: boolean): number[] =>
     guarded
       ? whileTrue([...get(maxPtr), ...get(until), OP.i32LtU], [...body, ...windowTail])
-      : [...OP.loop, ...body, ...windowTail, ...get(maxPtr), ...get(until), OP.i32LtU, OP.brIf, 0, OP.end];
+      : doWhile([...body, ...windowTail], [...get(maxPtr), ...get(until), OP.i32LtU]);
   // A window of two units (128 dense steps, the common look-ahead), unrolled.
   const twoUnits = [
     ...localGet(aRow),
@@ -340,7 +308,7 @@ function foldQuadCode(): number[] {
   ];
   const anyUnits = [
     ...ss.flatMap((sj) => [...i64Const(0), ...localSet(sj)]),
-    ...loopWhile(u, units, [
+    ...forCount(u, units, [
       ...localGet(aRow),
       ...i64Load(),
       ...localSet(A),
@@ -358,33 +326,31 @@ function foldQuadCode(): number[] {
   // Every row r, every group of four columns from c = 0: `windows` into the pair totals, stored at
   // `out` (16 bytes a group; a row's totals end cols · 4 bytes after its first).
   const allLanes = (windows: number[]): number[] =>
-    loopWhile(r, rows, [
+    forCount(r, rows, [
       ...set(aRow0, add(a, mul(r, aStride))),
       ...set(group, get(b)),
       ...set(rowOut, get(out)),
       ...set(c, i32Const(0)),
-      ...OP.loop,
-      ...set(aRow, get(aRow0)),
-      ...set(p, get(group)),
-      ...set(maxPtr, get(winMax)),
-      ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
-      ...windows,
-      ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
-      ...localGet(work),
-      ...localGet(pairTotals[0]!),
-      ...localGet(pairTotals[1]!),
-      OP.i64Add,
-      OP.i64Add,
-      ...localSet(work),
-      ...set(out, add(out, i32Const(16))),
-      ...set(group, add(group, groupBytes)),
-      ...set(c, add(c, i32Const(4))),
-      ...get(c),
-      ...get(cols),
-      OP.i32LtU,
-      OP.brIf,
-      0,
-      OP.end,
+      ...doWhile(
+        [
+          ...set(aRow, get(aRow0)),
+          ...set(p, get(group)),
+          ...set(maxPtr, get(winMax)),
+          ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
+          ...windows,
+          ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
+          ...localGet(work),
+          ...localGet(pairTotals[0]!),
+          ...localGet(pairTotals[1]!),
+          OP.i64Add,
+          OP.i64Add,
+          ...localSet(work),
+          ...advance(out, 16),
+          ...set(group, add(group, groupBytes)),
+          ...advance(c, 4),
+        ],
+        [...get(c), ...get(cols), OP.i32LtU],
+      ),
       ...set(out, add(rowOut, mul(cols, i32Const(4)))),
     ]);
   // The rows' units, ⌈(aStride / 4) / 2⌉, are odd: the last two-unit window holds one (A all ones,
@@ -434,49 +400,6 @@ function foldQuadCode(): number[] {
     OP.i32Add,
   ];
 }
-
-/** `while (p < end) { body; p += step }` (p, end: i32 locals). */
-function forPointer(p: number, end: number, step: number, body: number[]): number[] {
-  return [
-    ...OP.block,
-    ...OP.loop,
-    ...localGet(p),
-    ...localGet(end),
-    OP.i32GeU,
-    OP.brIf,
-    1,
-    ...body,
-    ...localGet(p),
-    ...i32Const(step),
-    OP.i32Add,
-    ...localSet(p),
-    OP.br,
-    0,
-    OP.end,
-    OP.end,
-  ];
-}
-
-/** `target = max(target, y)` of two i32 locals, unsigned, branch-free. */
-const maxU = (target: number, y: number): number[] => [
-  ...localGet(target),
-  ...localGet(y),
-  ...localGet(target),
-  ...localGet(y),
-  OP.i32GtU,
-  OP.select,
-  ...localSet(target),
-];
-
-/** `min(x, y)` of two i32 locals, unsigned. */
-const minU = (x: number, y: number): number[] => [
-  ...localGet(x),
-  ...localGet(y),
-  ...localGet(x),
-  ...localGet(y),
-  OP.i32LtU,
-  OP.select,
-];
 
 /**
  * folds(a, aStride, b, bStride, rows, cols, arrayRows, arrayCols, units, windows, bins, scratch,
@@ -612,10 +535,7 @@ function foldsCode(callee: number): number[] {
     OP.i32GeU,
     OP.brIf,
     1,
-    ...localGet(t),
-    ...i32Const(1),
-    OP.i32Add,
-    ...localSet(t),
+    ...increment(t),
     OP.br,
     0,
     OP.end,
@@ -659,9 +579,9 @@ function foldsCode(callee: number): number[] {
     ...localGet(scratch),
     ...localSet(p),
     ...forPointer(p, totalsPtr, 4, [...localGet(p), ...i32Const(0), ...i32Store()]),
-    ...address(a, r0, aStride),
+    ...add(a, mul(r0, aStride)),
     ...localGet(aStride),
-    ...address(b, c0, bStride),
+    ...add(b, mul(c0, bStride)),
     ...localGet(bStride),
     ...localGet(rn),
     ...localGet(cn),
@@ -710,25 +630,11 @@ function foldsCode(callee: number): number[] {
     ...localGet(t),
     ...localGet(work),
     ...i32Store(4),
-    ...localGet(folds),
-    ...i32Const(1),
-    OP.i32Add,
-    ...localSet(folds),
+    ...increment(folds),
   ];
   const colFolds = [
-    ...i32Const(0),
-    ...localSet(c0),
-    ...OP.loop,
-    ...fold,
-    ...localGet(c0),
-    ...localGet(arrayCols),
-    OP.i32Add,
-    ...localTee(c0),
-    ...localGet(cols),
-    OP.i32LtU,
-    OP.brIf,
-    0,
-    OP.end,
+    ...set(c0, i32Const(0)),
+    ...doWhile(fold, [...add(c0, arrayCols), ...localTee(c0), ...get(cols), OP.i32LtU]),
   ];
   return [
     ...localGet(scratch),
@@ -744,27 +650,12 @@ function foldsCode(callee: number): number[] {
     ...localGet(bins),
     OP.f64ConvertI32U,
     ...localSet(scale),
-    ...i32Const(0),
-    ...localSet(folds),
-    ...i32Const(0),
-    ...localSet(r0),
-    ...OP.loop,
-    ...localGet(rows),
-    ...localGet(r0),
-    OP.i32Sub,
-    ...localSet(rest),
-    ...minU(arrayRows, rest),
-    ...localSet(rn),
-    ...colFolds,
-    ...localGet(r0),
-    ...localGet(arrayRows),
-    OP.i32Add,
-    ...localTee(r0),
-    ...localGet(rows),
-    OP.i32LtU,
-    OP.brIf,
-    0,
-    OP.end,
+    ...set(folds, i32Const(0)),
+    ...set(r0, i32Const(0)),
+    ...doWhile(
+      [...set(rest, sub(rows, r0)), ...set(rn, minU(arrayRows, rest)), ...colFolds],
+      [...add(r0, arrayRows), ...localTee(r0), ...get(rows), OP.i32LtU],
+    ),
     ...localGet(folds),
   ];
 }
@@ -782,7 +673,7 @@ function interleaveCode(): number[] {
   const step = [...set(sp, add(sp, i32Const(8))), ...set(d, add(d, i32Const(32)))];
   return [
     ...set(sp, get(src)),
-    ...loopWhile(r, rows, [
+    ...forCount(r, rows, [
       // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
       ...set(
         d,
@@ -931,15 +822,15 @@ function getKernel(): Kernel | undefined {
           pair: pairOf('fold', 'folds', exports),
           quad: pairOf('foldQuad', 'foldsQuad', exports),
           interleave: exports.interleave as InterleaveFunction,
-          memory: exports.memory as Kernel['memory'],
+          memory: exports.memory as WasmMemory,
         }
       : null;
   }
   return kernel ?? undefined;
 }
 
-/** Whether the kernel can run here (WebAssembly available); tests compare both paths. */
-export function popcountKernelAvailable(): boolean {
+/** Whether the fold kernel can run here (WebAssembly available); tests compare both paths. */
+export function laneFoldKernelAvailable(): boolean {
   return getKernel() !== undefined;
 }
 
@@ -1009,7 +900,7 @@ export function loadLanes(
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
   // Past the totals, room for B as stored while it is interleaved (the folds use it later).
-  reserve(memory, totalsAt + (quad ? colBits.rows * colBits.wordsPerRow * 4 : 0));
+  reserveMemory(memory, totalsAt + (quad ? colBits.rows * colBits.wordsPerRow * 4 : 0));
   const words = new Uint32Array(memory.buffer);
   if (rowBits) words.set(rowBits.words.subarray(0, rowBits.rows * rowBits.wordsPerRow));
   else words.fill(0xffffffff, 0, paddedWords);
@@ -1023,7 +914,7 @@ export function loadLanes(
       if (quad && (c0 % 4 !== 0 || (c1 % 4 !== 0 && c1 !== colBits.rows)))
         throw new RangeError(`foldQuad: columns [${c0}, ${c1}) are not whole groups of four`);
       const lanes = (r1 - r0) * (c1 - c0);
-      reserve(memory, totalsAt + lanes * 4 + SPARE_BYTES);
+      reserveMemory(memory, totalsAt + lanes * 4 + SPARE_BYTES);
       const winMax = new Int32Array(memory.buffer, winMaxAt, windows);
       winMax.fill(0);
       fold(
@@ -1047,7 +938,7 @@ export function loadLanes(
       const foldCount = Math.ceil(rows / arrayRows) * Math.ceil(colBits.rows / arrayCols);
       const outAt = totalsAt + lanesPerFold * 4 + SPARE_BYTES;
       const histAt = outAt + foldCount * 8;
-      reserve(memory, histAt + bins * 4);
+      reserveMemory(memory, histAt + bins * 4);
       new Int32Array(memory.buffer, histAt, bins).fill(0);
       folds(
         0,
@@ -1071,12 +962,6 @@ export function loadLanes(
       };
     },
   };
-}
-
-/** Grows the kernel's memory to at least `bytes` (views taken before are then detached). */
-function reserve(memory: Kernel['memory'], bytes: number): void {
-  const have = memory.buffer.byteLength;
-  if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
 }
 
 /** Rows of `bm` at word `at`, each widened to `paddedWords` (zeros after). */
@@ -1132,597 +1017,4 @@ function loadInterleaved(
   k.interleave(scratchAt, bm.rows, bm.wordsPerRow, at * 4, paddedWords);
   if (copy === undefined && interleavedOnce.has(bm)) interleaved.set(bm, words.slice(at, at + length));
   interleavedOnce.add(bm);
-}
-
-/**
- * popcount(start, end) → Σ popcnt of the i64 words at bytes [start, end) (a multiple of 8 apart).
- * Alone in a module of its own memory (with the row gathers below): counting a mask never touches
- * lanes loaded in the fold kernel's.
- * Locals after the parameters: 2 sum (i64).
- */
-function popcountCode(): number[] {
-  const [p, end, sum] = [0, 1, 2];
-  return [
-    ...forPointer(p, end, UNIT_BYTES, [
-      ...localGet(sum),
-      ...localGet(p),
-      ...i64Load(),
-      OP.i64Popcnt,
-      OP.i64Add,
-      ...localSet(sum),
-    ]),
-    ...localGet(sum),
-    OP.i32WrapI64,
-  ];
-}
-
-/** `while (cond) body` (cond leaves an i32 on the stack). */
-const whileTrue = (cond: number[], body: number[]): number[] => [
-  ...OP.block,
-  ...OP.loop,
-  ...cond,
-  OP.i32Eqz,
-  OP.brIf,
-  1,
-  ...body,
-  OP.br,
-  0,
-  OP.end,
-  OP.end,
-];
-
-/** `local = value` where value is the instructions that push it. */
-const set = (local: number, value: number[]): number[] => [...value, ...localSet(local)];
-/** An i32 local, or the instructions that push the value. */
-const get = (x: number | number[]): number[] => (typeof x === 'number' ? localGet(x) : x);
-/** `x · y` and `x + y` of i32s (locals or instruction lists). */
-const mul = (x: number | number[], y: number | number[]): number[] => [...get(x), ...get(y), OP.i32Mul];
-const add = (x: number | number[], y: number | number[]): number[] => [...get(x), ...get(y), OP.i32Add];
-const sub = (x: number | number[], y: number | number[]): number[] => [...get(x), ...get(y), OP.i32Sub];
-/** `local += 1`. */
-const increment = (local: number): number[] => set(local, add(local, i32Const(1)));
-
-/** The locals both gathers keep per row: its output pixel, first input column, inside taps, kernel row. */
-interface RowLocals {
-  readonly m: number;
-  readonly oh: number;
-  readonly ow: number;
-  readonly iw0: number;
-  readonly x0: number;
-  readonly x1: number;
-  readonly y: number;
-  readonly ih: number;
-}
-
-/** Parameters of both gathers, in order (gatherWords reads `c` as bytes per input pixel and ignores `base`). */
-const GATHER_PARAMS = [
-  'src',
-  'base',
-  'dst',
-  'rows',
-  'wpr',
-  'h',
-  'w',
-  'c',
-  'fh',
-  'fw',
-  'sh',
-  'sw',
-  'pt',
-  'pl',
-  'dh',
-  'dw',
-  'wo',
-  'count',
-] as const;
-type GatherParams = Record<(typeof GATHER_PARAMS)[number], number>;
-const GATHER: GatherParams = Object.fromEntries(GATHER_PARAMS.map((name, i) => [name, i])) as GatherParams;
-/** Locals 18–25 of both gathers. */
-const ROW: RowLocals = { m: 18, oh: 19, ow: 20, iw0: 21, x0: 22, x1: 23, y: 24, ih: 25 };
-
-/**
- * `for m < rows { rowStart; for y < fh: ih exists ? inside : outside }` with oh, ow, iw0, the taps
- * [x0, x1) of a kernel row inside the input's width, and ih set as ./row-gather.ts's
- * gatherWindows sets them (oh, ow counted along instead of divided).
- */
-function windowRows(rowStart: number[], inside: number[], outside: number[]): number[] {
-  const g = GATHER;
-  const l = ROW;
-  return [
-    ...set(l.oh, i32Const(0)),
-    ...set(l.ow, i32Const(0)),
-    ...loopWhile(l.m, g.rows, [
-      ...rowStart,
-      ...set(l.iw0, sub(mul(l.ow, g.sw), g.pl)),
-      ...set(l.x0, i32Const(0)),
-      // while (x0 < fw && iw0 + x0·dw < 0) x0++
-      ...whileTrue(
-        [
-          ...get(l.x0),
-          ...get(g.fw),
-          OP.i32LtS,
-          ...add(mul(l.x0, g.dw), l.iw0),
-          ...i32Const(0),
-          OP.i32LtS,
-          OP.i32And,
-        ],
-        increment(l.x0),
-      ),
-      ...set(l.x1, get(g.fw)),
-      // while (x1 > x0 && iw0 + (x1 − 1)·dw ≥ w) x1--
-      ...whileTrue(
-        [
-          ...get(l.x0),
-          ...get(l.x1),
-          OP.i32LtS,
-          ...add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0),
-          ...get(g.w),
-          OP.i32GeS,
-          OP.i32And,
-        ],
-        set(l.x1, sub(l.x1, i32Const(1))),
-      ),
-      ...loopWhile(l.y, g.fh, [
-        ...set(l.ih, add(sub(mul(l.oh, g.sh), g.pt), mul(l.y, g.dh))),
-        // Unsigned: a negative ih is ≥ h too.
-        ...get(l.ih),
-        ...get(g.h),
-        OP.i32GeU,
-        ...OP.if,
-        ...outside,
-        OP.else,
-        ...inside,
-        OP.end,
-      ]),
-      ...increment(l.ow),
-      ...get(l.ow),
-      ...get(g.wo),
-      OP.i32GeU,
-      ...OP.if,
-      ...set(l.ow, i32Const(0)),
-      ...increment(l.oh),
-      OP.end,
-    ]),
-  ];
-}
-
-/** Input pixel (ih, iw0 + x·dw) as an index (x: a local). */
-const pixelOf = (x: number): number[] => add(add(mul(ROW.ih, GATHER.w), ROW.iw0), mul(x, GATHER.dw));
-
-/**
- * The rows' bytes [dst, end) popcounted when `count` is set (their last 4 bytes zeroed first when
- * the word count is odd; dst 8-aligned), else 0. Leaves the result on the stack.
- */
-function countRows(end: number): number[] {
-  const g = GATHER;
-  return [
-    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...get(g.count),
-    ...OP.if,
-    ...get(end),
-    ...i32Const(0),
-    ...i32Store(),
-    ...get(g.dst),
-    ...add(end, i32Const(4)),
-    ...i32Const(-8),
-    OP.i32And,
-    OP.call,
-    0,
-    ...localSet(end),
-    OP.else,
-    ...set(end, i32Const(0)),
-    OP.end,
-    ...get(end),
-  ];
-}
-
-/**
- * gatherWords(src, _, dst, rows, wpr, h, w, cb, …, count) → popcount or 0: gatherWindows when every
- * run is whole 32-bit words (cb = C / 8 bytes per input pixel, C a multiple of 32, the instance on a
- * word): each row is written front to back — runs of the input's bytes, zeros for padding taps —
- * 16 bytes a store, so no clearing pass and no OR. A store may run up to 12 bytes past its run; the
- * next one, further on, overwrites them (past the last row there are 16 spare bytes).
- * Locals after the 18 parameters: 18–25 the row's (ROW), 26 d, 27 s, 28 n, 29 q, 30 x, 31 end (i32).
- */
-function gatherWordsCode(): number[] {
-  const g = GATHER;
-  const l = ROW;
-  const [d, sp, n, q, x, end] = [26, 27, 28, 29, 30, 31];
-  // n bytes of the source from s (copy) or zeros at d, then d += n.
-  const run = (copy: boolean): number[] => [
-    ...set(q, i32Const(0)),
-    ...whileTrue(
-      [...get(q), ...get(n), OP.i32LtU],
-      [
-        ...add(d, q),
-        ...(copy ? [...add(sp, q), ...v128Load()] : OP.v128Zero),
-        ...v128Store(),
-        ...set(q, add(q, i32Const(16))),
-      ],
-    ),
-    ...set(d, add(d, n)),
-  ];
-  const taps = (count: number[]): number[] => set(n, mul(count, g.c));
-  const from = (xLocal: number): number[] => set(sp, add(mul(pixelOf(xLocal), g.c), g.src));
-  const inside = [
-    ...get(g.dw),
-    ...i32Const(1),
-    OP.i32Eq,
-    ...OP.if,
-    // Adjacent taps are adjacent in the input: zeros, one run, zeros.
-    ...taps(get(l.x0)),
-    ...run(false),
-    ...from(l.x0),
-    ...taps(sub(l.x1, l.x0)),
-    ...run(true),
-    ...taps(sub(g.fw, l.x1)),
-    ...run(false),
-    OP.else,
-    ...loopWhile(x, g.fw, [
-      ...taps(i32Const(1)),
-      ...get(x),
-      ...get(l.x0),
-      OP.i32GeU,
-      ...get(x),
-      ...get(l.x1),
-      OP.i32LtU,
-      OP.i32And,
-      ...OP.if,
-      ...from(x),
-      ...run(true),
-      OP.else,
-      ...run(false),
-      OP.end,
-    ]),
-    OP.end,
-  ];
-  const outside = [...taps(get(g.fw)), ...run(false)];
-  return [...set(d, get(g.dst)), ...windowRows([], inside, outside), ...countRows(end)];
-}
-
-/**
- * gatherBits(src, base, dst, rows, wpr, h, w, c, …, count) → popcount or 0: gatherWindows for any
- * channel count and first bit (input bit i at bit base + i from byte src): the rows are cleared, then
- * every run is ORed in up to 56 bits at a time — an unaligned i64 read shifted by the source's bit
- * within its byte and cut to the run, ORed into an unaligned i64 at the destination's byte (its
- * other bits zero, so the bytes it also covers keep theirs). Reads and writes reach 8 bytes past a
- * run, the clearing 12.
- * Locals after the 18 parameters: 18–25 the row's (ROW), 26 rowBit, 27 from, 28 to, 29 left, 30 k,
- * 31 x, 32 end, 33 addr (i32), 34 v (i64).
- */
-function gatherBitsCode(): number[] {
-  const g = GATHER;
-  const l = ROW;
-  const [rowBit, from, to, left, k, x, end, addr, v] = [26, 27, 28, 29, 30, 31, 32, 33, 34];
-  const bitInByte = (local: number): number[] => [...get(local), ...i32Const(7), OP.i32And, OP.i64ExtendI32U];
-  const byteOf = (local: number, base: number): number[] =>
-    add([...get(local), ...i32Const(3), OP.i32ShrU], base);
-  // OR bits [from, from + left) of the source into the rows from bit `to`.
-  const orRun = whileTrue(
-    [...get(left), ...i32Const(0), OP.i32Ne],
-    [
-      // k = min(left, 56)
-      ...set(k, [...get(left), ...i32Const(56), ...get(left), ...i32Const(56), OP.i32LtU, OP.select]),
-      ...set(v, [
-        ...byteOf(from, g.src),
-        ...i64Load(),
-        ...bitInByte(from),
-        OP.i64ShrU,
-        ...i64Const(1),
-        ...get(k),
-        OP.i64ExtendI32U,
-        OP.i64Shl,
-        ...i64Const(1),
-        OP.i64Sub,
-        OP.i64And,
-      ]),
-      ...set(addr, byteOf(to, g.dst)),
-      ...get(addr),
-      ...get(addr),
-      ...i64Load(),
-      ...get(v),
-      ...bitInByte(to),
-      OP.i64Shl,
-      OP.i64Or,
-      ...i64Store(),
-      ...set(from, add(from, k)),
-      ...set(to, add(to, k)),
-      ...set(left, sub(left, k)),
-    ],
-  );
-  // The run of `count` taps from tap xLocal of kernel row y.
-  const runFrom = (xLocal: number, count: number[]): number[] => [
-    ...set(from, add(mul(pixelOf(xLocal), g.c), g.base)),
-    ...set(to, add(mul(add(mul(l.y, g.fw), xLocal), g.c), rowBit)),
-    ...set(left, mul(count, g.c)),
-    ...orRun,
-  ];
-  const inside = [
-    ...get(g.dw),
-    ...i32Const(1),
-    OP.i32Eq,
-    ...OP.if,
-    ...runFrom(l.x0, sub(l.x1, l.x0)),
-    OP.else,
-    ...set(x, get(l.x0)),
-    ...whileTrue([...get(x), ...get(l.x1), OP.i32LtS], [...runFrom(x, i32Const(1)), ...increment(x)]),
-    OP.end,
-  ];
-  const rowStart = set(rowBit, [...mul(l.m, g.wpr), ...i32Const(5), OP.i32Shl]);
-  return [
-    ...set(addr, get(g.dst)),
-    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...forPointer(addr, end, 16, [...get(addr), ...OP.v128Zero, ...v128Store()]),
-    ...windowRows(rowStart, inside, []),
-    ...countRows(end),
-  ];
-}
-
-const I8X16_SHUFFLE = (...lanes: number[]): number[] => simd(0x0d, ...lanes);
-const V128_LOAD32_ZERO = simd(0x5c, 2, 0);
-const V128_LOAD32_LANE = (lane: number): number[] => simd(0x56, 2, 0, lane);
-const I32_STORE16 = [0x3b, 1, 0];
-
-/**
- * transpose(src, wpr, rowBlocks, dst, dwpr) → 0: dst = srcᵀ by 32 × 32 bit blocks (rows of 32-bit
- * words, bit c of a word is column c; src has rowBlocks · 32 rows of wpr words, dst wpr · 32 rows of
- * dwpr words). Per block and half (16 source rows): the rows' words go four to a vector, two rounds
- * of byte shuffles put byte b of all 16 rows in vector b, and i8x16.bitmask reads one bit of each of
- * its bytes — bit 7, then (the bytes doubled) bit 6, … — which is output column 8b + i for those
- * 16 rows, stored as half of its word: ~7 instructions per word against ~25 for the JavaScript rounds.
- * Locals after the 5 parameters: 5 rb, 6 wc, 7 row (the next source word), 8 stride (wpr · 4),
- * 9 out (the block's column 0 in dst, this half), 10 colStride (dwpr · 4) (i32); 11–14 v0..v3,
- * 15–18 s0..s3, 19 bits (v128).
- */
-function transposeCode(): number[] {
-  const [src, wpr, rowBlocks, dst, dwpr] = [0, 1, 2, 3, 4];
-  const [rb, wc, row, stride, out, colStride] = [5, 6, 7, 8, 9, 10];
-  const v = [11, 12, 13, 14];
-  const sv = [15, 16, 17, 18];
-  const bits = 19;
-  // v_q = the words of rows 4q..4q + 3 (lane l: row 4q + l); row moves on a row per word.
-  const loadRows = v.flatMap((vq) => [
-    ...get(row),
-    ...V128_LOAD32_ZERO,
-    ...[1, 2, 3].flatMap((lane) => [
-      ...localSet(vq),
-      ...set(row, add(row, stride)),
-      ...get(row),
-      ...get(vq),
-      ...V128_LOAD32_LANE(lane),
-    ]),
-    ...localSet(vq),
-    ...set(row, add(row, stride)),
-  ]);
-  const fourths = [0, 4, 8, 12, 16, 20, 24, 28];
-  // Bytes b and b + 1 of the eight rows of two vectors (byte b of lane l is lane byte 4l + b).
-  const byteRows = (x: number, y: number, b: number): number[] => [
-    ...get(x),
-    ...get(y),
-    ...I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)),
-  ];
-  // The first (or second) eight bytes of both vectors: byte b of rows 0–7 then of rows 8–15.
-  const sixteen = (x: number, y: number, second: boolean): number[] => {
-    const o = second ? 8 : 0;
-    const lanes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + o);
-    return [...get(x), ...get(y), ...I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16))];
-  };
-  // Output columns 8b + 7 down to 8b from byte b of the 16 rows (on the stack).
-  const columns = (b: number): number[] => [
-    ...localSet(bits),
-    ...[7, 6, 5, 4, 3, 2, 1, 0].flatMap((i) => [
-      ...add(out, mul(i32Const(8 * b + i), colStride)),
-      ...get(bits),
-      ...OP.i8x16Bitmask,
-      ...I32_STORE16,
-      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...OP.i8x16Add]) : []),
-    ]),
-  ];
-  const half = (h: number): number[] => [
-    // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
-    ...set(
-      row,
-      add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
-    ),
-    ...loadRows,
-    ...set(
-      out,
-      add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
-    ),
-    ...byteRows(v[0]!, v[1]!, 0),
-    ...localSet(sv[0]!),
-    ...byteRows(v[0]!, v[1]!, 2),
-    ...localSet(sv[1]!),
-    ...byteRows(v[2]!, v[3]!, 0),
-    ...localSet(sv[2]!),
-    ...byteRows(v[2]!, v[3]!, 2),
-    ...localSet(sv[3]!),
-    ...sixteen(sv[0]!, sv[2]!, false),
-    ...columns(0),
-    ...sixteen(sv[0]!, sv[2]!, true),
-    ...columns(1),
-    ...sixteen(sv[1]!, sv[3]!, false),
-    ...columns(2),
-    ...sixteen(sv[1]!, sv[3]!, true),
-    ...columns(3),
-  ];
-  return [
-    ...set(stride, mul(wpr, i32Const(4))),
-    ...set(colStride, mul(dwpr, i32Const(4))),
-    ...loopWhile(rb, rowBlocks, loopWhile(wc, wpr, [...half(0), ...half(1)])),
-    ...i32Const(0),
-  ];
-}
-
-type GatherFunction = (...args: number[]) => number;
-
-interface CountKernel {
-  readonly popcount: (start: number, end: number) => number;
-  readonly gatherWords: GatherFunction;
-  readonly gatherBits: GatherFunction;
-  readonly transpose: GatherFunction;
-  readonly memory: Kernel['memory'];
-  /** Byte and word views of `memory`, renewed after it grows. */
-  bytes: Uint8Array;
-  words: Uint32Array;
-}
-
-let countKernel: CountKernel | null | undefined;
-
-function getCountKernel(): CountKernel | undefined {
-  if (countKernel === undefined) {
-    const gather = (name: string, code: number[], i32s: number, i64s: number): WasmFunction => ({
-      name,
-      params: GATHER_PARAMS.length,
-      locals:
-        i64s > 0
-          ? [
-              [i32s, I32],
-              [i64s, I64],
-            ]
-          : [[i32s, I32]],
-      code,
-    });
-    // popcount first: the gathers call function 0.
-    const functions: WasmFunction[] = [
-      { name: 'popcount', params: 2, locals: [[1, I64]], code: popcountCode() },
-      gather('gatherWords', gatherWordsCode(), 14, 0),
-      gather('gatherBits', gatherBitsCode(), 16, 1),
-      {
-        name: 'transpose',
-        params: 5,
-        locals: [
-          [6, I32],
-          [9, V128],
-        ],
-        code: transposeCode(),
-      },
-    ];
-    const exports = instantiate(encodeModule(functions, 1));
-    const memory = exports?.memory as Kernel['memory'] | undefined;
-    countKernel =
-      exports && memory
-        ? {
-            popcount: exports.popcount as CountKernel['popcount'],
-            gatherWords: exports.gatherWords as GatherFunction,
-            gatherBits: exports.gatherBits as GatherFunction,
-            transpose: exports.transpose as GatherFunction,
-            memory,
-            bytes: new Uint8Array(memory.buffer),
-            words: new Uint32Array(memory.buffer),
-          }
-        : null;
-  }
-  return countKernel ?? undefined;
-}
-
-/** The count kernel with at least `bytes` of memory and views of all of it. */
-function countKernelWith(bytes: number): CountKernel | undefined {
-  const k = getCountKernel();
-  if (!k) return undefined;
-  reserve(k.memory, bytes);
-  if (k.bytes.buffer !== k.memory.buffer) {
-    k.bytes = new Uint8Array(k.memory.buffer);
-    k.words = new Uint32Array(k.memory.buffer);
-  }
-  return k;
-}
-
-/**
- * Set bits of the first `bytes` bytes of `packed` (i64.popcnt over a copy in the kernel's memory: a
- * memcpy and one instruction per 8 bytes, where JavaScript's SWAR costs ~12 per 4); undefined when
- * the kernel is not available.
- */
-export function popcountBytes(packed: Uint8Array, bytes: number): number | undefined {
-  // The kernel sums in 32 bits: a mask of 2^31 bits or more is left to the caller.
-  if (bytes >= 2 ** 28) return undefined;
-  const end = Math.ceil(bytes / UNIT_BYTES) * UNIT_BYTES;
-  const k = countKernelWith(Math.max(end, packed.length));
-  if (!k) return undefined;
-  // The whole mask (no subarray view per call), then zeros over what lies past `bytes`.
-  k.bytes.set(packed);
-  k.bytes.fill(0, bytes, end);
-  return k.popcount(0, end);
-}
-
-/**
- * ./row-gather.ts's `gatherWindows` in the count kernel (little-endian hosts, as `gatherWindows`'s
- * windows): `dst` (M × K) gets A's rows of the
- * instance whose input starts at bit `from` of `mask` (null: all ones, the padding pattern). The
- * input's bytes are copied in, gathered (whole words 16 bytes a store when the channels and the
- * instance fall on words, runs of up to 56 bits otherwise) and the rows copied out. Returns their
- * set bits when `count` (else 0); undefined when the kernel is not available or the bits would not
- * fit its 32-bit offsets (the caller then gathers in JavaScript).
- */
-export function gatherInKernel(
-  g: RowGather,
-  mask: Uint8Array | null,
-  from: number,
-  dst: BitMatrix,
-  count: boolean,
-): number | undefined {
-  const base = from & 31;
-  const firstByte = (from >>> 5) * 4;
-  const needed = Math.ceil((base + g.h * g.w * g.c) / 8);
-  const bytes = mask ? Math.max(0, Math.min(mask.length - firstByte, needed)) : 0;
-  // Zeros (or the ones of the padding pattern) past the input, for the runs' reads past their ends.
-  const srcBytes = Math.ceil((needed + 16) / 16) * 16;
-  const rowWords = dst.rows * dst.wordsPerRow;
-  const total = srcBytes + rowWords * 4 + 16;
-  if (total >= 2 ** 28) return undefined;
-  const k = countKernelWith(total);
-  if (!k) return undefined;
-  if (mask) {
-    k.bytes.set(mask.subarray(firstByte, firstByte + bytes));
-    k.bytes.fill(0, bytes, srcBytes);
-  } else {
-    k.bytes.fill(0xff, 0, srcBytes);
-  }
-  const words = ((g.c | base) & 31) === 0;
-  const n = (words ? k.gatherWords : k.gatherBits)(
-    0,
-    base,
-    srcBytes,
-    dst.rows,
-    dst.wordsPerRow,
-    g.h,
-    g.w,
-    words ? g.c >>> 3 : g.c,
-    g.fh,
-    g.fw,
-    g.sh,
-    g.sw,
-    g.pt,
-    g.pl,
-    g.dh,
-    g.dw,
-    g.wo,
-    count ? 1 : 0,
-  );
-  dst.words.set(k.words.subarray(srcBytes >>> 2, (srcBytes >>> 2) + rowWords));
-  return n;
-}
-
-/**
- * dst (src.cols × src.rows) = srcᵀ in the count kernel (`transpose`): src copied in with zero rows
- * up to a whole block, dst's rows copied out; every word of dst is written. False when the kernel
- * is not available or the matrices would not fit its 32-bit offsets (the caller transposes in
- * JavaScript).
- */
-export function transposeInKernel(src: BitMatrix, dst: BitMatrix): boolean {
-  const rowBlocks = Math.ceil(src.rows / 32);
-  const srcWords = rowBlocks * 32 * src.wordsPerRow;
-  const dstAt = srcWords * 4;
-  const dstWords = src.wordsPerRow * 32 * dst.wordsPerRow;
-  const total = dstAt + dstWords * 4;
-  // The shuffles take a word's bytes in little-endian order, as the words are copied in on this host.
-  if (total >= 2 ** 28 || dst.wordsPerRow !== rowBlocks || !LITTLE_ENDIAN) return false;
-  const k = countKernelWith(total);
-  if (!k) return false;
-  const used = src.rows * src.wordsPerRow;
-  k.words.set(src.words.subarray(0, used));
-  k.words.fill(0, used, srcWords);
-  k.transpose(0, src.wordsPerRow, rowBlocks, dstAt, dst.wordsPerRow);
-  dst.words.set(k.words.subarray(dstAt >>> 2, (dstAt >>> 2) + dst.rows * dst.wordsPerRow));
-  return true;
 }

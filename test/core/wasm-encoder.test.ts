@@ -1,0 +1,129 @@
+import { fc, test } from '@fast-check/vitest';
+import { expect } from 'vitest';
+import {
+  add,
+  advance,
+  doWhile,
+  encodeModule,
+  forCount,
+  forPointer,
+  I32,
+  i32Const,
+  increment,
+  instantiate,
+  localGet,
+  localSet,
+  localTee,
+  maxU,
+  minU,
+  mul,
+  OP,
+  set,
+  sub,
+  unless,
+  whileTrue,
+} from '../../src/core/wasm-encoder.js';
+
+type Fn = (...args: number[]) => number;
+
+/**
+ * The shared loop and arithmetic encoders run as a module, against the JavaScript they stand for:
+ * a helper that emitted a wrong branch depth, comparison or operand order gives other numbers.
+ * Parameters 0 x, 1 y; locals 2 i, 3 acc, 4 p, 5 end.
+ */
+const kernel = (() => {
+  const [x, y, i, acc, p, end] = [0, 1, 2, 3, 4, 5];
+  const fn = (name: string, code: number[]) => ({ name, params: 2, locals: [[4, I32]] as const, code });
+  const exports = instantiate(
+    encodeModule(
+      [
+        // Σ_{i<x} (i·y − 1)
+        fn('forCount', [
+          ...forCount(i, x, set(acc, add(acc, sub(mul(i, y), i32Const(1))))),
+          ...localGet(acc),
+        ]),
+        // steps of y + 1 from 0 while below x
+        fn('forPointer', [
+          ...set(end, localGet(x)),
+          ...forPointer(p, end, 3, increment(acc)),
+          ...localGet(acc),
+        ]),
+        // halvings of x until it is 0, acc counting them (+ y once per pass)
+        fn('whileTrue', [
+          ...whileTrue(localGet(x), [
+            ...set(x, [...localGet(x), ...i32Const(1), OP.i32ShrU]),
+            ...set(acc, add(acc, y)),
+          ]),
+          ...localGet(acc),
+        ]),
+        // x == 0: 7; else passes of i += 2 until i ≥ x (at least one)
+        fn('doWhileUnless', [
+          ...set(acc, i32Const(7)),
+          ...unless(
+            [...localGet(x), OP.i32Eqz],
+            [
+              ...set(acc, i32Const(0)),
+              ...doWhile([...advance(i, 2), ...increment(acc)], [...localGet(i), ...localGet(x), OP.i32LtU]),
+            ],
+          ),
+          ...localGet(acc),
+        ]),
+        fn('minU', minU(x, y)),
+        fn('maxU', [...maxU(x, y), ...localGet(x)]),
+      ],
+      1,
+    ),
+  );
+  if (!exports) throw new Error('WebAssembly is not available');
+  return exports as Record<string, Fn>;
+})();
+
+const small = fc.integer({ min: 0, max: 300 });
+const word = fc.integer({ min: 0, max: 0xffffffff });
+
+test.prop([small, fc.integer({ min: -50, max: 50 })])('forCount: counter from 0 below the limit', (x, y) => {
+  let acc = 0;
+  for (let i = 0; i < x; i++) acc = (acc + i * y - 1) | 0;
+  expect(kernel.forCount!(x, y)).toBe(acc);
+});
+
+test.prop([small])('forPointer: from 0 by its step while below the end', (x) => {
+  expect(kernel.forPointer!(x, 0)).toBe(Math.ceil(x / 3));
+});
+
+test.prop([word, small])('whileTrue: tests before every pass, none when false at once', (x, y) => {
+  let acc = 0;
+  for (let v = x; v !== 0; v >>>= 1) acc += y;
+  expect(kernel.whileTrue!(x, y)).toBe(acc);
+});
+
+test.prop([small])('doWhile runs once before its test; unless skips it', (x) => {
+  expect(kernel.doWhileUnless!(x, 0)).toBe(x === 0 ? 7 : Math.max(1, Math.ceil(x / 2)));
+});
+
+test.prop([word, word])('minU and maxU compare unsigned', (x, y) => {
+  expect(kernel.minU!(x, y) >>> 0).toBe(Math.min(x, y));
+  expect(kernel.maxU!(x, y) >>> 0).toBe(Math.max(x, y));
+});
+
+/** A constant through a local of any index: the one-byte forms and the LEB128 ones give the same value. */
+test.prop([fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 300 })])(
+  'i32Const and local get / set / tee at any index',
+  (n, index) => {
+    const local = 2 + index;
+    const exports = instantiate(
+      encodeModule(
+        [
+          {
+            name: 'f',
+            params: 2,
+            locals: [[index + 1, I32]],
+            code: [...i32Const(n), ...localTee(local), ...localSet(local), ...localGet(local)],
+          },
+        ],
+        1,
+      ),
+    );
+    expect((exports!.f as Fn)(0, 0)).toBe(n);
+  },
+);
