@@ -238,12 +238,13 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 
-const PAGE_BYTES = 65_536;
+/** Bytes in a WebAssembly memory page. */
+export const WASM_PAGE_BYTES = 65_536;
 
 /** Grows `memory` to at least `bytes` (views taken before are then detached). */
 export function reserveMemory(memory: WasmMemory, bytes: number): void {
   const have = memory.buffer.byteLength;
-  if (have < bytes) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
 }
 
 interface WasmApi {

@@ -496,8 +496,17 @@ function storageTable(
  * backslash and the control characters: a name with an escape (JSON.parse would rewrite it) or a raw
  * control character (JSON.parse rejects it) does not match, and the header takes the other paths.
  */
-const CANONICAL_ENTRY =
-  /"([\u0020\u0021\u0023-\u005b\u005d-\uffff]*)":\{"dtype":"(F32|F16|I8|U8)","shape":\[((?:0|[1-9]\d*)(?:,(?:0|[1-9]\d*))*)?\],"data_offsets":\[(0|[1-9]\d*),(0|[1-9]\d*)\]\}([,}])/y;
+/**
+ * A quoted JSON name without escapes (pattern source, one capture: the name): no quote, backslash
+ * or control character, so its text is the string JSON.parse would give. The canonical header and
+ * record patterns (here and in trace-metadata.ts) both match names with it.
+ */
+export const PLAIN_JSON_NAME = '"([\\u0020\\u0021\\u0023-\\u005b\\u005d-\\uffff]*)"';
+
+const CANONICAL_ENTRY = new RegExp(
+  `${PLAIN_JSON_NAME}:\\{"dtype":"(F32|F16|I8|U8)","shape":\\[((?:0|[1-9]\\d*)(?:,(?:0|[1-9]\\d*))*)?\\],"data_offsets":\\[(0|[1-9]\\d*),(0|[1-9]\\d*)\\]\\}([,}])`,
+  'y',
+);
 
 /**
  * `parseHeader` of a header exactly as `encodeHeader` writes it (every trace deltasim writes), by one

@@ -33,6 +33,7 @@ import {
   V128,
   v128Load,
   v128Store,
+  WASM_PAGE_BYTES,
   type WasmFunction,
 } from '../core/wasm-encoder.js';
 
@@ -485,7 +486,7 @@ function buildKernel(): Kernel | null {
     functions.push({ name: `mask4_${dtype}`, params: 3, locals: [[2, I32]], code: mask4Body(dtype) });
   }
   // No SIMD (an old engine, --jitless): fall back to zlib.
-  const exports = instantiate(encodeModule(functions, Math.ceil(MEMORY_BYTES / 65_536)));
+  const exports = instantiate(encodeModule(functions, Math.ceil(MEMORY_BYTES / WASM_PAGE_BYTES)));
   if (!exports) return null;
   const memory = exports.memory as { buffer: ArrayBuffer };
   const fn = (key: string) => exports[key] as KernelFunction;

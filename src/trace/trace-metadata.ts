@@ -3,7 +3,13 @@
  * "Metadata"), and their parsing. All values are JSON text, since safetensors metadata is a
  * string → string map.
  */
-import { findTensor, forEachJsonValue, parseJsonObject, type TensorTable } from './safetensors.js';
+import {
+  findTensor,
+  forEachJsonValue,
+  PLAIN_JSON_NAME,
+  parseJsonObject,
+  type TensorTable,
+} from './safetensors.js';
 import { TraceError } from './trace-error.js';
 
 /** Per-tensor facts that are not in the safetensors entry: `{ "<tensor>": { crc32?, scale? } }`. */
@@ -86,11 +92,14 @@ export function tensorRecordColumns(
 /**
  * One record as the writer stores it (JSON.stringify: no whitespace, crc32 before scale), and the
  * comma or brace after it; a name's characters exclude the quote, the backslash and the control
- * characters (see safetensors.ts, CANONICAL_ENTRY). A number is JSON's: Number() of its text is
+ * characters (safetensors.ts, PLAIN_JSON_NAME). A number is JSON's: Number() of its text is
  * the value JSON.parse gives.
  */
-const CANONICAL_RECORD =
-  /"([\u0020\u0021\u0023-\u005b\u005d-\uffff]*)":\{(?:"crc32":(0|[1-9]\d*)(?:,"scale":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?))?|"scale":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?))?\}([,}])/y;
+const JSON_NUMBER = '(-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)';
+const CANONICAL_RECORD = new RegExp(
+  `${PLAIN_JSON_NAME}:\\{(?:"crc32":(0|[1-9]\\d*)(?:,"scale":${JSON_NUMBER})?|"scale":${JSON_NUMBER})?\\}([,}])`,
+  'y',
+);
 
 /**
  * `tensorRecordColumns` of a table exactly as the writer stores it, by one native regular
