@@ -265,9 +265,9 @@ function foldQuadCode(): number[] {
     ]),
     ...localGet(ns[0]!),
     ...localSet(m),
-    ...maxU(m, ns[1]!),
-    ...maxU(m, ns[2]!),
-    ...maxU(m, ns[3]!),
+    ...set(m, maxU(m, ns[1]!)),
+    ...set(m, maxU(m, ns[2]!)),
+    ...set(m, maxU(m, ns[3]!)),
     ...storeMaxU(maxPtr, m),
   ];
   // Windows until maxPtr reaches `until` (`guarded`: maybe none).
@@ -472,9 +472,14 @@ function foldsCode(callee: number): number[] {
       ...localGet(acc),
       ...OP.i32x4ExtractLane(lane),
       ...localSet(t),
-      ...maxU(busiest, t),
+      ...set(busiest, maxU(busiest, t)),
     ]),
-    ...forPointer(p, end, 4, [...localGet(p), ...i32Load(), ...localSet(t), ...maxU(busiest, t)]),
+    ...forPointer(p, end, 4, [
+      ...localGet(p),
+      ...i32Load(),
+      ...localSet(t),
+      ...set(busiest, maxU(busiest, t)),
+    ]),
   ];
   // acc −= (total > t − 1) per lane of the vector at p + offset (signed: totals stay below 2^31).
   const countVector = (offset: number): number[] => [
