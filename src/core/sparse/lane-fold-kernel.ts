@@ -11,7 +11,9 @@
  */
 import {
   add,
+  add64,
   advance,
+  and,
   doWhile,
   encodeModule,
   F64,
@@ -34,15 +36,22 @@ import {
   maxU,
   minU,
   mul,
+  ne,
   OP,
+  type Operand,
   reserveMemory,
+  seq,
   set,
+  shrU,
   sub,
+  tee,
+  until,
   V128,
   v128Load,
   type WasmFunction,
   type WasmMemory,
   whileTrue,
+  wrap,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
 
@@ -50,19 +59,14 @@ import type { BitMatrix } from './bits.js';
 const UNIT_BYTES = 8;
 
 /** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
-const storeMaxU = (ptr: number, value: number): number[] => [
-  ...localGet(ptr),
-  ...localGet(value),
-  ...localGet(ptr),
-  ...i32Load(),
-  ...localGet(value),
-  ...localGet(ptr),
-  ...i32Load(),
-  OP.i32GtU,
-  OP.select,
-  ...i32Store(),
-  ...advance(ptr, 4),
-];
+const storeMaxU = (ptr: number, value: number): number[] =>
+  seq(get(ptr), maxU(value, seq(get(ptr), i32Load())), i32Store(), advance(ptr, 4));
+
+/** The i64 at byte `offset` from the address in local `ptr`. */
+const load64 = (ptr: number, offset = 0): number[] => seq(get(ptr), i64Load(offset));
+
+/** popcnt(x & y) (i64). */
+const andCount = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i64And, OP.i64Popcnt);
 
 /**
  * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → work:
@@ -82,134 +86,84 @@ function foldCode(): number[] {
     10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
   ];
   const [bRow1, count1, total1, pair, pairs, sum1, aWord, work] = [21, 22, 23, 24, 25, 26, 27, 28];
-  const code: number[] = [];
   // sum (+ sum1) += popcnt(A & B) of the unit at byte `offset` of the rows; A loaded once.
-  const unitCounts = (two: boolean, offset: number): number[] => [
-    ...localGet(sum),
-    ...localGet(aRow),
-    ...i64Load(offset),
-    ...(two ? localTee(aWord) : []),
-    ...localGet(bRow),
-    ...i64Load(offset),
-    OP.i64And,
-    OP.i64Popcnt,
-    OP.i64Add,
-    ...localSet(sum),
-    ...(two
-      ? [
-          ...localGet(sum1),
-          ...localGet(aWord),
-          ...localGet(bRow1),
-          ...i64Load(offset),
-          OP.i64And,
-          OP.i64Popcnt,
-          OP.i64Add,
-          ...localSet(sum1),
-        ]
-      : []),
-  ];
-  const advanceRows = (two: boolean, bytes: number): number[] => [
-    ...advance(aRow, bytes),
-    ...advance(bRow, bytes),
-    ...(two ? advance(bRow1, bytes) : []),
-  ];
-  const zero64 = (local: number): number[] => [0x42, 0, ...localSet(local)]; // i64.const 0
+  const unitCounts = (two: boolean, offset: number): number[] => {
+    const aUnit = load64(aRow, offset);
+    return seq(
+      set(sum, add64(sum, andCount(two ? tee(aWord, aUnit) : aUnit, load64(bRow, offset)))),
+      two ? set(sum1, add64(sum1, andCount(aWord, load64(bRow1, offset)))) : [],
+    );
+  };
+  const advanceRows = (two: boolean, bytes: number): number[] =>
+    seq(advance(aRow, bytes), advance(bRow, bytes), two ? advance(bRow1, bytes) : []);
+  const zeroSums = (two: boolean): number[] => seq(set(sum, i64Const(0)), two ? set(sum1, i64Const(0)) : []);
   // One window of one lane (c) or two (c, c + 1): the counts, winMax, the lane totals.
   const windowsLoop = (two: boolean): number[] =>
-    forCount(w, windows, [
-      ...localGet(units),
-      ...i32Const(2),
-      OP.i32Ne,
-      ...OP.if,
-      ...zero64(sum),
-      ...(two ? zero64(sum1) : []),
-      ...forCount(u, units, [...unitCounts(two, 0), ...advanceRows(two, UNIT_BYTES)]),
-      OP.else,
-      // A window of two units (128 dense steps, the common look-ahead) unrolled: no inner loop.
-      ...zero64(sum),
-      ...(two ? zero64(sum1) : []),
-      ...unitCounts(two, 0),
-      ...unitCounts(two, UNIT_BYTES),
-      ...advanceRows(two, 2 * UNIT_BYTES),
-      OP.end,
-      ...localGet(sum),
-      OP.i32WrapI64,
-      ...localSet(count),
-      ...(two
-        ? [
-            ...localGet(sum1),
-            OP.i32WrapI64,
-            ...localSet(count1),
-            // count = max(count, count1): the pair's contribution to winMax.
-            ...localGet(total1),
-            ...localGet(count1),
-            OP.i32Add,
-            ...localSet(total1),
-            ...localGet(total),
-            ...localGet(count),
-            OP.i32Add,
-            ...localSet(total),
-            ...localGet(count1),
-            ...localGet(count),
-            ...localGet(count1),
-            ...localGet(count),
-            OP.i32GtU,
-            OP.select,
-            ...localSet(count),
-          ]
-        : [...localGet(total), ...localGet(count), OP.i32Add, ...localSet(total)]),
-      // winMax[w] = max(winMax[w], count), branch-free.
-      ...storeMaxU(maxPtr, count),
-    ]);
+    forCount(
+      w,
+      windows,
+      seq(
+        ne(units, i32Const(2)),
+        OP.if,
+        zeroSums(two),
+        forCount(u, units, seq(unitCounts(two, 0), advanceRows(two, UNIT_BYTES))),
+        OP.else,
+        // A window of two units (128 dense steps, the common look-ahead) unrolled: no inner loop.
+        zeroSums(two),
+        unitCounts(two, 0),
+        unitCounts(two, UNIT_BYTES),
+        advanceRows(two, 2 * UNIT_BYTES),
+        OP.end,
+        set(count, wrap(sum)),
+        two
+          ? seq(
+              set(count1, wrap(sum1)),
+              set(total1, add(total1, count1)),
+              set(total, add(total, count)),
+              // count = max(count, count1): the pair's contribution to winMax.
+              set(count, maxU(count1, count)),
+            )
+          : set(total, add(total, count)),
+        // winMax[w] = max(winMax[w], count), branch-free.
+        storeMaxU(maxPtr, count),
+      ),
+    );
   // Lanes (r, c) and, with `two`, (r, c + 1): their windows, then their totals at `out`.
-  const lanes = (two: boolean): number[] => [
-    ...add(a, mul(r, aStride)),
-    ...localSet(aRow),
-    ...add(b, mul(c, bStride)),
-    ...localTee(bRow),
-    ...(two ? [...localGet(bStride), OP.i32Add, ...localSet(bRow1)] : [OP.drop]),
-    ...localGet(winMax),
-    ...localSet(maxPtr),
-    ...i32Const(0),
-    ...localSet(total),
-    ...(two ? [...i32Const(0), ...localSet(total1)] : []),
-    ...windowsLoop(two),
-    ...localGet(out),
-    ...localGet(total),
-    ...i32Store(),
-    ...(two ? [...localGet(out), ...localGet(total1), ...i32Store(4)] : []),
-    ...advance(out, two ? 8 : 4),
-    ...localGet(work),
-    ...localGet(total),
-    OP.i32Add,
-    ...(two ? [...localGet(total1), OP.i32Add] : []),
-    ...localSet(work),
-  ];
-  const rowLanes = [
-    ...forCount(pair, pairs, [
-      ...localGet(pair),
-      ...localGet(pair),
-      OP.i32Add,
-      ...localSet(c),
-      ...lanes(true),
-    ]),
-    // An odd column count leaves the last column alone.
-    ...localGet(cols),
-    ...i32Const(1),
-    OP.i32And,
-    ...OP.if,
-    ...localGet(cols),
-    ...i32Const(1),
-    OP.i32Sub,
-    ...localSet(c),
-    ...lanes(false),
-    OP.end,
-  ];
-  code.push(...localGet(cols), ...i32Const(1), OP.i32ShrU, ...localSet(pairs));
-  code.push(...localGet(totals), ...localSet(out));
-  code.push(...forCount(r, rows, rowLanes));
-  code.push(...localGet(work));
-  return code;
+  const lanes = (two: boolean): number[] => {
+    const bRowOfC = tee(bRow, add(b, mul(c, bStride)));
+    return seq(
+      set(aRow, add(a, mul(r, aStride))),
+      two ? set(bRow1, add(bRowOfC, bStride)) : seq(bRowOfC, OP.drop),
+      set(maxPtr, winMax),
+      set(total, i32Const(0)),
+      two ? set(total1, i32Const(0)) : [],
+      windowsLoop(two),
+      get(out),
+      get(total),
+      i32Store(),
+      two ? seq(get(out), get(total1), i32Store(4)) : [],
+      advance(out, two ? 8 : 4),
+      set(work, two ? add(add(work, total), total1) : add(work, total)),
+    );
+  };
+  return seq(
+    set(pairs, shrU(cols, i32Const(1))),
+    set(out, totals),
+    forCount(
+      r,
+      rows,
+      seq(
+        forCount(pair, pairs, seq(set(c, add(pair, pair)), lanes(true))),
+        // An odd column count leaves the last column alone.
+        and(cols, i32Const(1)),
+        OP.if,
+        set(c, sub(cols, i32Const(1))),
+        lanes(false),
+        OP.end,
+      ),
+    ),
+    get(work),
+  );
 }
 
 /**
