@@ -16,6 +16,7 @@ import {
   and,
   doWhile,
   encodeModule,
+  eq,
   F64,
   forCount,
   forPointer,
@@ -33,6 +34,7 @@ import {
   localGet,
   localSet,
   localTee,
+  ltU,
   maxU,
   minU,
   mul,
@@ -198,161 +200,98 @@ function foldQuadCode(): number[] {
   const end = totals;
   const lanes = [0, 1, 2, 3];
   // popcnt(a & (unit of lane j at p + offset)), an i64 on the stack.
-  const count = (aWord: number, offset: number): number[] => [
-    ...localGet(aWord),
-    ...localGet(p),
-    ...i64Load(offset),
-    OP.i64And,
-    OP.i64Popcnt,
-  ];
+  const count = (aWord: number, offset: number): number[] => andCount(aWord, load64(p, offset));
+  // s · 2^32: a lane total in the high half of an i64.
+  const high = (s: number): number[] => seq(get(s), i64Const(32), OP.i64Shl);
   // Per window, after the counts n0..n3: the totals, the busiest of the four, winMax, the next window.
-  const windowTail = [
-    ...pairTotals.flatMap((t, i) => [
-      ...localGet(t),
-      ...localGet(ss[2 * i]!),
-      ...localGet(ss[2 * i + 1]!),
-      ...i64Const(32),
-      OP.i64Shl,
-      OP.i64Add,
-      OP.i64Add,
-      ...localSet(t),
-    ]),
-    ...localGet(ns[0]!),
-    ...localSet(m),
-    ...set(m, maxU(m, ns[1]!)),
-    ...set(m, maxU(m, ns[2]!)),
-    ...set(m, maxU(m, ns[3]!)),
-    ...storeMaxU(maxPtr, m),
-  ];
-  // Windows until maxPtr reaches `until` (`guarded`: maybe none).
-  const windowLoop = (body: number[], until: number, guarded: boolean): number[] =>
+  const windowTail = seq(
+    ...pairTotals.map((t, i) => set(t, add64(t, add64(ss[2 * i]!, high(ss[2 * i + 1]!))))),
+    set(m, ns[0]!),
+    ...ns.slice(1).map((n) => set(m, maxU(m, n))),
+    storeMaxU(maxPtr, m),
+  );
+  // Windows until maxPtr reaches `limit` (`guarded`: maybe none).
+  const windowLoop = (body: number[], limit: number, guarded: boolean): number[] =>
     guarded
-      ? whileTrue([...get(maxPtr), ...get(until), OP.i32LtU], [...body, ...windowTail])
-      : doWhile([...body, ...windowTail], [...get(maxPtr), ...get(until), OP.i32LtU]);
+      ? whileTrue(ltU(maxPtr, limit), seq(body, windowTail))
+      : doWhile(seq(body, windowTail), ltU(maxPtr, limit));
   // A window of two units (128 dense steps, the common look-ahead), unrolled.
-  const twoUnits = [
-    ...localGet(aRow),
-    ...i64Load(),
-    ...localSet(A),
-    ...localGet(aRow),
-    ...i64Load(UNIT_BYTES),
-    ...localSet(A1),
-    ...lanes.flatMap((j) => [
-      ...count(A, UNIT_BYTES * j),
-      ...count(A1, UNIT_BYTES * (4 + j)),
-      OP.i64Add,
-      ...localTee(ss[j]!),
-      OP.i32WrapI64,
-      ...localSet(ns[j]!),
-    ]),
-    ...advance(aRow, 2 * UNIT_BYTES),
-    ...advance(p, 8 * UNIT_BYTES),
-  ];
+  const twoUnits = seq(
+    set(A, load64(aRow)),
+    set(A1, load64(aRow, UNIT_BYTES)),
+    ...lanes.map((j) =>
+      set(ns[j]!, wrap(tee(ss[j]!, add64(count(A, UNIT_BYTES * j), count(A1, UNIT_BYTES * (4 + j)))))),
+    ),
+    advance(aRow, 2 * UNIT_BYTES),
+    advance(p, 8 * UNIT_BYTES),
+  );
   // The last window when it holds one unit of the rows (the other is B's zero padding): that one.
-  const oneUnit = [
-    ...localGet(aRow),
-    ...i64Load(),
-    ...localSet(A),
-    ...lanes.flatMap((j) => [
-      ...count(A, UNIT_BYTES * j),
-      ...localTee(ss[j]!),
-      OP.i32WrapI64,
-      ...localSet(ns[j]!),
-    ]),
-  ];
-  const anyUnits = [
-    ...ss.flatMap((sj) => [...i64Const(0), ...localSet(sj)]),
-    ...forCount(u, units, [
-      ...localGet(aRow),
-      ...i64Load(),
-      ...localSet(A),
-      ...lanes.flatMap((j) => [
-        ...localGet(ss[j]!),
-        ...count(A, UNIT_BYTES * j),
-        OP.i64Add,
-        ...localSet(ss[j]!),
-      ]),
-      ...advance(aRow, UNIT_BYTES),
-      ...advance(p, 4 * UNIT_BYTES),
-    ]),
-    ...lanes.flatMap((j) => [...localGet(ss[j]!), OP.i32WrapI64, ...localSet(ns[j]!)]),
-  ];
+  const oneUnit = seq(
+    set(A, load64(aRow)),
+    ...lanes.map((j) => set(ns[j]!, wrap(tee(ss[j]!, count(A, UNIT_BYTES * j))))),
+  );
+  const anyUnits = seq(
+    ...ss.map((sj) => set(sj, i64Const(0))),
+    forCount(
+      u,
+      units,
+      seq(
+        set(A, load64(aRow)),
+        ...lanes.map((j) => set(ss[j]!, add64(ss[j]!, count(A, UNIT_BYTES * j)))),
+        advance(aRow, UNIT_BYTES),
+        advance(p, 4 * UNIT_BYTES),
+      ),
+    ),
+    ...lanes.map((j) => set(ns[j]!, wrap(ss[j]!))),
+  );
   // Every row r, every group of four columns from c = 0: `windows` into the pair totals, stored at
   // `out` (16 bytes a group; a row's totals end cols · 4 bytes after its first).
   const allLanes = (windows: number[]): number[] =>
-    forCount(r, rows, [
-      ...set(aRow0, add(a, mul(r, aStride))),
-      ...set(group, get(b)),
-      ...set(rowOut, get(out)),
-      ...set(c, i32Const(0)),
-      ...doWhile(
-        [
-          ...set(aRow, get(aRow0)),
-          ...set(p, get(group)),
-          ...set(maxPtr, get(winMax)),
-          ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
-          ...windows,
-          ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
-          ...localGet(work),
-          ...localGet(pairTotals[0]!),
-          ...localGet(pairTotals[1]!),
-          OP.i64Add,
-          OP.i64Add,
-          ...localSet(work),
-          ...advance(out, 16),
-          ...set(group, add(group, groupBytes)),
-          ...advance(c, 4),
-        ],
-        [...get(c), ...get(cols), OP.i32LtU],
+    forCount(
+      r,
+      rows,
+      seq(
+        set(aRow0, add(a, mul(r, aStride))),
+        set(group, b),
+        set(rowOut, out),
+        set(c, i32Const(0)),
+        doWhile(
+          seq(
+            set(aRow, aRow0),
+            set(p, group),
+            set(maxPtr, winMax),
+            ...pairTotals.map((t) => set(t, i64Const(0))),
+            windows,
+            ...pairTotals.map((t, i) => seq(get(out), get(t), i64Store(8 * i))),
+            set(work, add64(work, add64(pairTotals[0]!, pairTotals[1]!))),
+            advance(out, 16),
+            set(group, add(group, groupBytes)),
+            advance(c, 4),
+          ),
+          ltU(c, cols),
+        ),
+        set(out, add(rowOut, mul(cols, i32Const(4)))),
       ),
-      ...set(out, add(rowOut, mul(cols, i32Const(4)))),
-    ]);
+    );
   // The rows' units, ⌈(aStride / 4) / 2⌉, are odd: the last two-unit window holds one (A all ones,
   // aStride 0: both are counted, B's padding zeros meet the second).
-  const oddTail = [
-    ...get(aStride),
-    ...i32Const(0),
-    OP.i32Ne,
-    ...get(aStride),
-    ...i32Const(2),
-    OP.i32ShrU,
-    ...i32Const(1),
-    OP.i32Add,
-    ...i32Const(1),
-    OP.i32ShrU,
-    ...i32Const(1),
-    OP.i32And,
-    OP.i32And,
-  ];
-  return [
-    ...set(out, get(totals)),
-    ...set(groupBytes, mul(bStride, i32Const(4))),
-    ...get(units),
-    ...i32Const(2),
-    OP.i32Eq,
-    ...OP.if,
-    ...set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
-    ...allLanes([
-      ...windowLoop(twoUnits, fullEnd, true),
-      ...get(fullEnd),
-      ...get(end),
-      OP.i32Ne,
-      ...OP.if,
-      ...oneUnit,
-      ...windowTail,
-      OP.end,
-    ]),
+  const oddTail = and(
+    ne(aStride, i32Const(0)),
+    and(shrU(add(shrU(aStride, i32Const(2)), i32Const(1)), i32Const(1)), i32Const(1)),
+  );
+  return seq(
+    set(out, totals),
+    set(groupBytes, mul(bStride, i32Const(4))),
+    eq(units, i32Const(2)),
+    OP.if,
+    set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
+    allLanes(seq(windowLoop(twoUnits, fullEnd, true), ne(fullEnd, end), OP.if, oneUnit, windowTail, OP.end)),
     OP.else,
-    ...allLanes(windowLoop(anyUnits, end, false)),
+    allLanes(windowLoop(anyUnits, end, false)),
     OP.end,
-    ...localGet(work),
-    OP.i32WrapI64,
-    ...localGet(work),
-    ...i64Const(32),
-    OP.i64ShrU,
-    OP.i32WrapI64,
-    OP.i32Add,
-  ];
+    // The even lanes' totals plus the odd lanes'.
+    add(wrap(work), wrap(seq(get(work), i64Const(32), OP.i64ShrU))),
+  );
 }
 
 /**
