@@ -31,9 +31,6 @@ import {
   i64Store,
   increment,
   instantiate,
-  localGet,
-  localSet,
-  localTee,
   ltU,
   maxU,
   minU,
@@ -62,9 +59,10 @@ const UNIT_BYTES = 8;
 
 /** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
 const storeMaxU = (ptr: number, value: number): number[] =>
-  seq(get(ptr), maxU(value, seq(get(ptr), i32Load())), i32Store(), advance(ptr, 4));
+  seq(get(ptr), maxU(value, load32(ptr)), i32Store(), advance(ptr, 4));
 
-/** The i64 at byte `offset` from the address in local `ptr`. */
+/** The i32, the i64 at byte `offset` from the address in local `ptr`. */
+const load32 = (ptr: number, offset = 0): number[] => seq(get(ptr), i32Load(offset));
 const load64 = (ptr: number, offset = 0): number[] => seq(get(ptr), i64Load(offset));
 
 /** popcnt(x & y) (i64). */
@@ -321,241 +319,120 @@ function foldsCode(callee: number): number[] {
     14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
   ];
   const [j, below, count, vEnd, lanes, blockEnd, busiestF, acc, splat] = [30, 31, 32, 33, 34, 35, 36, 37, 38];
-  /** The f64 bin of the total in local `x` (before the cap at bins − 1), busiest > 0. */
-  const binOf = (x: number[]): number[] => [
-    ...x,
-    OP.f64ConvertI32U,
-    ...localGet(busiestF),
-    OP.f64Div,
-    ...localGet(scale),
-    OP.f64Mul,
-    OP.f64Floor,
-    OP.i32TruncF64U,
-  ];
-  /** hist[index] += the i32 on top of `value`. */
-  const histAdd = (index: number[], value: number[]): number[] => [
-    ...localGet(hist),
-    ...index,
-    ...i32Const(4),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localTee(bin),
-    ...localGet(bin),
-    ...i32Load(),
-    ...value,
-    OP.i32Add,
-    ...i32Store(),
-  ];
+  const toF64 = (x: Operand): number[] => seq(get(x), OP.f64ConvertI32U);
+  /** The f64 bin of the total `x` (before the cap at bins − 1), busiest > 0. */
+  const binOf = (x: Operand): number[] =>
+    seq(toF64(x), get(busiestF), OP.f64Div, get(scale), OP.f64Mul, OP.f64Floor, OP.i32TruncF64U);
+  /** hist[index] += value. */
+  const histAdd = (index: Operand, value: Operand): number[] =>
+    seq(tee(bin, add(hist, mul(index, i32Const(4)))), add(load32(bin), value), i32Store());
+  /** Lane `lane` of acc (i32x4). */
+  const accLane = (lane: number): number[] => seq(get(acc), OP.i32x4ExtractLane(lane));
   // busiest = max of the fold's totals, four at a time then the rest.
-  const findBusiest = [
-    ...OP.v128Zero,
-    ...localSet(acc),
-    ...localGet(totalsPtr),
-    ...localSet(p),
-    ...forPointer(p, vEnd, 16, [
-      ...localGet(acc),
-      ...localGet(p),
-      ...v128Load(),
-      ...OP.i32x4MaxU,
-      ...localSet(acc),
-    ]),
-    ...i32Const(0),
-    ...localSet(busiest),
-    ...[0, 1, 2, 3].flatMap((lane) => [
-      ...localGet(acc),
-      ...OP.i32x4ExtractLane(lane),
-      ...localSet(t),
-      ...set(busiest, maxU(busiest, t)),
-    ]),
-    ...forPointer(p, end, 4, [
-      ...localGet(p),
-      ...i32Load(),
-      ...localSet(t),
-      ...set(busiest, maxU(busiest, t)),
-    ]),
-  ];
+  const findBusiest = seq(
+    set(acc, OP.v128Zero),
+    set(p, totalsPtr),
+    forPointer(p, vEnd, 16, set(acc, seq(get(acc), get(p), v128Load(), OP.i32x4MaxU))),
+    set(busiest, i32Const(0)),
+    ...[0, 1, 2, 3].map((lane) => seq(set(t, accLane(lane)), set(busiest, maxU(busiest, t)))),
+    forPointer(p, end, 4, seq(set(t, load32(p)), set(busiest, maxU(busiest, t)))),
+  );
   // acc −= (total > t − 1) per lane of the vector at p + offset (signed: totals stay below 2^31).
-  const countVector = (offset: number): number[] => [
-    ...localGet(acc),
-    ...localGet(p),
-    ...v128Load(offset),
-    ...localGet(splat),
-    ...OP.i32x4GtS,
-    ...OP.i32x4Sub,
-    ...localSet(acc),
-  ];
+  const countVector = (offset: number): number[] =>
+    set(acc, seq(get(acc), get(p), v128Load(offset), get(splat), OP.i32x4GtS, OP.i32x4Sub));
   // count = lanes whose total ≥ t (t ≥ 1): sixteen a pass, then four, then one.
-  const countFrom = [
-    ...localGet(t),
-    ...i32Const(1),
-    OP.i32Sub,
-    ...OP.i32x4Splat,
-    ...localSet(splat),
-    ...OP.v128Zero,
-    ...localSet(acc),
-    ...localGet(totalsPtr),
-    ...localSet(p),
-    ...forPointer(p, blockEnd, 64, [0, 16, 32, 48].flatMap(countVector)),
-    ...forPointer(p, vEnd, 16, countVector(0)),
-    ...[0, 1, 2, 3].flatMap((lane) => [...localGet(acc), ...OP.i32x4ExtractLane(lane)]),
-    OP.i32Add,
-    OP.i32Add,
-    OP.i32Add,
-    ...localSet(count),
-    ...forPointer(p, end, 4, [
-      ...localGet(count),
-      ...localGet(p),
-      ...i32Load(),
-      ...localGet(t),
-      OP.i32GeU,
-      OP.i32Add,
-      ...localSet(count),
-    ]),
-  ];
+  const countFrom = seq(
+    set(splat, seq(sub(t, i32Const(1)), OP.i32x4Splat)),
+    set(acc, OP.v128Zero),
+    set(p, totalsPtr),
+    forPointer(p, blockEnd, 64, seq(...[0, 16, 32, 48].map(countVector))),
+    forPointer(p, vEnd, 16, countVector(0)),
+    set(count, seq(...[0, 1, 2, 3].map(accLane), OP.i32Add, OP.i32Add, OP.i32Add)),
+    forPointer(p, end, 4, set(count, add(count, seq(load32(p), get(t), OP.i32GeU)))),
+  );
   // t = the least total whose bin is ≥ j: up from ⌊j·b / bins⌋ (exact: j·b is an integer below 2^53,
   // and a non-integer quotient lies ≥ 1 / bins from the next integer, far beyond the rounding) while
   // the f64 rule puts t below j. The guess minus one is never in bin j: its f64 value is at most
   // (j − bins / b)(1 + 2^−52)², below j while b · j < 2^51 · bins.
-  const threshold = [
-    ...localGet(j),
-    OP.f64ConvertI32U,
-    ...localGet(busiestF),
-    OP.f64Mul,
-    ...localGet(scale),
-    OP.f64Div,
-    OP.i32TruncF64U,
-    ...localSet(t),
+  const threshold = seq(
+    set(t, seq(toF64(j), get(busiestF), OP.f64Mul, get(scale), OP.f64Div, OP.i32TruncF64U)),
     // Ends by t = busiest at the latest, whose bin is bins.
-    ...OP.block,
-    ...OP.loop,
-    ...binOf(localGet(t)),
-    ...localGet(j),
-    OP.i32GeU,
-    OP.brIf,
-    1,
-    ...increment(t),
-    OP.br,
-    0,
-    OP.end,
-    OP.end,
-  ];
-  const histogram = [
-    ...localGet(busiest),
+    until(seq(binOf(t), get(j), OP.i32GeU), increment(t)),
+  );
+  const histogram = seq(
+    get(busiest),
     OP.i32Eqz,
-    ...OP.if,
+    OP.if,
     // Every total is 0: all in bin 0.
-    ...histAdd(i32Const(0), localGet(lanes)),
+    histAdd(i32Const(0), lanes),
     OP.else,
-    ...localGet(busiest),
-    OP.f64ConvertI32U,
-    ...localSet(busiestF),
-    ...localGet(lanes),
-    ...localSet(below),
-    ...i32Const(1),
-    ...localSet(j),
-    ...forPointer(j, bins, 1, [
-      ...threshold,
-      ...countFrom,
-      ...histAdd(
-        [...localGet(j), ...i32Const(1), OP.i32Sub],
-        [...localGet(below), ...localGet(count), OP.i32Sub],
-      ),
-      ...localGet(count),
-      ...localSet(below),
-    ]),
-    ...histAdd(localGet(lastBin), localGet(below)),
+    set(busiestF, toF64(busiest)),
+    set(below, lanes),
+    set(j, i32Const(1)),
+    forPointer(
+      j,
+      bins,
+      1,
+      seq(threshold, countFrom, histAdd(sub(j, i32Const(1)), sub(below, count)), set(below, count)),
+    ),
+    histAdd(lastBin, below),
     OP.end,
-  ];
-  const fold = [
-    ...localGet(cols),
-    ...localGet(c0),
-    OP.i32Sub,
-    ...localSet(rest),
-    ...minU(arrayCols, rest),
-    ...localSet(cn),
+  );
+  const fold = seq(
+    set(rest, sub(cols, c0)),
+    set(cn, minU(arrayCols, rest)),
     // winMax = 0
-    ...localGet(scratch),
-    ...localSet(p),
-    ...forPointer(p, totalsPtr, 4, [...localGet(p), ...i32Const(0), ...i32Store()]),
-    ...add(a, mul(r0, aStride)),
-    ...localGet(aStride),
-    ...add(b, mul(c0, bStride)),
-    ...localGet(bStride),
-    ...localGet(rn),
-    ...localGet(cn),
-    ...localGet(units),
-    ...localGet(windows),
-    ...localGet(scratch),
-    ...localGet(totalsPtr),
-    OP.call,
-    callee,
-    ...localSet(work),
+    set(p, scratch),
+    forPointer(p, totalsPtr, 4, seq(get(p), i32Const(0), i32Store())),
+    set(
+      work,
+      seq(
+        add(a, mul(r0, aStride)),
+        get(aStride),
+        add(b, mul(c0, bStride)),
+        ...[bStride, rn, cn, units, windows, scratch, totalsPtr].map(get),
+        OP.call,
+        callee,
+      ),
+    ),
     // stream = Σ winMax
-    ...i32Const(0),
-    ...localSet(stream),
-    ...localGet(scratch),
-    ...localSet(p),
-    ...forPointer(p, totalsPtr, 4, [
-      ...localGet(stream),
-      ...localGet(p),
-      ...i32Load(),
-      OP.i32Add,
-      ...localSet(stream),
-    ]),
-    ...localGet(bins),
-    ...OP.if,
-    ...set(lanes, mul(rn, cn)),
+    set(stream, i32Const(0)),
+    set(p, scratch),
+    forPointer(p, totalsPtr, 4, set(stream, add(stream, load32(p)))),
+    get(bins),
+    OP.if,
+    set(lanes, mul(rn, cn)),
     // The ends of the totals, of their whole vectors, and of their whole blocks of four vectors.
     ...[
       [end, -1],
       [vEnd, -4],
       [blockEnd, -16],
-    ].flatMap(([local, whole]) =>
-      set(local!, add(mul([...get(lanes), ...i32Const(whole!), OP.i32And], i32Const(4)), totalsPtr)),
-    ),
-    ...findBusiest,
-    ...histogram,
+    ].map(([local, whole]) => set(local!, add(mul(and(lanes, i32Const(whole!)), i32Const(4)), totalsPtr))),
+    findBusiest,
+    histogram,
     OP.end,
     // out[2f] = stream, out[2f + 1] = work
-    ...localGet(out),
-    ...localGet(folds),
-    ...i32Const(8),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localTee(t),
-    ...localGet(stream),
-    ...i32Store(),
-    ...localGet(t),
-    ...localGet(work),
-    ...i32Store(4),
-    ...increment(folds),
-  ];
-  const colFolds = [
-    ...set(c0, i32Const(0)),
-    ...doWhile(fold, [...add(c0, arrayCols), ...localTee(c0), ...get(cols), OP.i32LtU]),
-  ];
-  return [
-    ...localGet(scratch),
-    ...localGet(windows),
-    ...i32Const(4),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localSet(totalsPtr),
-    ...localGet(bins),
-    ...i32Const(1),
-    OP.i32Sub,
-    ...localSet(lastBin),
-    ...localGet(bins),
-    OP.f64ConvertI32U,
-    ...localSet(scale),
-    ...set(folds, i32Const(0)),
-    ...set(r0, i32Const(0)),
-    ...doWhile(
-      [...set(rest, sub(rows, r0)), ...set(rn, minU(arrayRows, rest)), ...colFolds],
-      [...add(r0, arrayRows), ...localTee(r0), ...get(rows), OP.i32LtU],
+    tee(t, add(out, mul(folds, i32Const(8)))),
+    get(stream),
+    i32Store(),
+    get(t),
+    get(work),
+    i32Store(4),
+    increment(folds),
+  );
+  const colFolds = seq(set(c0, i32Const(0)), doWhile(fold, ltU(tee(c0, add(c0, arrayCols)), cols)));
+  return seq(
+    set(totalsPtr, add(scratch, mul(windows, i32Const(4)))),
+    set(lastBin, sub(bins, i32Const(1))),
+    set(scale, toF64(bins)),
+    set(folds, i32Const(0)),
+    set(r0, i32Const(0)),
+    doWhile(
+      seq(set(rest, sub(rows, r0)), set(rn, minU(arrayRows, rest)), colFolds),
+      ltU(tee(r0, add(r0, arrayRows)), rows),
     ),
-    ...localGet(folds),
-  ];
+    get(folds),
+  );
 }
 
 /**
@@ -568,49 +445,45 @@ function foldsCode(callee: number): number[] {
 function interleaveCode(): number[] {
   const [src, rows, wpr, dst, paddedWords] = [0, 1, 2, 3, 4];
   const [r, sp, d, end, rowEnd] = [5, 6, 7, 8, 9];
-  const step = [...set(sp, add(sp, i32Const(8))), ...set(d, add(d, i32Const(32)))];
-  return [
-    ...set(sp, get(src)),
-    ...forCount(r, rows, [
-      // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
-      ...set(
-        d,
-        add(
-          dst,
-          mul(
-            add(
-              mul(mul([...get(r), ...i32Const(2), OP.i32ShrU], i32Const(4)), paddedWords),
-              mul([...get(r), ...i32Const(3), OP.i32And], i32Const(2)),
+  return seq(
+    set(sp, src),
+    forCount(
+      r,
+      rows,
+      seq(
+        // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
+        set(
+          d,
+          add(
+            dst,
+            mul(
+              add(
+                mul(mul(shrU(r, i32Const(2)), i32Const(4)), paddedWords),
+                mul(and(r, i32Const(3)), i32Const(2)),
+              ),
+              i32Const(4),
             ),
-            i32Const(4),
           ),
         ),
+        set(rowEnd, add(d, mul(paddedWords, i32Const(16)))),
+        set(end, add(d, mul(shrU(wpr, i32Const(1)), i32Const(32)))),
+        forPointer(d, end, 32, seq(get(d), load64(sp), i64Store(), advance(sp, 8))),
+        // An odd last word, with a zero word.
+        and(wpr, i32Const(1)),
+        OP.if,
+        get(d),
+        load32(sp),
+        OP.i64ExtendI32U,
+        i64Store(),
+        advance(sp, 8),
+        advance(d, 32),
+        set(sp, sub(sp, i32Const(4))),
+        OP.end,
+        forPointer(d, rowEnd, 32, seq(get(d), i64Const(0), i64Store())),
       ),
-      ...set(rowEnd, add(d, mul(paddedWords, i32Const(16)))),
-      ...set(end, add(d, mul([...get(wpr), ...i32Const(1), OP.i32ShrU], i32Const(32)))),
-      ...forPointer(d, end, 32, [
-        ...get(d),
-        ...get(sp),
-        ...i64Load(),
-        ...i64Store(),
-        ...set(sp, add(sp, i32Const(8))),
-      ]),
-      ...get(wpr),
-      ...i32Const(1),
-      OP.i32And,
-      ...OP.if,
-      ...get(d),
-      ...get(sp),
-      ...i32Load(),
-      OP.i64ExtendI32U,
-      ...i64Store(),
-      ...step,
-      ...set(sp, sub(sp, i32Const(4))),
-      OP.end,
-      ...forPointer(d, rowEnd, 32, [...get(d), ...i64Const(0), ...i64Store()]),
-    ]),
-    ...i32Const(0),
-  ];
+    ),
+    i32Const(0),
+  );
 }
 
 type FoldsFunction = (
