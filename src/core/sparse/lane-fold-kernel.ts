@@ -57,13 +57,13 @@ import type { BitMatrix } from './bits.js';
 /** Bytes per counting unit: one i64. */
 const UNIT_BYTES = 8;
 
-/** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
-const storeMaxU = (ptr: number, value: number): number[] =>
-  seq(get(ptr), maxU(value, load32(ptr)), i32Store(), advance(ptr, 4));
-
 /** The i32, the i64 at byte `offset` from the address in local `ptr`. */
 const load32 = (ptr: number, offset = 0): number[] => seq(get(ptr), i32Load(offset));
 const load64 = (ptr: number, offset = 0): number[] => seq(get(ptr), i64Load(offset));
+
+/** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
+const storeMaxU = (ptr: number, value: number): number[] =>
+  seq(get(ptr), maxU(value, load32(ptr)), i32Store(), advance(ptr, 4));
 
 /** popcnt(x & y) (i64). */
 const andCount = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i64And, OP.i64Popcnt);
