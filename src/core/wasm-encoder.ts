@@ -6,6 +6,7 @@
  * kernel is a handful of functions of i32 parameters over one exported memory. Opcodes and encodings
  * follow the WebAssembly core specification (binary format) and its fixed-width SIMD proposal.
  */
+import { ceilDiv } from './ceil-div.js';
 
 export const uleb = (value: number): number[] => {
   const out: number[] = [];
@@ -245,7 +246,7 @@ export const WASM_PAGE_BYTES = 65_536;
 /** Grows `memory` to at least `bytes` (views taken before are then detached). */
 export function reserveMemory(memory: WasmMemory, bytes: number): void {
   const have = memory.buffer.byteLength;
-  if (have < bytes) memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+  if (have < bytes) memory.grow(ceilDiv(bytes - have, WASM_PAGE_BYTES));
 }
 
 interface WasmApi {

@@ -9,6 +9,7 @@
  * Without WebAssembly the caller keeps its JavaScript loop. The operands' own preparation (mask
  * popcount, row gather, bit transpose) is the count kernel's, ./bit-matrix-kernel.ts.
  */
+import { ceilDiv } from '../ceil-div.js';
 import {
   add,
   add64,
@@ -665,9 +666,9 @@ export function loadLanes(
   const stride = paddedWords * 4;
   const aStride = rowBits ? rowBits.wordsPerRow * 4 : 0;
   // A's rows, then room for the last one's reads past its end (the B rows), 16-byte aligned.
-  const aBytes = Math.ceil((rowBits ? rowBits.rows * aStride : stride) / 16) * 16;
+  const aBytes = ceilDiv(rowBits ? rowBits.rows * aStride : stride, 16) * 16;
   // foldQuad's B columns come in whole groups of four.
-  const winMaxAt = aBytes + (quad ? Math.ceil(colBits.rows / 4) * 4 : colBits.rows) * stride;
+  const winMaxAt = aBytes + (quad ? ceilDiv(colBits.rows, 4) * 4 : colBits.rows) * stride;
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
   // Past the totals, room for B as stored while it is interleaved (the folds use it later).
@@ -706,7 +707,7 @@ export function loadLanes(
       if (quad && arrayCols % 4 !== 0) return undefined;
       const lanesPerFold = arrayRows * arrayCols;
       if (lanesPerFold * colBits.cols > 0x7fffffff) return undefined;
-      const foldCount = Math.ceil(rows / arrayRows) * Math.ceil(colBits.rows / arrayCols);
+      const foldCount = ceilDiv(rows, arrayRows) * ceilDiv(colBits.rows, arrayCols);
       const outAt = totalsAt + lanesPerFold * 4 + SPARE_BYTES;
       const histAt = outAt + foldCount * 8;
       reserveMemory(memory, histAt + bins * 4);
@@ -775,7 +776,7 @@ function loadInterleaved(
   paddedWords: number,
   scratchAt: number,
 ): void {
-  const groups = Math.ceil(bm.rows / 4);
+  const groups = ceilDiv(bm.rows, 4);
   const length = groups * 4 * paddedWords;
   const copy = interleaved.get(bm);
   // The layout depends on the padded row length (the look-ahead windows): a copy for another is not used.
