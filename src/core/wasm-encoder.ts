@@ -6,6 +6,7 @@
  * kernel is a handful of functions of i32 parameters over one exported memory. Opcodes and encodings
  * follow the WebAssembly core specification (binary format) and its fixed-width SIMD proposal.
  */
+import { ceilDiv } from './ceil-div.js';
 
 export const uleb = (value: number): number[] => {
   const out: number[] = [];
@@ -135,7 +136,7 @@ export const OP = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------------
-// Structured code over i32 locals: what every kernel writes its loops and address arithmetic with.
+// Structured code over locals: what every kernel writes its loops and address arithmetic with.
 // An operand is a local's index or the instructions that push the value.
 
 export type Operand = number | number[];
@@ -144,20 +145,36 @@ export type Operand = number | number[];
 export const get = (x: Operand): number[] => (typeof x === 'number' ? localGet(x) : x);
 /** `local = value`. */
 export const set = (local: number, value: Operand): number[] => seq(get(value), localSet(local));
-/** `x + y`, `x − y`, `x · y` (i32). */
-export const add = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i32Add);
-export const sub = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i32Sub);
-export const mul = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i32Mul);
+/** `local = value`, the value left on the stack too. */
+export const tee = (local: number, value: Operand): number[] => seq(get(value), localTee(local));
+/** `x op y` for a binary instruction `op`. */
+const binary =
+  (op: number) =>
+  (x: Operand, y: Operand): number[] =>
+    seq(get(x), get(y), op);
+/** `x + y`, `x − y`, `x · y`, `x & y`, `x >>> y` (i32). */
+export const add = binary(OP.i32Add);
+export const sub = binary(OP.i32Sub);
+export const mul = binary(OP.i32Mul);
+export const and = binary(OP.i32And);
+export const shrU = binary(OP.i32ShrU);
+/** `x == y`, `x != y`, `x < y` unsigned (i32, leaving 1 or 0). */
+export const eq = binary(OP.i32Eq);
+export const ne = binary(OP.i32Ne);
+export const ltU = binary(OP.i32LtU);
+/** `x + y` (i64). */
+export const add64 = binary(OP.i64Add);
+/** The low 32 bits of the i64 `x`, as an i32. */
+export const wrap = (x: Operand): number[] => seq(get(x), OP.i32WrapI64);
 /** `local += step` (a constant). */
 export const advance = (local: number, step: number): number[] => set(local, add(local, i32Const(step)));
 /** `local += 1`. */
 export const increment = (local: number): number[] => advance(local, 1);
-/** `min(x, y)`, unsigned, branch-free (`select`). */
+/** `min(x, y)`, `max(x, y)`, unsigned, branch-free (`select`). */
 export const minU = (x: Operand, y: Operand): number[] =>
   seq(get(x), get(y), get(x), get(y), OP.i32LtU, OP.select);
-/** `target = max(target, y)` of i32 locals, unsigned, branch-free. */
-export const maxU = (target: number, y: number): number[] =>
-  set(target, seq(get(target), get(y), get(target), get(y), OP.i32GtU, OP.select));
+export const maxU = (x: Operand, y: Operand): number[] =>
+  seq(get(x), get(y), get(x), get(y), OP.i32GtU, OP.select);
 
 /** `do body while (cond)` (cond leaves an i32). */
 export const doWhile = (body: number[], cond: number[]): number[] =>
@@ -165,34 +182,19 @@ export const doWhile = (body: number[], cond: number[]): number[] =>
 /** `if (!skip) code`, as a block left early (skip leaves an i32): code's own branches stay relative to it. */
 export const unless = (skip: number[], code: number[]): number[] =>
   seq(OP.block, skip, OP.brIf, 0, code, OP.end);
+/** `while (!done) body` (done leaves an i32). */
+export const until = (done: number[], body: number[]): number[] =>
+  seq(OP.block, OP.loop, done, OP.brIf, 1, body, OP.br, 0, OP.end, OP.end);
 /** `while (cond) body` (cond leaves an i32). */
-export const whileTrue = (cond: number[], body: number[]): number[] =>
-  seq(OP.block, OP.loop, cond, OP.i32Eqz, OP.brIf, 1, body, OP.br, 0, OP.end, OP.end);
+export const whileTrue = (cond: number[], body: number[]): number[] => until(seq(cond, OP.i32Eqz), body);
 /** `while (p < end) { body; p += step }` (p, end: i32 locals, unsigned). */
 export const forPointer = (p: number, end: number, step: number, body: number[]): number[] =>
-  seq(
-    OP.block,
-    OP.loop,
-    get(p),
-    get(end),
-    OP.i32GeU,
-    OP.brIf,
-    1,
-    body,
-    advance(p, step),
-    OP.br,
-    0,
-    OP.end,
-    OP.end,
-  );
+  until(seq(get(p), get(end), OP.i32GeU), seq(body, advance(p, step)));
 /** `for (counter = 0; counter < limit; counter++) body` (i32 locals, unsigned; no pass when limit is 0). */
 export const forCount = (counter: number, limit: number, body: number[]): number[] =>
   seq(
     set(counter, i32Const(0)),
-    unless(
-      seq(get(limit), OP.i32Eqz),
-      doWhile(body, seq(add(counter, i32Const(1)), localTee(counter), get(limit), OP.i32LtU)),
-    ),
+    unless(seq(get(limit), OP.i32Eqz), doWhile(body, ltU(tee(counter, add(counter, i32Const(1))), limit))),
   );
 
 export interface WasmFunction {
@@ -244,7 +246,7 @@ export const WASM_PAGE_BYTES = 65_536;
 /** Grows `memory` to at least `bytes` (views taken before are then detached). */
 export function reserveMemory(memory: WasmMemory, bytes: number): void {
   const have = memory.buffer.byteLength;
-  if (have < bytes) memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+  if (have < bytes) memory.grow(ceilDiv(bytes - have, WASM_PAGE_BYTES));
 }
 
 interface WasmApi {

@@ -2,26 +2,36 @@ import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
 import {
   add,
+  add64,
   advance,
+  and,
   doWhile,
   encodeModule,
+  eq,
   forCount,
   forPointer,
   I32,
   i32Const,
+  i64Const,
   increment,
   instantiate,
   localGet,
   localSet,
   localTee,
+  ltU,
   maxU,
   minU,
   mul,
+  ne,
   OP,
   set,
+  shrU,
   sub,
+  tee,
   unless,
+  until,
   whileTrue,
+  wrap,
 } from '../../src/core/wasm-encoder.js';
 
 type Fn = (...args: number[]) => number;
@@ -68,8 +78,30 @@ const kernel = (() => {
           ),
           ...localGet(acc),
         ]),
+        // passes of acc += y + 1 until acc ≥ x (none when x is 0)
+        fn('until', [
+          ...until([...localGet(acc), ...localGet(x), OP.i32GeU], set(acc, add(add(acc, y), i32Const(1)))),
+          ...localGet(acc),
+        ]),
         fn('minU', minU(x, y)),
-        fn('maxU', [...maxU(x, y), ...localGet(x)]),
+        fn('maxU', maxU(x, y)),
+        fn('and', and(x, y)),
+        fn('shrU', shrU(x, y)),
+        fn('eq', eq(x, y)),
+        fn('ne', ne(x, y)),
+        fn('ltU', ltU(x, y)),
+        // (x − y) + acc where acc = x − y, through tee
+        fn('tee', add(tee(acc, sub(x, y)), acc)),
+        // the low and the high word of x + y in i64 (x, y zero-extended)
+        fn('add64Low', wrap(add64([...localGet(x), OP.i64ExtendI32U], [...localGet(y), OP.i64ExtendI32U]))),
+        fn(
+          'add64High',
+          wrap([
+            ...add64([...localGet(x), OP.i64ExtendI32U], [...localGet(y), OP.i64ExtendI32U]),
+            ...i64Const(32),
+            OP.i64ShrU,
+          ]),
+        ),
       ],
       1,
     ),
@@ -104,6 +136,26 @@ test.prop([small])('doWhile runs once before its test; unless skips it', (x) => 
 test.prop([word, word])('minU and maxU compare unsigned', (x, y) => {
   expect(kernel.minU!(x, y) >>> 0).toBe(Math.min(x, y));
   expect(kernel.maxU!(x, y) >>> 0).toBe(Math.max(x, y));
+});
+
+test.prop([small, small])('until: tests before every pass, none when done at once', (x, y) => {
+  let acc = 0;
+  while (acc < x) acc += y + 1;
+  expect(kernel.until!(x, y)).toBe(acc);
+});
+
+test.prop([word, word])('and, shrU, eq, ne, ltU and tee are the i32 operations they name', (x, y) => {
+  expect(kernel.and!(x, y) >>> 0).toBe((x & y) >>> 0);
+  expect(kernel.shrU!(x, y) >>> 0).toBe(x >>> (y & 31));
+  expect(kernel.eq!(x, y)).toBe(x === y ? 1 : 0);
+  expect(kernel.ne!(x, y)).toBe(x !== y ? 1 : 0);
+  expect(kernel.ltU!(x, y)).toBe(x < y ? 1 : 0);
+  expect(kernel.tee!(x, y)).toBe((2 * (x - y)) | 0);
+});
+
+test.prop([word, word])('add64 adds in 64 bits; wrap keeps the low word', (x, y) => {
+  expect(kernel.add64Low!(x, y) >>> 0).toBe((x + y) % 2 ** 32);
+  expect(kernel.add64High!(x, y)).toBe(Math.floor((x + y) / 2 ** 32));
 });
 
 /** A constant through a local of any index: the one-byte forms and the LEB128 ones give the same value. */

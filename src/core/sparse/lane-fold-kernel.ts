@@ -9,11 +9,15 @@
  * Without WebAssembly the caller keeps its JavaScript loop. The operands' own preparation (mask
  * popcount, row gather, bit transpose) is the count kernel's, ./bit-matrix-kernel.ts.
  */
+import { ceilDiv } from '../ceil-div.js';
 import {
   add,
+  add64,
   advance,
+  and,
   doWhile,
   encodeModule,
+  eq,
   F64,
   forCount,
   forPointer,
@@ -28,41 +32,42 @@ import {
   i64Store,
   increment,
   instantiate,
-  localGet,
-  localSet,
-  localTee,
+  ltU,
   maxU,
   minU,
   mul,
+  ne,
   OP,
+  type Operand,
   reserveMemory,
+  seq,
   set,
+  shrU,
   sub,
+  tee,
+  until,
   V128,
   v128Load,
   type WasmFunction,
   type WasmMemory,
   whileTrue,
+  wrap,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
 
 /** Bytes per counting unit: one i64. */
 const UNIT_BYTES = 8;
 
+/** The i32, the i64 at byte `offset` from the address in local `ptr`. */
+const load32 = (ptr: number, offset = 0): number[] => seq(get(ptr), i32Load(offset));
+const load64 = (ptr: number, offset = 0): number[] => seq(get(ptr), i64Load(offset));
+
 /** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
-const storeMaxU = (ptr: number, value: number): number[] => [
-  ...localGet(ptr),
-  ...localGet(value),
-  ...localGet(ptr),
-  ...i32Load(),
-  ...localGet(value),
-  ...localGet(ptr),
-  ...i32Load(),
-  OP.i32GtU,
-  OP.select,
-  ...i32Store(),
-  ...advance(ptr, 4),
-];
+const storeMaxU = (ptr: number, value: number): number[] =>
+  seq(get(ptr), maxU(value, load32(ptr)), i32Store(), advance(ptr, 4));
+
+/** popcnt(x & y) (i64). */
+const andCount = (x: Operand, y: Operand): number[] => seq(get(x), get(y), OP.i64And, OP.i64Popcnt);
 
 /**
  * fold(a, aStride, b, bStride, rows, cols, units, windows, winMax, totals) → work:
@@ -82,134 +87,84 @@ function foldCode(): number[] {
     10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
   ];
   const [bRow1, count1, total1, pair, pairs, sum1, aWord, work] = [21, 22, 23, 24, 25, 26, 27, 28];
-  const code: number[] = [];
   // sum (+ sum1) += popcnt(A & B) of the unit at byte `offset` of the rows; A loaded once.
-  const unitCounts = (two: boolean, offset: number): number[] => [
-    ...localGet(sum),
-    ...localGet(aRow),
-    ...i64Load(offset),
-    ...(two ? localTee(aWord) : []),
-    ...localGet(bRow),
-    ...i64Load(offset),
-    OP.i64And,
-    OP.i64Popcnt,
-    OP.i64Add,
-    ...localSet(sum),
-    ...(two
-      ? [
-          ...localGet(sum1),
-          ...localGet(aWord),
-          ...localGet(bRow1),
-          ...i64Load(offset),
-          OP.i64And,
-          OP.i64Popcnt,
-          OP.i64Add,
-          ...localSet(sum1),
-        ]
-      : []),
-  ];
-  const advanceRows = (two: boolean, bytes: number): number[] => [
-    ...advance(aRow, bytes),
-    ...advance(bRow, bytes),
-    ...(two ? advance(bRow1, bytes) : []),
-  ];
-  const zero64 = (local: number): number[] => [0x42, 0, ...localSet(local)]; // i64.const 0
+  const unitCounts = (two: boolean, offset: number): number[] => {
+    const aUnit = load64(aRow, offset);
+    return seq(
+      set(sum, add64(sum, andCount(two ? tee(aWord, aUnit) : aUnit, load64(bRow, offset)))),
+      two ? set(sum1, add64(sum1, andCount(aWord, load64(bRow1, offset)))) : [],
+    );
+  };
+  const advanceRows = (two: boolean, bytes: number): number[] =>
+    seq(advance(aRow, bytes), advance(bRow, bytes), two ? advance(bRow1, bytes) : []);
+  const zeroSums = (two: boolean): number[] => seq(set(sum, i64Const(0)), two ? set(sum1, i64Const(0)) : []);
   // One window of one lane (c) or two (c, c + 1): the counts, winMax, the lane totals.
   const windowsLoop = (two: boolean): number[] =>
-    forCount(w, windows, [
-      ...localGet(units),
-      ...i32Const(2),
-      OP.i32Ne,
-      ...OP.if,
-      ...zero64(sum),
-      ...(two ? zero64(sum1) : []),
-      ...forCount(u, units, [...unitCounts(two, 0), ...advanceRows(two, UNIT_BYTES)]),
-      OP.else,
-      // A window of two units (128 dense steps, the common look-ahead) unrolled: no inner loop.
-      ...zero64(sum),
-      ...(two ? zero64(sum1) : []),
-      ...unitCounts(two, 0),
-      ...unitCounts(two, UNIT_BYTES),
-      ...advanceRows(two, 2 * UNIT_BYTES),
-      OP.end,
-      ...localGet(sum),
-      OP.i32WrapI64,
-      ...localSet(count),
-      ...(two
-        ? [
-            ...localGet(sum1),
-            OP.i32WrapI64,
-            ...localSet(count1),
-            // count = max(count, count1): the pair's contribution to winMax.
-            ...localGet(total1),
-            ...localGet(count1),
-            OP.i32Add,
-            ...localSet(total1),
-            ...localGet(total),
-            ...localGet(count),
-            OP.i32Add,
-            ...localSet(total),
-            ...localGet(count1),
-            ...localGet(count),
-            ...localGet(count1),
-            ...localGet(count),
-            OP.i32GtU,
-            OP.select,
-            ...localSet(count),
-          ]
-        : [...localGet(total), ...localGet(count), OP.i32Add, ...localSet(total)]),
-      // winMax[w] = max(winMax[w], count), branch-free.
-      ...storeMaxU(maxPtr, count),
-    ]);
+    forCount(
+      w,
+      windows,
+      seq(
+        ne(units, i32Const(2)),
+        OP.if,
+        zeroSums(two),
+        forCount(u, units, seq(unitCounts(two, 0), advanceRows(two, UNIT_BYTES))),
+        OP.else,
+        // A window of two units (128 dense steps, the common look-ahead) unrolled: no inner loop.
+        zeroSums(two),
+        unitCounts(two, 0),
+        unitCounts(two, UNIT_BYTES),
+        advanceRows(two, 2 * UNIT_BYTES),
+        OP.end,
+        set(count, wrap(sum)),
+        two
+          ? seq(
+              set(count1, wrap(sum1)),
+              set(total1, add(total1, count1)),
+              set(total, add(total, count)),
+              // count = max(count, count1): the pair's contribution to winMax.
+              set(count, maxU(count1, count)),
+            )
+          : set(total, add(total, count)),
+        // winMax[w] = max(winMax[w], count), branch-free.
+        storeMaxU(maxPtr, count),
+      ),
+    );
   // Lanes (r, c) and, with `two`, (r, c + 1): their windows, then their totals at `out`.
-  const lanes = (two: boolean): number[] => [
-    ...add(a, mul(r, aStride)),
-    ...localSet(aRow),
-    ...add(b, mul(c, bStride)),
-    ...localTee(bRow),
-    ...(two ? [...localGet(bStride), OP.i32Add, ...localSet(bRow1)] : [OP.drop]),
-    ...localGet(winMax),
-    ...localSet(maxPtr),
-    ...i32Const(0),
-    ...localSet(total),
-    ...(two ? [...i32Const(0), ...localSet(total1)] : []),
-    ...windowsLoop(two),
-    ...localGet(out),
-    ...localGet(total),
-    ...i32Store(),
-    ...(two ? [...localGet(out), ...localGet(total1), ...i32Store(4)] : []),
-    ...advance(out, two ? 8 : 4),
-    ...localGet(work),
-    ...localGet(total),
-    OP.i32Add,
-    ...(two ? [...localGet(total1), OP.i32Add] : []),
-    ...localSet(work),
-  ];
-  const rowLanes = [
-    ...forCount(pair, pairs, [
-      ...localGet(pair),
-      ...localGet(pair),
-      OP.i32Add,
-      ...localSet(c),
-      ...lanes(true),
-    ]),
-    // An odd column count leaves the last column alone.
-    ...localGet(cols),
-    ...i32Const(1),
-    OP.i32And,
-    ...OP.if,
-    ...localGet(cols),
-    ...i32Const(1),
-    OP.i32Sub,
-    ...localSet(c),
-    ...lanes(false),
-    OP.end,
-  ];
-  code.push(...localGet(cols), ...i32Const(1), OP.i32ShrU, ...localSet(pairs));
-  code.push(...localGet(totals), ...localSet(out));
-  code.push(...forCount(r, rows, rowLanes));
-  code.push(...localGet(work));
-  return code;
+  const lanes = (two: boolean): number[] => {
+    const bRowOfC = tee(bRow, add(b, mul(c, bStride)));
+    return seq(
+      set(aRow, add(a, mul(r, aStride))),
+      two ? set(bRow1, add(bRowOfC, bStride)) : seq(bRowOfC, OP.drop),
+      set(maxPtr, winMax),
+      set(total, i32Const(0)),
+      two ? set(total1, i32Const(0)) : [],
+      windowsLoop(two),
+      get(out),
+      get(total),
+      i32Store(),
+      two ? seq(get(out), get(total1), i32Store(4)) : [],
+      advance(out, two ? 8 : 4),
+      set(work, two ? add(add(work, total), total1) : add(work, total)),
+    );
+  };
+  return seq(
+    set(pairs, shrU(cols, i32Const(1))),
+    set(out, totals),
+    forCount(
+      r,
+      rows,
+      seq(
+        forCount(pair, pairs, seq(set(c, add(pair, pair)), lanes(true))),
+        // An odd column count leaves the last column alone.
+        and(cols, i32Const(1)),
+        OP.if,
+        set(c, sub(cols, i32Const(1))),
+        lanes(false),
+        OP.end,
+      ),
+    ),
+    get(work),
+  );
 }
 
 /**
@@ -244,161 +199,98 @@ function foldQuadCode(): number[] {
   const end = totals;
   const lanes = [0, 1, 2, 3];
   // popcnt(a & (unit of lane j at p + offset)), an i64 on the stack.
-  const count = (aWord: number, offset: number): number[] => [
-    ...localGet(aWord),
-    ...localGet(p),
-    ...i64Load(offset),
-    OP.i64And,
-    OP.i64Popcnt,
-  ];
+  const count = (aWord: number, offset: number): number[] => andCount(aWord, load64(p, offset));
+  // s · 2^32: a lane total in the high half of an i64.
+  const high = (s: number): number[] => seq(get(s), i64Const(32), OP.i64Shl);
   // Per window, after the counts n0..n3: the totals, the busiest of the four, winMax, the next window.
-  const windowTail = [
-    ...pairTotals.flatMap((t, i) => [
-      ...localGet(t),
-      ...localGet(ss[2 * i]!),
-      ...localGet(ss[2 * i + 1]!),
-      ...i64Const(32),
-      OP.i64Shl,
-      OP.i64Add,
-      OP.i64Add,
-      ...localSet(t),
-    ]),
-    ...localGet(ns[0]!),
-    ...localSet(m),
-    ...maxU(m, ns[1]!),
-    ...maxU(m, ns[2]!),
-    ...maxU(m, ns[3]!),
-    ...storeMaxU(maxPtr, m),
-  ];
-  // Windows until maxPtr reaches `until` (`guarded`: maybe none).
-  const windowLoop = (body: number[], until: number, guarded: boolean): number[] =>
+  const windowTail = seq(
+    ...pairTotals.map((t, i) => set(t, add64(t, add64(ss[2 * i]!, high(ss[2 * i + 1]!))))),
+    set(m, ns[0]!),
+    ...ns.slice(1).map((n) => set(m, maxU(m, n))),
+    storeMaxU(maxPtr, m),
+  );
+  // Windows until maxPtr reaches `limit` (`guarded`: maybe none).
+  const windowLoop = (body: number[], limit: number, guarded: boolean): number[] =>
     guarded
-      ? whileTrue([...get(maxPtr), ...get(until), OP.i32LtU], [...body, ...windowTail])
-      : doWhile([...body, ...windowTail], [...get(maxPtr), ...get(until), OP.i32LtU]);
+      ? whileTrue(ltU(maxPtr, limit), seq(body, windowTail))
+      : doWhile(seq(body, windowTail), ltU(maxPtr, limit));
   // A window of two units (128 dense steps, the common look-ahead), unrolled.
-  const twoUnits = [
-    ...localGet(aRow),
-    ...i64Load(),
-    ...localSet(A),
-    ...localGet(aRow),
-    ...i64Load(UNIT_BYTES),
-    ...localSet(A1),
-    ...lanes.flatMap((j) => [
-      ...count(A, UNIT_BYTES * j),
-      ...count(A1, UNIT_BYTES * (4 + j)),
-      OP.i64Add,
-      ...localTee(ss[j]!),
-      OP.i32WrapI64,
-      ...localSet(ns[j]!),
-    ]),
-    ...advance(aRow, 2 * UNIT_BYTES),
-    ...advance(p, 8 * UNIT_BYTES),
-  ];
+  const twoUnits = seq(
+    set(A, load64(aRow)),
+    set(A1, load64(aRow, UNIT_BYTES)),
+    ...lanes.map((j) =>
+      set(ns[j]!, wrap(tee(ss[j]!, add64(count(A, UNIT_BYTES * j), count(A1, UNIT_BYTES * (4 + j)))))),
+    ),
+    advance(aRow, 2 * UNIT_BYTES),
+    advance(p, 8 * UNIT_BYTES),
+  );
   // The last window when it holds one unit of the rows (the other is B's zero padding): that one.
-  const oneUnit = [
-    ...localGet(aRow),
-    ...i64Load(),
-    ...localSet(A),
-    ...lanes.flatMap((j) => [
-      ...count(A, UNIT_BYTES * j),
-      ...localTee(ss[j]!),
-      OP.i32WrapI64,
-      ...localSet(ns[j]!),
-    ]),
-  ];
-  const anyUnits = [
-    ...ss.flatMap((sj) => [...i64Const(0), ...localSet(sj)]),
-    ...forCount(u, units, [
-      ...localGet(aRow),
-      ...i64Load(),
-      ...localSet(A),
-      ...lanes.flatMap((j) => [
-        ...localGet(ss[j]!),
-        ...count(A, UNIT_BYTES * j),
-        OP.i64Add,
-        ...localSet(ss[j]!),
-      ]),
-      ...advance(aRow, UNIT_BYTES),
-      ...advance(p, 4 * UNIT_BYTES),
-    ]),
-    ...lanes.flatMap((j) => [...localGet(ss[j]!), OP.i32WrapI64, ...localSet(ns[j]!)]),
-  ];
+  const oneUnit = seq(
+    set(A, load64(aRow)),
+    ...lanes.map((j) => set(ns[j]!, wrap(tee(ss[j]!, count(A, UNIT_BYTES * j))))),
+  );
+  const anyUnits = seq(
+    ...ss.map((sj) => set(sj, i64Const(0))),
+    forCount(
+      u,
+      units,
+      seq(
+        set(A, load64(aRow)),
+        ...lanes.map((j) => set(ss[j]!, add64(ss[j]!, count(A, UNIT_BYTES * j)))),
+        advance(aRow, UNIT_BYTES),
+        advance(p, 4 * UNIT_BYTES),
+      ),
+    ),
+    ...lanes.map((j) => set(ns[j]!, wrap(ss[j]!))),
+  );
   // Every row r, every group of four columns from c = 0: `windows` into the pair totals, stored at
   // `out` (16 bytes a group; a row's totals end cols · 4 bytes after its first).
   const allLanes = (windows: number[]): number[] =>
-    forCount(r, rows, [
-      ...set(aRow0, add(a, mul(r, aStride))),
-      ...set(group, get(b)),
-      ...set(rowOut, get(out)),
-      ...set(c, i32Const(0)),
-      ...doWhile(
-        [
-          ...set(aRow, get(aRow0)),
-          ...set(p, get(group)),
-          ...set(maxPtr, get(winMax)),
-          ...pairTotals.flatMap((t) => [...i64Const(0), ...localSet(t)]),
-          ...windows,
-          ...pairTotals.flatMap((t, i) => [...localGet(out), ...localGet(t), ...i64Store(8 * i)]),
-          ...localGet(work),
-          ...localGet(pairTotals[0]!),
-          ...localGet(pairTotals[1]!),
-          OP.i64Add,
-          OP.i64Add,
-          ...localSet(work),
-          ...advance(out, 16),
-          ...set(group, add(group, groupBytes)),
-          ...advance(c, 4),
-        ],
-        [...get(c), ...get(cols), OP.i32LtU],
+    forCount(
+      r,
+      rows,
+      seq(
+        set(aRow0, add(a, mul(r, aStride))),
+        set(group, b),
+        set(rowOut, out),
+        set(c, i32Const(0)),
+        doWhile(
+          seq(
+            set(aRow, aRow0),
+            set(p, group),
+            set(maxPtr, winMax),
+            ...pairTotals.map((t) => set(t, i64Const(0))),
+            windows,
+            ...pairTotals.map((t, i) => seq(get(out), get(t), i64Store(8 * i))),
+            set(work, add64(work, add64(pairTotals[0]!, pairTotals[1]!))),
+            advance(out, 16),
+            set(group, add(group, groupBytes)),
+            advance(c, 4),
+          ),
+          ltU(c, cols),
+        ),
+        set(out, add(rowOut, mul(cols, i32Const(4)))),
       ),
-      ...set(out, add(rowOut, mul(cols, i32Const(4)))),
-    ]);
+    );
   // The rows' units, ⌈(aStride / 4) / 2⌉, are odd: the last two-unit window holds one (A all ones,
   // aStride 0: both are counted, B's padding zeros meet the second).
-  const oddTail = [
-    ...get(aStride),
-    ...i32Const(0),
-    OP.i32Ne,
-    ...get(aStride),
-    ...i32Const(2),
-    OP.i32ShrU,
-    ...i32Const(1),
-    OP.i32Add,
-    ...i32Const(1),
-    OP.i32ShrU,
-    ...i32Const(1),
-    OP.i32And,
-    OP.i32And,
-  ];
-  return [
-    ...set(out, get(totals)),
-    ...set(groupBytes, mul(bStride, i32Const(4))),
-    ...get(units),
-    ...i32Const(2),
-    OP.i32Eq,
-    ...OP.if,
-    ...set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
-    ...allLanes([
-      ...windowLoop(twoUnits, fullEnd, true),
-      ...get(fullEnd),
-      ...get(end),
-      OP.i32Ne,
-      ...OP.if,
-      ...oneUnit,
-      ...windowTail,
-      OP.end,
-    ]),
+  const oddTail = and(
+    ne(aStride, i32Const(0)),
+    and(shrU(add(shrU(aStride, i32Const(2)), i32Const(1)), i32Const(1)), i32Const(1)),
+  );
+  return seq(
+    set(out, totals),
+    set(groupBytes, mul(bStride, i32Const(4))),
+    eq(units, i32Const(2)),
+    OP.if,
+    set(fullEnd, sub(end, mul(oddTail, i32Const(4)))),
+    allLanes(seq(windowLoop(twoUnits, fullEnd, true), ne(fullEnd, end), OP.if, oneUnit, windowTail, OP.end)),
     OP.else,
-    ...allLanes(windowLoop(anyUnits, end, false)),
+    allLanes(windowLoop(anyUnits, end, false)),
     OP.end,
-    ...localGet(work),
-    OP.i32WrapI64,
-    ...localGet(work),
-    ...i64Const(32),
-    OP.i64ShrU,
-    OP.i32WrapI64,
-    OP.i32Add,
-  ];
+    // The even lanes' totals plus the odd lanes'.
+    add(wrap(work), wrap(seq(get(work), i64Const(32), OP.i64ShrU))),
+  );
 }
 
 /**
@@ -428,236 +320,120 @@ function foldsCode(callee: number): number[] {
     14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
   ];
   const [j, below, count, vEnd, lanes, blockEnd, busiestF, acc, splat] = [30, 31, 32, 33, 34, 35, 36, 37, 38];
-  /** The f64 bin of the total in local `x` (before the cap at bins − 1), busiest > 0. */
-  const binOf = (x: number[]): number[] => [
-    ...x,
-    OP.f64ConvertI32U,
-    ...localGet(busiestF),
-    OP.f64Div,
-    ...localGet(scale),
-    OP.f64Mul,
-    OP.f64Floor,
-    OP.i32TruncF64U,
-  ];
-  /** hist[index] += the i32 on top of `value`. */
-  const histAdd = (index: number[], value: number[]): number[] => [
-    ...localGet(hist),
-    ...index,
-    ...i32Const(4),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localTee(bin),
-    ...localGet(bin),
-    ...i32Load(),
-    ...value,
-    OP.i32Add,
-    ...i32Store(),
-  ];
+  const toF64 = (x: Operand): number[] => seq(get(x), OP.f64ConvertI32U);
+  /** The f64 bin of the total `x` (before the cap at bins − 1), busiest > 0. */
+  const binOf = (x: Operand): number[] =>
+    seq(toF64(x), get(busiestF), OP.f64Div, get(scale), OP.f64Mul, OP.f64Floor, OP.i32TruncF64U);
+  /** hist[index] += value. */
+  const histAdd = (index: Operand, value: Operand): number[] =>
+    seq(tee(bin, add(hist, mul(index, i32Const(4)))), add(load32(bin), value), i32Store());
+  /** Lane `lane` of acc (i32x4). */
+  const accLane = (lane: number): number[] => seq(get(acc), OP.i32x4ExtractLane(lane));
   // busiest = max of the fold's totals, four at a time then the rest.
-  const findBusiest = [
-    ...OP.v128Zero,
-    ...localSet(acc),
-    ...localGet(totalsPtr),
-    ...localSet(p),
-    ...forPointer(p, vEnd, 16, [
-      ...localGet(acc),
-      ...localGet(p),
-      ...v128Load(),
-      ...OP.i32x4MaxU,
-      ...localSet(acc),
-    ]),
-    ...i32Const(0),
-    ...localSet(busiest),
-    ...[0, 1, 2, 3].flatMap((lane) => [
-      ...localGet(acc),
-      ...OP.i32x4ExtractLane(lane),
-      ...localSet(t),
-      ...maxU(busiest, t),
-    ]),
-    ...forPointer(p, end, 4, [...localGet(p), ...i32Load(), ...localSet(t), ...maxU(busiest, t)]),
-  ];
+  const findBusiest = seq(
+    set(acc, OP.v128Zero),
+    set(p, totalsPtr),
+    forPointer(p, vEnd, 16, set(acc, seq(get(acc), get(p), v128Load(), OP.i32x4MaxU))),
+    set(busiest, i32Const(0)),
+    ...[0, 1, 2, 3].map((lane) => seq(set(t, accLane(lane)), set(busiest, maxU(busiest, t)))),
+    forPointer(p, end, 4, seq(set(t, load32(p)), set(busiest, maxU(busiest, t)))),
+  );
   // acc −= (total > t − 1) per lane of the vector at p + offset (signed: totals stay below 2^31).
-  const countVector = (offset: number): number[] => [
-    ...localGet(acc),
-    ...localGet(p),
-    ...v128Load(offset),
-    ...localGet(splat),
-    ...OP.i32x4GtS,
-    ...OP.i32x4Sub,
-    ...localSet(acc),
-  ];
+  const countVector = (offset: number): number[] =>
+    set(acc, seq(get(acc), get(p), v128Load(offset), get(splat), OP.i32x4GtS, OP.i32x4Sub));
   // count = lanes whose total ≥ t (t ≥ 1): sixteen a pass, then four, then one.
-  const countFrom = [
-    ...localGet(t),
-    ...i32Const(1),
-    OP.i32Sub,
-    ...OP.i32x4Splat,
-    ...localSet(splat),
-    ...OP.v128Zero,
-    ...localSet(acc),
-    ...localGet(totalsPtr),
-    ...localSet(p),
-    ...forPointer(p, blockEnd, 64, [0, 16, 32, 48].flatMap(countVector)),
-    ...forPointer(p, vEnd, 16, countVector(0)),
-    ...[0, 1, 2, 3].flatMap((lane) => [...localGet(acc), ...OP.i32x4ExtractLane(lane)]),
-    OP.i32Add,
-    OP.i32Add,
-    OP.i32Add,
-    ...localSet(count),
-    ...forPointer(p, end, 4, [
-      ...localGet(count),
-      ...localGet(p),
-      ...i32Load(),
-      ...localGet(t),
-      OP.i32GeU,
-      OP.i32Add,
-      ...localSet(count),
-    ]),
-  ];
+  const countFrom = seq(
+    set(splat, seq(sub(t, i32Const(1)), OP.i32x4Splat)),
+    set(acc, OP.v128Zero),
+    set(p, totalsPtr),
+    forPointer(p, blockEnd, 64, seq(...[0, 16, 32, 48].map(countVector))),
+    forPointer(p, vEnd, 16, countVector(0)),
+    set(count, seq(...[0, 1, 2, 3].map(accLane), OP.i32Add, OP.i32Add, OP.i32Add)),
+    forPointer(p, end, 4, set(count, add(count, seq(load32(p), get(t), OP.i32GeU)))),
+  );
   // t = the least total whose bin is ≥ j: up from ⌊j·b / bins⌋ (exact: j·b is an integer below 2^53,
   // and a non-integer quotient lies ≥ 1 / bins from the next integer, far beyond the rounding) while
   // the f64 rule puts t below j. The guess minus one is never in bin j: its f64 value is at most
   // (j − bins / b)(1 + 2^−52)², below j while b · j < 2^51 · bins.
-  const threshold = [
-    ...localGet(j),
-    OP.f64ConvertI32U,
-    ...localGet(busiestF),
-    OP.f64Mul,
-    ...localGet(scale),
-    OP.f64Div,
-    OP.i32TruncF64U,
-    ...localSet(t),
+  const threshold = seq(
+    set(t, seq(toF64(j), get(busiestF), OP.f64Mul, get(scale), OP.f64Div, OP.i32TruncF64U)),
     // Ends by t = busiest at the latest, whose bin is bins.
-    ...OP.block,
-    ...OP.loop,
-    ...binOf(localGet(t)),
-    ...localGet(j),
-    OP.i32GeU,
-    OP.brIf,
-    1,
-    ...increment(t),
-    OP.br,
-    0,
-    OP.end,
-    OP.end,
-  ];
-  const histogram = [
-    ...localGet(busiest),
+    until(seq(binOf(t), get(j), OP.i32GeU), increment(t)),
+  );
+  const histogram = seq(
+    get(busiest),
     OP.i32Eqz,
-    ...OP.if,
+    OP.if,
     // Every total is 0: all in bin 0.
-    ...histAdd(i32Const(0), localGet(lanes)),
+    histAdd(i32Const(0), lanes),
     OP.else,
-    ...localGet(busiest),
-    OP.f64ConvertI32U,
-    ...localSet(busiestF),
-    ...localGet(lanes),
-    ...localSet(below),
-    ...i32Const(1),
-    ...localSet(j),
-    ...forPointer(j, bins, 1, [
-      ...threshold,
-      ...countFrom,
-      ...histAdd(
-        [...localGet(j), ...i32Const(1), OP.i32Sub],
-        [...localGet(below), ...localGet(count), OP.i32Sub],
-      ),
-      ...localGet(count),
-      ...localSet(below),
-    ]),
-    ...histAdd(localGet(lastBin), localGet(below)),
+    set(busiestF, toF64(busiest)),
+    set(below, lanes),
+    set(j, i32Const(1)),
+    forPointer(
+      j,
+      bins,
+      1,
+      seq(threshold, countFrom, histAdd(sub(j, i32Const(1)), sub(below, count)), set(below, count)),
+    ),
+    histAdd(lastBin, below),
     OP.end,
-  ];
-  const fold = [
-    ...localGet(cols),
-    ...localGet(c0),
-    OP.i32Sub,
-    ...localSet(rest),
-    ...minU(arrayCols, rest),
-    ...localSet(cn),
+  );
+  const fold = seq(
+    set(rest, sub(cols, c0)),
+    set(cn, minU(arrayCols, rest)),
     // winMax = 0
-    ...localGet(scratch),
-    ...localSet(p),
-    ...forPointer(p, totalsPtr, 4, [...localGet(p), ...i32Const(0), ...i32Store()]),
-    ...add(a, mul(r0, aStride)),
-    ...localGet(aStride),
-    ...add(b, mul(c0, bStride)),
-    ...localGet(bStride),
-    ...localGet(rn),
-    ...localGet(cn),
-    ...localGet(units),
-    ...localGet(windows),
-    ...localGet(scratch),
-    ...localGet(totalsPtr),
-    OP.call,
-    callee,
-    ...localSet(work),
+    set(p, scratch),
+    forPointer(p, totalsPtr, 4, seq(get(p), i32Const(0), i32Store())),
+    set(
+      work,
+      seq(
+        add(a, mul(r0, aStride)),
+        get(aStride),
+        add(b, mul(c0, bStride)),
+        ...[bStride, rn, cn, units, windows, scratch, totalsPtr].map(get),
+        OP.call,
+        callee,
+      ),
+    ),
     // stream = Σ winMax
-    ...i32Const(0),
-    ...localSet(stream),
-    ...localGet(scratch),
-    ...localSet(p),
-    ...forPointer(p, totalsPtr, 4, [
-      ...localGet(stream),
-      ...localGet(p),
-      ...i32Load(),
-      OP.i32Add,
-      ...localSet(stream),
-    ]),
-    ...localGet(bins),
-    ...OP.if,
-    ...set(lanes, mul(rn, cn)),
+    set(stream, i32Const(0)),
+    set(p, scratch),
+    forPointer(p, totalsPtr, 4, set(stream, add(stream, load32(p)))),
+    get(bins),
+    OP.if,
+    set(lanes, mul(rn, cn)),
     // The ends of the totals, of their whole vectors, and of their whole blocks of four vectors.
     ...[
       [end, -1],
       [vEnd, -4],
       [blockEnd, -16],
-    ].flatMap(([local, whole]) =>
-      set(local!, add(mul([...get(lanes), ...i32Const(whole!), OP.i32And], i32Const(4)), totalsPtr)),
-    ),
-    ...findBusiest,
-    ...histogram,
+    ].map(([local, whole]) => set(local!, add(mul(and(lanes, i32Const(whole!)), i32Const(4)), totalsPtr))),
+    findBusiest,
+    histogram,
     OP.end,
     // out[2f] = stream, out[2f + 1] = work
-    ...localGet(out),
-    ...localGet(folds),
-    ...i32Const(8),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localTee(t),
-    ...localGet(stream),
-    ...i32Store(),
-    ...localGet(t),
-    ...localGet(work),
-    ...i32Store(4),
-    ...increment(folds),
-  ];
-  const colFolds = [
-    ...set(c0, i32Const(0)),
-    ...doWhile(fold, [...add(c0, arrayCols), ...localTee(c0), ...get(cols), OP.i32LtU]),
-  ];
-  return [
-    ...localGet(scratch),
-    ...localGet(windows),
-    ...i32Const(4),
-    OP.i32Mul,
-    OP.i32Add,
-    ...localSet(totalsPtr),
-    ...localGet(bins),
-    ...i32Const(1),
-    OP.i32Sub,
-    ...localSet(lastBin),
-    ...localGet(bins),
-    OP.f64ConvertI32U,
-    ...localSet(scale),
-    ...set(folds, i32Const(0)),
-    ...set(r0, i32Const(0)),
-    ...doWhile(
-      [...set(rest, sub(rows, r0)), ...set(rn, minU(arrayRows, rest)), ...colFolds],
-      [...add(r0, arrayRows), ...localTee(r0), ...get(rows), OP.i32LtU],
+    tee(t, add(out, mul(folds, i32Const(8)))),
+    get(stream),
+    i32Store(),
+    get(t),
+    get(work),
+    i32Store(4),
+    increment(folds),
+  );
+  const colFolds = seq(set(c0, i32Const(0)), doWhile(fold, ltU(tee(c0, add(c0, arrayCols)), cols)));
+  return seq(
+    set(totalsPtr, add(scratch, mul(windows, i32Const(4)))),
+    set(lastBin, sub(bins, i32Const(1))),
+    set(scale, toF64(bins)),
+    set(folds, i32Const(0)),
+    set(r0, i32Const(0)),
+    doWhile(
+      seq(set(rest, sub(rows, r0)), set(rn, minU(arrayRows, rest)), colFolds),
+      ltU(tee(r0, add(r0, arrayRows)), rows),
     ),
-    ...localGet(folds),
-  ];
+    get(folds),
+  );
 }
 
 /**
@@ -670,49 +446,45 @@ function foldsCode(callee: number): number[] {
 function interleaveCode(): number[] {
   const [src, rows, wpr, dst, paddedWords] = [0, 1, 2, 3, 4];
   const [r, sp, d, end, rowEnd] = [5, 6, 7, 8, 9];
-  const step = [...set(sp, add(sp, i32Const(8))), ...set(d, add(d, i32Const(32)))];
-  return [
-    ...set(sp, get(src)),
-    ...forCount(r, rows, [
-      // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
-      ...set(
-        d,
-        add(
-          dst,
-          mul(
-            add(
-              mul(mul([...get(r), ...i32Const(2), OP.i32ShrU], i32Const(4)), paddedWords),
-              mul([...get(r), ...i32Const(3), OP.i32And], i32Const(2)),
+  return seq(
+    set(sp, src),
+    forCount(
+      r,
+      rows,
+      seq(
+        // d = dst + 4 · ((r >> 2) · 4 · paddedWords + 2 · (r & 3))
+        set(
+          d,
+          add(
+            dst,
+            mul(
+              add(
+                mul(mul(shrU(r, i32Const(2)), i32Const(4)), paddedWords),
+                mul(and(r, i32Const(3)), i32Const(2)),
+              ),
+              i32Const(4),
             ),
-            i32Const(4),
           ),
         ),
+        set(rowEnd, add(d, mul(paddedWords, i32Const(16)))),
+        set(end, add(d, mul(shrU(wpr, i32Const(1)), i32Const(32)))),
+        forPointer(d, end, 32, seq(get(d), load64(sp), i64Store(), advance(sp, 8))),
+        // An odd last word, with a zero word.
+        and(wpr, i32Const(1)),
+        OP.if,
+        get(d),
+        load32(sp),
+        OP.i64ExtendI32U,
+        i64Store(),
+        advance(sp, 8),
+        advance(d, 32),
+        set(sp, sub(sp, i32Const(4))),
+        OP.end,
+        forPointer(d, rowEnd, 32, seq(get(d), i64Const(0), i64Store())),
       ),
-      ...set(rowEnd, add(d, mul(paddedWords, i32Const(16)))),
-      ...set(end, add(d, mul([...get(wpr), ...i32Const(1), OP.i32ShrU], i32Const(32)))),
-      ...forPointer(d, end, 32, [
-        ...get(d),
-        ...get(sp),
-        ...i64Load(),
-        ...i64Store(),
-        ...set(sp, add(sp, i32Const(8))),
-      ]),
-      ...get(wpr),
-      ...i32Const(1),
-      OP.i32And,
-      ...OP.if,
-      ...get(d),
-      ...get(sp),
-      ...i32Load(),
-      OP.i64ExtendI32U,
-      ...i64Store(),
-      ...step,
-      ...set(sp, sub(sp, i32Const(4))),
-      OP.end,
-      ...forPointer(d, rowEnd, 32, [...get(d), ...i64Const(0), ...i64Store()]),
-    ]),
-    ...i32Const(0),
-  ];
+    ),
+    i32Const(0),
+  );
 }
 
 type FoldsFunction = (
@@ -894,9 +666,9 @@ export function loadLanes(
   const stride = paddedWords * 4;
   const aStride = rowBits ? rowBits.wordsPerRow * 4 : 0;
   // A's rows, then room for the last one's reads past its end (the B rows), 16-byte aligned.
-  const aBytes = Math.ceil((rowBits ? rowBits.rows * aStride : stride) / 16) * 16;
+  const aBytes = ceilDiv(rowBits ? rowBits.rows * aStride : stride, 16) * 16;
   // foldQuad's B columns come in whole groups of four.
-  const winMaxAt = aBytes + (quad ? Math.ceil(colBits.rows / 4) * 4 : colBits.rows) * stride;
+  const winMaxAt = aBytes + (quad ? ceilDiv(colBits.rows, 4) * 4 : colBits.rows) * stride;
   const totalsAt = winMaxAt + windows * 4;
   const memory = k.memory;
   // Past the totals, room for B as stored while it is interleaved (the folds use it later).
@@ -935,7 +707,7 @@ export function loadLanes(
       if (quad && arrayCols % 4 !== 0) return undefined;
       const lanesPerFold = arrayRows * arrayCols;
       if (lanesPerFold * colBits.cols > 0x7fffffff) return undefined;
-      const foldCount = Math.ceil(rows / arrayRows) * Math.ceil(colBits.rows / arrayCols);
+      const foldCount = ceilDiv(rows, arrayRows) * ceilDiv(colBits.rows, arrayCols);
       const outAt = totalsAt + lanesPerFold * 4 + SPARE_BYTES;
       const histAt = outAt + foldCount * 8;
       reserveMemory(memory, histAt + bins * 4);
@@ -1004,7 +776,7 @@ function loadInterleaved(
   paddedWords: number,
   scratchAt: number,
 ): void {
-  const groups = Math.ceil(bm.rows / 4);
+  const groups = ceilDiv(bm.rows, 4);
   const length = groups * 4 * paddedWords;
   const copy = interleaved.get(bm);
   // The layout depends on the padded row length (the look-ahead windows): a copy for another is not used.

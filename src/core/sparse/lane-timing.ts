@@ -1,4 +1,5 @@
 import type { ArrayShape, Dataflow } from '../array.js';
+import { ceilDiv } from '../ceil-div.js';
 import type { FoldSequence } from '../fold-overlap.js';
 import { cyclesPerFold } from '../fold-timing.js';
 import type { SkipGranularity } from '../hardware.js';
@@ -43,8 +44,8 @@ export function laneTiming(ops: LaneOperands, options: LaneTimingOptions): LaneT
   if (ops.rowBits === null && ops.colBits === null && ops.stat === null) return denseLaneTiming(ops, options);
   const { array, dataflow, granularity } = options;
   const T = ops.temporal;
-  const rowFolds = Math.ceil(ops.spatialRows / array.rows);
-  const colFolds = Math.ceil(ops.spatialCols / array.cols);
+  const rowFolds = ceilDiv(ops.spatialRows, array.rows);
+  const colFolds = ceilDiv(ops.spatialCols, array.cols);
   const bins = options.histogramBins ?? 0;
   const histogram = new Array<number>(bins).fill(0);
   const window = Math.min(options.lookaheadSteps, T);
@@ -107,7 +108,7 @@ export function denseLaneTiming(
 ): LaneTiming {
   const { array, dataflow } = options;
   const T = ops.temporal;
-  const folds = Math.ceil(ops.spatialRows / array.rows) * Math.ceil(ops.spatialCols / array.cols);
+  const folds = ceilDiv(ops.spatialRows, array.rows) * ceilDiv(ops.spatialCols, array.cols);
   const bins = options.histogramBins ?? 0;
   const histogram = new Array<number>(bins).fill(0);
   const element = options.granularity === 'element';
@@ -137,7 +138,7 @@ function kernelLanes(ops: LaneOperands, window: number, arrayCols: number): Load
   const kind = arrayCols % 4 === 0 ? 'quad' : 'pair';
   return single
     ? loadLanes(ops.rowBits, ops.colBits, ops.colBits.wordsPerRow, 1, kind)
-    : loadLanes(ops.rowBits, ops.colBits, window / 32, Math.ceil(T / window), kind);
+    : loadLanes(ops.rowBits, ops.colBits, window / 32, ceilDiv(T, window), kind);
 }
 
 /** elementFold's general case from the kernel: the same stream, work and histogram. */
@@ -234,7 +235,7 @@ function elementFold(
     stream = busiest;
   } else {
     // One pass per lane: window sums, each window's busiest lane, and the lane's total.
-    const windows = Math.ceil(T / window);
+    const windows = ceilDiv(T, window);
     const windowMax = new Float64Array(windows);
     const aligned = window % 32 === 0 && rowBits !== null;
     const wordsPerWindow = window / 32;
@@ -294,7 +295,7 @@ function vectorSteps(ops: LaneOperands, r0: number, r1: number, c0: number, c1: 
     for (let r = r0; r < r1 && !any; r++) any = rowCount(stat, r, c0, c1) > 0;
     if (!any) return 0;
   }
-  const words = Math.max(1, Math.ceil(T / 32));
+  const words = Math.max(1, ceilDiv(T, 32));
   const rowOr = orRows(rowBits, r0, r1, words);
   const colOr = orRows(colBits, c0, c1, words);
   if (!rowOr && !colOr) return T;
