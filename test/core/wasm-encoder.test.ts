@@ -5,11 +5,13 @@ import {
   add64,
   advance,
   and,
+  binary,
   doWhile,
   encodeModule,
   eq,
   forCount,
   forPointer,
+  geU,
   I32,
   i32Const,
   i64Const,
@@ -25,6 +27,7 @@ import {
   ne,
   OP,
   set,
+  shl,
   shrU,
   sub,
   tee,
@@ -90,6 +93,10 @@ const kernel = (() => {
         fn('eq', eq(x, y)),
         fn('ne', ne(x, y)),
         fn('ltU', ltU(x, y)),
+        fn('geU', geU(x, y)),
+        fn('shl', shl(x, y)),
+        // a binary operation the encoder does not name: x < y signed
+        fn('ltS', binary(OP.i32LtS)(x, y)),
         // (x − y) + acc where acc = x − y, through tee
         fn('tee', add(tee(acc, sub(x, y)), acc)),
         // the low and the high word of x + y in i64 (x, y zero-extended)
@@ -144,14 +151,20 @@ test.prop([small, small])('until: tests before every pass, none when done at onc
   expect(kernel.until!(x, y)).toBe(acc);
 });
 
-test.prop([word, word])('and, shrU, eq, ne, ltU and tee are the i32 operations they name', (x, y) => {
-  expect(kernel.and!(x, y) >>> 0).toBe((x & y) >>> 0);
-  expect(kernel.shrU!(x, y) >>> 0).toBe(x >>> (y & 31));
-  expect(kernel.eq!(x, y)).toBe(x === y ? 1 : 0);
-  expect(kernel.ne!(x, y)).toBe(x !== y ? 1 : 0);
-  expect(kernel.ltU!(x, y)).toBe(x < y ? 1 : 0);
-  expect(kernel.tee!(x, y)).toBe((2 * (x - y)) | 0);
-});
+test.prop([word, word])(
+  'and, shl, shrU, eq, ne, ltU, geU, binary and tee are the i32 operations they name',
+  (x, y) => {
+    expect(kernel.and!(x, y) >>> 0).toBe((x & y) >>> 0);
+    expect(kernel.shl!(x, y) >>> 0).toBe((x << (y & 31)) >>> 0);
+    expect(kernel.shrU!(x, y) >>> 0).toBe(x >>> (y & 31));
+    expect(kernel.geU!(x, y)).toBe(x >= y ? 1 : 0);
+    expect(kernel.ltS!(x, y)).toBe((x | 0) < (y | 0) ? 1 : 0);
+    expect(kernel.eq!(x, y)).toBe(x === y ? 1 : 0);
+    expect(kernel.ne!(x, y)).toBe(x !== y ? 1 : 0);
+    expect(kernel.ltU!(x, y)).toBe(x < y ? 1 : 0);
+    expect(kernel.tee!(x, y)).toBe((2 * (x - y)) | 0);
+  },
+);
 
 test.prop([word, word])('add64 adds in 64 bits; wrap keeps the low word', (x, y) => {
   expect(kernel.add64Low!(x, y) >>> 0).toBe((x + y) % 2 ** 32);
