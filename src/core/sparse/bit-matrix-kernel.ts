@@ -9,10 +9,16 @@
  */
 import {
   add,
+  add64,
+  advance,
+  and,
+  binary,
   encodeModule,
+  eq,
   forCount,
   forPointer,
   get,
+  geU,
   I32,
   I64,
   i32Const,
@@ -22,13 +28,18 @@ import {
   i64Store,
   increment,
   instantiate,
-  localGet,
   localSet,
+  ltU,
   minU,
   mul,
+  ne,
   OP,
+  type Operand,
   reserveMemory,
+  seq,
   set,
+  shl,
+  shrU,
   simd,
   sub,
   V128,
@@ -37,12 +48,25 @@ import {
   type WasmFunction,
   type WasmMemory,
   whileTrue,
+  wrap,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
 import { LITTLE_ENDIAN, type RowGather } from './row-gather.js';
 
 /** Bytes per word the popcount sums: one i64. */
 const WORD_BYTES = 8;
+
+/** `x < y`, `x ≥ y` signed (i32): the gathers' tap bounds, which may be negative. */
+const ltS = binary(OP.i32LtS);
+const geS = binary(OP.i32GeS);
+/** The i64 operations of gatherBits' runs. */
+const and64 = binary(OP.i64And);
+const or64 = binary(OP.i64Or);
+const sub64 = binary(OP.i64Sub);
+const shl64 = binary(OP.i64Shl);
+const shrU64 = binary(OP.i64ShrU);
+/** The i32 `x` zero-extended to an i64. */
+const extend = (x: Operand): number[] => seq(get(x), OP.i64ExtendI32U);
 
 /**
  * popcount(start, end) → Σ popcnt of the i64 words at bytes [start, end) (a multiple of 8 apart).
@@ -52,18 +76,10 @@ const WORD_BYTES = 8;
  */
 function popcountCode(): number[] {
   const [p, end, sum] = [0, 1, 2];
-  return [
-    ...forPointer(p, end, WORD_BYTES, [
-      ...localGet(sum),
-      ...localGet(p),
-      ...i64Load(),
-      OP.i64Popcnt,
-      OP.i64Add,
-      ...localSet(sum),
-    ]),
-    ...localGet(sum),
-    OP.i32WrapI64,
-  ];
+  return seq(
+    forPointer(p, end, WORD_BYTES, set(sum, add64(sum, seq(get(p), i64Load(), OP.i64Popcnt)))),
+    wrap(sum),
+  );
 }
 
 /** The locals both gathers keep per row: its output pixel, first input column, inside taps, kernel row. */
@@ -112,66 +128,54 @@ const ROW: RowLocals = { m: 18, oh: 19, ow: 20, iw0: 21, x0: 22, x1: 23, y: 24, 
 function windowRows(rowStart: number[], inside: number[], outside: number[]): number[] {
   const g = GATHER;
   const l = ROW;
-  return [
-    ...set(l.oh, i32Const(0)),
-    ...set(l.ow, i32Const(0)),
-    ...forCount(l.m, g.rows, [
-      ...rowStart,
-      ...set(l.iw0, sub(mul(l.ow, g.sw), g.pl)),
-      ...set(l.x0, i32Const(0)),
-      // while (x0 < fw && iw0 + x0·dw < 0) x0++
-      ...whileTrue(
-        [
-          ...get(l.x0),
-          ...get(g.fw),
-          OP.i32LtS,
-          ...add(mul(l.x0, g.dw), l.iw0),
-          ...i32Const(0),
-          OP.i32LtS,
-          OP.i32And,
-        ],
-        increment(l.x0),
-      ),
-      ...set(l.x1, get(g.fw)),
-      // while (x1 > x0 && iw0 + (x1 − 1)·dw ≥ w) x1--
-      ...whileTrue(
-        [
-          ...get(l.x0),
-          ...get(l.x1),
-          OP.i32LtS,
-          ...add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0),
-          ...get(g.w),
-          OP.i32GeS,
-          OP.i32And,
-        ],
-        set(l.x1, sub(l.x1, i32Const(1))),
-      ),
-      ...forCount(l.y, g.fh, [
-        ...set(l.ih, add(sub(mul(l.oh, g.sh), g.pt), mul(l.y, g.dh))),
-        // Unsigned: a negative ih is ≥ h too.
-        ...get(l.ih),
-        ...get(g.h),
-        OP.i32GeU,
-        ...OP.if,
-        ...outside,
-        OP.else,
-        ...inside,
+  return seq(
+    set(l.oh, i32Const(0)),
+    set(l.ow, i32Const(0)),
+    forCount(
+      l.m,
+      g.rows,
+      seq(
+        rowStart,
+        set(l.iw0, sub(mul(l.ow, g.sw), g.pl)),
+        set(l.x0, i32Const(0)),
+        // while (x0 < fw && iw0 + x0·dw < 0) x0++
+        whileTrue(and(ltS(l.x0, g.fw), ltS(add(mul(l.x0, g.dw), l.iw0), i32Const(0))), increment(l.x0)),
+        set(l.x1, g.fw),
+        // while (x1 > x0 && iw0 + (x1 − 1)·dw ≥ w) x1--
+        whileTrue(
+          and(ltS(l.x0, l.x1), geS(add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0), g.w)),
+          set(l.x1, sub(l.x1, i32Const(1))),
+        ),
+        forCount(
+          l.y,
+          g.fh,
+          seq(
+            set(l.ih, add(sub(mul(l.oh, g.sh), g.pt), mul(l.y, g.dh))),
+            // Unsigned: a negative ih is ≥ h too.
+            geU(l.ih, g.h),
+            OP.if,
+            outside,
+            OP.else,
+            inside,
+            OP.end,
+          ),
+        ),
+        increment(l.ow),
+        geU(l.ow, g.wo),
+        OP.if,
+        set(l.ow, i32Const(0)),
+        increment(l.oh),
         OP.end,
-      ]),
-      ...increment(l.ow),
-      ...get(l.ow),
-      ...get(g.wo),
-      OP.i32GeU,
-      ...OP.if,
-      ...set(l.ow, i32Const(0)),
-      ...increment(l.oh),
-      OP.end,
-    ]),
-  ];
+      ),
+    ),
+  );
 }
 
 /** Input pixel (ih, iw0 + x·dw) as an index (x: a local). */
 const pixelOf = (x: number): number[] => add(add(mul(ROW.ih, GATHER.w), ROW.iw0), mul(x, GATHER.dw));
+
+/** dst + rows · wpr · 4: where the gathered rows end. */
+const rowsEnd = (): number[] => add(mul(mul(GATHER.rows, GATHER.wpr), i32Const(4)), GATHER.dst);
 
 /**
  * The rows' bytes [dst, end) popcounted when `count` is set (their last 4 bytes zeroed first when
@@ -179,25 +183,18 @@ const pixelOf = (x: number): number[] => add(add(mul(ROW.ih, GATHER.w), ROW.iw0)
  */
 function countRows(end: number): number[] {
   const g = GATHER;
-  return [
-    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...get(g.count),
-    ...OP.if,
-    ...get(end),
-    ...i32Const(0),
-    ...i32Store(),
-    ...get(g.dst),
-    ...add(end, i32Const(4)),
-    ...i32Const(-8),
-    OP.i32And,
-    OP.call,
-    0,
-    ...localSet(end),
+  return seq(
+    set(end, rowsEnd()),
+    get(g.count),
+    OP.if,
+    seq(get(end), i32Const(0), i32Store()),
+    // popcount(dst, (end + 4) & ~7)
+    set(end, seq(get(g.dst), and(add(end, i32Const(4)), i32Const(-8)), OP.call, 0)),
     OP.else,
-    ...set(end, i32Const(0)),
+    set(end, i32Const(0)),
     OP.end,
-    ...get(end),
-  ];
+    get(end),
+  );
 }
 
 /**
@@ -213,55 +210,47 @@ function gatherWordsCode(): number[] {
   const l = ROW;
   const [d, sp, n, q, x, end] = [26, 27, 28, 29, 30, 31];
   // n bytes of the source from s (copy) or zeros at d, then d += n.
-  const run = (copy: boolean): number[] => [
-    ...set(q, i32Const(0)),
-    ...whileTrue(
-      [...get(q), ...get(n), OP.i32LtU],
-      [
-        ...add(d, q),
-        ...(copy ? [...add(sp, q), ...v128Load()] : OP.v128Zero),
-        ...v128Store(),
-        ...set(q, add(q, i32Const(16))),
-      ],
-    ),
-    ...set(d, add(d, n)),
-  ];
-  const taps = (count: number[]): number[] => set(n, mul(count, g.c));
+  const run = (copy: boolean): number[] =>
+    seq(
+      set(q, i32Const(0)),
+      whileTrue(
+        ltU(q, n),
+        seq(add(d, q), copy ? seq(add(sp, q), v128Load()) : OP.v128Zero, v128Store(), advance(q, 16)),
+      ),
+      set(d, add(d, n)),
+    );
+  const taps = (count: Operand): number[] => set(n, mul(count, g.c));
   const from = (xLocal: number): number[] => set(sp, add(mul(pixelOf(xLocal), g.c), g.src));
-  const inside = [
-    ...get(g.dw),
-    ...i32Const(1),
-    OP.i32Eq,
-    ...OP.if,
+  const inside = seq(
+    eq(g.dw, i32Const(1)),
+    OP.if,
     // Adjacent taps are adjacent in the input: zeros, one run, zeros.
-    ...taps(get(l.x0)),
-    ...run(false),
-    ...from(l.x0),
-    ...taps(sub(l.x1, l.x0)),
-    ...run(true),
-    ...taps(sub(g.fw, l.x1)),
-    ...run(false),
+    taps(l.x0),
+    run(false),
+    from(l.x0),
+    taps(sub(l.x1, l.x0)),
+    run(true),
+    taps(sub(g.fw, l.x1)),
+    run(false),
     OP.else,
-    ...forCount(x, g.fw, [
-      ...taps(i32Const(1)),
-      ...get(x),
-      ...get(l.x0),
-      OP.i32GeU,
-      ...get(x),
-      ...get(l.x1),
-      OP.i32LtU,
-      OP.i32And,
-      ...OP.if,
-      ...from(x),
-      ...run(true),
-      OP.else,
-      ...run(false),
-      OP.end,
-    ]),
+    forCount(
+      x,
+      g.fw,
+      seq(
+        taps(i32Const(1)),
+        and(geU(x, l.x0), ltU(x, l.x1)),
+        OP.if,
+        from(x),
+        run(true),
+        OP.else,
+        run(false),
+        OP.end,
+      ),
+    ),
     OP.end,
-  ];
-  const outside = [...taps(get(g.fw)), ...run(false)];
-  return [...set(d, get(g.dst)), ...windowRows([], inside, outside), ...countRows(end)];
+  );
+  const outside = seq(taps(g.fw), run(false));
+  return seq(set(d, g.dst), windowRows([], inside, outside), countRows(end));
 }
 
 /**
@@ -278,67 +267,53 @@ function gatherBitsCode(): number[] {
   const g = GATHER;
   const l = ROW;
   const [rowBit, from, to, left, k, x, end, addr, v] = [26, 27, 28, 29, 30, 31, 32, 33, 34];
-  const bitInByte = (local: number): number[] => [...get(local), ...i32Const(7), OP.i32And, OP.i64ExtendI32U];
-  const byteOf = (local: number, base: number): number[] =>
-    add([...get(local), ...i32Const(3), OP.i32ShrU], base);
+  const bitInByte = (local: number): number[] => extend(and(local, i32Const(7)));
+  const byteOf = (local: number, base: number): number[] => add(shrU(local, i32Const(3)), base);
   // OR bits [from, from + left) of the source into the rows from bit `to`.
   const orRun = whileTrue(
-    [...get(left), ...i32Const(0), OP.i32Ne],
-    [
-      ...set(k, minU(left, i32Const(56))),
-      ...set(v, [
-        ...byteOf(from, g.src),
-        ...i64Load(),
-        ...bitInByte(from),
-        OP.i64ShrU,
-        ...i64Const(1),
-        ...get(k),
-        OP.i64ExtendI32U,
-        OP.i64Shl,
-        ...i64Const(1),
-        OP.i64Sub,
-        OP.i64And,
-      ]),
-      ...set(addr, byteOf(to, g.dst)),
-      ...get(addr),
-      ...get(addr),
-      ...i64Load(),
-      ...get(v),
-      ...bitInByte(to),
-      OP.i64Shl,
-      OP.i64Or,
-      ...i64Store(),
-      ...set(from, add(from, k)),
-      ...set(to, add(to, k)),
-      ...set(left, sub(left, k)),
-    ],
+    ne(left, i32Const(0)),
+    seq(
+      set(k, minU(left, i32Const(56))),
+      // v = the i64 at the source's byte, shifted down by its bit, cut to the k bits (1 << k) − 1.
+      set(
+        v,
+        and64(
+          shrU64(seq(byteOf(from, g.src), i64Load()), bitInByte(from)),
+          sub64(shl64(i64Const(1), extend(k)), i64Const(1)),
+        ),
+      ),
+      set(addr, byteOf(to, g.dst)),
+      seq(get(addr), or64(seq(get(addr), i64Load()), shl64(v, bitInByte(to))), i64Store()),
+      set(from, add(from, k)),
+      set(to, add(to, k)),
+      set(left, sub(left, k)),
+    ),
   );
   // The run of `count` taps from tap xLocal of kernel row y.
-  const runFrom = (xLocal: number, count: number[]): number[] => [
-    ...set(from, add(mul(pixelOf(xLocal), g.c), g.base)),
-    ...set(to, add(mul(add(mul(l.y, g.fw), xLocal), g.c), rowBit)),
-    ...set(left, mul(count, g.c)),
-    ...orRun,
-  ];
-  const inside = [
-    ...get(g.dw),
-    ...i32Const(1),
-    OP.i32Eq,
-    ...OP.if,
-    ...runFrom(l.x0, sub(l.x1, l.x0)),
+  const runFrom = (xLocal: number, count: Operand): number[] =>
+    seq(
+      set(from, add(mul(pixelOf(xLocal), g.c), g.base)),
+      set(to, add(mul(add(mul(l.y, g.fw), xLocal), g.c), rowBit)),
+      set(left, mul(count, g.c)),
+      orRun,
+    );
+  const inside = seq(
+    eq(g.dw, i32Const(1)),
+    OP.if,
+    runFrom(l.x0, sub(l.x1, l.x0)),
     OP.else,
-    ...set(x, get(l.x0)),
-    ...whileTrue([...get(x), ...get(l.x1), OP.i32LtS], [...runFrom(x, i32Const(1)), ...increment(x)]),
+    set(x, l.x0),
+    whileTrue(ltS(x, l.x1), seq(runFrom(x, i32Const(1)), increment(x))),
     OP.end,
-  ];
-  const rowStart = set(rowBit, [...mul(l.m, g.wpr), ...i32Const(5), OP.i32Shl]);
-  return [
-    ...set(addr, get(g.dst)),
-    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...forPointer(addr, end, 16, [...get(addr), ...OP.v128Zero, ...v128Store()]),
-    ...windowRows(rowStart, inside, []),
-    ...countRows(end),
-  ];
+  );
+  const rowStart = set(rowBit, shl(mul(l.m, g.wpr), i32Const(5)));
+  return seq(
+    set(addr, g.dst),
+    set(end, rowsEnd()),
+    forPointer(addr, end, 16, seq(get(addr), OP.v128Zero, v128Store())),
+    windowRows(rowStart, inside, []),
+    countRows(end),
+  );
 }
 
 const I8X16_SHUFFLE = (...lanes: number[]): number[] => simd(0x0d, ...lanes);
