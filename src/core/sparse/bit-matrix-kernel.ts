@@ -28,7 +28,6 @@ import {
   i64Store,
   increment,
   instantiate,
-  localSet,
   ltU,
   minU,
   mul,
@@ -335,81 +334,71 @@ const I32_STORE16 = [0x3b, 1, 0];
 function transposeCode(): number[] {
   const [src, wpr, rowBlocks, dst, dwpr] = [0, 1, 2, 3, 4];
   const [rb, wc, row, stride, out, colStride] = [5, 6, 7, 8, 9, 10];
-  const v = [11, 12, 13, 14];
-  const sv = [15, 16, 17, 18];
+  const [v0, v1, v2, v3] = [11, 12, 13, 14];
+  const [s0, s1, s2, s3] = [15, 16, 17, 18];
   const bits = 19;
+  const nextRow = set(row, add(row, stride));
   // v_q = the words of rows 4q..4q + 3 (lane l: row 4q + l); row moves on a row per word.
-  const loadRows = v.flatMap((vq) => [
-    ...get(row),
-    ...V128_LOAD32_ZERO,
-    ...[1, 2, 3].flatMap((lane) => [
-      ...localSet(vq),
-      ...set(row, add(row, stride)),
-      ...get(row),
-      ...get(vq),
-      ...V128_LOAD32_LANE(lane),
-    ]),
-    ...localSet(vq),
-    ...set(row, add(row, stride)),
-  ]);
+  const loadRows = seq(
+    ...[v0, v1, v2, v3].map((vq) =>
+      seq(
+        set(vq, seq(get(row), V128_LOAD32_ZERO)),
+        nextRow,
+        ...[1, 2, 3].map((lane) => seq(set(vq, seq(get(row), get(vq), V128_LOAD32_LANE(lane))), nextRow)),
+      ),
+    ),
+  );
   const fourths = [0, 4, 8, 12, 16, 20, 24, 28];
   // Bytes b and b + 1 of the eight rows of two vectors (byte b of lane l is lane byte 4l + b).
-  const byteRows = (x: number, y: number, b: number): number[] => [
-    ...get(x),
-    ...get(y),
-    ...I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)),
-  ];
+  const byteRows = (x: number, y: number, b: number): number[] =>
+    seq(get(x), get(y), I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)));
   // The first (or second) eight bytes of both vectors: byte b of rows 0–7 then of rows 8–15.
   const sixteen = (x: number, y: number, second: boolean): number[] => {
     const o = second ? 8 : 0;
     const lanes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + o);
-    return [...get(x), ...get(y), ...I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16))];
+    return seq(get(x), get(y), I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16)));
   };
-  // Output columns 8b + 7 down to 8b from byte b of the 16 rows (on the stack).
-  const columns = (b: number): number[] => [
-    ...localSet(bits),
-    ...[7, 6, 5, 4, 3, 2, 1, 0].flatMap((i) => [
-      ...add(out, mul(i32Const(8 * b + i), colStride)),
-      ...get(bits),
-      ...OP.i8x16Bitmask,
-      ...I32_STORE16,
-      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...OP.i8x16Add]) : []),
-    ]),
-  ];
-  const half = (h: number): number[] => [
-    // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
-    ...set(
-      row,
-      add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
-    ),
-    ...loadRows,
-    ...set(
-      out,
-      add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
-    ),
-    ...byteRows(v[0]!, v[1]!, 0),
-    ...localSet(sv[0]!),
-    ...byteRows(v[0]!, v[1]!, 2),
-    ...localSet(sv[1]!),
-    ...byteRows(v[2]!, v[3]!, 0),
-    ...localSet(sv[2]!),
-    ...byteRows(v[2]!, v[3]!, 2),
-    ...localSet(sv[3]!),
-    ...sixteen(sv[0]!, sv[2]!, false),
-    ...columns(0),
-    ...sixteen(sv[0]!, sv[2]!, true),
-    ...columns(1),
-    ...sixteen(sv[1]!, sv[3]!, false),
-    ...columns(2),
-    ...sixteen(sv[1]!, sv[3]!, true),
-    ...columns(3),
-  ];
-  return [
-    ...set(stride, mul(wpr, i32Const(4))),
-    ...set(colStride, mul(dwpr, i32Const(4))),
-    ...forCount(rb, rowBlocks, forCount(wc, wpr, [...half(0), ...half(1)])),
-    ...i32Const(0),
-  ];
+  // Output columns 8b + 7 down to 8b from `byteB`, byte b of the 16 rows.
+  const columns = (b: number, byteB: number[]): number[] =>
+    seq(
+      set(bits, byteB),
+      ...[7, 6, 5, 4, 3, 2, 1, 0].map((i) =>
+        seq(
+          add(out, mul(i32Const(8 * b + i), colStride)),
+          get(bits),
+          OP.i8x16Bitmask,
+          I32_STORE16,
+          i > 0 ? set(bits, seq(get(bits), get(bits), OP.i8x16Add)) : [],
+        ),
+      ),
+    );
+  const half = (h: number): number[] =>
+    seq(
+      // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
+      set(
+        row,
+        add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
+      ),
+      loadRows,
+      set(
+        out,
+        add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
+      ),
+      set(s0, byteRows(v0, v1, 0)),
+      set(s1, byteRows(v0, v1, 2)),
+      set(s2, byteRows(v2, v3, 0)),
+      set(s3, byteRows(v2, v3, 2)),
+      columns(0, sixteen(s0, s2, false)),
+      columns(1, sixteen(s0, s2, true)),
+      columns(2, sixteen(s1, s3, false)),
+      columns(3, sixteen(s1, s3, true)),
+    );
+  return seq(
+    set(stride, mul(wpr, i32Const(4))),
+    set(colStride, mul(dwpr, i32Const(4))),
+    forCount(rb, rowBlocks, forCount(wc, wpr, seq(half(0), half(1)))),
+    i32Const(0),
+  );
 }
 
 type GatherFunction = (...args: number[]) => number;
