@@ -45,7 +45,7 @@ export const seq = (...parts: readonly (number | readonly number[])[]): number[]
 
 export const vec = (items: readonly (readonly number[])[]): number[] => seq(uleb(items.length), ...items);
 const section = (id: number, body: readonly number[]): number[] => seq(id, uleb(body.length), body);
-const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
+const name = (s: string): number[] => vec(Array.from(new TextEncoder().encode(s), (b) => [b]));
 
 /** Value types. */
 export const I32 = 0x7f;
@@ -66,8 +66,8 @@ export const i64Load = (offset = 0): number[] => seq(0x29, memarg(3, offset));
 export const i32Store = (offset = 0): number[] => seq(0x36, memarg(2, offset));
 export const i64Store = (offset = 0): number[] => seq(0x37, memarg(3, offset));
 export const i64Const = (n: number): number[] => seq(0x42, sleb(n));
-export const v128Load = (offset = 0): number[] => simd(0x00, ...memarg(4, offset));
-export const v128Store = (offset = 0): number[] => simd(0x0b, ...memarg(4, offset));
+export const v128Load = (offset = 0): number[] => seq(simd(0x00), memarg(4, offset));
+export const v128Store = (offset = 0): number[] => seq(simd(0x0b), memarg(4, offset));
 
 export const OP = {
   block: [0x02, 0x40],
