@@ -45,7 +45,7 @@ export const seq = (...parts: readonly (number | readonly number[])[]): number[]
 
 export const vec = (items: readonly (readonly number[])[]): number[] => seq(uleb(items.length), ...items);
 const section = (id: number, body: readonly number[]): number[] => seq(id, uleb(body.length), body);
-const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
+const name = (s: string): number[] => vec(Array.from(new TextEncoder().encode(s), (b) => [b]));
 
 /** Value types. */
 export const I32 = 0x7f;
@@ -66,8 +66,8 @@ export const i64Load = (offset = 0): number[] => seq(0x29, memarg(3, offset));
 export const i32Store = (offset = 0): number[] => seq(0x36, memarg(2, offset));
 export const i64Store = (offset = 0): number[] => seq(0x37, memarg(3, offset));
 export const i64Const = (n: number): number[] => seq(0x42, sleb(n));
-export const v128Load = (offset = 0): number[] => simd(0x00, ...memarg(4, offset));
-export const v128Store = (offset = 0): number[] => simd(0x0b, ...memarg(4, offset));
+export const v128Load = (offset = 0): number[] => seq(simd(0x00), memarg(4, offset));
+export const v128Store = (offset = 0): number[] => seq(simd(0x0b), memarg(4, offset));
 
 export const OP = {
   block: [0x02, 0x40],
@@ -147,21 +147,26 @@ export const get = (x: Operand): number[] => (typeof x === 'number' ? localGet(x
 export const set = (local: number, value: Operand): number[] => seq(get(value), localSet(local));
 /** `local = value`, the value left on the stack too. */
 export const tee = (local: number, value: Operand): number[] => seq(get(value), localTee(local));
-/** `x op y` for a binary instruction `op`. */
-const binary =
+/**
+ * `x op y` for a binary instruction `op`: the one form of every operation below, and of those a
+ * single kernel writes for itself.
+ */
+export const binary =
   (op: number) =>
   (x: Operand, y: Operand): number[] =>
     seq(get(x), get(y), op);
-/** `x + y`, `x − y`, `x · y`, `x & y`, `x >>> y` (i32). */
+/** `x + y`, `x − y`, `x · y`, `x & y`, `x << y`, `x >>> y` (i32). */
 export const add = binary(OP.i32Add);
 export const sub = binary(OP.i32Sub);
 export const mul = binary(OP.i32Mul);
 export const and = binary(OP.i32And);
+export const shl = binary(OP.i32Shl);
 export const shrU = binary(OP.i32ShrU);
-/** `x == y`, `x != y`, `x < y` unsigned (i32, leaving 1 or 0). */
+/** `x == y`, `x != y`, `x < y` and `x ≥ y` unsigned (i32, leaving 1 or 0). */
 export const eq = binary(OP.i32Eq);
 export const ne = binary(OP.i32Ne);
 export const ltU = binary(OP.i32LtU);
+export const geU = binary(OP.i32GeU);
 /** `x + y` (i64). */
 export const add64 = binary(OP.i64Add);
 /** The low 32 bits of the i64 `x`, as an i32. */
@@ -189,7 +194,7 @@ export const until = (done: number[], body: number[]): number[] =>
 export const whileTrue = (cond: number[], body: number[]): number[] => until(seq(cond, OP.i32Eqz), body);
 /** `while (p < end) { body; p += step }` (p, end: i32 locals, unsigned). */
 export const forPointer = (p: number, end: number, step: number, body: number[]): number[] =>
-  until(seq(get(p), get(end), OP.i32GeU), seq(body, advance(p, step)));
+  until(geU(p, end), seq(body, advance(p, step)));
 /** `for (counter = 0; counter < limit; counter++) body` (i32 locals, unsigned; no pass when limit is 0). */
 export const forCount = (counter: number, limit: number, body: number[]): number[] =>
   seq(

@@ -17,18 +17,21 @@ import { crc32 } from 'node:zlib';
 import {
   add,
   advance,
+  binary,
   doWhile,
   encodeModule,
+  get,
   I32,
   i32Const,
   i32Load,
   instantiate,
-  localGet,
-  localSet,
-  localTee,
+  ne,
   OP,
+  seq,
   set,
+  shl,
   simd,
+  tee,
   unless,
   V128,
   v128Load,
@@ -307,15 +310,9 @@ export function crc32OfZeros(length: number): number {
 const V128_AND = OP.v128And;
 const V128_OR = OP.v128Or;
 const V128_XOR = OP.v128Xor;
-
-/** The 16 bytes of a lane mask: the exponent bits of every F32 or F16 lane. */
-function exponentMask(check: FiniteCheck): number[] {
-  const out = new Uint8Array(16);
-  const view = new DataView(out.buffer);
-  if (check === 'F32') for (let i = 0; i < 4; i++) view.setUint32(4 * i, 0x7f800000, true);
-  else for (let i = 0; i < 8; i++) view.setUint16(2 * i, 0x7c00, true);
-  return [...out];
-}
+/** `x | y`, `x ^ y` (i32). */
+const or = binary(OP.i32Or);
+const xor = binary(OP.i32Xor);
 
 /**
  * A function (src: i32, values: i32, count: i32) → i32 over `count` blocks at byte address `src`.
@@ -326,34 +323,32 @@ function exponentMask(check: FiniteCheck): number[] {
  */
 function functionBody(terms: readonly number[] | null, check: FiniteCheck | undefined): number[] {
   const [src, values, count, end, raw, c, bad] = [0, 1, 2, 3, 4, 5, 6];
-  const body = [...localGet(src), ...v128Load(0), ...localTee(raw)];
-  if (terms) {
-    body.push(...localGet(values), ...v128Load(0), ...V128_XOR);
-    for (const e of terms) body.push(...localGet(values), ...v128Load(e * BLOCK_BYTES), ...V128_XOR);
-    body.push(...localSet(c), ...localGet(values), ...localGet(c), ...v128Store(FOLD_DEGREE * BLOCK_BYTES));
-  } else {
-    body.push(...localSet(c));
-  }
-  if (check) {
-    const mask = simd(0x0c, ...exponentMask(check));
-    body.push(...localGet(bad), ...localGet(raw), ...mask, ...V128_AND, ...mask);
-    body.push(...(check === 'F32' ? OP.i32x4Eq : OP.i16x8Eq), ...V128_OR, ...localSet(bad));
-  }
-  body.push(...advance(values, BLOCK_BYTES));
-  return [
-    ...set(end, add(src, [...localGet(count), ...i32Const(4), OP.i32Shl])),
-    ...stepping(count, src, BLOCK_BYTES, end, body),
-    ...localGet(bad),
-    ...OP.v128AnyTrue,
-  ];
+  const block = tee(raw, seq(get(src), v128Load(0)));
+  // ⊕ values[j + e]
+  const pull = (e: number): number[] => seq(get(values), v128Load(e * BLOCK_BYTES), V128_XOR);
+  const fold = terms
+    ? seq(
+        set(c, seq(block, pull(0), ...terms.map(pull))),
+        seq(get(values), get(c), v128Store(FOLD_DEGREE * BLOCK_BYTES)),
+      )
+    : set(c, block);
+  // bad |= (raw & exponents) == exponents, per lane.
+  const test = (dtype: FiniteCheck): number[] => {
+    const exponents = dtype === 'F32' ? laneConst(0x7f800000, 4) : laneConst(0x7c00, 2);
+    const eqLanes = dtype === 'F32' ? OP.i32x4Eq : OP.i16x8Eq;
+    return set(bad, seq(get(bad), get(raw), exponents, V128_AND, exponents, eqLanes, V128_OR));
+  };
+  return seq(
+    set(end, add(src, shl(count, i32Const(4)))),
+    stepping(count, src, BLOCK_BYTES, end, seq(fold, check ? test(check) : [], advance(values, BLOCK_BYTES))),
+    get(bad),
+    OP.v128AnyTrue,
+  );
 }
 
 /** `do body while ((p += step) !== end)` (i32 locals), skipped when the local `count` is 0: every scan function's loop. */
 function stepping(count: number, p: number, step: number, end: number, body: number[]): number[] {
-  return unless(
-    [...localGet(count), OP.i32Eqz],
-    doWhile(body, [...add(p, i32Const(step)), ...localTee(p), ...localGet(end), OP.i32Ne]),
-  );
+  return unless(seq(get(count), OP.i32Eqz), doWhile(body, ne(tee(p, add(p, i32Const(step))), end)));
 }
 
 /**
@@ -363,28 +358,19 @@ function stepping(count: number, p: number, step: number, end: number, body: num
  */
 function maskBody(dtype: FiniteCheck): number[] {
   const [src, mask, count, end, bad] = [0, 1, 2, 3, 4];
-  const lanes = (offset: number): number[] => magnitudeLanes(offset, dtype === 'F16' ? 2 : 4);
   const I32_LOAD8_U = [0x2d, 0, 0];
-  const body = [...localGet(bad)];
-  if (dtype === 'F16') {
-    // i16x8.ne, i16x8.bitmask: one bit per half.
-    body.push(...lanes(0), ...OP.v128Zero, ...simd(0x2e), ...simd(0x84));
-  } else {
-    // i32x4.ne, i32x4.bitmask on both halves of the byte's 8 values.
-    body.push(...lanes(0), ...OP.v128Zero, ...simd(0x38), ...simd(0xa4));
-    body.push(
-      ...lanes(16),
-      ...OP.v128Zero,
-      ...simd(0x38),
-      ...simd(0xa4),
-      ...i32Const(4),
-      OP.i32Shl,
-      OP.i32Or,
-    );
-  }
-  body.push(...localGet(mask), ...I32_LOAD8_U, OP.i32Xor, OP.i32Or, ...localSet(bad));
-  body.push(...advance(src, dtype === 'F16' ? 16 : 32));
-  return [...set(end, add(mask, count)), ...stepping(count, mask, 1, end, body), ...localGet(bad)];
+  // i16x8.ne, i16x8.bitmask: one bit per half; i32x4.ne, i32x4.bitmask: one per single, on both
+  // halves of the byte's 8 values.
+  const nonZero = (offset: number): number[] =>
+    dtype === 'F16'
+      ? seq(magnitudeLanes(offset, 2), OP.v128Zero, simd(0x2e), simd(0x84))
+      : seq(magnitudeLanes(offset, 4), OP.v128Zero, simd(0x38), simd(0xa4));
+  const bits = dtype === 'F16' ? nonZero(0) : or(nonZero(0), shl(nonZero(16), i32Const(4)));
+  const body = seq(
+    set(bad, or(bad, xor(bits, seq(get(mask), I32_LOAD8_U)))),
+    advance(src, dtype === 'F16' ? 16 : 32),
+  );
+  return seq(set(end, add(mask, count)), stepping(count, mask, 1, end, body), get(bad));
 }
 
 /**
@@ -396,69 +382,45 @@ function maskBody(dtype: FiniteCheck): number[] {
  */
 function mask4Body(dtype: FiniteCheck): number[] {
   const width = dtype === 'F16' ? 2 : 4;
-  const zeroLanes = (offset: number): number[] => [
-    ...magnitudeLanes(offset, width),
-    ...OP.v128Zero,
-    ...(width === 2 ? OP.i16x8Eq : OP.i32x4Eq),
-  ];
+  const zeroLanes = (offset: number): number[] =>
+    seq(magnitudeLanes(offset, width), OP.v128Zero, width === 2 ? OP.i16x8Eq : OP.i32x4Eq);
   /** The zero bits of 16 values from byte `offset` on. */
   const sixteen = (offset: number): number[] =>
     width === 2
-      ? [...zeroLanes(offset), ...zeroLanes(offset + 16), ...OP.i8x16NarrowI16x8S, ...OP.i8x16Bitmask]
-      : [
-          ...zeroLanes(offset),
-          ...zeroLanes(offset + 16),
-          ...OP.i16x8NarrowI32x4S,
-          ...zeroLanes(offset + 32),
-          ...zeroLanes(offset + 48),
-          ...OP.i16x8NarrowI32x4S,
-          ...OP.i8x16NarrowI16x8S,
-          ...OP.i8x16Bitmask,
-        ];
+      ? seq(zeroLanes(offset), zeroLanes(offset + 16), OP.i8x16NarrowI16x8S, OP.i8x16Bitmask)
+      : seq(
+          zeroLanes(offset),
+          zeroLanes(offset + 16),
+          OP.i16x8NarrowI32x4S,
+          zeroLanes(offset + 32),
+          zeroLanes(offset + 48),
+          OP.i16x8NarrowI32x4S,
+          OP.i8x16NarrowI16x8S,
+          OP.i8x16Bitmask,
+        );
   const groupBytes = 32 * width;
   const [src, mask, count, end, bad] = [0, 1, 2, 3, 4];
-  const body = [
-    ...localGet(bad),
-    ...sixteen(0),
-    ...sixteen(groupBytes / 2),
-    ...i32Const(16),
-    OP.i32Shl,
-    OP.i32Or,
-    ...localGet(mask),
-    ...i32Load(0),
-    OP.i32Xor,
-    ...i32Const(-1),
-    OP.i32Xor,
-    OP.i32Or,
-    ...localSet(bad),
-    ...advance(src, groupBytes),
-  ];
-  return [
-    ...set(end, add(mask, [...localGet(count), ...i32Const(2), OP.i32Shl])),
-    ...stepping(count, mask, 4, end, body),
-    ...localGet(bad),
-  ];
+  const zeros = or(sixteen(0), shl(sixteen(groupBytes / 2), i32Const(16)));
+  // ~(zeros ^ stored): the bits where a value and its mask bit disagree.
+  const mismatches = xor(xor(zeros, seq(get(mask), i32Load(0))), i32Const(-1));
+  const body = seq(set(bad, or(bad, mismatches)), advance(src, groupBytes));
+  return seq(set(end, add(mask, shl(count, i32Const(2)))), stepping(count, mask, 4, end, body), get(bad));
 }
 
 /** The 16 bytes at `src` + `offset` (local 0) with each lane's sign bit cleared: zero iff the value is ±0. */
 function magnitudeLanes(offset: number, width: 2 | 4): number[] {
-  return [
-    ...localGet(0),
-    ...v128Load(offset),
-    ...simd(0x0c, ...laneMask(width === 2 ? 0x7fff : 0x7fffffff, width)),
-    ...V128_AND,
-  ];
+  return seq(get(0), v128Load(offset), laneConst(width === 2 ? 0x7fff : 0x7fffffff, width), V128_AND);
 }
 
-/** 16 bytes holding `value` in every lane of `width` bytes (little-endian). */
-function laneMask(value: number, width: 2 | 4): number[] {
+/** v128.const of `value` in every lane of `width` bytes (little-endian). */
+function laneConst(value: number, width: 2 | 4): number[] {
   const out = new Uint8Array(16);
   const view = new DataView(out.buffer);
   for (let i = 0; i < 16; i += width) {
     if (width === 2) view.setUint16(i, value, true);
     else view.setUint32(i, value, true);
   }
-  return [...out];
+  return simd(0x0c, ...out);
 }
 
 function buildKernel(): Kernel | null {

@@ -5,11 +5,14 @@ import {
   add64,
   advance,
   and,
+  binary,
   doWhile,
   encodeModule,
   eq,
   forCount,
   forPointer,
+  get,
+  geU,
   I32,
   i32Const,
   i64Const,
@@ -24,7 +27,9 @@ import {
   mul,
   ne,
   OP,
+  seq,
   set,
+  shl,
   shrU,
   sub,
   tee,
@@ -44,45 +49,33 @@ type Fn = (...args: number[]) => number;
 const kernel = (() => {
   const [x, y, i, acc, p, end] = [0, 1, 2, 3, 4, 5];
   const fn = (name: string, code: number[]) => ({ name, params: 2, locals: [[4, I32]] as const, code });
+  const extend = (local: number): number[] => seq(get(local), OP.i64ExtendI32U);
   const exports = instantiate(
     encodeModule(
       [
         // Σ_{i<x} (i·y − 1)
-        fn('forCount', [
-          ...forCount(i, x, set(acc, add(acc, sub(mul(i, y), i32Const(1))))),
-          ...localGet(acc),
-        ]),
-        // steps of y + 1 from 0 while below x
-        fn('forPointer', [
-          ...set(end, localGet(x)),
-          ...forPointer(p, end, 3, increment(acc)),
-          ...localGet(acc),
-        ]),
+        fn('forCount', seq(forCount(i, x, set(acc, add(acc, sub(mul(i, y), i32Const(1))))), get(acc))),
+        // steps of 3 from 0 while below x
+        fn('forPointer', seq(set(end, x), forPointer(p, end, 3, increment(acc)), get(acc))),
         // halvings of x until it is 0, acc counting them (+ y once per pass)
-        fn('whileTrue', [
-          ...whileTrue(localGet(x), [
-            ...set(x, [...localGet(x), ...i32Const(1), OP.i32ShrU]),
-            ...set(acc, add(acc, y)),
-          ]),
-          ...localGet(acc),
-        ]),
+        fn(
+          'whileTrue',
+          seq(whileTrue(get(x), seq(set(x, shrU(x, i32Const(1))), set(acc, add(acc, y)))), get(acc)),
+        ),
         // x == 0: 7; else passes of i += 2 until i ≥ x (at least one)
-        fn('doWhileUnless', [
-          ...set(acc, i32Const(7)),
-          ...unless(
-            [...localGet(x), OP.i32Eqz],
-            [
-              ...set(acc, i32Const(0)),
-              ...doWhile([...advance(i, 2), ...increment(acc)], [...localGet(i), ...localGet(x), OP.i32LtU]),
-            ],
+        fn(
+          'doWhileUnless',
+          seq(
+            set(acc, i32Const(7)),
+            unless(
+              seq(get(x), OP.i32Eqz),
+              seq(set(acc, i32Const(0)), doWhile(seq(advance(i, 2), increment(acc)), ltU(i, x))),
+            ),
+            get(acc),
           ),
-          ...localGet(acc),
-        ]),
+        ),
         // passes of acc += y + 1 until acc ≥ x (none when x is 0)
-        fn('until', [
-          ...until([...localGet(acc), ...localGet(x), OP.i32GeU], set(acc, add(add(acc, y), i32Const(1)))),
-          ...localGet(acc),
-        ]),
+        fn('until', seq(until(geU(acc, x), set(acc, add(add(acc, y), i32Const(1)))), get(acc))),
         fn('minU', minU(x, y)),
         fn('maxU', maxU(x, y)),
         fn('and', and(x, y)),
@@ -90,18 +83,15 @@ const kernel = (() => {
         fn('eq', eq(x, y)),
         fn('ne', ne(x, y)),
         fn('ltU', ltU(x, y)),
+        fn('geU', geU(x, y)),
+        fn('shl', shl(x, y)),
+        // a binary operation the encoder does not name: x < y signed
+        fn('ltS', binary(OP.i32LtS)(x, y)),
         // (x − y) + acc where acc = x − y, through tee
         fn('tee', add(tee(acc, sub(x, y)), acc)),
         // the low and the high word of x + y in i64 (x, y zero-extended)
-        fn('add64Low', wrap(add64([...localGet(x), OP.i64ExtendI32U], [...localGet(y), OP.i64ExtendI32U]))),
-        fn(
-          'add64High',
-          wrap([
-            ...add64([...localGet(x), OP.i64ExtendI32U], [...localGet(y), OP.i64ExtendI32U]),
-            ...i64Const(32),
-            OP.i64ShrU,
-          ]),
-        ),
+        fn('add64Low', wrap(add64(extend(x), extend(y)))),
+        fn('add64High', wrap(seq(add64(extend(x), extend(y)), i64Const(32), OP.i64ShrU))),
       ],
       1,
     ),
@@ -144,14 +134,20 @@ test.prop([small, small])('until: tests before every pass, none when done at onc
   expect(kernel.until!(x, y)).toBe(acc);
 });
 
-test.prop([word, word])('and, shrU, eq, ne, ltU and tee are the i32 operations they name', (x, y) => {
-  expect(kernel.and!(x, y) >>> 0).toBe((x & y) >>> 0);
-  expect(kernel.shrU!(x, y) >>> 0).toBe(x >>> (y & 31));
-  expect(kernel.eq!(x, y)).toBe(x === y ? 1 : 0);
-  expect(kernel.ne!(x, y)).toBe(x !== y ? 1 : 0);
-  expect(kernel.ltU!(x, y)).toBe(x < y ? 1 : 0);
-  expect(kernel.tee!(x, y)).toBe((2 * (x - y)) | 0);
-});
+test.prop([word, word])(
+  'and, shl, shrU, eq, ne, ltU, geU, binary and tee are the i32 operations they name',
+  (x, y) => {
+    expect(kernel.and!(x, y) >>> 0).toBe((x & y) >>> 0);
+    expect(kernel.shl!(x, y) >>> 0).toBe((x << (y & 31)) >>> 0);
+    expect(kernel.shrU!(x, y) >>> 0).toBe(x >>> (y & 31));
+    expect(kernel.geU!(x, y)).toBe(x >= y ? 1 : 0);
+    expect(kernel.ltS!(x, y)).toBe((x | 0) < (y | 0) ? 1 : 0);
+    expect(kernel.eq!(x, y)).toBe(x === y ? 1 : 0);
+    expect(kernel.ne!(x, y)).toBe(x !== y ? 1 : 0);
+    expect(kernel.ltU!(x, y)).toBe(x < y ? 1 : 0);
+    expect(kernel.tee!(x, y)).toBe((2 * (x - y)) | 0);
+  },
+);
 
 test.prop([word, word])('add64 adds in 64 bits; wrap keeps the low word', (x, y) => {
   expect(kernel.add64Low!(x, y) >>> 0).toBe((x + y) % 2 ** 32);
@@ -170,7 +166,7 @@ test.prop([fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: 
             name: 'f',
             params: 2,
             locals: [[index + 1, I32]],
-            code: [...i32Const(n), ...localTee(local), ...localSet(local), ...localGet(local)],
+            code: seq(i32Const(n), localTee(local), localSet(local), localGet(local)),
           },
         ],
         1,

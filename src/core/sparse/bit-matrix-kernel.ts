@@ -9,10 +9,16 @@
  */
 import {
   add,
+  add64,
+  advance,
+  and,
+  binary,
   encodeModule,
+  eq,
   forCount,
   forPointer,
   get,
+  geU,
   I32,
   I64,
   i32Const,
@@ -22,13 +28,17 @@ import {
   i64Store,
   increment,
   instantiate,
-  localGet,
-  localSet,
+  ltU,
   minU,
   mul,
+  ne,
   OP,
+  type Operand,
   reserveMemory,
+  seq,
   set,
+  shl,
+  shrU,
   simd,
   sub,
   V128,
@@ -37,12 +47,25 @@ import {
   type WasmFunction,
   type WasmMemory,
   whileTrue,
+  wrap,
 } from '../wasm-encoder.js';
 import type { BitMatrix } from './bits.js';
 import { LITTLE_ENDIAN, type RowGather } from './row-gather.js';
 
 /** Bytes per word the popcount sums: one i64. */
 const WORD_BYTES = 8;
+
+/** `x < y`, `x ≥ y` signed (i32): the gathers' tap bounds, which may be negative. */
+const ltS = binary(OP.i32LtS);
+const geS = binary(OP.i32GeS);
+/** The i64 operations of gatherBits' runs. */
+const and64 = binary(OP.i64And);
+const or64 = binary(OP.i64Or);
+const sub64 = binary(OP.i64Sub);
+const shl64 = binary(OP.i64Shl);
+const shrU64 = binary(OP.i64ShrU);
+/** The i32 `x` zero-extended to an i64. */
+const extend = (x: Operand): number[] => seq(get(x), OP.i64ExtendI32U);
 
 /**
  * popcount(start, end) → Σ popcnt of the i64 words at bytes [start, end) (a multiple of 8 apart).
@@ -52,18 +75,10 @@ const WORD_BYTES = 8;
  */
 function popcountCode(): number[] {
   const [p, end, sum] = [0, 1, 2];
-  return [
-    ...forPointer(p, end, WORD_BYTES, [
-      ...localGet(sum),
-      ...localGet(p),
-      ...i64Load(),
-      OP.i64Popcnt,
-      OP.i64Add,
-      ...localSet(sum),
-    ]),
-    ...localGet(sum),
-    OP.i32WrapI64,
-  ];
+  return seq(
+    forPointer(p, end, WORD_BYTES, set(sum, add64(sum, seq(get(p), i64Load(), OP.i64Popcnt)))),
+    wrap(sum),
+  );
 }
 
 /** The locals both gathers keep per row: its output pixel, first input column, inside taps, kernel row. */
@@ -112,66 +127,54 @@ const ROW: RowLocals = { m: 18, oh: 19, ow: 20, iw0: 21, x0: 22, x1: 23, y: 24, 
 function windowRows(rowStart: number[], inside: number[], outside: number[]): number[] {
   const g = GATHER;
   const l = ROW;
-  return [
-    ...set(l.oh, i32Const(0)),
-    ...set(l.ow, i32Const(0)),
-    ...forCount(l.m, g.rows, [
-      ...rowStart,
-      ...set(l.iw0, sub(mul(l.ow, g.sw), g.pl)),
-      ...set(l.x0, i32Const(0)),
-      // while (x0 < fw && iw0 + x0·dw < 0) x0++
-      ...whileTrue(
-        [
-          ...get(l.x0),
-          ...get(g.fw),
-          OP.i32LtS,
-          ...add(mul(l.x0, g.dw), l.iw0),
-          ...i32Const(0),
-          OP.i32LtS,
-          OP.i32And,
-        ],
-        increment(l.x0),
-      ),
-      ...set(l.x1, get(g.fw)),
-      // while (x1 > x0 && iw0 + (x1 − 1)·dw ≥ w) x1--
-      ...whileTrue(
-        [
-          ...get(l.x0),
-          ...get(l.x1),
-          OP.i32LtS,
-          ...add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0),
-          ...get(g.w),
-          OP.i32GeS,
-          OP.i32And,
-        ],
-        set(l.x1, sub(l.x1, i32Const(1))),
-      ),
-      ...forCount(l.y, g.fh, [
-        ...set(l.ih, add(sub(mul(l.oh, g.sh), g.pt), mul(l.y, g.dh))),
-        // Unsigned: a negative ih is ≥ h too.
-        ...get(l.ih),
-        ...get(g.h),
-        OP.i32GeU,
-        ...OP.if,
-        ...outside,
-        OP.else,
-        ...inside,
+  return seq(
+    set(l.oh, i32Const(0)),
+    set(l.ow, i32Const(0)),
+    forCount(
+      l.m,
+      g.rows,
+      seq(
+        rowStart,
+        set(l.iw0, sub(mul(l.ow, g.sw), g.pl)),
+        set(l.x0, i32Const(0)),
+        // while (x0 < fw && iw0 + x0·dw < 0) x0++
+        whileTrue(and(ltS(l.x0, g.fw), ltS(add(mul(l.x0, g.dw), l.iw0), i32Const(0))), increment(l.x0)),
+        set(l.x1, g.fw),
+        // while (x1 > x0 && iw0 + (x1 − 1)·dw ≥ w) x1--
+        whileTrue(
+          and(ltS(l.x0, l.x1), geS(add(mul(sub(l.x1, i32Const(1)), g.dw), l.iw0), g.w)),
+          set(l.x1, sub(l.x1, i32Const(1))),
+        ),
+        forCount(
+          l.y,
+          g.fh,
+          seq(
+            set(l.ih, add(sub(mul(l.oh, g.sh), g.pt), mul(l.y, g.dh))),
+            // Unsigned: a negative ih is ≥ h too.
+            geU(l.ih, g.h),
+            OP.if,
+            outside,
+            OP.else,
+            inside,
+            OP.end,
+          ),
+        ),
+        increment(l.ow),
+        geU(l.ow, g.wo),
+        OP.if,
+        set(l.ow, i32Const(0)),
+        increment(l.oh),
         OP.end,
-      ]),
-      ...increment(l.ow),
-      ...get(l.ow),
-      ...get(g.wo),
-      OP.i32GeU,
-      ...OP.if,
-      ...set(l.ow, i32Const(0)),
-      ...increment(l.oh),
-      OP.end,
-    ]),
-  ];
+      ),
+    ),
+  );
 }
 
 /** Input pixel (ih, iw0 + x·dw) as an index (x: a local). */
 const pixelOf = (x: number): number[] => add(add(mul(ROW.ih, GATHER.w), ROW.iw0), mul(x, GATHER.dw));
+
+/** dst + rows · wpr · 4: where the gathered rows end. */
+const rowsEnd = (): number[] => add(mul(mul(GATHER.rows, GATHER.wpr), i32Const(4)), GATHER.dst);
 
 /**
  * The rows' bytes [dst, end) popcounted when `count` is set (their last 4 bytes zeroed first when
@@ -179,25 +182,18 @@ const pixelOf = (x: number): number[] => add(add(mul(ROW.ih, GATHER.w), ROW.iw0)
  */
 function countRows(end: number): number[] {
   const g = GATHER;
-  return [
-    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...get(g.count),
-    ...OP.if,
-    ...get(end),
-    ...i32Const(0),
-    ...i32Store(),
-    ...get(g.dst),
-    ...add(end, i32Const(4)),
-    ...i32Const(-8),
-    OP.i32And,
-    OP.call,
-    0,
-    ...localSet(end),
+  return seq(
+    set(end, rowsEnd()),
+    get(g.count),
+    OP.if,
+    seq(get(end), i32Const(0), i32Store()),
+    // popcount(dst, (end + 4) & ~7)
+    set(end, seq(get(g.dst), and(add(end, i32Const(4)), i32Const(-8)), OP.call, 0)),
     OP.else,
-    ...set(end, i32Const(0)),
+    set(end, i32Const(0)),
     OP.end,
-    ...get(end),
-  ];
+    get(end),
+  );
 }
 
 /**
@@ -213,55 +209,47 @@ function gatherWordsCode(): number[] {
   const l = ROW;
   const [d, sp, n, q, x, end] = [26, 27, 28, 29, 30, 31];
   // n bytes of the source from s (copy) or zeros at d, then d += n.
-  const run = (copy: boolean): number[] => [
-    ...set(q, i32Const(0)),
-    ...whileTrue(
-      [...get(q), ...get(n), OP.i32LtU],
-      [
-        ...add(d, q),
-        ...(copy ? [...add(sp, q), ...v128Load()] : OP.v128Zero),
-        ...v128Store(),
-        ...set(q, add(q, i32Const(16))),
-      ],
-    ),
-    ...set(d, add(d, n)),
-  ];
-  const taps = (count: number[]): number[] => set(n, mul(count, g.c));
+  const run = (copy: boolean): number[] =>
+    seq(
+      set(q, i32Const(0)),
+      whileTrue(
+        ltU(q, n),
+        seq(add(d, q), copy ? seq(add(sp, q), v128Load()) : OP.v128Zero, v128Store(), advance(q, 16)),
+      ),
+      set(d, add(d, n)),
+    );
+  const taps = (count: Operand): number[] => set(n, mul(count, g.c));
   const from = (xLocal: number): number[] => set(sp, add(mul(pixelOf(xLocal), g.c), g.src));
-  const inside = [
-    ...get(g.dw),
-    ...i32Const(1),
-    OP.i32Eq,
-    ...OP.if,
+  const inside = seq(
+    eq(g.dw, i32Const(1)),
+    OP.if,
     // Adjacent taps are adjacent in the input: zeros, one run, zeros.
-    ...taps(get(l.x0)),
-    ...run(false),
-    ...from(l.x0),
-    ...taps(sub(l.x1, l.x0)),
-    ...run(true),
-    ...taps(sub(g.fw, l.x1)),
-    ...run(false),
+    taps(l.x0),
+    run(false),
+    from(l.x0),
+    taps(sub(l.x1, l.x0)),
+    run(true),
+    taps(sub(g.fw, l.x1)),
+    run(false),
     OP.else,
-    ...forCount(x, g.fw, [
-      ...taps(i32Const(1)),
-      ...get(x),
-      ...get(l.x0),
-      OP.i32GeU,
-      ...get(x),
-      ...get(l.x1),
-      OP.i32LtU,
-      OP.i32And,
-      ...OP.if,
-      ...from(x),
-      ...run(true),
-      OP.else,
-      ...run(false),
-      OP.end,
-    ]),
+    forCount(
+      x,
+      g.fw,
+      seq(
+        taps(i32Const(1)),
+        and(geU(x, l.x0), ltU(x, l.x1)),
+        OP.if,
+        from(x),
+        run(true),
+        OP.else,
+        run(false),
+        OP.end,
+      ),
+    ),
     OP.end,
-  ];
-  const outside = [...taps(get(g.fw)), ...run(false)];
-  return [...set(d, get(g.dst)), ...windowRows([], inside, outside), ...countRows(end)];
+  );
+  const outside = seq(taps(g.fw), run(false));
+  return seq(set(d, g.dst), windowRows([], inside, outside), countRows(end));
 }
 
 /**
@@ -278,67 +266,53 @@ function gatherBitsCode(): number[] {
   const g = GATHER;
   const l = ROW;
   const [rowBit, from, to, left, k, x, end, addr, v] = [26, 27, 28, 29, 30, 31, 32, 33, 34];
-  const bitInByte = (local: number): number[] => [...get(local), ...i32Const(7), OP.i32And, OP.i64ExtendI32U];
-  const byteOf = (local: number, base: number): number[] =>
-    add([...get(local), ...i32Const(3), OP.i32ShrU], base);
+  const bitInByte = (local: number): number[] => extend(and(local, i32Const(7)));
+  const byteOf = (local: number, base: number): number[] => add(shrU(local, i32Const(3)), base);
   // OR bits [from, from + left) of the source into the rows from bit `to`.
   const orRun = whileTrue(
-    [...get(left), ...i32Const(0), OP.i32Ne],
-    [
-      ...set(k, minU(left, i32Const(56))),
-      ...set(v, [
-        ...byteOf(from, g.src),
-        ...i64Load(),
-        ...bitInByte(from),
-        OP.i64ShrU,
-        ...i64Const(1),
-        ...get(k),
-        OP.i64ExtendI32U,
-        OP.i64Shl,
-        ...i64Const(1),
-        OP.i64Sub,
-        OP.i64And,
-      ]),
-      ...set(addr, byteOf(to, g.dst)),
-      ...get(addr),
-      ...get(addr),
-      ...i64Load(),
-      ...get(v),
-      ...bitInByte(to),
-      OP.i64Shl,
-      OP.i64Or,
-      ...i64Store(),
-      ...set(from, add(from, k)),
-      ...set(to, add(to, k)),
-      ...set(left, sub(left, k)),
-    ],
+    ne(left, i32Const(0)),
+    seq(
+      set(k, minU(left, i32Const(56))),
+      // v = the i64 at the source's byte, shifted down by its bit, cut to the k bits (1 << k) − 1.
+      set(
+        v,
+        and64(
+          shrU64(seq(byteOf(from, g.src), i64Load()), bitInByte(from)),
+          sub64(shl64(i64Const(1), extend(k)), i64Const(1)),
+        ),
+      ),
+      set(addr, byteOf(to, g.dst)),
+      seq(get(addr), or64(seq(get(addr), i64Load()), shl64(v, bitInByte(to))), i64Store()),
+      set(from, add(from, k)),
+      set(to, add(to, k)),
+      set(left, sub(left, k)),
+    ),
   );
   // The run of `count` taps from tap xLocal of kernel row y.
-  const runFrom = (xLocal: number, count: number[]): number[] => [
-    ...set(from, add(mul(pixelOf(xLocal), g.c), g.base)),
-    ...set(to, add(mul(add(mul(l.y, g.fw), xLocal), g.c), rowBit)),
-    ...set(left, mul(count, g.c)),
-    ...orRun,
-  ];
-  const inside = [
-    ...get(g.dw),
-    ...i32Const(1),
-    OP.i32Eq,
-    ...OP.if,
-    ...runFrom(l.x0, sub(l.x1, l.x0)),
+  const runFrom = (xLocal: number, count: Operand): number[] =>
+    seq(
+      set(from, add(mul(pixelOf(xLocal), g.c), g.base)),
+      set(to, add(mul(add(mul(l.y, g.fw), xLocal), g.c), rowBit)),
+      set(left, mul(count, g.c)),
+      orRun,
+    );
+  const inside = seq(
+    eq(g.dw, i32Const(1)),
+    OP.if,
+    runFrom(l.x0, sub(l.x1, l.x0)),
     OP.else,
-    ...set(x, get(l.x0)),
-    ...whileTrue([...get(x), ...get(l.x1), OP.i32LtS], [...runFrom(x, i32Const(1)), ...increment(x)]),
+    set(x, l.x0),
+    whileTrue(ltS(x, l.x1), seq(runFrom(x, i32Const(1)), increment(x))),
     OP.end,
-  ];
-  const rowStart = set(rowBit, [...mul(l.m, g.wpr), ...i32Const(5), OP.i32Shl]);
-  return [
-    ...set(addr, get(g.dst)),
-    ...set(end, add(mul(mul(g.rows, g.wpr), i32Const(4)), g.dst)),
-    ...forPointer(addr, end, 16, [...get(addr), ...OP.v128Zero, ...v128Store()]),
-    ...windowRows(rowStart, inside, []),
-    ...countRows(end),
-  ];
+  );
+  const rowStart = set(rowBit, shl(mul(l.m, g.wpr), i32Const(5)));
+  return seq(
+    set(addr, g.dst),
+    set(end, rowsEnd()),
+    forPointer(addr, end, 16, seq(get(addr), OP.v128Zero, v128Store())),
+    windowRows(rowStart, inside, []),
+    countRows(end),
+  );
 }
 
 const I8X16_SHUFFLE = (...lanes: number[]): number[] => simd(0x0d, ...lanes);
@@ -360,81 +334,71 @@ const I32_STORE16 = [0x3b, 1, 0];
 function transposeCode(): number[] {
   const [src, wpr, rowBlocks, dst, dwpr] = [0, 1, 2, 3, 4];
   const [rb, wc, row, stride, out, colStride] = [5, 6, 7, 8, 9, 10];
-  const v = [11, 12, 13, 14];
-  const sv = [15, 16, 17, 18];
+  const [v0, v1, v2, v3] = [11, 12, 13, 14];
+  const [s0, s1, s2, s3] = [15, 16, 17, 18];
   const bits = 19;
+  const nextRow = set(row, add(row, stride));
   // v_q = the words of rows 4q..4q + 3 (lane l: row 4q + l); row moves on a row per word.
-  const loadRows = v.flatMap((vq) => [
-    ...get(row),
-    ...V128_LOAD32_ZERO,
-    ...[1, 2, 3].flatMap((lane) => [
-      ...localSet(vq),
-      ...set(row, add(row, stride)),
-      ...get(row),
-      ...get(vq),
-      ...V128_LOAD32_LANE(lane),
-    ]),
-    ...localSet(vq),
-    ...set(row, add(row, stride)),
-  ]);
+  const loadRows = seq(
+    ...[v0, v1, v2, v3].map((vq) =>
+      seq(
+        set(vq, seq(get(row), V128_LOAD32_ZERO)),
+        nextRow,
+        ...[1, 2, 3].map((lane) => seq(set(vq, seq(get(row), get(vq), V128_LOAD32_LANE(lane))), nextRow)),
+      ),
+    ),
+  );
   const fourths = [0, 4, 8, 12, 16, 20, 24, 28];
   // Bytes b and b + 1 of the eight rows of two vectors (byte b of lane l is lane byte 4l + b).
-  const byteRows = (x: number, y: number, b: number): number[] => [
-    ...get(x),
-    ...get(y),
-    ...I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)),
-  ];
+  const byteRows = (x: number, y: number, b: number): number[] =>
+    seq(get(x), get(y), I8X16_SHUFFLE(...fourths.map((i) => i + b), ...fourths.map((i) => i + b + 1)));
   // The first (or second) eight bytes of both vectors: byte b of rows 0–7 then of rows 8–15.
   const sixteen = (x: number, y: number, second: boolean): number[] => {
     const o = second ? 8 : 0;
     const lanes = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => i + o);
-    return [...get(x), ...get(y), ...I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16))];
+    return seq(get(x), get(y), I8X16_SHUFFLE(...lanes, ...lanes.map((i) => i + 16)));
   };
-  // Output columns 8b + 7 down to 8b from byte b of the 16 rows (on the stack).
-  const columns = (b: number): number[] => [
-    ...localSet(bits),
-    ...[7, 6, 5, 4, 3, 2, 1, 0].flatMap((i) => [
-      ...add(out, mul(i32Const(8 * b + i), colStride)),
-      ...get(bits),
-      ...OP.i8x16Bitmask,
-      ...I32_STORE16,
-      ...(i > 0 ? set(bits, [...get(bits), ...get(bits), ...OP.i8x16Add]) : []),
-    ]),
-  ];
-  const half = (h: number): number[] => [
-    // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
-    ...set(
-      row,
-      add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
-    ),
-    ...loadRows,
-    ...set(
-      out,
-      add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
-    ),
-    ...byteRows(v[0]!, v[1]!, 0),
-    ...localSet(sv[0]!),
-    ...byteRows(v[0]!, v[1]!, 2),
-    ...localSet(sv[1]!),
-    ...byteRows(v[2]!, v[3]!, 0),
-    ...localSet(sv[2]!),
-    ...byteRows(v[2]!, v[3]!, 2),
-    ...localSet(sv[3]!),
-    ...sixteen(sv[0]!, sv[2]!, false),
-    ...columns(0),
-    ...sixteen(sv[0]!, sv[2]!, true),
-    ...columns(1),
-    ...sixteen(sv[1]!, sv[3]!, false),
-    ...columns(2),
-    ...sixteen(sv[1]!, sv[3]!, true),
-    ...columns(3),
-  ];
-  return [
-    ...set(stride, mul(wpr, i32Const(4))),
-    ...set(colStride, mul(dwpr, i32Const(4))),
-    ...forCount(rb, rowBlocks, forCount(wc, wpr, [...half(0), ...half(1)])),
-    ...i32Const(0),
-  ];
+  // Output columns 8b + 7 down to 8b from `byteB`, byte b of the 16 rows.
+  const columns = (b: number, byteB: number[]): number[] =>
+    seq(
+      set(bits, byteB),
+      ...[7, 6, 5, 4, 3, 2, 1, 0].map((i) =>
+        seq(
+          add(out, mul(i32Const(8 * b + i), colStride)),
+          get(bits),
+          OP.i8x16Bitmask,
+          I32_STORE16,
+          i > 0 ? set(bits, seq(get(bits), get(bits), OP.i8x16Add)) : [],
+        ),
+      ),
+    );
+  const half = (h: number): number[] =>
+    seq(
+      // row = src + (32·rb + 16·h) · stride + 4·wc; out = dst + 4·(32·wc · dwpr + rb) + 2·h
+      set(
+        row,
+        add(add(mul(add(mul(rb, i32Const(32)), i32Const(16 * h)), stride), src), mul(wc, i32Const(4))),
+      ),
+      loadRows,
+      set(
+        out,
+        add(add(mul(mul(wc, i32Const(32)), colStride), mul(rb, i32Const(4))), add(dst, i32Const(2 * h))),
+      ),
+      set(s0, byteRows(v0, v1, 0)),
+      set(s1, byteRows(v0, v1, 2)),
+      set(s2, byteRows(v2, v3, 0)),
+      set(s3, byteRows(v2, v3, 2)),
+      columns(0, sixteen(s0, s2, false)),
+      columns(1, sixteen(s0, s2, true)),
+      columns(2, sixteen(s1, s3, false)),
+      columns(3, sixteen(s1, s3, true)),
+    );
+  return seq(
+    set(stride, mul(wpr, i32Const(4))),
+    set(colStride, mul(dwpr, i32Const(4))),
+    forCount(rb, rowBlocks, forCount(wc, wpr, seq(half(0), half(1)))),
+    i32Const(0),
+  );
 }
 
 type GatherFunction = (...args: number[]) => number;
