@@ -66,6 +66,9 @@ export const i64Load = (offset = 0): number[] => seq(0x29, memarg(3, offset));
 export const i32Store = (offset = 0): number[] => seq(0x36, memarg(2, offset));
 export const i64Store = (offset = 0): number[] => seq(0x37, memarg(3, offset));
 export const i64Const = (n: number): number[] => seq(0x42, sleb(n));
+/** The i32, the i64 at byte `offset` from the address `ptr` (a local, or the instructions that push it). */
+export const load32 = (ptr: Operand, offset = 0): number[] => seq(get(ptr), i32Load(offset));
+export const load64 = (ptr: Operand, offset = 0): number[] => seq(get(ptr), i64Load(offset));
 export const v128Load = (offset = 0): number[] => seq(simd(0x00), memarg(4, offset));
 export const v128Store = (offset = 0): number[] => seq(simd(0x0b), memarg(4, offset));
 

@@ -24,10 +24,10 @@ import {
   i32Const,
   i32Store,
   i64Const,
-  i64Load,
   i64Store,
   increment,
   instantiate,
+  load64,
   ltU,
   minU,
   mul,
@@ -75,10 +75,7 @@ const extend = (x: Operand): number[] => seq(get(x), OP.i64ExtendI32U);
  */
 function popcountCode(): number[] {
   const [p, end, sum] = [0, 1, 2];
-  return seq(
-    forPointer(p, end, WORD_BYTES, set(sum, add64(sum, seq(get(p), i64Load(), OP.i64Popcnt)))),
-    wrap(sum),
-  );
+  return seq(forPointer(p, end, WORD_BYTES, set(sum, add64(sum, seq(load64(p), OP.i64Popcnt)))), wrap(sum));
 }
 
 /** The locals both gathers keep per row: its output pixel, first input column, inside taps, kernel row. */
@@ -277,12 +274,12 @@ function gatherBitsCode(): number[] {
       set(
         v,
         and64(
-          shrU64(seq(byteOf(from, g.src), i64Load()), bitInByte(from)),
+          shrU64(load64(byteOf(from, g.src)), bitInByte(from)),
           sub64(shl64(i64Const(1), extend(k)), i64Const(1)),
         ),
       ),
       set(addr, byteOf(to, g.dst)),
-      seq(get(addr), or64(seq(get(addr), i64Load()), shl64(v, bitInByte(to))), i64Store()),
+      seq(get(addr), or64(load64(addr), shl64(v, bitInByte(to))), i64Store()),
       set(from, add(from, k)),
       set(to, add(to, k)),
       set(left, sub(left, k)),

@@ -22,16 +22,17 @@ import {
   forCount,
   forPointer,
   get,
+  geU,
   I32,
   I64,
   i32Const,
-  i32Load,
   i32Store,
   i64Const,
-  i64Load,
   i64Store,
   increment,
   instantiate,
+  load32,
+  load64,
   ltU,
   maxU,
   minU,
@@ -57,10 +58,6 @@ import type { BitMatrix } from './bits.js';
 
 /** Bytes per counting unit: one i64. */
 const UNIT_BYTES = 8;
-
-/** The i32, the i64 at byte `offset` from the address in local `ptr`. */
-const load32 = (ptr: number, offset = 0): number[] => seq(get(ptr), i32Load(offset));
-const load64 = (ptr: number, offset = 0): number[] => seq(get(ptr), i64Load(offset));
 
 /** `*ptr = max(*ptr, value)` (unsigned i32, branch-free), then `ptr += 4` (i32 locals). */
 const storeMaxU = (ptr: number, value: number): number[] =>
@@ -349,7 +346,7 @@ function foldsCode(callee: number): number[] {
     forPointer(p, blockEnd, 64, seq(...[0, 16, 32, 48].map(countVector))),
     forPointer(p, vEnd, 16, countVector(0)),
     set(count, seq(...[0, 1, 2, 3].map(accLane), OP.i32Add, OP.i32Add, OP.i32Add)),
-    forPointer(p, end, 4, set(count, add(count, seq(load32(p), get(t), OP.i32GeU)))),
+    forPointer(p, end, 4, set(count, add(count, geU(load32(p), t)))),
   );
   // t = the least total whose bin is ≥ j: up from ⌊j·b / bins⌋ (exact: j·b is an integer below 2^53,
   // and a non-integer quotient lies ≥ 1 / bins from the next integer, far beyond the rounding) while
@@ -358,7 +355,7 @@ function foldsCode(callee: number): number[] {
   const threshold = seq(
     set(t, seq(toF64(j), get(busiestF), OP.f64Mul, get(scale), OP.f64Div, OP.i32TruncF64U)),
     // Ends by t = busiest at the latest, whose bin is bins.
-    until(seq(binOf(t), get(j), OP.i32GeU), increment(t)),
+    until(geU(binOf(t), j), increment(t)),
   );
   const histogram = seq(
     get(busiest),
