@@ -8,7 +8,7 @@
  */
 import { ceilDiv } from './ceil-div.js';
 
-export const uleb = (value: number): number[] => {
+const uleb = (value: number): number[] => {
   const out: number[] = [];
   let n = value >>> 0;
   do {
@@ -20,7 +20,7 @@ export const uleb = (value: number): number[] => {
   return out;
 };
 
-export const sleb = (value: number): number[] => {
+const sleb = (value: number): number[] => {
   const out: number[] = [];
   let n = value | 0;
   for (;;) {
@@ -43,7 +43,7 @@ export const sleb = (value: number): number[] => {
 export const seq = (...parts: readonly (number | readonly number[])[]): number[] =>
   ([] as number[]).concat(...(parts as (number | number[])[]));
 
-export const vec = (items: readonly (readonly number[])[]): number[] => seq(uleb(items.length), ...items);
+const vec = (items: readonly (readonly number[])[]): number[] => seq(uleb(items.length), ...items);
 const section = (id: number, body: readonly number[]): number[] => seq(id, uleb(body.length), body);
 const name = (s: string): number[] => vec(Array.from(new TextEncoder().encode(s), (b) => [b]));
 
@@ -62,7 +62,7 @@ export const simd = (op: number, ...immediates: number[]): number[] => seq(0xfd,
 /** Memory access immediates: alignment hint (log2 bytes), then a constant byte offset. */
 const memarg = (alignLog2: number, offset: number): number[] => seq(alignLog2, uleb(offset));
 export const i32Load = (offset = 0): number[] => seq(0x28, memarg(2, offset));
-export const i64Load = (offset = 0): number[] => seq(0x29, memarg(3, offset));
+const i64Load = (offset = 0): number[] => seq(0x29, memarg(3, offset));
 export const i32Store = (offset = 0): number[] => seq(0x36, memarg(2, offset));
 export const i64Store = (offset = 0): number[] => seq(0x37, memarg(3, offset));
 export const i64Const = (n: number): number[] => seq(0x42, sleb(n));

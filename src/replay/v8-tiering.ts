@@ -7,9 +7,11 @@ import { setFlagsFromString } from 'node:v8';
 export const REPLAY_INTERRUPT_BUDGET = 8 * 67584;
 
 /**
- * Tunes V8's tiering for a replay process; called by the CLI entry before the replay code loads
- * (flags are per process: the worker threads get them too). At the default budget TurboFan
- * optimized ~140 functions of a two-preset replay, most of them per-layer-step code that runs for
+ * Tunes V8's tiering for a replay process: called by `replay` (src/cli/commands/replay.ts) just
+ * before the replay code loads, and by a pool thread's first import (./replay-worker-tiering.ts);
+ * flags are per process, so whichever of the two runs second changes nothing, but each entry is
+ * right on its own (src/cli/main.ts says why not earlier). At the default budget TurboFan optimized
+ * ~140 functions of a two-preset replay, most of them per-layer-step code that runs for
  * a few ms in all, and recompiled many after deoptimizations on feedback a later layer or design
  * completed — on every thread again, where with `--workers 2` the compiler threads compete with
  * the replay threads for the cores. A higher budget leaves warm code in the baseline tiers and
